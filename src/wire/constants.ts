@@ -1,0 +1,40 @@
+/**
+ * Numbers of the version-0 wire protocol, in one place (spec/protocol.md,
+ * "Framing" and "Message types"):
+ *
+ *   offset 0  u8   byte order: 'l' (0x6c) little endian, 'B' (0x42) big endian
+ *   offset 1  u8   protocol version: 0
+ *   offset 2  u8   message type: INFO 0, UPDATE 1, PUTOBJECT 2, STATUS 3, DONE 4
+ *   offset 3  u16  body length, in the byte order of offset 0
+ */
+
+/** Same shape as the GVariant codec's ByteOrder: the header's order is the body's. */
+export type ByteOrder = 'le' | 'be';
+
+export const HEADER_SIZE = 5;
+export const PROTOCOL_VERSION = 0;
+/** The body length is a u16: no body can be longer. */
+export const MAX_BODY_SIZE = 0xffff;
+
+export const ORDER_BYTE: Readonly<Record<ByteOrder, number>> = { le: 0x6c, be: 0x42 };
+
+export const MESSAGE_TYPES = { INFO: 0, UPDATE: 1, PUTOBJECT: 2, STATUS: 3, DONE: 4 } as const;
+export type MessageTypeName = keyof typeof MESSAGE_TYPES;
+
+const NAMES_BY_NUMBER: ReadonlyMap<number, MessageTypeName> = new Map(
+  (Object.entries(MESSAGE_TYPES) as [MessageTypeName, number][]).map(([name, n]) => [n, name]),
+);
+
+export function messageTypeName(n: number): MessageTypeName | undefined {
+  return NAMES_BY_NUMBER.get(n);
+}
+
+/** The 64 zeros an UPDATE carries as `from` for a ref the remote lacks. */
+export const ZERO_CHECKSUM = '0'.repeat(64);
+
+/**
+ * Default cap on a PUTOBJECT payload the reader accepts (64 GiB). The reader
+ * never buffers a payload, so this guards the receiver's disk, not its memory;
+ * the protocol layer is expected to pass a tighter, configured limit.
+ */
+export const DEFAULT_MAX_PAYLOAD_SIZE = 64n * 1024n ** 3n;
