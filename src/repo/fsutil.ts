@@ -1,0 +1,55 @@
+/**
+ * Durable file operations. A rename is atomic for readers, but after a crash
+ * it survives only if the directory holding the new name was fsynced, and the
+ * renamed file's bytes only if the file was fsynced before the rename.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function randomSuffix(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** Writes bytes to a new file `path` (O_EXCL), fsynced. */
+export function writeNewFileSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Replaces `path` atomically: temp file in the same directory (a name starting
+ * with '.', which no ref or object name can), fsync, rename, fsync directory.
+ */
+export function replaceFileDurableSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.tmp-${process.pid}-${randomSuffix()}`);
+  writeNewFileSync(tmp, data, mode);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* best effort */
+    }
+    throw e;
+  }
+  fsyncDir(dir);
+}
