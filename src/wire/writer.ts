@@ -1,0 +1,142 @@
+/**
+ * Writes framed messages to a byte stream (spec/protocol.md, "Framing"):
+ * header and body in the chosen byte order ('le' unless told), and after a
+ * PUTOBJECT exactly `size` payload bytes.
+ *
+ * Backpressure: when `write()` returns false the writer waits for 'drain'
+ * before writing more, so at most the stream's highWaterMark plus one chunk
+ * is buffered. If the stream errors or closes, the pending and every later
+ * call fail with WIRE_STREAM_CLOSED (the stream's error as `cause`).
+ *
+ * A payload that turns out shorter or longer than its announced size is
+ * WIRE_PAYLOAD_SIZE_MISMATCH. The header has already gone out by then, so the
+ * stream is out of step with the peer: the writer refuses further use and the
+ * caller must abandon the connection.
+ */
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { OstreePushError, WireError } from '../errors.js';
+import type { ByteOrder } from './constants.js';
+import { encodeMessage, type Message, type PutObjectMessage } from './messages.js';
+
+export class MessageWriter {
+  readonly #w: Writable;
+  #error: Error | null = null;
+  #closed = false;
+  #broken: OstreePushError | null = null;
+  #bytesWritten = 0;
+
+  constructor(w: Writable) {
+    this.#w = w;
+    // Owning the stream, the writer records its failure and reports it from
+    // the next call, instead of leaving an 'error' event unhandled.
+    w.on('error', (e: Error) => {
+      this.#error ??= e;
+    });
+    w.on('close', () => {
+      this.#closed = true;
+    });
+  }
+
+  /** Bytes handed to the stream so far. */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  /** Sends a message without payload. A PUTOBJECT goes through sendPutObject (except size 0). */
+  async send(message: Message, order: ByteOrder = 'le'): Promise<void> {
+    if (message.type === 'PUTOBJECT' && message.size !== 0n) {
+      throw new WireError('WIRE_PAYLOAD_SIZE_MISMATCH', 'a PUTOBJECT with a payload must be sent with sendPutObject', {
+        object: message.object,
+        expected: String(message.size),
+        actual: '0',
+      });
+    }
+    this.#check();
+    await this.#write(encodeMessage(message, order));
+  }
+
+  /** Sends PUTOBJECT and streams its payload, which must hold exactly `size` bytes. */
+  async sendPutObject(
+    put: Pick<PutObjectMessage, 'object' | 'size'> & { extra?: PutObjectMessage['extra'] },
+    payload: AsyncIterable<Uint8Array>,
+    order: ByteOrder = 'le',
+  ): Promise<void> {
+    this.#check();
+    const message: PutObjectMessage = { type: 'PUTOBJECT', object: put.object, size: put.size, extra: put.extra ?? new Map() };
+    await this.#write(encodeMessage(message, order));
+    let sent = 0n;
+    for await (const chunk of payload) {
+      if (chunk.length === 0) continue;
+      if (sent + BigInt(chunk.length) > put.size) {
+        throw this.#break(put, `more than ${put.size}`);
+      }
+      sent += BigInt(chunk.length);
+      await this.#write(chunk);
+    }
+    if (sent !== put.size) throw this.#break(put, String(sent));
+  }
+
+  /** Ends the stream and waits until everything written is flushed. */
+  async end(): Promise<void> {
+    this.#check();
+    this.#w.end();
+    try {
+      await finished(this.#w);
+    } catch (e) {
+      throw this.#closedError(e);
+    }
+  }
+
+  #break(put: { object: string; size: bigint }, actual: string): WireError {
+    const e = new WireError('WIRE_PAYLOAD_SIZE_MISMATCH', `payload of ${put.object} is ${actual} bytes, not the announced ${put.size}`, {
+      object: put.object,
+      expected: String(put.size),
+      actual,
+    });
+    this.#broken = e;
+    return e;
+  }
+
+  #closedError(cause?: unknown): WireError {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    return new WireError('WIRE_STREAM_CLOSED', `the output stream is closed${why}`, {}, cause === undefined ? {} : { cause });
+  }
+
+  #check(): void {
+    if (this.#broken !== null) throw this.#broken;
+    if (this.#error !== null) throw this.#closedError(this.#error);
+    const w = this.#w;
+    if (this.#closed || w.destroyed || w.writableEnded) throw this.#closedError();
+  }
+
+  async #write(chunk: Uint8Array): Promise<void> {
+    this.#check();
+    const ok = this.#w.write(chunk);
+    this.#bytesWritten += chunk.length;
+    if (!ok) await this.#drain();
+  }
+
+  #drain(): Promise<void> {
+    const w = this.#w;
+    return new Promise<void>((resolve, reject) => {
+      if (this.#closed || w.destroyed) {
+        reject(this.#closedError(this.#error ?? undefined));
+        return;
+      }
+      const done = (err: WireError | null) => {
+        w.off('drain', onDrain);
+        w.off('error', onError);
+        w.off('close', onClose);
+        if (err === null) resolve();
+        else reject(err);
+      };
+      const onDrain = () => done(null);
+      const onError = (e: Error) => done(this.#closedError(e));
+      const onClose = () => done(this.#closedError(this.#error ?? undefined));
+      w.on('drain', onDrain);
+      w.on('error', onError);
+      w.on('close', onClose);
+    });
+  }
+}
