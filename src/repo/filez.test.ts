@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateRawSync, deflateRawSync } from 'node:zlib';
+import fc from 'fast-check';
+import { RepoError } from '../errors.js';
+import { xattrsFromRecord } from './metadata.js';
+import { checksumPrefix, contentChecksum, openFilezContent, readFilezHeader, writeFilez, type FileMeta } from './filez.js';
+
+const reg = (mode = 0o100644): FileMeta => ({ uid: 0, gid: 0, mode, symlinkTarget: '', xattrs: [] });
+const isCode = (code: string) => (e: unknown) => e instanceof RepoError && e.code === code;
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'filez-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function collect(r: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+test('golden checksums of the format notes', () => {
+  assert.equal(Buffer.from(checksumPrefix(reg())).subarray(8).toString('hex'), '0000000000000000000081a4000000000011');
+  assert.equal(contentChecksum(reg()), 'cc700d46f407c6c5ab2d5dde474366a928b7398277e61162e7f8ec06f469f07e');
+  assert.equal(
+    contentChecksum({ uid: 0, gid: 0, mode: 0o120777, symlinkTarget: 'hello.txt', xattrs: [] }),
+    'f66efa496a72379413c44593de510dc344beb045294f1a543da87b2b6118db35',
+  );
+});
+
+test('empty file: 26-byte header then 03 00; symlink: header only', () =>
+  withDir(async (dir) => {
+    const w = await writeFilez(join(dir, 'e'), reg(), new Uint8Array(0));
+    assert.equal(w.checksum, 'cc700d46f407c6c5ab2d5dde474366a928b7398277e61162e7f8ec06f469f07e');
+    const bytes = await readFile(join(dir, 'e'));
+    assert.equal(bytes.subarray(0, 8).toString('hex'), '0000001a00000000');
+    assert.equal(bytes.subarray(bytes.length - 2).toString('hex'), '0300');
+    assert.equal(bytes.length, 8 + 26 + 2);
+
+    const s = await writeFilez(join(dir, 's'), { uid: 0, gid: 0, mode: 0o120777, symlinkTarget: 'hello.txt', xattrs: [] }, [Buffer.from('ignored')]);
+    assert.equal(s.checksum, 'f66efa496a72379413c44593de510dc344beb045294f1a543da87b2b6118db35');
+    const { header, payloadOffset } = await readFilezHeader(join(dir, 's'));
+    assert.equal(header.symlinkTarget, 'hello.txt');
+    assert.equal(payloadOffset, (await readFile(join(dir, 's'))).length);
+  }));
+
+test('property: write then read back content, header size patched, deflate as zlib level 6', () =>
+  withDir(async (dir) => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 5 }),
+        fc.constantFrom(0o100644, 0o100755, 0o100600),
+        fc.dictionary(fc.constantFrom('user.a', 'user.b', 'user.zz'), fc.string({ maxLength: 4 })),
+        async (chunks, mode, xa) => {
+          const meta: FileMeta = { uid: 1000, gid: 100, mode, symlinkTarget: '', xattrs: xattrsFromRecord(xa) };
+          const path = join(dir, `f${n++}`);
+          const all = Buffer.concat(chunks);
+          const w = await writeFilez(path, meta, (async function* () {
+            yield* chunks;
+          })());
+          assert.equal(w.checksum, contentChecksum(meta, all));
+          assert.equal(w.size, all.length);
+          const { header, content } = await openFilezContent(path);
+          assert.equal(header.size, BigInt(all.length));
+          const hx = (xs: FileMeta['xattrs']) => xs.map((x) => [Buffer.from(x.name).toString('hex'), Buffer.from(x.value).toString('hex')]);
+          assert.deepEqual(hx(header.xattrs), hx(meta.xattrs));
+          assert.deepEqual(await collect(content), all);
+          const file = await readFile(path);
+          const payload = file.subarray(8 + file.readUInt32BE(0));
+          assert.deepEqual(payload, deflateRawSync(all, { level: 6, memLevel: 8 }));
+          assert.deepEqual(inflateRawSync(payload), all);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }));
+
+test('bad metadata is refused before writing', () =>
+  withDir(async (dir) => {
+    await assert.rejects(writeFilez(join(dir, 'x'), { ...reg(), mode: 0o040755 }, new Uint8Array(0)), isCode('REPO_MALFORMED_OBJECT'));
+    await assert.rejects(writeFilez(join(dir, 'x'), { ...reg(), symlinkTarget: 'a' }, new Uint8Array(0)), isCode('REPO_MALFORMED_OBJECT'));
+    await assert.rejects(writeFilez(join(dir, 'x'), { ...reg(), mode: 0o120777 }, new Uint8Array(0)), isCode('REPO_MALFORMED_OBJECT'));
+  }));

@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { deflateRawSync } from 'node:zlib';
+import fc from 'fast-check';
+import { RepoError } from '../errors.js';
+import { encodeCommitmeta, encodeDirmeta, encodeDirtree, Variant } from './metadata.js';
+import { encodeFilezHeader, writeFilez, type FileMeta } from './filez.js';
+import { createObjectVerifier, verifyObjectFile, verifyStream } from './verify.js';
+import type { ObjectName } from './object-names.js';
+
+const reg: FileMeta = { uid: 0, gid: 0, mode: 0o100644, symlinkTarget: '', xattrs: [] };
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const isCode = (code: string) => (e: unknown) => e instanceof RepoError && e.code === code;
+
+let dir = '';
+test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'verify-'));
+});
+test.after(() => rm(dir, { recursive: true, force: true }));
+
+/** Feeds `bytes` in chunks of the given sizes (cycled). */
+function chunked(bytes: Uint8Array, sizes: number[]): Readable {
+  const parts: Uint8Array[] = [];
+  let i = 0;
+  for (let off = 0; off < bytes.length; i++) {
+    const n = Math.max(1, sizes[i % sizes.length] ?? 1);
+    parts.push(bytes.subarray(off, off + n));
+    off += n;
+  }
+  return Readable.from(parts);
+}
+
+async function filez(content: Uint8Array, meta: FileMeta = reg): Promise<{ bytes: Buffer; name: ObjectName }> {
+  const path = join(dir, `o-${randomBytes(6).toString('hex')}`);
+  const w = await writeFilez(path, meta, content, { fsync: false });
+  return { bytes: await readFile(path), name: { checksum: w.checksum, type: 'file' } };
+}
+
+test('valid objects of every kind verify, from a file and in any chunking', async () => {
+  const tree = encodeDirtree({ files: [{ name: 'a', checksum: 'aa'.repeat(32) }], dirs: [] });
+  const meta = encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] });
+  const cm = encodeCommitmeta(new Map([['k', new Variant('s', 'v')]]));
+  const f = await filez(randomBytes(20_000));
+  const e = await filez(new Uint8Array(0));
+  const l = await filez(new Uint8Array(0), { ...reg, mode: 0o120777, symlinkTarget: 'x y' });
+  const cases: Array<[Uint8Array, ObjectName]> = [
+    [tree, { checksum: sha(tree), type: 'dirtree' }],
+    [meta, { checksum: sha(meta), type: 'dirmeta' }],
+    [cm, { checksum: 'ab'.repeat(32), type: 'commitmeta' }],
+    [f.bytes, f.name],
+    [e.bytes, e.name],
+    [l.bytes, l.name],
+  ];
+  for (const [bytes, name] of cases) {
+    const p = join(dir, `${name.checksum}.${name.type}`);
+    await writeFile(p, bytes);
+    assert.equal((await verifyObjectFile(p, name)).checksum, name.checksum);
+    for (const sizes of [[1], [7, 3], [65536]]) assert.equal((await verifyStream(chunked(bytes, sizes), name)).type, name.type);
+  }
+  const r = await verifyStream(chunked(f.bytes, [4096]), f.name);
+  assert.equal(r.contentSize, 20_000);
+});
+
+test('property: any single flipped byte is rejected with a typed error', async () => {
+  const f = await filez(Buffer.from('hello world, '.repeat(300)));
+  const tree = encodeDirtree({ files: [{ name: 'hello', checksum: f.name.checksum }], dirs: [] });
+  await fc.assert(
+    fc.asyncProperty(fc.boolean(), fc.nat(), fc.integer({ min: 1, max: 255 }), async (useTree, at, x) => {
+      const [orig, name] = useTree ? [Buffer.from(tree), { checksum: sha(tree), type: 'dirtree' as const }] : [f.bytes, f.name];
+      const bytes = Buffer.from(orig);
+      const i = at % bytes.length;
+      bytes[i] = (bytes[i] as number) ^ x;
+      await assert.rejects(verifyStream(chunked(bytes, [333]), name), (e: unknown) => e instanceof RepoError && /^REPO_(CORRUPT|MALFORMED)_OBJECT|REPO_OBJECT_TOO_LARGE$/.test(e.code));
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('checksum mismatch carries expected and actual', async () => {
+  const a = await filez(Buffer.from('a'));
+  const b = await filez(Buffer.from('b'));
+  await assert.rejects(verifyStream(Readable.from([a.bytes]), b.name), (e: unknown) => {
+    assert.ok(e instanceof RepoError);
+    assert.equal(e.code, 'REPO_CORRUPT_OBJECT');
+    assert.equal(e.data.expected, b.name.checksum);
+    assert.equal(e.data.actual, a.name.checksum);
+    return true;
+  });
+  const t = encodeDirtree({ files: [], dirs: [] });
+  await assert.rejects(verifyStream(Readable.from([t]), { checksum: 'ff'.repeat(32), type: 'dirtree' }), isCode('REPO_CORRUPT_OBJECT'));
+  // Right bytes, wrong type: a dirmeta's bytes named as a dirtree do not decode.
+  const m = encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] });
+  await assert.rejects(verifyStream(Readable.from([m]), { checksum: sha(m), type: 'dirtree' }), isCode('REPO_MALFORMED_OBJECT'));
+});
+
+test('size field, trailing bytes, truncation, symlink payload, header abuse', async () => {
+  const content = Buffer.from('0123456789');
+  const f = await filez(content);
+  const hdrEnd = 8 + f.bytes.readUInt32BE(0);
+
+  const sized = Buffer.from(f.bytes);
+  sized[15] = 11; // header size 10 → 11: the checksum cannot see it (§4.5)
+  await assert.rejects(verifyStream(Readable.from([sized]), f.name), (e: unknown) => isCode('REPO_CORRUPT_OBJECT')(e) && (e as RepoError).data.contentSize === 10);
+
+  await assert.rejects(verifyStream(Readable.from([f.bytes, Buffer.from([0])]), f.name), (e: unknown) => isCode('REPO_CORRUPT_OBJECT')(e) && (e as RepoError).data.trailing === 1);
+  await assert.rejects(verifyStream(Readable.from([f.bytes.subarray(0, f.bytes.length - 1)]), f.name), isCode('REPO_CORRUPT_OBJECT'));
+  await assert.rejects(verifyStream(Readable.from([f.bytes.subarray(0, hdrEnd)]), f.name), isCode('REPO_CORRUPT_OBJECT'));
+  await assert.rejects(verifyStream(Readable.from([f.bytes.subarray(0, hdrEnd - 1)]), f.name), isCode('REPO_MALFORMED_OBJECT'));
+  await assert.rejects(verifyStream(Readable.from([]), f.name), isCode('REPO_MALFORMED_OBJECT'));
+
+  const l = await filez(new Uint8Array(0), { ...reg, mode: 0o120777, symlinkTarget: 't' });
+  await assert.rejects(verifyStream(Readable.from([l.bytes, Buffer.from([3, 0])]), l.name), isCode('REPO_CORRUPT_OBJECT'));
+
+  const huge = Buffer.from('ffffffff00000000', 'hex');
+  await assert.rejects(verifyStream(Readable.from([huge]), f.name), isCode('REPO_OBJECT_TOO_LARGE'));
+  const pad = Buffer.from(f.bytes);
+  pad[5] = 1;
+  await assert.rejects(verifyStream(Readable.from([pad]), f.name), isCode('REPO_MALFORMED_OBJECT'));
+
+  // A device node header (correct checksum is irrelevant: the header is refused).
+  const dev = Buffer.concat([encodeFilezHeaderUnchecked(0o020644), deflateRawSync(Buffer.alloc(0))]);
+  await assert.rejects(verifyStream(Readable.from([dev]), f.name), isCode('REPO_MALFORMED_OBJECT'));
+});
+
+/** A header with an arbitrary mode, bypassing the writer's validation. */
+function encodeFilezHeaderUnchecked(mode: number): Buffer {
+  const good = Buffer.from(encodeFilezHeader({ ...reg, size: 0n }));
+  good.writeUInt32BE(mode, 8 + 16);
+  return good;
+}
+
+test('metadata cap: a stream over 10 MiB fails early', async () => {
+  const big = Readable.from((function* () {
+    for (let i = 0; i < 200; i++) yield Buffer.alloc(64 * 1024);
+  })());
+  await assert.rejects(verifyStream(big, { checksum: 'aa'.repeat(32), type: 'commit' }), isCode('REPO_OBJECT_TOO_LARGE'));
+});
+
+test('the Writable fits in a pipeline and exposes result', async () => {
+  const f = await filez(randomBytes(5000));
+  const v = createObjectVerifier(f.name);
+  await pipeline(Readable.from([f.bytes]), v);
+  assert.equal((await v.result).contentSize, 5000);
+  const bad = createObjectVerifier({ ...f.name, checksum: '00'.repeat(32) });
+  await assert.rejects(pipeline(Readable.from([f.bytes]), bad), isCode('REPO_CORRUPT_OBJECT'));
+  await assert.rejects(bad.result, isCode('REPO_CORRUPT_OBJECT'));
+  await assert.rejects(verifyObjectFile(join(dir, 'nope'), f.name), isCode('REPO_OBJECT_MISSING'));
+});

@@ -1,0 +1,268 @@
+/**
+ * Checking that an object's bytes deserve its name, in one streaming pass
+ * with bounded memory (ostree-format.md §4.1, §4.2, §4.5, §3.4).
+ *
+ *   commit, dirtree, dirmeta   SHA-256(bytes) == name, and the bytes decode
+ *                              strictly (normal form, valid dirtree names…)
+ *   commitmeta, tombstone      named by their commit: must decode as a{sv}
+ *   .filez                     header decodes; SHA-256(prefix(h) || inflated)
+ *                              == name; header size == inflated length (ostree
+ *                              itself does not check this); nothing after the
+ *                              end of the deflate stream; symlinks carry no payload
+ *
+ * Metadata is buffered up to the 10 MiB cap; content is inflated and hashed
+ * as it arrives, so memory stays at a few zlib windows whatever the size
+ * (sim/bench/verify-memory.ts measures it).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInflateRaw, type InflateRaw } from 'node:zlib';
+import { RepoError, isOstreePushError } from '../errors.js';
+import { MAX_METADATA_SIZE, checkMetadata } from './metadata.js';
+import { contentHasher, decodeFilezHeader, decodeFilezPrefix, isSymlinkMode, type FilezHeader } from './filez.js';
+import { assertChecksum, objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
+
+export interface VerifyResult {
+  checksum: string;
+  type: ObjectType;
+  /** Bytes of the stored object. */
+  size: number;
+  /** Content objects: the header and the inflated length. */
+  header?: FilezHeader;
+  contentSize?: number;
+}
+
+function corrupt(target: ObjectName, why: string, data: Record<string, unknown> = {}, cause?: unknown): RepoError {
+  return new RepoError(
+    'REPO_CORRUPT_OBJECT',
+    `corrupted ${target.type} object ${target.checksum}: ${why}`,
+    { checksum: target.checksum, type: target.type, ...data },
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Adds the object's identity to an error from a decoder. */
+function tagged(target: ObjectName, e: unknown): unknown {
+  if (isOstreePushError(e)) Object.assign(e.data, { checksum: target.checksum, type: target.type });
+  return e;
+}
+
+interface Engine {
+  write(chunk: Uint8Array): Promise<void> | void;
+  finish(): Promise<VerifyResult> | VerifyResult;
+}
+
+class MetadataEngine implements Engine {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+  private hash = createHash('sha256');
+
+  constructor(private readonly target: ObjectName & { type: Exclude<ObjectType, 'file'> }) {}
+
+  write(chunk: Uint8Array): void {
+    this.size += chunk.byteLength;
+    if (this.size > MAX_METADATA_SIZE) {
+      throw new RepoError('REPO_OBJECT_TOO_LARGE', `${this.target.type} object exceeds ${MAX_METADATA_SIZE} bytes`, {
+        ...this.target,
+        max: MAX_METADATA_SIZE,
+      });
+    }
+    this.hash.update(chunk);
+    this.chunks.push(chunk);
+  }
+
+  finish(): VerifyResult {
+    const { checksum, type } = this.target;
+    const named = type === 'commitmeta' || type === 'tombstone-commit';
+    const actual = this.hash.digest('hex');
+    // Hash first: for a swapped or damaged object "wrong checksum" is the useful message.
+    if (!named && actual !== checksum) throw corrupt(this.target, `checksum expected=${checksum} actual=${actual}`, { expected: checksum, actual });
+    try {
+      checkMetadata(type, Buffer.concat(this.chunks));
+    } catch (e) {
+      throw tagged(this.target, e);
+    }
+    this.chunks = [];
+    return { checksum, type, size: this.size };
+  }
+}
+
+class FilezEngine implements Engine {
+  private pending: Uint8Array[] = [];
+  private pendingSize = 0;
+  private headerLength = -1;
+  private header: FilezHeader | undefined;
+  private hash: Hash | undefined;
+  private inflate: InflateRaw | undefined;
+  private inflateFailed: Promise<never> | undefined;
+  private inflateEnded = false;
+  private fed = 0;
+  private inflated = 0;
+  private size = 0;
+
+  constructor(private readonly target: ObjectName) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.size += chunk.byteLength;
+    if (this.header === undefined) {
+      this.pending.push(chunk);
+      this.pendingSize += chunk.byteLength;
+      const rest = this.takeHeader();
+      if (rest === undefined || rest.byteLength === 0) return;
+      chunk = rest;
+    }
+    await this.feed(chunk);
+  }
+
+  /** Consumes the prefix and header once enough bytes are pending; returns what follows them. */
+  private takeHeader(): Uint8Array | undefined {
+    if (this.headerLength < 0) {
+      if (this.pendingSize < 8) return undefined;
+      this.headerLength = decodeFilezPrefix(Buffer.concat(this.pending).subarray(0, 8));
+    }
+    const end = 8 + this.headerLength;
+    if (this.pendingSize < end) return undefined;
+    const all = Buffer.concat(this.pending);
+    this.pending = [];
+    const header = decodeFilezHeader(all.subarray(8, end));
+    this.header = header;
+    this.hash = contentHasher(header);
+    if (!isSymlinkMode(header.mode)) this.startInflate();
+    return all.subarray(end);
+  }
+
+  private startInflate(): void {
+    const inflate = createInflateRaw();
+    this.inflate = inflate;
+    inflate.on('data', (d: Buffer) => {
+      this.inflated += d.byteLength;
+      this.hash?.update(d);
+    });
+    this.inflateFailed = new Promise<never>((_, reject) => {
+      inflate.once('error', (e) => reject(corrupt(this.target, `bad deflate stream: ${e.message}`, {}, e)));
+    });
+    this.inflateFailed.catch(() => {});
+    inflate.once('end', () => {
+      this.inflateEnded = true;
+    });
+  }
+
+  private async feed(chunk: Uint8Array): Promise<void> {
+    const header = this.header as FilezHeader;
+    if (this.inflate === undefined) throw corrupt(this.target, 'symlink object has payload bytes', { symlinkTarget: header.symlinkTarget });
+    this.fed += chunk.byteLength;
+    const inflate = this.inflate;
+    await Promise.race([new Promise<void>((res) => inflate.write(chunk, () => res())), this.inflateFailed]);
+  }
+
+  async finish(): Promise<VerifyResult> {
+    if (this.header === undefined) throw new RepoError('REPO_MALFORMED_OBJECT', `file object ${this.target.checksum} ends inside its header`, { ...this.target });
+    const header = this.header;
+    if (this.inflate !== undefined) {
+      const inflate = this.inflate;
+      await Promise.race([
+        new Promise<void>((res) => {
+          if (this.inflateEnded) res();
+          else inflate.once('end', () => res());
+          inflate.end();
+        }),
+        this.inflateFailed,
+      ]);
+      // zlib stops at the end of the deflate stream and ignores what follows.
+      if (inflate.bytesWritten !== this.fed) {
+        throw corrupt(this.target, `${this.fed - inflate.bytesWritten} trailing bytes after the deflate stream`, { trailing: this.fed - inflate.bytesWritten });
+      }
+    }
+    const actual = (this.hash as Hash).digest('hex');
+    const { checksum } = this.target;
+    if (actual !== checksum) throw corrupt(this.target, `checksum expected=${checksum} actual=${actual}`, { expected: checksum, actual });
+    if (BigInt(this.inflated) !== header.size) {
+      throw corrupt(this.target, `header size ${header.size} but content is ${this.inflated} bytes`, { headerSize: String(header.size), contentSize: this.inflated });
+    }
+    return { checksum, type: 'file', size: this.size, header, contentSize: this.inflated };
+  }
+}
+
+function engineFor(target: ObjectName): Engine {
+  assertChecksum(target.checksum);
+  return target.type === 'file' ? new FilezEngine(target) : new MetadataEngine({ checksum: target.checksum, type: target.type });
+}
+
+/**
+ * A Writable that verifies the archive bytes written to it. It fails (emits
+ * 'error', so a pipeline rejects) as soon as the bytes cannot be valid, or
+ * at `final` when the checksum or size does not match; `result` settles then.
+ */
+export class ObjectVerifier extends Writable {
+  readonly result: Promise<VerifyResult>;
+  private readonly engine: Engine;
+  private settle!: { resolve: (r: VerifyResult) => void; reject: (e: unknown) => void };
+
+  constructor(readonly target: ObjectName) {
+    super();
+    this.engine = engineFor(target);
+    this.result = new Promise<VerifyResult>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.result.catch(() => {});
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.run(async () => {
+      await this.engine.write(chunk);
+    }, cb);
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    this.run(async () => {
+      this.settle.resolve(await this.engine.finish());
+    }, cb);
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    this.settle.reject(err ?? new RepoError('REPO_CORRUPT_OBJECT', 'verification aborted before the end of the object', { ...this.target }));
+    cb(err);
+  }
+
+  private run(fn: () => Promise<void>, cb: (e?: Error | null) => void): void {
+    fn().then(
+      () => cb(),
+      (e: unknown) => {
+        this.settle.reject(e);
+        cb(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  }
+}
+
+export function createObjectVerifier(target: ObjectName): ObjectVerifier {
+  return new ObjectVerifier(target);
+}
+
+/** Verifies a stream of archive bytes claimed to be `target`. */
+export async function verifyStream(source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, target: ObjectName): Promise<VerifyResult> {
+  const v = new ObjectVerifier(target);
+  await pipeline(source, v);
+  return v.result;
+}
+
+/** Verifies the file at `path` as `target` (an archive object). */
+export async function verifyObjectFile(path: string, target: ObjectName): Promise<VerifyResult> {
+  try {
+    return await verifyStream(createReadStream(path, { highWaterMark: 64 * 1024 }), target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new RepoError('REPO_OBJECT_MISSING', `object ${target.checksum}.${target.type} is not in the repository`, { ...target, path });
+    }
+    throw e;
+  }
+}
+
+/** Verifies an object of the archive repository at `repoPath` (or a Repo). */
+export async function verifyObject(repo: string | { path: string }, checksum: string, type: ObjectType): Promise<VerifyResult> {
+  const root = typeof repo === 'string' ? repo : repo.path;
+  return verifyObjectFile(join(root, objectRelPath(checksum, type)), { checksum, type });
+}
