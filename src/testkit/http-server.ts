@@ -1,0 +1,78 @@
+/**
+ * A tiny read-only static file server for tests, bound to 127.0.0.1 on an
+ * ephemeral port: enough to serve an archive repository to `ostree pull`
+ * (ostree-format.md §6.3). GET and HEAD only; a missing file, a directory or
+ * a path escaping the root is a 404; every request is logged so a test can
+ * assert what a client asked for (e.g. that `summary` was read).
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve, sep } from 'node:path';
+import type { HasAfter } from './tmp.js';
+
+export interface RequestLogEntry {
+  method: string;
+  /** The decoded path, without the query string. */
+  path: string;
+  status: number;
+}
+
+export interface StaticServer {
+  /** `http://127.0.0.1:PORT/`, with the trailing slash. */
+  url: string;
+  port: number;
+  log: RequestLogEntry[];
+  close(): Promise<void>;
+}
+
+export async function serveDirectory(root: string, t?: HasAfter): Promise<StaticServer> {
+  const base = resolve(root);
+  const log: RequestLogEntry[] = [];
+  const server: Server = createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    let path = '/';
+    let status = 404;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+      if (method !== 'GET' && method !== 'HEAD') {
+        status = 405;
+      } else {
+        const file = resolve(base, `.${path}`);
+        if ((file === base || file.startsWith(base + sep)) && !path.includes('\0')) {
+          const st = statSync(file, { throwIfNoEntry: false });
+          if (st?.isFile() === true) {
+            status = 200;
+            res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': st.size });
+            log.push({ method, path, status });
+            if (method === 'HEAD') res.end();
+            else createReadStream(file).on('error', () => res.destroy()).pipe(res);
+            return;
+          }
+        }
+      }
+    } catch {
+      status = 400;
+    }
+    log.push({ method, path, status });
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(`${status}\n`);
+  });
+  // libsoup keeps connections alive; without this close() would wait for them.
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= new Promise<void>((ok) => {
+      server.close(() => ok());
+      server.closeAllConnections();
+    });
+    return closed;
+  };
+  t?.after(close);
+  return { url: `http://127.0.0.1:${port}/`, port, log, close };
+}
