@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Repo } from './repo.js';
+import { cleanStaleStaging, openRepoForWriting, Staging } from './staging.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'staging-test-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+let n = 0;
+const fresh = (): Repo => Repo.init(join(scratch, `r${n++}`));
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const DIRMETA = Buffer.from('0000000000000000000041ed', 'hex');
+const EMPTY_TREE = Buffer.from('00', 'hex');
+
+async function stage(s: Staging, bytes: Uint8Array, type: 'dirmeta' | 'dirtree'): Promise<string> {
+  const c = sha(bytes);
+  const sink = await s.writeObject(c, type);
+  await sink.write(bytes.subarray(0, 1));
+  await sink.write(bytes.subarray(1));
+  await sink.commit();
+  return c;
+}
+
+test('stage, publish child-first, dispose', async () => {
+  const repo = fresh();
+  const s = Staging.create(repo);
+  assert.match(s.dir, /\/tmp\/push-staging-\d+-[0-9a-f]+$/);
+  const meta = await stage(s, DIRMETA, 'dirmeta');
+  assert.equal(meta, '446a0ef11b7cc167f3b603e585c7eeeeb675faa412d5ec73f62988eb0b6c5488');
+  const tree = await stage(s, EMPTY_TREE, 'dirtree');
+  assert.equal(s.has(meta, 'dirmeta'), true);
+  assert.equal(await repo.objects.has(meta, 'dirmeta'), false, 'nothing visible before publish');
+  assert.deepEqual(s.list(), [{ checksum: meta, type: 'dirmeta' }, { checksum: tree, type: 'dirtree' }]);
+  await assert.rejects(s.writeObject(meta, 'dirmeta'), { code: 'REPO_STAGING' });
+  await assert.rejects(s.writeObject('../../x'.padEnd(64, 'a'), 'dirmeta'), { code: 'REPO_BAD_OBJECT_NAME' });
+  assert.throws(() => s.publish([{ checksum: 'f'.repeat(64), type: 'commit' }]), { code: 'REPO_STAGING' });
+  // The store already holds the dirtree (different bytes even): never overwritten, staged copy dropped.
+  mkdirSync(repo.resolve('objects', tree.slice(0, 2)));
+  writeFileSync(repo.resolve('objects', tree.slice(0, 2), `${tree.slice(2)}.dirtree`), EMPTY_TREE);
+  const r = s.publish([{ checksum: meta, type: 'dirmeta' }, { checksum: tree, type: 'dirtree' }]);
+  assert.deepEqual(r, { published: 1, alreadyPresent: 1 });
+  assert.deepEqual(readFileSync(repo.resolve('objects', '44', `${meta.slice(2)}.dirmeta`)), DIRMETA);
+  s.dispose();
+  s.dispose();
+  assert.equal(existsSync(s.dir), false);
+  assert.throws(() => s.publish([]), { code: 'REPO_STAGING' });
+});
+
+test('abort removes the partial file; an unknown type is refused', async () => {
+  const repo = fresh();
+  const s = Staging.create(repo);
+  const sink = await s.writeObject('a'.repeat(64), 'file');
+  await sink.write(new Uint8Array([1, 2, 3]));
+  await sink.abort();
+  assert.deepEqual(readdirSync(s.dir), ['owner.json']);
+  assert.equal(s.has('a'.repeat(64), 'file'), false);
+  await assert.rejects(s.writeObject('a'.repeat(64), '../x' as never), { code: 'REPO_BAD_OBJECT_NAME' });
+  s.dispose();
+});
+
+test('cleanStaleStaging removes dead owners only', async () => {
+  const repo = fresh();
+  const live = Staging.create(repo);
+  const p = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => p.on('exit', r));
+  const dead = p.pid as number;
+  const tmp = repo.resolve('tmp');
+  mkdirSync(join(tmp, `push-staging-${dead}-abc123`));
+  mkdirSync(join(tmp, `push-staging-${process.pid}-def456`));
+  writeFileSync(join(tmp, `push-staging-${process.pid}-def456`, 'owner.json'), JSON.stringify({ pid: dead, bootId: '', startTicks: -1 }));
+  writeFileSync(join(tmp, `ostree-push.lock.${dead}-0a0b`), '');
+  writeFileSync(join(tmp, 'unrelated'), '');
+  const removed = cleanStaleStaging(repo).sort();
+  assert.deepEqual(removed, [`ostree-push.lock.${dead}-0a0b`, `push-staging-${dead}-abc123`, `push-staging-${process.pid}-def456`].sort());
+  assert.ok(existsSync(live.dir));
+  assert.deepEqual(readdirSync(tmp).sort(), ['cache', live.dir.split('/').pop(), 'unrelated'].sort());
+  openRepoForWriting(repo.path);
+  assert.ok(existsSync(live.dir));
+  live.dispose();
+});
+
+test('a staging dir is removed when its process is stopped by SIGTERM', async () => {
+  const repo = fresh();
+  const script = `
+    import { Repo } from './src/repo/repo.ts';
+    import { Staging } from './src/repo/staging.ts';
+    const s = Staging.create(Repo.open(${JSON.stringify(repo.path)}));
+    process.stdout.write(s.dir + '\\n');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..', '..') });
+  const dir = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  assert.ok(existsSync(dir));
+  child.kill('SIGTERM');
+  const [, signal] = (await new Promise((r) => child.on('exit', (...a) => r(a)))) as [number | null, string | null];
+  assert.equal(signal, 'SIGTERM', 'the process still dies of the signal');
+  assert.equal(existsSync(dir), false);
+});
