@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import metaSchema from './machine.schema.json' with { type: 'json' };
+import { initialConfig, type Machine, messageTypes, PUSHER, RECEIVER, transition } from './machine.js';
+import { structuralProblems } from './machine-check.js';
+import { MESSAGE_SCHEMAS } from './schemas.js';
+
+type AjvClass = typeof Ajv2020Module.default;
+const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).default ?? (Ajv2020Module as unknown as AjvClass);
+const validateMachine = new Ajv2020({ strict: true, allErrors: true }).compile(metaSchema);
+const clone = (m: Machine): Machine => structuredClone(m);
+
+describe('machines', () => {
+  for (const m of [PUSHER, RECEIVER]) {
+    it(`${m.id}: validates against spec/machine.schema.json`, () => {
+      assert.equal(validateMachine(m), true, JSON.stringify(validateMachine.errors));
+    });
+    it(`${m.id}: has no structural problems`, () => {
+      assert.deepEqual(structuralProblems(m), []);
+    });
+    it(`${m.id}: every message it uses has a schema with the right sender`, () => {
+      for (const type of messageTypes(m)) {
+        const s = MESSAGE_SCHEMAS.find((x) => x.name === type);
+        assert.ok(s, `no schema for ${type}`);
+        const sends = m.transitions.some((t) => t.event === `send:${type}`);
+        assert.equal(sends, s.sender === m.id, `${m.id} ${sends ? 'sends' : 'receives'} ${type}`);
+      }
+    });
+  }
+
+  it('the meta-schema rejects malformed machines', () => {
+    const bad = clone(RECEIVER) as unknown as Record<string, unknown>;
+    (bad['transitions'] as unknown[]).push({ from: 'start', event: 'send:info', to: 'idle' });
+    assert.equal(validateMachine(bad), false);
+    const ctxGuard = clone(PUSHER);
+    ctxGuard.guards['windowOpen'] = { of: 'context', doc: 'no expr' };
+    assert.equal(validateMachine(ctxGuard), false);
+  });
+
+  it('structural checks bite', () => {
+    const r = clone(RECEIVER);
+    r.transitions = r.transitions.filter((t) => !(t.from === 'awaitDone' && t.event === 'eof'));
+    r.transitions.push({ from: 'awaitDone', event: 'recv:DONE', actions: ['publish'], to: 'published' });
+    r.transitions.push({ from: 'receiving', event: 'recv:PUTOBJECT', guard: 'sizeOk', actions: ['spool'], to: 'receiving' });
+    r.states['orphan'] = { doc: 'never reached' };
+    assert.deepEqual(structuralProblems(r).sort(), [
+      'action spool is not documented',
+      'guard sizeOk is not documented',
+      'non-final state awaitDone has no eof transition',
+      'non-final state orphan can only end by a fault',
+      'non-final state orphan has no eof transition',
+      'non-final state orphan has no error transition',
+      'publish on awaitDone --recv:DONE--> published, but awaitDone is reachable without only successful statuses',
+      'state orphan is unreachable',
+    ]);
+  });
+});
+
+describe('transition', () => {
+  it('walks the receiver through a successful push', () => {
+    const g = { updateValid: true, objectValid: true, statusOk: true };
+    const steps: [string, string][] = [['send:INFO', 'awaitRequest'], ['recv:UPDATE', 'acceptUpdate'], ['send:STATUS', 'receiving'],
+      ['recv:PUTOBJECT', 'acceptObject'], ['send:STATUS', 'receiving'], ['recv:DONE', 'published']];
+    let at = initialConfig(RECEIVER);
+    const actions: string[] = [];
+    for (const [event, want] of steps) {
+      const r = transition(RECEIVER, at, event as 'eof', g);
+      assert.ok('next' in r, JSON.stringify(r));
+      assert.equal(r.next, want);
+      actions.push(...r.actions);
+      at = { state: r.next, ctx: r.ctx };
+    }
+    assert.deepEqual(actions, ['beginStaging', 'keepObject', 'publish', 'cleanup']);
+  });
+
+  it('chooses by guard and refuses what the machine does not allow', () => {
+    assert.deepEqual(transition(RECEIVER, 'awaitRequest', 'recv:UPDATE', { updateValid: false }), { next: 'refuseUpdate', actions: [], ctx: {} });
+    assert.deepEqual(transition(RECEIVER, 'refuseUpdate', 'send:STATUS', { statusOk: true }), { error: 'receiver: send:STATUS is not allowed in state refuseUpdate' });
+    assert.deepEqual(transition(RECEIVER, 'awaitRequest', 'recv:PUTOBJECT'), { error: 'receiver: recv:PUTOBJECT is not allowed in state awaitRequest' });
+    assert.deepEqual(transition(RECEIVER, 'awaitDone', 'recv:DONE', (n) => { throw new Error(`asked ${n}`); }), { next: 'refused', actions: ['cleanup'], ctx: {} });
+    assert.deepEqual(transition(PUSHER, 'pushed', 'recv:STATUS'), { error: 'pusher: recv:STATUS after the session ended (pushed)' });
+    assert.throws(() => transition(RECEIVER, 'awaitRequest', 'recv:UPDATE', {}), /no value given for guard updateValid/);
+  });
+
+  it('evaluates context guards and counter actions itself', () => {
+    const m = clone(PUSHER);
+    m.context = { inFlight: { doc: 'objects awaiting STATUS', initial: 0, max: 2 } };
+    m.guards['windowOpen'] = { of: 'context', doc: 'room in the window', expr: { lt: ['inFlight', 2] } };
+    m.actions['countSent'] = { doc: 'one more in flight', add: { inFlight: 1 } };
+    m.transitions.unshift({ from: 'sending', event: 'send:PUTOBJECT', guard: ['moreObjects', 'windowOpen'], actions: ['countSent'], to: 'sending' });
+    let at = { state: 'sending', ctx: initialConfig(m).ctx };
+    for (const want of [1, 2]) {
+      const r = transition(m, at, 'send:PUTOBJECT', { moreObjects: true });
+      assert.ok('next' in r);
+      assert.deepEqual([r.next, r.ctx['inFlight']], ['sending', want]);
+      at = { state: r.next, ctx: r.ctx };
+    }
+    const full = transition(m, at, 'send:PUTOBJECT', { moreObjects: true });
+    assert.ok('next' in full);
+    assert.equal(full.next, 'awaitObjectStatus', 'window closed: falls through to the stop-and-wait transition');
+  });
+});

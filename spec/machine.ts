@@ -1,0 +1,138 @@
+/**
+ * The endpoint state machines of spec/machines/ as data, and the one pure
+ * function that steps them (spec/protocol.md, "State machines").
+ *
+ * An engine keeps a `Config` (state name + integer context), and for every
+ * message it sends or receives, for a lost connection ('eof') and for a
+ * local failure ('error') it calls `transition`. An `{ error }` result means
+ * the machine does not allow that event there: for a received message the
+ * engine ends the session with PROTOCOL_UNEXPECTED_MESSAGE, for one it was
+ * about to send it has a bug. On success it runs the named actions in order.
+ *
+ * Transitions are tried in file order; the first whose guards all hold wins.
+ * Guards `of: 'context'` are evaluated here from their `expr`; the others
+ * are supplied by the caller (the engine's judgement, or the message).
+ */
+import pusherJson from './machines/pusher.json' with { type: 'json' };
+import receiverJson from './machines/receiver.json' with { type: 'json' };
+
+export type Outcome = 'success' | 'refused' | 'failure';
+export type Event = `send:${string}` | `recv:${string}` | 'eof' | 'error';
+type Op = 'lt' | 'le' | 'eq' | 'ne' | 'ge' | 'gt';
+export type Expr = Partial<Record<Op, [string | number, string | number]>>;
+
+export interface Transition {
+  from: string;
+  event: string;
+  guard?: string | string[];
+  actions?: string[];
+  to: string;
+}
+
+export interface Machine {
+  id: string;
+  doc: string;
+  initial: string;
+  context?: Record<string, { doc: string; initial: number; max: number }>;
+  states: Record<string, { doc: string; final?: Outcome }>;
+  transitions: Transition[];
+  guards: Record<string, { doc: string; of: 'message' | 'local' | 'context'; expr?: Expr }>;
+  actions: Record<string, { doc: string; add?: Record<string, number>; set?: Record<string, number> }>;
+}
+
+export const PUSHER = pusherJson as unknown as Machine;
+export const RECEIVER = receiverJson as unknown as Machine;
+
+export type Context = Readonly<Record<string, number>>;
+export interface Config {
+  state: string;
+  ctx: Context;
+}
+
+/** The caller's guard values: a record, or a function asked by name. */
+export type GuardValues = Readonly<Record<string, boolean>> | ((name: string) => boolean);
+
+export type Step = { next: string; actions: string[]; ctx: Context } | { error: string };
+
+export function initialConfig(m: Machine): Config {
+  const ctx: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m.context ?? {})) ctx[k] = v.initial;
+  return { state: m.initial, ctx };
+}
+
+export function isFinal(m: Machine, state: string): boolean {
+  return m.states[state]?.final !== undefined;
+}
+
+/** Guard names of a transition, without negation marks. */
+export function guardNames(t: Transition): string[] {
+  const g = t.guard === undefined ? [] : typeof t.guard === 'string' ? [t.guard] : t.guard;
+  return g.map((x) => x.replace(/^!/, ''));
+}
+
+function operand(ctx: Context, x: string | number): number {
+  if (typeof x === 'number') return x;
+  const v = ctx[x];
+  if (v === undefined) throw new Error(`machine: unknown context variable ${x}`);
+  return v;
+}
+
+function evalExpr(e: Expr, ctx: Context): boolean {
+  const [op, args] = Object.entries(e)[0] as [Op, [string | number, string | number]];
+  const a = operand(ctx, args[0]);
+  const b = operand(ctx, args[1]);
+  return { lt: a < b, le: a <= b, eq: a === b, ne: a !== b, ge: a >= b, gt: a > b }[op];
+}
+
+function guardHolds(m: Machine, ref: string, ctx: Context, values: GuardValues): boolean {
+  const negated = ref.startsWith('!');
+  const name = negated ? ref.slice(1) : ref;
+  const def = m.guards[name];
+  if (def === undefined) throw new Error(`machine ${m.id}: undocumented guard ${name}`);
+  let v: boolean | undefined;
+  if (def.of === 'context') v = evalExpr(def.expr ?? {}, ctx);
+  else v = typeof values === 'function' ? values(name) : values[name];
+  if (v === undefined) throw new Error(`machine ${m.id}: no value given for guard ${name}`);
+  return v !== negated;
+}
+
+function applyActions(m: Machine, names: readonly string[], ctx: Context): Context {
+  let out: Record<string, number> | undefined;
+  for (const a of names) {
+    const def = m.actions[a];
+    if (def === undefined) throw new Error(`machine ${m.id}: undocumented action ${a}`);
+    for (const [k, d] of Object.entries(def.add ?? {})) (out ??= { ...ctx })[k] = operand(out, k) + d;
+    for (const [k, v] of Object.entries(def.set ?? {})) (out ??= { ...ctx })[k] = v;
+  }
+  if (out === undefined) return ctx;
+  for (const [k, v] of Object.entries(out)) {
+    const max = m.context?.[k]?.max ?? 0;
+    if (v < 0 || v > max) throw new RangeError(`machine ${m.id}: context ${k}=${v} is outside 0..${max}`);
+  }
+  return out;
+}
+
+/** Steps the machine by one event, or says why the event is not allowed. */
+export function transition(m: Machine, at: string | Config, event: Event, guards: GuardValues = {}): Step {
+  const { state, ctx } = typeof at === 'string' ? { state: at, ctx: initialConfig(m).ctx } : at;
+  if (m.states[state] === undefined) return { error: `${m.id}: unknown state ${state}` };
+  if (isFinal(m, state)) return { error: `${m.id}: ${event} after the session ended (${state})` };
+  for (const t of m.transitions) {
+    if (t.from !== state || t.event !== event) continue;
+    const refs = t.guard === undefined ? [] : typeof t.guard === 'string' ? [t.guard] : t.guard;
+    if (!refs.every((g) => guardHolds(m, g, ctx, guards))) continue;
+    const actions = t.actions ?? [];
+    return { next: t.to, actions: [...actions], ctx: applyActions(m, actions, ctx) };
+  }
+  return { error: `${m.id}: ${event} is not allowed in state ${state}` };
+}
+
+/** The message types a machine sends or receives. */
+export function messageTypes(m: Machine): string[] {
+  const out = new Set<string>();
+  for (const t of m.transitions) {
+    const i = t.event.indexOf(':');
+    if (i > 0) out.add(t.event.slice(i + 1));
+  }
+  return [...out];
+}

@@ -1,0 +1,126 @@
+/**
+ * Run-time validation of message bodies against spec/messages/*.schema.json
+ * (spec/protocol.md, "Message bodies"). Both endpoints call this on every
+ * message they send or receive; a body that does not validate is a
+ * PROTOCOL_BAD_MESSAGE with the first violation rendered as one line, e.g.
+ * "UPDATE: refs/'../x' does not match the ref-name pattern".
+ *
+ * The JSON form is the decoded body as plain JSON: Maps become objects,
+ * PUTOBJECT's u64 `size` becomes a number (a bigint above 2^53-1 rounds to a
+ * number that still exceeds the schema's maximum, so it is rejected, never
+ * silently accepted), and unknown keys (`extra`) are kept so the schemas can
+ * allow them.
+ */
+import Ajv2020Module from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { ANNOTATION_KEYWORDS, DEFS_SCHEMA, MESSAGE_SCHEMAS } from '../../spec/schemas.js';
+import { ProtocolError } from '../errors.js';
+import type { MessageBodies, MessageType } from './messages.generated.js';
+
+export type { MessageBodies, MessageType } from './messages.generated.js';
+
+// ajv is CommonJS: under NodeNext the default import is the module object at
+// type level and sometimes at run time; take the class from either shape.
+type AjvClass = typeof Ajv2020Module.default;
+const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).default ?? (Ajv2020Module as unknown as AjvClass);
+
+function compileAll(): Map<string, ValidateFunction> {
+  const ajv = new Ajv2020({ allErrors: false, strict: true });
+  ajv.addVocabulary([...ANNOTATION_KEYWORDS]);
+  ajv.addSchema(DEFS_SCHEMA);
+  const out = new Map<string, ValidateFunction>();
+  for (const m of MESSAGE_SCHEMAS) out.set(m.name, ajv.compile(m.schema));
+  return out;
+}
+
+let validators: Map<string, ValidateFunction> | undefined;
+
+/** Names of the shared definitions, as a reader would say them. */
+const DEF_WORDS: Record<string, string> = {
+  refName: 'the ref-name pattern',
+  checksum: 'the checksum pattern (64 lowercase hex digits)',
+  checksumOrZero: 'the checksum pattern (64 lowercase hex digits)',
+  objectName: 'the object-name pattern (<64 hex>.filez|dirtree|dirmeta|commit|commitmeta)',
+};
+
+function where(e: ErrorObject): string {
+  // Ref names contain '/', so any segment that is not a plain key is quoted.
+  const quote = (p: string): string => (/^[A-Za-z_]\w*$/.test(p) ? p : `'${p}'`);
+  const parts = e.instancePath.split('/').slice(1).map((p) => quote(p.replace(/~1/g, '/').replace(/~0/g, '~')));
+  const name = (e as ErrorObject & { propertyName?: string }).propertyName;
+  if (name !== undefined) parts.push(`'${name}'`);
+  return parts.join('/');
+}
+
+function describe(e: ErrorObject): string {
+  const def = /\$defs\/(\w+)\//.exec(e.schemaPath)?.[1];
+  switch (e.keyword) {
+    case 'pattern':
+      return `does not match ${(def && DEF_WORDS[def]) ?? `the pattern ${String(e.params['pattern'])}`}`;
+    case 'required':
+      return `is missing the key '${String(e.params['missingProperty'])}'`;
+    case 'additionalProperties':
+      return `has the unknown key '${String(e.params['additionalProperty'])}'`;
+    case 'minProperties':
+      return `must name at least ${String(e.params['limit'])} ref`;
+    case 'maximum':
+      return `must be at most ${String(e.params['limit'])}${e.schemaPath.includes('/then/') ? ' (the metadata object cap)' : ''}`;
+    default:
+      return e.message ?? e.keyword;
+  }
+}
+
+/** One line for the first ajv error; propertyNames wrappers are skipped for the inner cause. */
+export function renderError(type: string, errors: readonly ErrorObject[]): string {
+  const e = errors.find((x) => x.keyword !== 'propertyNames' && x.keyword !== 'if') ?? errors[0];
+  if (e === undefined) return `${type}: invalid body`;
+  const at = where(e);
+  return `${type}: ${at === '' ? 'body' : at} ${describe(e)}`;
+}
+
+/** Throws PROTOCOL_BAD_MESSAGE unless `json` is a valid body of message `type`. */
+export function validateBody<T extends MessageType>(type: T, json: unknown): asserts json is MessageBodies[T] {
+  validators ??= compileAll();
+  const v = validators.get(type);
+  if (v === undefined) {
+    throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `unknown message type ${JSON.stringify(type)}`, { type });
+  }
+  if (!v(json)) {
+    const errors = v.errors ?? [];
+    throw new ProtocolError('PROTOCOL_BAD_MESSAGE', renderError(type, errors), {
+      type,
+      errors: errors.map((e) => ({ path: e.instancePath, keyword: e.keyword, message: e.message ?? '' })),
+    });
+  }
+}
+
+/** The shape of the wire layer's decoded messages, kept structural to avoid a cycle. */
+export type DecodedMessage = { type: string } & Record<string, unknown>;
+
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Map) {
+    // fromEntries defines own properties, so a ref named "__proto__" stays a key.
+    return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
+  }
+  return value;
+}
+
+/** The JSON form of a decoded message's body (see the module comment). */
+export function bodyToJson(msg: DecodedMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const extra = msg['extra'];
+  if (extra instanceof Map) {
+    for (const [k, v] of extra) Object.defineProperty(out, String(k), { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  for (const [k, v] of Object.entries(msg)) {
+    if (k === 'type' || k === 'extra') continue;
+    Object.defineProperty(out, k, { value: plain(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** validateBody over a decoded message: what an engine calls on each message. */
+export function validateMessage(msg: DecodedMessage): void {
+  validateBody(msg.type as MessageType, bodyToJson(msg));
+}
