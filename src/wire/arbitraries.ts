@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { Variant } from '../gvariant/index.js';
-import type { Message } from './messages.js';
+import { encodeMessage, type Message } from './messages.js';
 
 // Plain objects, so that deepEqual against decoded messages compares values only.
 const NO_NULL_PROTO = { noNullPrototype: true } as const;
@@ -64,3 +64,19 @@ export const doneArb: fc.Arbitrary<Message> = fc.record({ type: fc.constant('DON
 export const messageArb: fc.Arbitrary<Message> = fc.oneof(infoArb, updateArb, putObjectArb, statusArb, doneArb);
 
 export const orderArb = fc.constantFrom('le' as const, 'be' as const);
+
+/**
+ * A valid stream of 1..maxMessages messages as bytes; PUTOBJECT sizes are cut
+ * down below 300 and followed by that many payload bytes.
+ */
+export function validStreamArb(maxMessages = 5): fc.Arbitrary<Uint8Array> {
+  return fc.array(fc.tuple(messageArb, orderArb), { minLength: 1, maxLength: maxMessages }).map((ms) => {
+    const parts: Uint8Array[] = [];
+    for (const [m0, order] of ms) {
+      const m = m0.type === 'PUTOBJECT' ? { ...m0, size: m0.size % 300n } : m0;
+      parts.push(encodeMessage(m, order));
+      if (m.type === 'PUTOBJECT') parts.push(new Uint8Array(Number(m.size)).fill(0xa5));
+    }
+    return new Uint8Array(Buffer.concat(parts));
+  });
+}
