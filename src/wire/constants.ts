@@ -38,3 +38,26 @@ export const ZERO_CHECKSUM = '0'.repeat(64);
  * the protocol layer is expected to pass a tighter, configured limit.
  */
 export const DEFAULT_MAX_PAYLOAD_SIZE = 64n * 1024n ** 3n;
+
+/**
+ * The known `a{sv}` keys of each body and their variant types, in the order
+ * the encoders write them. UPDATE has none: every key is a ref name, each
+ * with a value of UPDATE_VALUE_TYPE.
+ */
+export const BODY_KEYS: Readonly<Record<MessageTypeName, readonly (readonly [key: string, type: string])[]>> = {
+  INFO: [
+    ['mode', 'i'],
+    ['refs', 'a{ss}'],
+  ],
+  UPDATE: [],
+  PUTOBJECT: [
+    ['object', 's'],
+    ['size', 't'],
+  ],
+  STATUS: [
+    ['result', 'b'],
+    ['message', 's'],
+  ],
+  DONE: [],
+};
+export const UPDATE_VALUE_TYPE = '(ss)';
