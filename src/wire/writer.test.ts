@@ -111,6 +111,16 @@ describe('MessageWriter', () => {
     assert.equal(writer.bytesWritten, head.length + 30);
   });
 
+  it('passes a payload source error on and refuses further use', async () => {
+    const writer = new MessageWriter(slowSink(1024).w);
+    async function* failing() {
+      yield new Uint8Array(10);
+      throw new Error('EIO');
+    }
+    await assert.rejects(writer.sendPutObject({ object: 'o', size: 100n }, failing()), /EIO/);
+    await assert.rejects(writer.send({ type: 'DONE', extra: new Map() }), wireCode('WIRE_PAYLOAD_SIZE_MISMATCH'));
+  });
+
   it('refuses send() of a PUTOBJECT that has a payload', async () => {
     const writer = new MessageWriter(slowSink(64).w);
     await assert.rejects(writer.send({ type: 'PUTOBJECT', object: 'o', size: 1n, extra: new Map() }), wireCode('WIRE_PAYLOAD_SIZE_MISMATCH'));

@@ -66,13 +66,21 @@ export class MessageWriter {
     const message: PutObjectMessage = { type: 'PUTOBJECT', object: put.object, size: put.size, extra: put.extra ?? new Map() };
     await this.#write(encodeMessage(message, order));
     let sent = 0n;
-    for await (const chunk of payload) {
-      if (chunk.length === 0) continue;
-      if (sent + BigInt(chunk.length) > put.size) {
-        throw this.#break(put, `more than ${put.size}`);
+    try {
+      for await (const chunk of payload) {
+        if (chunk.length === 0) continue;
+        if (sent + BigInt(chunk.length) > put.size) {
+          throw this.#break(put, `more than ${put.size}`);
+        }
+        sent += BigInt(chunk.length);
+        await this.#write(chunk);
       }
-      sent += BigInt(chunk.length);
-      await this.#write(chunk);
+    } catch (e) {
+      // The payload source failed (or overran): the peer still expects the
+      // rest of the payload, so this stream cannot carry another message.
+      const streamFailed = e instanceof WireError && e.code === 'WIRE_STREAM_CLOSED';
+      if (this.#broken === null && !streamFailed) this.#break(put, `${sent} (aborted)`);
+      throw e;
     }
     if (sent !== put.size) throw this.#break(put, String(sent));
   }
@@ -104,10 +112,10 @@ export class MessageWriter {
   }
 
   #check(): void {
-    if (this.#broken !== null) throw this.#broken;
     if (this.#error !== null) throw this.#closedError(this.#error);
     const w = this.#w;
     if (this.#closed || w.destroyed || w.writableEnded) throw this.#closedError();
+    if (this.#broken !== null) throw this.#broken;
   }
 
   async #write(chunk: Uint8Array): Promise<void> {
