@@ -122,8 +122,11 @@ export function compose(pusher: Machine, receiver: Machine, opts: ComposeOptions
         const mv = stepSide(g, i, 'error', {}, true, `${who} error`);
         if (mv) { mv.next.injected = true; out.push(mv); }
       }
+      // An engine reads only in states where it expects a message; a state
+      // that owes a send does not look at its input first.
+      const reads = m.transitions.some((t) => t.from === me.state && t.event.startsWith('recv:'));
       const head = inbox[0];
-      if (head !== undefined) {
+      if (head !== undefined && reads) {
         const event = `recv:${head.type}` as Event;
         const names = m.transitions.filter((t) => t.from === me.state && t.event === event).flatMap(guardNames)
           .filter((n) => m.guards[n]?.of !== 'context');
@@ -200,7 +203,7 @@ export function compose(pusher: Machine, receiver: Machine, opts: ComposeOptions
     if (bothFinal) {
       terminals++;
       for (const v of terminalChecks(g)) violations.push({ ...v, path: pathTo(k) });
-    } else if (ms.every((mv) => mv.fault || mv.violation !== undefined)) {
+    } else if (ms.every((mv) => mv.fault)) {
       const stuck = g.sides.map((s) => s.state).join(' / ');
       violations.push({ kind: 'deadlock', message: `nothing can move: ${stuck}, channels ${JSON.stringify(g.chans.map((c) => c.map((x) => x.type)))}`, path: pathTo(k) });
     }
