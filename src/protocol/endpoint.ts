@@ -1,0 +1,200 @@
+/**
+ * The thin runner between an engine and its spec machine (spec/protocol.md,
+ * "State machines"; spec/machine.ts). Every message an engine sends or
+ * receives goes through here and is checked as a transition the machine
+ * allows; a disallowed one is PROTOCOL_UNEXPECTED_MESSAGE naming the state
+ * and the message. Received bodies are validated against
+ * spec/messages/*.schema.json (PROTOCOL_BAD_MESSAGE).
+ *
+ * The engine keeps its judgement (guards of kind 'local') and its I/O side
+ * effects (the machine's actions); the endpoint keeps the state. Message
+ * guards (`statusOk`) are read from the message itself.
+ *
+ * Byte order: the writer uses `order`. With `followPeerOrder` (the receiver)
+ * every received message sets `order` to the one the peer used, so answers go
+ * out in the pusher's byte order; INFO, sent before anything was read, goes
+ * out in the initial order ('le').
+ */
+import { ProtocolError } from '../errors.js';
+import { type Config, type Event, type GuardValues, type Machine, type Outcome, initialConfig, isFinal, transition } from '../../spec/machine.js';
+import type { ByteOrder } from '../wire/constants.js';
+import type { Message, PutObjectMessage } from '../wire/messages.js';
+import type { MessageReader, ReadResult } from '../wire/reader.js';
+import type { MessageWriter } from '../wire/writer.js';
+import { validateMessage } from './validate.js';
+
+/** One step taken: what the engine must now do is `actions`, in order. */
+export interface StepRecord {
+  from: string;
+  event: Event;
+  to: string;
+  actions: string[];
+}
+
+/** A received message, with the validation failure when the caller asked to see invalid bodies. */
+export interface Received extends ReadResult {
+  /** The machine's actions for this step. */
+  actions: string[];
+  /** PROTOCOL_BAD_MESSAGE for the body, when `acceptInvalid` let it through. */
+  invalid?: ProtocolError;
+}
+
+export type Judge = (msg: ReadResult & { invalid?: ProtocolError }) => GuardValues | Promise<GuardValues>;
+
+export interface ReceiveOptions {
+  /**
+   * Message types whose invalid bodies are handed to the judge (as
+   * `invalid`) instead of thrown: the receiver refuses a bad UPDATE or
+   * PUTOBJECT with STATUS false rather than ending the session.
+   */
+  acceptInvalid?: readonly Message['type'][];
+}
+
+export interface EndpointOptions {
+  /** Answer in the byte order of the last received message (the receiver). */
+  followPeerOrder?: boolean;
+  /** Called after every step (tests, the simulator, -v logging). */
+  onStep?: (step: StepRecord) => void;
+}
+
+/** The guards a message carries itself. */
+function messageGuards(m: Message): Record<string, boolean> {
+  return m.type === 'STATUS' ? { statusOk: m.result } : {};
+}
+
+function merge(own: Record<string, boolean>, given: GuardValues | undefined): GuardValues {
+  if (given === undefined) return own;
+  if (typeof given === 'function') return (name: string) => own[name] ?? given(name);
+  return { ...given, ...own };
+}
+
+export class Endpoint {
+  #config: Config;
+  order: ByteOrder;
+  readonly #followPeerOrder: boolean;
+  readonly #onStep: ((s: StepRecord) => void) | undefined;
+
+  constructor(
+    readonly machine: Machine,
+    readonly reader: MessageReader,
+    readonly writer: MessageWriter,
+    order: ByteOrder = 'le',
+    options: EndpointOptions = {},
+  ) {
+    this.#config = initialConfig(machine);
+    this.order = order;
+    this.#followPeerOrder = options.followPeerOrder ?? false;
+    this.#onStep = options.onStep;
+  }
+
+  get state(): string {
+    return this.#config.state;
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  get finished(): boolean {
+    return isFinal(this.machine, this.#config.state);
+  }
+
+  /** The final state's outcome, or undefined while the session runs. */
+  get outcome(): Outcome | undefined {
+    return this.machine.states[this.#config.state]?.final;
+  }
+
+  /** Whether the machine has any transition for `event` in the current state (guards aside). */
+  allows(event: Event): boolean {
+    return this.machine.transitions.some((t) => t.from === this.#config.state && t.event === event);
+  }
+
+  /** Computes a step without taking it; PROTOCOL_UNEXPECTED_MESSAGE when not allowed. */
+  #plan(event: Event, guards: GuardValues, what: string): StepRecord & { next: Config } {
+    const step = transition(this.machine, this.#config, event, guards);
+    if ('error' in step) {
+      throw new ProtocolError('PROTOCOL_UNEXPECTED_MESSAGE', `${this.machine.id}: ${what} is not allowed in state ${this.#config.state}`, {
+        machine: this.machine.id,
+        state: this.#config.state,
+        event,
+      });
+    }
+    return { from: this.#config.state, event, to: step.next, actions: step.actions, next: { state: step.next, ctx: step.ctx } };
+  }
+
+  #take(step: StepRecord & { next: Config }): string[] {
+    this.#config = step.next;
+    const { next: _next, ...record } = step;
+    this.#onStep?.(record);
+    return step.actions;
+  }
+
+  /** Sends a message (not a PUTOBJECT with payload); returns the machine's actions. */
+  async send(message: Message, guards?: GuardValues): Promise<string[]> {
+    validateMessage(message as unknown as { type: string } & Record<string, unknown>);
+    const step = this.#plan(`send:${message.type}`, merge(messageGuards(message), guards), `sending ${message.type}`);
+    await this.writer.send(message, this.order);
+    return this.#take(step);
+  }
+
+  /** Sends PUTOBJECT and streams its payload (exactly `size` bytes). */
+  async sendPutObject(
+    put: Pick<PutObjectMessage, 'object' | 'size'> & { extra?: PutObjectMessage['extra'] },
+    payload: AsyncIterable<Uint8Array>,
+    guards?: GuardValues,
+  ): Promise<string[]> {
+    const message: PutObjectMessage = { type: 'PUTOBJECT', object: put.object, size: put.size, extra: put.extra ?? new Map() };
+    validateMessage(message as unknown as { type: string } & Record<string, unknown>);
+    const step = this.#plan('send:PUTOBJECT', merge({}, guards), 'sending PUTOBJECT');
+    await this.writer.sendPutObject(message, payload, this.order);
+    return this.#take(step);
+  }
+
+  /**
+   * Reads the next message and steps the machine with the judge's guard
+   * values. Returns null at a clean end of stream (the 'eof' step is taken).
+   * A message the current state never accepts is refused before the judge
+   * runs (so a PUTOBJECT out of turn is never staged). On any error the
+   * caller decides what follows; call `fail()` to take the 'error' step.
+   */
+  async receive(judge: Judge = () => ({}), options: ReceiveOptions = {}): Promise<Received | null> {
+    const r = await this.reader.next();
+    if (r === null) {
+      this.eof();
+      return null;
+    }
+    if (this.#followPeerOrder) this.order = r.order;
+    const event: Event = `recv:${r.message.type}`;
+    if (!this.allows(event)) {
+      throw new ProtocolError('PROTOCOL_UNEXPECTED_MESSAGE', `${this.machine.id}: received ${r.message.type} in state ${this.#config.state}`, {
+        machine: this.machine.id,
+        state: this.#config.state,
+        event,
+      });
+    }
+    let invalid: ProtocolError | undefined;
+    try {
+      validateMessage(r.message as unknown as { type: string } & Record<string, unknown>);
+    } catch (e) {
+      if (!(e instanceof ProtocolError) || !(options.acceptInvalid ?? []).includes(r.message.type)) throw e;
+      invalid = e;
+    }
+    const seen: ReadResult & { invalid?: ProtocolError } = invalid === undefined ? r : { ...r, invalid };
+    const guards = await judge(seen);
+    const actions = this.#take(this.#plan(event, merge(messageGuards(r.message), guards), `received ${r.message.type}`));
+    return invalid === undefined ? { ...r, actions } : { ...r, actions, invalid };
+  }
+
+  /** The connection ended: takes the 'eof' step (no-op once final). */
+  eof(): string[] {
+    if (this.finished) return [];
+    return this.#take(this.#plan('eof', {}, 'end of stream'));
+  }
+
+  /** A local failure or a peer's protocol error ended the session: the 'error' step (no-op once final). */
+  fail(): string[] {
+    if (this.finished) return [];
+    return this.#take(this.#plan('error', {}, 'error'));
+  }
+}
+
