@@ -7,8 +7,12 @@ Each body is the a{sv} GLib.Variant that a v0 peer builds from a Python dict
 PUTOBJECT vectors hold header and body only: the payload that follows on the
 wire is not part of them.
 
+With the argument `reject` it prints messages-reject.json instead: streams a
+reader must refuse, each with the error code (and body key) it must report.
+
 Run with the system Python, which has gi:
     /usr/bin/python3 conformance/vectors/gen_messages.py > conformance/vectors/messages.json
+    /usr/bin/python3 conformance/vectors/gen_messages.py reject > conformance/vectors/messages-reject.json
 """
 import json
 import struct
@@ -86,16 +90,67 @@ def frame(name, body, msg, order):
     return {'name': name + '-' + order, 'order': order, 'hex': (header + data).hex(), 'message': msg}
 
 
+def raw(type_number, body, order='le', version=0, order_byte=None, length=None):
+    """A header over given body bytes; every field can be made wrong."""
+    fmt = '<H' if order == 'le' else '>H'
+    ob = order_byte if order_byte is not None else (b'l' if order == 'le' else b'B')
+    return ob + bytes([version, type_number]) + struct.pack(fmt, len(body) if length is None else length) + body
+
+
+def body_bytes(d, order='le'):
+    v = GLib.Variant('a{sv}', d)
+    if order == 'be':
+        v = v.byteswap()
+    return v.get_data_as_bytes().get_data()
+
+
+def reject_cases():
+    status_ok = body_bytes({'result': GLib.Variant('b', True), 'message': GLib.Variant('s', '')})
+    dup = GLib.Variant.new_array(GLib.VariantType('{sv}'), [
+        GLib.Variant.new_dict_entry(GLib.Variant('s', 'result'), GLib.Variant('v', GLib.Variant('b', True))),
+        GLib.Variant.new_dict_entry(GLib.Variant('s', 'result'), GLib.Variant('v', GLib.Variant('b', False))),
+        GLib.Variant.new_dict_entry(GLib.Variant('s', 'message'), GLib.Variant('v', GLib.Variant('s', ''))),
+    ]).get_data_as_bytes().get_data()
+    put10 = body_bytes({'object': GLib.Variant('s', C1 + '.filez'), 'size': GLib.Variant('t', 10)})
+    return [
+        ('bad-order-byte', raw(4, b'', order_byte=b'L'), 'WIRE_BAD_ORDER', None),
+        ('unknown-version', raw(4, b'', version=1), 'WIRE_BAD_VERSION', None),
+        ('unknown-type', raw(5, b''), 'WIRE_UNKNOWN_TYPE', None),
+        ('header-truncated', raw(4, b'')[:3], 'WIRE_TRUNCATED', None),
+        ('body-truncated', raw(3, status_ok)[:-4], 'WIRE_TRUNCATED', None),
+        ('payload-truncated', raw(2, put10) + b'abc', 'WIRE_TRUNCATED', None),
+        ('body-length-short', raw(3, status_ok, length=len(status_ok) - 1), 'WIRE_BAD_BODY', None),
+        ('body-stray-byte', raw(3, status_ok + b'\0'), 'WIRE_BAD_BODY', None),
+        ('body-not-a{sv}-in-be', raw(4, b'\x00', order='be'), 'WIRE_BAD_BODY', None),
+        ('duplicate-key', raw(3, dup), 'WIRE_BAD_BODY', None),
+        ('INFO-mode-as-u', raw(0, body_bytes({'mode': GLib.Variant('u', 1), 'refs': GLib.Variant('a{ss}', {})})), 'WIRE_BAD_BODY', 'mode'),
+        ('INFO-refs-missing', raw(0, body_bytes({'mode': GLib.Variant('i', 1)})), 'WIRE_BAD_BODY', 'refs'),
+        ('INFO-refs-as-a{sv}', raw(0, body_bytes({'mode': GLib.Variant('i', 1), 'refs': GLib.Variant('a{sv}', {})})), 'WIRE_BAD_BODY', 'refs'),
+        ('UPDATE-value-as-as', raw(1, body_bytes({'main': GLib.Variant('as', [ZERO, C1])})), 'WIRE_BAD_BODY', 'main'),
+        ('PUTOBJECT-size-as-x-be', raw(2, body_bytes({'object': GLib.Variant('s', 'o'), 'size': GLib.Variant('x', 1)}, 'be'), order='be'), 'WIRE_BAD_BODY', 'size'),
+        ('STATUS-result-as-i', raw(3, body_bytes({'result': GLib.Variant('i', 1), 'message': GLib.Variant('s', '')})), 'WIRE_BAD_BODY', 'result'),
+        ('STATUS-message-missing', raw(3, body_bytes({'result': GLib.Variant('b', False)})), 'WIRE_BAD_BODY', 'message'),
+    ]
+
+
 def main():
-    vectors = [frame(name, body, msg, order) for name, (body, msg) in CASES for order in ('le', 'be')]
-    out = {
-        '$comment': 'Protocol v0 messages (header + a{sv} body) generated with GLib by gen_messages.py. '
-        'PUTOBJECT vectors exclude the payload that follows the body on the wire. '
-        'JSON form: refs as objects, PUTOBJECT size as a decimal string, extra values as '
-        '{"variant": type, "value": tagged JSON} (src/gvariant/json.ts).',
-        'glib': '%d.%d.%d' % (GLib.MAJOR_VERSION, GLib.MINOR_VERSION, GLib.MICRO_VERSION),
-        'vectors': vectors,
-    }
+    if sys.argv[1:] == ['reject']:
+        out = {
+            '$comment': 'Streams a protocol v0 reader must refuse, generated with GLib by gen_messages.py reject. '
+            'code: the error code to report; key: the body key it names, when one is at fault.',
+            'glib': '%d.%d.%d' % (GLib.MAJOR_VERSION, GLib.MINOR_VERSION, GLib.MICRO_VERSION),
+            'vectors': [{'name': n, 'hex': b.hex(), 'code': c, 'key': k} for n, b, c, k in reject_cases()],
+        }
+    else:
+        vectors = [frame(name, body, msg, order) for name, (body, msg) in CASES for order in ('le', 'be')]
+        out = {
+            '$comment': 'Protocol v0 messages (header + a{sv} body) generated with GLib by gen_messages.py. '
+            'PUTOBJECT vectors exclude the payload that follows the body on the wire. '
+            'JSON form: refs as objects, PUTOBJECT size as a decimal string, extra values as '
+            '{"variant": type, "value": tagged JSON} (src/gvariant/json.ts).',
+            'glib': '%d.%d.%d' % (GLib.MAJOR_VERSION, GLib.MINOR_VERSION, GLib.MICRO_VERSION),
+            'vectors': vectors,
+        }
     json.dump(out, sys.stdout, indent=2)
     sys.stdout.write('\n')
 

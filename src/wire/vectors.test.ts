@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { WireError } from '../errors.js';
 import { needTools } from '../testkit/tools.js';
 import { decodeHeader } from './header.js';
 import { messageFromJSON, messageToJSON, type MessageJSON } from './json.js';
@@ -18,6 +19,20 @@ const dir = fileURLToPath(new URL('../../conformance/vectors/', import.meta.url)
 const file = JSON.parse(readFileSync(`${dir}messages.json`, 'utf8')) as {
   vectors: { name: string; order: 'le' | 'be'; hex: string; message: MessageJSON }[];
 };
+
+const rejects = JSON.parse(readFileSync(`${dir}messages-reject.json`, 'utf8')) as {
+  vectors: { name: string; hex: string; code: string; key: string | null }[];
+};
+
+async function readAllOf(bytes: Uint8Array): Promise<void> {
+  async function* one() {
+    yield bytes;
+  }
+  const reader = new MessageReader(one(), { maxPayloadSize: 2n ** 64n });
+  for (let r = await reader.next(); r !== null; r = await reader.next()) {
+    if (r.payload) await r.payload.skip();
+  }
+}
 
 describe('message vectors from GLib', () => {
   it('cover every message type in both byte orders', () => {
@@ -46,9 +61,19 @@ describe('message vectors from GLib', () => {
     });
   }
 
+  for (const v of rejects.vectors) {
+    it(`refuses ${v.name} with ${v.code}`, async () => {
+      await assert.rejects(
+        readAllOf(new Uint8Array(Buffer.from(v.hex, 'hex'))),
+        (e) => e instanceof WireError && e.code === v.code && (v.key === null || e.data.key === v.key),
+      );
+    });
+  }
+
   it('are what gen_messages.py produces now', (t) => {
     if (!needTools(t, 'glib')) return;
-    const fresh = execFileSync('/usr/bin/python3', [`${dir}gen_messages.py`], { encoding: 'utf8' });
-    assert.equal(fresh, readFileSync(`${dir}messages.json`, 'utf8'));
+    const script = `${dir}gen_messages.py`;
+    assert.equal(execFileSync('/usr/bin/python3', [script], { encoding: 'utf8' }), readFileSync(`${dir}messages.json`, 'utf8'));
+    assert.equal(execFileSync('/usr/bin/python3', [script, 'reject'], { encoding: 'utf8' }), readFileSync(`${dir}messages-reject.json`, 'utf8'));
   });
 });
