@@ -1,0 +1,200 @@
+/**
+ * The closure of a commit, child first (ostree-format.md §5.1).
+ *
+ *   commit → (optional) commitmeta → root dirtree + root dirmeta → per dirtree:
+ *   each file (content object) and each (subdir, dirtree, dirmeta), recursively.
+ *   The parent commit is not part of the closure.
+ *
+ * Order: every object comes after all of its children, so an object can be
+ * published the moment it arrives without ever exposing a dangling reference.
+ * Per directory: its files, then each subdirectory's dirmeta followed by that
+ * subtree, then the dirtree itself. The root dirmeta and root dirtree come
+ * last but two; the commitmeta (no children, not covered by the commit's
+ * checksum) comes right BEFORE its commit, and the commit is last.
+ *
+ * The walk is iterative (an explicit stack, so depth is not bounded by the JS
+ * call stack) and streams: it holds the decoded dirtrees on the current path
+ * and the set of objects already yielded, nothing else.
+ */
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RepoError, isOstreePushError } from '../errors.js';
+import { decodeCommit, decodeDirtree, readMetadataFile, type Commit, type Dirtree } from './metadata.js';
+import { objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
+
+export type RepoLike = string | { path: string };
+
+export interface TraverseOptions {
+  /**
+   * Objects already known (keys from objectKey). The walk skips them and, for
+   * a dirtree, its whole subtree; objects it yields are added. Share one set
+   * across walks to deduplicate them.
+   */
+  seen?: Set<string>;
+  /** Check that leaf objects (files, dirmetas) exist; default true. */
+  checkLeaves?: boolean;
+  /** Skip missing objects instead of failing (used for the `have` side of difference). */
+  ignoreMissing?: boolean;
+}
+
+export function objectKey(checksum: string, type: ObjectType): string {
+  return `${checksum}.${type}`;
+}
+
+function rootOf(repo: RepoLike): string {
+  return typeof repo === 'string' ? repo : repo.path;
+}
+
+function missing(checksum: string, type: ObjectType): RepoError {
+  return new RepoError('REPO_OBJECT_MISSING', `object ${checksum}.${type} is not in the repository`, { checksum, type });
+}
+
+async function exists(root: string, checksum: string, type: ObjectType): Promise<boolean> {
+  try {
+    return (await lstat(join(root, objectRelPath(checksum, type)))).isFile();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw e;
+  }
+}
+
+/** Reads and decodes a metadata object; null when absent. Decoding errors name the object. */
+async function load<T>(root: string, checksum: string, type: ObjectType, decodeFn: (b: Uint8Array) => T): Promise<T | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readMetadataFile(join(root, objectRelPath(checksum, type)));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw e;
+  }
+  try {
+    return decodeFn(bytes);
+  } catch (e) {
+    if (isOstreePushError(e)) Object.assign(e.data, { checksum, type });
+    throw e;
+  }
+}
+
+export async function readCommit(repo: RepoLike, checksum: string): Promise<Commit> {
+  const c = await load(rootOf(repo), checksum, 'commit', decodeCommit);
+  if (c === null) throw missing(checksum, 'commit');
+  return c;
+}
+
+export async function readCommitIfPresent(repo: RepoLike, checksum: string): Promise<Commit | null> {
+  return load(rootOf(repo), checksum, 'commit', decodeCommit);
+}
+
+interface Frame {
+  checksum: string;
+  tree: Dirtree;
+  /** Next subdirectory to descend into. */
+  next: number;
+}
+
+/** Objects reachable from `commit`, child first, each once. */
+export async function* closure(repo: RepoLike, commit: string, options: TraverseOptions = {}): AsyncGenerator<ObjectName> {
+  const root = rootOf(repo);
+  const seen = options.seen ?? new Set<string>();
+  const checkLeaves = options.checkLeaves ?? true;
+  const lenient = options.ignoreMissing ?? false;
+  if (seen.has(objectKey(commit, 'commit'))) return;
+
+  const c = await load(root, commit, 'commit', decodeCommit);
+  if (c === null) {
+    if (lenient) return;
+    throw missing(commit, 'commit');
+  }
+
+  /** Leaf objects: yielded when first met (they have no children). */
+  async function* leaf(checksum: string, type: ObjectType): AsyncGenerator<ObjectName> {
+    const key = objectKey(checksum, type);
+    if (seen.has(key)) return;
+    if (checkLeaves && !(await exists(root, checksum, type))) {
+      if (lenient) return;
+      throw missing(checksum, type);
+    }
+    seen.add(key);
+    yield { checksum, type };
+  }
+
+  const stack: Frame[] = [];
+  const onStack = new Set<string>();
+
+  /** Enters a dirtree (yielding its files) unless it was seen; false when skipped. */
+  async function* enter(checksum: string): AsyncGenerator<ObjectName, boolean> {
+    if (seen.has(objectKey(checksum, 'dirtree'))) return false;
+    if (onStack.has(checksum)) {
+      // Only possible with objects whose names were never verified.
+      throw new RepoError('REPO_CORRUPT_OBJECT', `dirtree ${checksum} contains itself`, { checksum, type: 'dirtree' });
+    }
+    const tree = await load(root, checksum, 'dirtree', decodeDirtree);
+    if (tree === null) {
+      if (lenient) return false;
+      throw missing(checksum, 'dirtree');
+    }
+    for (const f of tree.files) yield* leaf(f.checksum, 'file');
+    stack.push({ checksum, tree, next: 0 });
+    onStack.add(checksum);
+    return true;
+  }
+
+  yield* leaf(c.rootDirmeta, 'dirmeta');
+  yield* enter(c.rootDirtree);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as Frame;
+    const d = top.tree.dirs[top.next++];
+    if (d !== undefined) {
+      yield* leaf(d.dirmeta, 'dirmeta');
+      yield* enter(d.dirtree);
+      continue;
+    }
+    stack.pop();
+    onStack.delete(top.checksum);
+    seen.add(objectKey(top.checksum, 'dirtree'));
+    yield { checksum: top.checksum, type: 'dirtree' };
+  }
+
+  const metaKey = objectKey(commit, 'commitmeta');
+  if (!seen.has(metaKey) && (await exists(root, commit, 'commitmeta'))) {
+    seen.add(metaKey);
+    yield { checksum: commit, type: 'commitmeta' };
+  }
+  seen.add(objectKey(commit, 'commit'));
+  yield { checksum: commit, type: 'commit' };
+}
+
+/**
+ * Objects reachable from any of `want` and from none of `have`, child first.
+ * `have` commits (and objects of theirs) missing locally are ignored: they
+ * only shrink what is sent. Missing objects of `want` are REPO_OBJECT_MISSING.
+ */
+export async function* difference(repo: RepoLike, want: readonly string[], have: readonly string[]): AsyncGenerator<ObjectName> {
+  const seen = new Set<string>();
+  for (const h of have) {
+    for await (const _ of closure(repo, h, { seen, checkLeaves: false, ignoreMissing: true })) {
+      /* only filling `seen` */
+    }
+  }
+  for (const w of want) yield* closure(repo, w, { seen });
+}
+
+/**
+ * `commit`, then its parent, grandparent…: stops at a root commit, at a
+ * parent that is not in the repository (a shallow history, as a depth-0
+ * pull leaves), or after `maxLength` entries. A missing first commit is
+ * REPO_OBJECT_MISSING.
+ */
+export async function parentChain(repo: RepoLike, commit: string, maxLength = Number.POSITIVE_INFINITY): Promise<Array<{ checksum: string; commit: Commit }>> {
+  const out: Array<{ checksum: string; commit: Commit }> = [];
+  let next: string | null = commit;
+  const visited = new Set<string>();
+  while (next !== null && out.length < maxLength && !visited.has(next)) {
+    visited.add(next);
+    const c: Commit | null = out.length === 0 ? await readCommit(repo, next) : await readCommitIfPresent(repo, next);
+    if (c === null) break;
+    out.push({ checksum: next, commit: c });
+    next = c.parent;
+  }
+  return out;
+}
