@@ -52,7 +52,7 @@ test('empty file: 26-byte header then 03 00; symlink: header only', () =>
     assert.equal(payloadOffset, (await readFile(join(dir, 's'))).length);
   }));
 
-test('property: write then read back content, header size patched, deflate as Node's zlib at level 6', () =>
+test('property: write then read back content, header size patched, deflate as Node zlib at level 6', () =>
   withDir(async (dir) => {
     let n = 0;
     await fc.assert(
