@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import type { InfoBody, MessageBodies, UpdateBody } from '../src/protocol/messages.generated.js';
+import { MESSAGE_CODES } from '../src/protocol/messages.generated.js';
+import { blocks, fillBlocks, outputs } from './generate.js';
+import { MESSAGE_SCHEMAS } from './schemas.js';
+import { typeOf } from './typegen.js';
+
+describe('generated files', () => {
+  for (const [path, want, have] of outputs()) {
+    it(`${path.replace(/^.*\/(spec|src)\//, '$1/')} is up to date (npx tsx spec/generate.ts)`, () => {
+      assert.ok(want === have, `stale: run npx tsx spec/generate.ts`);
+    });
+  }
+
+  it('protocol.md has exactly the generated blocks the generator knows', () => {
+    const md = outputs()[0]?.[2] ?? '';
+    const names = [...md.matchAll(/<!-- generated:([\w:-]+) -->/g)].map((m) => m[1]).sort();
+    assert.deepEqual(names, Object.keys(blocks()).sort());
+  });
+
+  it('a block edited by hand is stale, an unknown block is an error', () => {
+    const md = 'a\n<!-- generated:errors -->\nhand-written\n<!-- /generated -->\nb\n';
+    const filled = fillBlocks(md, blocks());
+    assert.notEqual(filled, md);
+    assert.equal(fillBlocks(filled, blocks()), filled, 'filling is idempotent');
+    assert.throws(() => fillBlocks('<!-- generated:nope -->\n<!-- /generated -->', blocks()), /unknown block nope/);
+  });
+
+  it('--check passes on the committed files', () => {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'spec/generate.ts', '--check'], { encoding: 'utf8' });
+    assert.equal(out, '');
+  });
+});
+
+describe('types from schemas', () => {
+  it('the converter refuses keywords it does not understand', () => {
+    assert.throws(() => typeOf({ type: 'string', format: 'email' }), /unsupported keyword format/);
+    assert.throws(() => typeOf({ anyOf: [] }), /unsupported keyword anyOf/);
+    assert.equal(typeOf({ type: 'object', additionalProperties: false }), 'Record<string, never>');
+  });
+
+  it('codes match the schemas, and the types accept valid bodies (checked by tsc)', () => {
+    for (const m of MESSAGE_SCHEMAS) assert.equal(MESSAGE_CODES[m.name as keyof MessageBodies], m.code);
+    const info: InfoBody = { mode: 1, refs: { main: 'a'.repeat(64) }, capabilities: [] };
+    const update: UpdateBody = { refs: { main: { from: '0'.repeat(64), to: 'a'.repeat(64) } } };
+    assert.equal(Object.keys(info.refs).length + Object.keys(update.refs).length, 2);
+  });
+});
