@@ -97,7 +97,7 @@ async function* chunks(bytes: Uint8Array, cuts: number[]): AsyncGenerator<Uint8A
   if (at < bytes.length) yield bytes.slice(at);
 }
 
-/** 'EOF' for a clean end, else the typed error's code; throws on anything else. */
+/** 'EOF' for a clean end, else the typed error's code (`WIRE_BAD_BODY/GVARIANT_*` for a malformed body); throws on anything else. */
 export async function fuzzCase(input: FuzzInput): Promise<string> {
   const reader = new MessageReader(chunks(input.bytes, input.cuts), { maxPayloadSize: FUZZ_MAX_PAYLOAD });
   const run = async (): Promise<string> => {
@@ -109,7 +109,11 @@ export async function fuzzCase(input: FuzzInput): Promise<string> {
       }
       return 'EOF';
     } catch (e) {
-      if (e instanceof WireError || e instanceof GVariantError) return e.code;
+      if (e instanceof WireError || e instanceof GVariantError) {
+        // WIRE_BAD_BODY from a malformed a{sv} also names the GVariant code.
+        const gv = e.data['gvariant'];
+        return typeof gv === 'string' ? `${e.code}/${gv}` : e.code;
+      }
       throw e;
     }
   };
@@ -140,7 +144,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const total = [...outcomes.values()].reduce((a, b) => a + b, 0);
   console.log(`fuzz: ${total} cases (runs ${runs}, seed ${seed}) in ${seconds.toFixed(1)} s, all typed`);
-  for (const [code, n] of [...outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${code.padEnd(28)} ${n}`);
+  for (const [code, n] of [...outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${code.padEnd(36)} ${n}`);
   console.log(`max RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`);
 }
 
