@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import { DEFS_SCHEMA, MESSAGE_SCHEMAS } from '../../spec/schemas.js';
 import { ProtocolError } from '../errors.js';
+import { needTools } from '../testkit/tools.js';
 import { bodyToJson, validateBody, validateMessage } from './validate.js';
 
 const Z = '0'.repeat(64);
@@ -60,6 +64,27 @@ describe('validateBody', () => {
     rejects('STATUS', { result: true }, "STATUS: body is missing the key 'message'");
     rejects('STATUS', { result: false, message: 'x'.repeat(4097) }, /^STATUS: message must NOT have more than 4096 characters$/);
     rejects('NOPE', {}, 'unknown message type "NOPE"');
+  });
+});
+
+describe('the schemas themselves', () => {
+  it('are valid JSON Schema 2020-12', () => {
+    type AjvClass = typeof Ajv2020Module.default;
+    const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).default ?? (Ajv2020Module as unknown as AjvClass);
+    const ajv = new Ajv2020({ strict: false });
+    for (const s of [DEFS_SCHEMA, ...MESSAGE_SCHEMAS.map((m) => m.schema)]) {
+      assert.equal(ajv.validateSchema(s), true, JSON.stringify(ajv.errors));
+    }
+  });
+
+  it('the ref-name pattern agrees with ostree (GLib GRegex) on tricky names', (t) => {
+    if (!needTools(t, 'glib')) return;
+    const names = ['a', 'é', '١', '½', 'x..y', 'os/x86_64/main', '_', 'ﬁ', 'a\u0301', 'Ⅻ', '..', '-a', 'a//b', 'a b', 'a/.b', '𝔘x', 'a\u200bb', 'ß/ẞ'];
+    const script = `import json,sys\nfrom gi.repository import GLib\nr='^(?:[\\w\\d][-._\\w\\d]*/)*[\\w\\d][-._\\w\\d]*$'\nprint(json.dumps([GLib.Regex.match_simple(r, n, 0, 0) for n in json.load(sys.stdin)]))`;
+    const decoded = names.map((n) => n.replace(/\\u([0-9a-f]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
+    const glib = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(decoded), encoding: 'utf8' })) as boolean[];
+    const ours = decoded.map((n) => { try { validateBody('INFO', { mode: 1, refs: { [n]: A } }); return true; } catch { return false; } });
+    assert.deepEqual(ours, glib, JSON.stringify(decoded.map((n, i) => [n, glib[i], ours[i]])));
   });
 });
 
