@@ -22,7 +22,14 @@ import { RepoError, isOstreePushError } from '../errors.js';
 import { decodeCommit, decodeDirtree, readMetadataFile, type Commit, type Dirtree } from './metadata.js';
 import { objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 
-export type RepoLike = string | { path: string };
+/** Where an object's file is: a repository's objects/, or a view over several places. */
+export type ObjectPathFn = (checksum: string, type: ObjectType) => string;
+
+/**
+ * A repository root, or a repository with `objectPath` resolving names to
+ * files (the receiver walks staged ∪ stored objects this way: staging first).
+ */
+export type RepoLike = string | { path: string; objectPath?: ObjectPathFn };
 
 export interface TraverseOptions {
   /**
@@ -41,17 +48,19 @@ export function objectKey(checksum: string, type: ObjectType): string {
   return `${checksum}.${type}`;
 }
 
-function rootOf(repo: RepoLike): string {
-  return typeof repo === 'string' ? repo : repo.path;
+function locator(repo: RepoLike): ObjectPathFn {
+  if (typeof repo !== 'string' && repo.objectPath !== undefined) return repo.objectPath;
+  const root = typeof repo === 'string' ? repo : repo.path;
+  return (checksum, type) => join(root, objectRelPath(checksum, type));
 }
 
 function missing(checksum: string, type: ObjectType): RepoError {
   return new RepoError('REPO_OBJECT_MISSING', `object ${checksum}.${type} is not in the repository`, { checksum, type });
 }
 
-async function exists(root: string, checksum: string, type: ObjectType): Promise<boolean> {
+async function exists(at: ObjectPathFn, checksum: string, type: ObjectType): Promise<boolean> {
   try {
-    return (await lstat(join(root, objectRelPath(checksum, type)))).isFile();
+    return (await lstat(at(checksum, type))).isFile();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
     throw e;
@@ -59,10 +68,10 @@ async function exists(root: string, checksum: string, type: ObjectType): Promise
 }
 
 /** Reads and decodes a metadata object; null when absent. Decoding errors name the object. */
-async function load<T>(root: string, checksum: string, type: ObjectType, decodeFn: (b: Uint8Array) => T): Promise<T | null> {
+async function load<T>(at: ObjectPathFn, checksum: string, type: ObjectType, decodeFn: (b: Uint8Array) => T): Promise<T | null> {
   let bytes: Uint8Array;
   try {
-    bytes = await readMetadataFile(join(root, objectRelPath(checksum, type)));
+    bytes = await readMetadataFile(at(checksum, type));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw e;
@@ -76,13 +85,13 @@ async function load<T>(root: string, checksum: string, type: ObjectType, decodeF
 }
 
 export async function readCommit(repo: RepoLike, checksum: string): Promise<Commit> {
-  const c = await load(rootOf(repo), checksum, 'commit', decodeCommit);
+  const c = await load(locator(repo), checksum, 'commit', decodeCommit);
   if (c === null) throw missing(checksum, 'commit');
   return c;
 }
 
 export async function readCommitIfPresent(repo: RepoLike, checksum: string): Promise<Commit | null> {
-  return load(rootOf(repo), checksum, 'commit', decodeCommit);
+  return load(locator(repo), checksum, 'commit', decodeCommit);
 }
 
 interface Frame {
@@ -94,7 +103,7 @@ interface Frame {
 
 /** Objects reachable from `commit`, child first, each once. */
 export async function* closure(repo: RepoLike, commit: string, options: TraverseOptions = {}): AsyncGenerator<ObjectName> {
-  const root = rootOf(repo);
+  const root = locator(repo);
   const seen = options.seen ?? new Set<string>();
   const checkLeaves = options.checkLeaves ?? true;
   const lenient = options.ignoreMissing ?? false;
