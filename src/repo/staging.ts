@@ -18,8 +18,8 @@
  * Every path is built from validated checksums and known types
  * (object-names.ts). A dead receiver's staging directory is removed by
  * `cleanStaleStaging`, which a writer calls when it opens the repository
- * (`openRepoForWriting`). Note that `ostree` itself deletes unknown entries of
- * `tmp/` older than a day when it starts a transaction.
+ * (`openRepoForWriting`). Not verified: libostree is understood to expire old
+ * `tmp/` entries (about a day) when it starts a transaction.
  */
 import { mkdirSync, linkSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
