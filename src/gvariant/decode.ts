@@ -15,13 +15,11 @@
  * depth (containers above it, variants included) follows GLib's rule.
  */
 import { GVariantError } from '../errors.js';
-import type { ByteOrder } from './encode.js';
+import { MAX_DEPTH, type ByteOrder } from './encode.js';
 import { alignUp, layout, parseTypeUncached, toType, typeString, type GVType } from './type.js';
 import { Variant, type GVValue } from './variant.js';
 import { checkObjectPath, checkSignature } from './strings.js';
 
-/** GLib's G_VARIANT_MAX_RECURSION_DEPTH. */
-export const MAX_DEPTH = 128;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

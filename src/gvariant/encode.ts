@@ -18,6 +18,9 @@ import { checkObjectPath, checkSignature, hasLoneSurrogate } from './strings.js'
 
 export type ByteOrder = 'le' | 'be';
 
+/** GLib's G_VARIANT_MAX_RECURSION_DEPTH; shared with the decoder. */
+export const MAX_DEPTH = 128;
+
 const utf8 = new TextEncoder();
 
 function bad(t: GVType, why: string, path: string): GVariantError {
@@ -131,7 +134,7 @@ function isPlainArray(v: GVValue): v is GVValue[] {
   return Array.isArray(v);
 }
 
-function encodeTuple(t: GVType, members: GVType[], v: GVValue, le: boolean, path: string): Uint8Array {
+function encodeTuple(t: GVType, members: GVType[], v: GVValue, le: boolean, path: string, depth: number): Uint8Array {
   if (!isPlainArray(v) || v.length !== members.length) throw bad(t, `expected an array of ${members.length} members`, path);
   if (members.length === 0) return Uint8Array.of(0);
   const b = new Builder();
@@ -139,7 +142,7 @@ function encodeTuple(t: GVType, members: GVType[], v: GVValue, le: boolean, path
   members.forEach((m, i) => {
     const l = layout(m);
     b.pad(l.alignment);
-    b.push(encodeAt(m, v[i]!, le, `${path}/${i}`));
+    b.push(encodeAt(m, v[i]!, le, `${path}/${i}`, depth + 1));
     if (l.fixedSize === 0 && i < members.length - 1) ends.push(b.length);
   });
   const tl = layout(t);
@@ -151,7 +154,7 @@ function encodeTuple(t: GVType, members: GVType[], v: GVValue, le: boolean, path
   return b.finish();
 }
 
-function encodeArray(t: GVType & { kind: 'array' }, v: GVValue, le: boolean, path: string): Uint8Array {
+function encodeArray(t: GVType & { kind: 'array' }, v: GVValue, le: boolean, path: string, depth: number): Uint8Array {
   const el = t.element;
   if (el.kind === 'basic' && el.code === 'y' && v instanceof Uint8Array) return v.slice();
   let items: GVValue[];
@@ -166,26 +169,32 @@ function encodeArray(t: GVType & { kind: 'array' }, v: GVValue, le: boolean, pat
   const l = layout(el);
   const b = new Builder();
   const ends: number[] = [];
-  items.forEach((item, i) => {
+  // An index loop, not forEach: a hole in a sparse array must fail, not vanish.
+  for (let i = 0; i < items.length; i++) {
     b.pad(l.alignment);
-    b.push(encodeAt(el, item, le, `${path}/${i}`));
+    b.push(encodeAt(el, items[i]!, le, `${path}/${i}`, depth + 1));
     ends.push(b.length);
-  });
+  }
   if (l.fixedSize === 0) appendOffsets(b, ends);
   return b.finish();
 }
 
-function encodeAt(t: GVType, v: GVValue, le: boolean, path: string): Uint8Array {
+function encodeAt(t: GVType, v: GVValue, le: boolean, path: string, depth = 0): Uint8Array {
   switch (t.kind) {
     case 'basic':
       return encodeBasic(t, v, le, path);
     case 'variant': {
       if (!(v instanceof Variant)) throw bad(t, 'expected a Variant', path);
-      const inner = encodeAt(v.gvtype, v.value, le, `${path}/v`);
+      const inner = v.gvtype;
+      // The decoder's rule (GLib's): depth + depth(child type) < MAX_DEPTH.
+      if (depth + layout(inner).depth >= MAX_DEPTH) {
+        throw new GVariantError('GVARIANT_TOO_DEEP', `variants nest deeper than ${MAX_DEPTH} at ${path || '/'}`, { path: path || '/' });
+      }
+      const body = encodeAt(inner, v.value, le, `${path}/v`, depth + 1);
       const ts = utf8.encode(v.type);
-      const out = new Uint8Array(inner.length + 1 + ts.length);
-      out.set(inner);
-      out.set(ts, inner.length + 1);
+      const out = new Uint8Array(body.length + 1 + ts.length);
+      out.set(body);
+      out.set(ts, body.length + 1);
       return out;
     }
     case 'maybe': {
@@ -201,18 +210,18 @@ function encodeAt(t: GVType, v: GVValue, le: boolean, path: string): Uint8Array 
         if (v === null) return new Uint8Array(0);
         inner = v;
       }
-      const bytes = encodeAt(el, inner, le, `${path}/just`);
+      const bytes = encodeAt(el, inner, le, `${path}/just`, depth + 1);
       if (layout(el).fixedSize !== 0) return bytes;
       const out = new Uint8Array(bytes.length + 1);
       out.set(bytes);
       return out;
     }
     case 'array':
-      return encodeArray(t, v, le, path);
+      return encodeArray(t, v, le, path, depth);
     case 'tuple':
-      return encodeTuple(t, t.members, v, le, path);
+      return encodeTuple(t, t.members, v, le, path, depth);
     case 'dictEntry':
-      return encodeTuple(t, [t.key, t.value], v, le, path);
+      return encodeTuple(t, [t.key, t.value], v, le, path, depth);
   }
 }
 

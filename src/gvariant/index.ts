@@ -29,6 +29,6 @@
  */
 export { parseType, typeString, layout, MAX_TYPE_NESTING, type GVType, type BasicCode, type Layout } from './type.js';
 export { Variant, type GVValue } from './variant.js';
-export { encode, type ByteOrder } from './encode.js';
-export { decode, MAX_DEPTH } from './decode.js';
+export { encode, MAX_DEPTH, type ByteOrder } from './encode.js';
+export { decode } from './decode.js';
 export { toTaggedJSON, fromTaggedJSON, type TaggedJSON } from './json.js';
