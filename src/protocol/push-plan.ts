@@ -1,0 +1,116 @@
+/**
+ * Planning a push (spec/machines/pusher.json, action `plan`): compare the
+ * remote's refs from INFO with the local ones, decide per ref whether it is
+ * new, up to date, a fast-forward, or rejected, and list the objects the
+ * remote lacks, children first.
+ *
+ * - A ref the remote already has at the same commit is up to date: no UPDATE.
+ * - A fast-forward: the remote's commit is in the new commit's parent chain.
+ *   A remote commit missing locally cannot be proven an ancestor, so it is not
+ *   a fast-forward; with `force` the update is asked for anyway.
+ * - Objects = reachable from the new commits minus reachable from every commit
+ *   the remote's refs name that exists locally (repo/traverse.ts `difference`).
+ *   History is not sent: only the closure of each new commit (its parent
+ *   commit objects are not part of it), as in version 0.
+ */
+import { RepoError, UsageError } from '../errors.js';
+import { listRefs, readRef } from '../repo/refs.js';
+import type { Repo } from '../repo/repo.js';
+import { objectBasename, type ObjectType } from '../repo/object-names.js';
+import { difference, parentChain } from '../repo/traverse.js';
+import { ZERO_CHECKSUM } from '../wire/constants.js';
+
+/** libostree's number for archive mode, as INFO carries it. */
+export const ARCHIVE_MODE_NUMBER = 1;
+
+export type RefStatus = 'pushed' | 'up-to-date' | 'rejected' | 'refused';
+
+export interface RefPlan {
+  ref: string;
+  /** The remote's commit, or 64 zeros when the remote lacks the ref. */
+  from: string;
+  to: string;
+  /** What the plan decided; 'pushed' here means "will be asked for". */
+  action: 'update' | 'up-to-date' | 'rejected';
+  /** A non-fast-forward update allowed by force. */
+  forced: boolean;
+}
+
+export interface PlannedObject {
+  checksum: string;
+  type: ObjectType;
+  /** The object file's basename, as PUTOBJECT names it. */
+  name: string;
+  size: number;
+}
+
+export interface PushPlan {
+  refs: RefPlan[];
+  objects: PlannedObject[];
+  bytes: number;
+}
+
+/**
+ * The local refs to push, name → commit: every refs/heads ref, or the named
+ * ones (PUSH_UNKNOWN_REF for a name that is not a local ref).
+ */
+export function localRefs(repo: Repo, names?: readonly string[]): Map<string, string> {
+  if (names === undefined || names.length === 0) return listRefs(repo, 'heads');
+  const out = new Map<string, string>();
+  for (const name of names) {
+    let c: string | null;
+    try {
+      c = readRef(repo, name, 'heads');
+    } catch (e) {
+      if (e instanceof RepoError && e.code === 'REPO_BAD_REF_NAME') c = null;
+      else throw e;
+    }
+    if (c === null) throw new UsageError('PUSH_UNKNOWN_REF', `${name} is not a local ref of ${repo.path}`, { ref: name, repo: repo.path });
+    out.set(name, c);
+  }
+  return out;
+}
+
+/** True when `ancestor` is `commit` or in its (locally present) parent chain. */
+export async function isAncestor(repo: Repo, ancestor: string, commit: string): Promise<boolean> {
+  for (const { checksum } of await parentChain(repo, commit)) if (checksum === ancestor) return true;
+  return false;
+}
+
+export async function planPush(
+  repo: Repo,
+  local: ReadonlyMap<string, string>,
+  remote: ReadonlyMap<string, string>,
+  options: { force?: boolean } = {},
+): Promise<PushPlan> {
+  const refs: RefPlan[] = [];
+  for (const [ref, to] of local) {
+    const from = remote.get(ref) ?? ZERO_CHECKSUM;
+    if (from === to) {
+      refs.push({ ref, from, to, action: 'up-to-date', forced: false });
+      continue;
+    }
+    const ff = from === ZERO_CHECKSUM || (await isAncestor(repo, from, to));
+    if (!ff && options.force !== true) {
+      refs.push({ ref, from, to, action: 'rejected', forced: false });
+      continue;
+    }
+    refs.push({ ref, from, to, action: 'update', forced: !ff });
+  }
+  const want = [...new Set(refs.filter((r) => r.action === 'update').map((r) => r.to))];
+  const have = [...new Set(remote.values())];
+  const objects: PlannedObject[] = [];
+  let bytes = 0;
+  if (want.length > 0) {
+    const store = repo.objects;
+    for await (const o of difference(repo, want, have)) {
+      const st = await store.stat(o.checksum, o.type);
+      if (st === null) {
+        throw new RepoError('REPO_OBJECT_MISSING', `object ${o.checksum}.${o.type} is not in the repository`, { checksum: o.checksum, type: o.type });
+      }
+      objects.push({ checksum: o.checksum, type: o.type, name: objectBasename(o.checksum, o.type, 'archive'), size: st.size });
+      bytes += st.size;
+    }
+  }
+  return { refs, objects, bytes };
+}
