@@ -1,4 +1,19 @@
 #!/usr/bin/env node
-// Placeholder until the CLI lands: says so and exits with the usage status.
-process.stderr.write('ostree-push: not implemented yet\n');
-process.exit(2);
+/**
+ * ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [-v] [-q] DEST [REF...]
+ *
+ * See push-command.ts for the options and exit statuses. Results and errors
+ * go to stderr, one line each; --help goes to stdout.
+ */
+import { runMain, stderrConsole } from './common.js';
+import { pushMain } from './push-command.js';
+
+process.exitCode = await runMain('ostree-push', () =>
+  pushMain(process.argv.slice(2), {
+    err: stderrConsole.err,
+    out: (text) => process.stdout.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+    tty: process.stderr.isTTY === true,
+  }),
+);

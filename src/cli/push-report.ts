@@ -1,0 +1,90 @@
+/**
+ * What `ostree-push` prints on stderr after a session, in git push's style:
+ *
+ *    * [new branch]      1a2b3c4 -> main
+ *      1a2b3c4..5d6e7f8  main
+ *    + 1a2b3c4...5d6e7f8 main (forced update)
+ *    = [up to date]      main            (only with -v)
+ *    ! [rejected]        main (non-fast-forward)
+ *    ! [remote rejected] main (<the receiver's reason>)
+ *
+ * then one summary line. A dry run prints the same lines and says what would
+ * be sent.
+ */
+import { ZERO_CHECKSUM } from '../wire/constants.js';
+import type { PushProgress, PushResult, RefResult } from '../protocol/pusher.js';
+
+const short = (c: string): string => c.slice(0, 7);
+const FLAG_WIDTH = 18;
+
+function pad(s: string): string {
+  return s.length >= FLAG_WIDTH ? `${s} ` : s.padEnd(FLAG_WIDTH);
+}
+
+export function refLine(r: RefResult): string | null {
+  const isNew = r.from === ZERO_CHECKSUM;
+  switch (r.status) {
+    case 'pushed':
+      if (isNew) return ` * ${pad('[new branch]')}${short(r.to)} -> ${r.ref}`;
+      if (r.forced === true) return ` + ${pad(`${short(r.from)}...${short(r.to)}`)}${r.ref} (forced update)`;
+      return `   ${pad(`${short(r.from)}..${short(r.to)}`)}${r.ref}`;
+    case 'up-to-date':
+      return ` = ${pad('[up to date]')}${r.ref}`;
+    case 'rejected':
+      return ` ! ${pad('[rejected]')}${r.ref} (${r.reason ?? 'non-fast-forward'})`;
+    case 'refused':
+      return ` ! ${pad('[remote rejected]')}${r.ref} (${r.reason ?? 'refused'})`;
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export interface ReportOptions {
+  dest: string;
+  verbose: boolean;
+  dryRun: boolean;
+}
+
+/** The lines to print for a finished session (quiet mode prints none of them). */
+export function reportLines(result: PushResult, o: ReportOptions): string[] {
+  const lines: string[] = [];
+  const moving = result.refs.filter((r) => r.status !== 'up-to-date');
+  if (moving.length === 0) {
+    if (o.verbose) {
+      lines.push(`To ${o.dest}`);
+      for (const r of result.refs) lines.push(refLine(r) as string);
+    }
+    lines.push('Everything up-to-date');
+    return lines;
+  }
+  lines.push(`To ${o.dest}`);
+  for (const r of result.refs) {
+    if (r.status === 'up-to-date' && !o.verbose) continue;
+    const l = refLine(r);
+    if (l !== null) lines.push(l);
+  }
+  if (o.dryRun) {
+    lines.push(`dry run: would send ${plural(result.objectsTotal, 'object')} (${formatBytes(result.bytesTotal)}); nothing was changed`);
+  } else if (result.objectsSent > 0 || result.ok) {
+    lines.push(`sent ${plural(result.objectsSent, 'object')} (${formatBytes(result.bytesSent)})`);
+  }
+  return lines;
+}
+
+/** One progress line, for a terminal (rewritten in place with \r). */
+export function progressLine(p: PushProgress): string {
+  const pct = p.objectsTotal === 0 ? 100 : Math.floor((100 * p.objectsSent) / p.objectsTotal);
+  return `Sending objects: ${pct}% (${p.objectsSent}/${p.objectsTotal}), ${formatBytes(p.bytesSent)} of ${formatBytes(p.bytesTotal)}`;
+}

@@ -1,0 +1,80 @@
+/**
+ * The local transport: for a destination on this machine, run `ostree-receive
+ * --repo=PATH` as a child process and speak the protocol over its stdin and
+ * stdout, exactly as over ssh. Its stderr (the receiver's log lines) is
+ * passed through to ours unless the caller takes it.
+ *
+ * Which receiver: this same package's, under the same Node. Running from
+ * source (this file is .ts) it is src/cli/ostree-receive.ts through the tsx
+ * loader; compiled, dist/src/cli/ostree-receive.js.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { TransportError } from '../errors.js';
+
+export interface RemoteProcess {
+  /** The receiver's stdin: what the pusher writes. */
+  stdin: Writable;
+  /** The receiver's stdout: what the pusher reads. */
+  stdout: Readable;
+  /** Its stderr when `stderr: 'pipe'` was asked for. */
+  stderr: Readable | null;
+  /** Exit status (null: killed by a signal); rejects with TRANSPORT_SPAWN when it could not start. */
+  exit: Promise<number | null>;
+  /** Ends the process (SIGTERM) if it still runs. */
+  kill(): void;
+  readonly pid: number | undefined;
+}
+
+export interface LocalReceiverOptions {
+  /** 'inherit' (default) passes the receiver's log lines through to our stderr. */
+  stderr?: 'inherit' | 'pipe';
+  env?: NodeJS.ProcessEnv;
+  /** Extra arguments after --repo (tests). */
+  args?: readonly string[];
+}
+
+/** The command line (after node itself) that runs our ostree-receive. */
+export function receiverCommand(): string[] {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const entry = fileURLToPath(new URL('../cli/ostree-receive.ts', here));
+    return ['--import', import.meta.resolve('tsx'), entry];
+  }
+  return [fileURLToPath(new URL('../cli/ostree-receive.js', here))];
+}
+
+/** Spawns `ostree-receive --repo=PATH` locally with piped stdin/stdout. */
+export function spawnLocalReceiver(repoPath: string, options: LocalReceiverOptions = {}): RemoteProcess {
+  const args = [...receiverCommand(), `--repo=${repoPath}`, ...(options.args ?? [])];
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'], env: options.env ?? process.env });
+  } catch (e) {
+    throw new TransportError('TRANSPORT_SPAWN', `cannot start the receiver: ${e instanceof Error ? e.message : String(e)}`, { command: process.execPath }, { cause: e });
+  }
+  const exit = new Promise<number | null>((resolve, reject) => {
+    child.once('error', (e) => {
+      reject(new TransportError('TRANSPORT_SPAWN', `cannot start the receiver: ${e.message}`, { command: process.execPath }, { cause: e }));
+    });
+    // 'exit', not 'close': 'close' also waits for stdout to be read to its
+    // end, and the pusher stops reading once the session is over.
+    child.once('exit', (code, signal) => resolve(signal !== null ? null : code));
+  });
+  // A failed spawn is reported through `exit`; keep it from being an unhandled rejection meanwhile.
+  exit.catch(() => undefined);
+  const stdin = child.stdin as Writable;
+  // Writing to a receiver that died raises EPIPE on stdin; the pusher's writer reports it.
+  stdin.on('error', () => undefined);
+  return {
+    stdin,
+    stdout: child.stdout as Readable,
+    stderr: child.stderr,
+    exit,
+    pid: child.pid,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}
