@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { OstreePushError } from '../errors.js';
 import { commitTree, initArchiveRepo, setRef, type DirNode } from '../repo/builder.js';
-import { objectBasename } from '../repo/object-names.js';
+import { objectBasename, type ObjectName } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
 import { closure, difference } from '../repo/traverse.js';
 import { tmpDir } from '../testkit/tmp.js';
@@ -92,7 +92,7 @@ async function fixture(t: Parameters<typeof tmpDir>[0]) {
 test('full push to an empty remote: UPDATE from zeros, every object child-first with exact bytes, then DONE', async (t) => {
   const { repo, c1 } = await fixture(t);
   const { result, seen, progress } = await run(repo, {});
-  const expected = [];
+  const expected: ObjectName[] = [];
   for await (const o of closure(repo, c1)) expected.push(o);
   assert.deepEqual(types(seen), ['UPDATE', ...expected.map(() => 'PUTOBJECT'), 'DONE']);
   const update = seen[0]!.message;
@@ -131,7 +131,7 @@ test('incremental push sends only the objects the remote lacks', async (t) => {
   const { repo, c1 } = await fixture(t);
   const c2 = (await commitTree(repo, { tree: tree({ NEW: 'new file\n' }), subject: 'two', timestamp: 2, parent: c1, branch: 'main' })).commit;
   const { result, seen } = await run(repo, { refs: { main: c1 } });
-  const expected = [];
+  const expected: string[] = [];
   for await (const o of difference(repo, [c2], [c1])) expected.push(objectBasename(o.checksum, o.type));
   assert.equal(expected.length, 3, 'the new file, the new root dirtree and the commit (the dirmetas are unchanged)');
   assert.deepEqual(seen.filter((s) => s.message.type === 'PUTOBJECT').map((s) => (s.message as { object: string }).object), expected);
