@@ -101,14 +101,13 @@ async function exitWithin(p: Promise<number | null> | undefined, ms: number): Pr
   }
 }
 
-function exitText(code: number | null | undefined): string {
-  if (code === undefined) return '';
-  return code === null ? ' (the receiver was killed by a signal)' : ` (the receiver exited with status ${code})`;
+function exitText(code: number | null): string {
+  return code === null ? 'the receiver was killed by a signal' : `the receiver exited with status ${code}`;
 }
 
 async function closedError(o: PushOptions, state: string, cause?: unknown): Promise<TransportError> {
   const code = await exitWithin(o.remoteExit, EXIT_GRACE_MS);
-  return new TransportError('TRANSPORT_CLOSED', `the connection to the receiver closed while ${state}${exitText(code)}`, {
+  return new TransportError('TRANSPORT_CLOSED', `the connection to the receiver closed while ${state}${code === undefined ? '' : ` (${exitText(code)})`}`, {
     state,
     ...(code === undefined ? {} : { remoteExit: code }),
   }, cause === undefined ? {} : { cause });
@@ -222,7 +221,7 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
 
   const code = o.remoteExit === undefined ? 0 : await o.remoteExit;
   if (code !== 0) {
-    const reason = `the receiver did not publish${exitText(code)}`;
+    const reason = `${exitText(code)} after DONE; nothing was published`;
     const r = result('refused', reason, sent);
     r.ok = false;
     r.error = new ProtocolError('PUSH_REMOTE_FAILED', reason, { remoteExit: code });
