@@ -1,0 +1,138 @@
+/**
+ * One PUTOBJECT on the receiving side (spec/protocol.md, "Message types";
+ * spec/machines/receiver.json guard `objectValid`).
+ *
+ *   PUTOBJECT { object: s, size: t } + exactly `size` payload bytes
+ *
+ * Order of checks, each before the next costs anything:
+ *   1. the name: `<64 lowercase hex>.<filez|dirtree|dirmeta|commit|commitmeta>`
+ *      and nothing else (no path is ever built from an unchecked name);
+ *   2. the size: at most maxObjectSize, at most maxMetadataSize for metadata;
+ *   3. already stored or already staged: the payload is skipped, not staged;
+ *   4. the payload is streamed into a staging file and through the verifier
+ *      in the same pass; it is kept only if it hashes to its name.
+ *
+ * A refused object whose payload can still be skipped leaves the stream in
+ * step (`inStep`); one refused for its size cannot be skipped at reasonable
+ * cost, so the session ends after the STATUS.
+ */
+import type { Writable } from 'node:stream';
+import { type OstreePushError, type ProtocolError, RepoError, asOstreePushError } from '../errors.js';
+import { isMetadataType, parseObjectBasename, type ObjectName } from '../repo/object-names.js';
+import type { Repo } from '../repo/repo.js';
+import type { Staging } from '../repo/staging.js';
+import { createObjectVerifier } from '../repo/verify.js';
+import type { PutObjectMessage } from '../wire/messages.js';
+import type { Payload } from '../wire/reader.js';
+
+export type ObjectVerdict =
+  | { ok: true; object: ObjectName; stored: 'staged' | 'alreadyPresent' }
+  /** `inStep` false: the payload was not consumed, the session cannot go on. */
+  | { ok: false; error: OstreePushError; inStep: boolean };
+
+export interface ObjectLimits {
+  maxObjectSize: bigint;
+  maxMetadataSize: number;
+}
+
+/** The receiver's judgement of one object name; REPO_BAD_OBJECT_NAME for anything but the five push types. */
+export function parsePushedName(name: string): ObjectName {
+  const o = parseObjectBasename(name, { mode: 'archive' });
+  if (o.type === 'tombstone-commit') {
+    throw new RepoError('REPO_BAD_OBJECT_NAME', 'invalid object name: tombstone-commit objects are not pushed', { name });
+  }
+  return o;
+}
+
+async function skip(payload: Payload): Promise<void> {
+  await payload.skip();
+}
+
+/**
+ * Judges and, when good, stages one object. Wire errors while reading the
+ * payload (truncation, a closed stream) and local failures (disk full) are
+ * thrown: the session cannot go on after them.
+ */
+export async function receiveObject(
+  repo: Repo,
+  staging: Staging,
+  msg: PutObjectMessage,
+  payload: Payload,
+  limits: ObjectLimits,
+  invalid?: ProtocolError,
+): Promise<ObjectVerdict> {
+  let object: ObjectName;
+  try {
+    object = parsePushedName(msg.object);
+  } catch (e) {
+    const error = invalid ?? asOstreePushError(e);
+    return refuseSkipping(payload, limits, error);
+  }
+  const limit = isMetadataType(object.type) ? BigInt(Math.min(limits.maxMetadataSize, Number(limits.maxObjectSize))) : limits.maxObjectSize;
+  if (msg.size > limit) {
+    const error = new RepoError('REPO_OBJECT_TOO_LARGE', `object ${msg.object} announces ${msg.size} bytes; the limit for a ${object.type} object is ${limit}`, {
+      object: msg.object,
+      size: String(msg.size),
+      max: String(limit),
+    });
+    return { ok: false, error, inStep: false };
+  }
+  if (invalid !== undefined) return refuseSkipping(payload, limits, invalid);
+
+  if (staging.has(object.checksum, object.type) || (await repo.objects.has(object.checksum, object.type))) {
+    await skip(payload);
+    return { ok: true, object, stored: 'alreadyPresent' };
+  }
+
+  const sink = await staging.writeObject(object.checksum, object.type);
+  const verifier = createObjectVerifier(object);
+  // The verdict arrives through `result`; the stream's own 'error' event is expected.
+  verifier.on('error', () => undefined);
+  let bad: unknown;
+  try {
+    for await (const chunk of payload) {
+      await sink.write(chunk);
+      bad = await feed(verifier, chunk);
+      if (bad !== undefined) break;
+    }
+    if (bad === undefined) {
+      verifier.end();
+      bad = await verifier.result.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    }
+  } catch (e) {
+    // Reading the payload or writing the staging file failed: the session cannot go on.
+    await sink.abort();
+    verifier.destroy();
+    throw e;
+  }
+  if (bad !== undefined) {
+    await sink.abort();
+    verifier.destroy();
+    await skip(payload);
+    return { ok: false, error: named(msg.object, asOstreePushError(bad)), inStep: true };
+  }
+  await sink.commit();
+  return { ok: true, object, stored: 'staged' };
+}
+
+/** Writes one chunk to the verifier; resolves to its error when it refuses the bytes. */
+function feed(verifier: Writable, chunk: Uint8Array): Promise<unknown> {
+  return new Promise((resolve) => {
+    verifier.write(chunk, (e) => resolve(e ?? undefined));
+  });
+}
+
+function named(object: string, e: OstreePushError): OstreePushError {
+  if (!e.message.includes(object)) e.message = `object ${object}: ${e.message}`;
+  e.data['object'] ??= object;
+  return e;
+}
+
+async function refuseSkipping(payload: Payload, limits: ObjectLimits, error: OstreePushError): Promise<ObjectVerdict> {
+  if (payload.size > limits.maxObjectSize) return { ok: false, error, inStep: false };
+  await skip(payload);
+  return { ok: false, error, inStep: true };
+}

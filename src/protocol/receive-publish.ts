@@ -1,0 +1,143 @@
+/**
+ * What the receiver does on DONE after an accepted UPDATE: the machine's
+ * `publish` action (spec/machines/receiver.json; ostree-format.md §5.1, §6.2).
+ *
+ * Under the repository lock, all or nothing:
+ *   1. every ref is still at the `from` the UPDATE named (else REPO_REF_CONFLICT);
+ *   2. the closure of every commit to publish (each ref's new commit, and any
+ *      other staged commit) is complete in staged ∪ store: commit, dirtrees,
+ *      dirmetas, files, the commitmeta when there is one
+ *      (else PROTOCOL_INCOMPLETE_COMMIT);
+ *   3. each ref's old commit is in its new commit's parent chain, walked over
+ *      staged ∪ store (else PROTOCOL_NOT_FAST_FORWARD, unless force is allowed);
+ *   4. staged objects move into objects/ child first, in the order of the
+ *      closure walk (never the arrival order); staged objects no commit
+ *      reaches are dropped;
+ *   5. the refs move together by compare-and-swap (`updateRefs`);
+ *   6. `summary` is regenerated when the repository has one, so clients that
+ *      trust it see the new refs.
+ * Objects published before a failure in 5 or 6 are complete closures: fsck
+ * stays clean, and a retry finds them already stored.
+ */
+import { join } from 'node:path';
+import { ProtocolError, isOstreePushError } from '../errors.js';
+import { acquireLock } from '../repo/lock.js';
+import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
+import { readRef, updateRefs, ZERO_CHECKSUM } from '../repo/refs.js';
+import type { Repo } from '../repo/repo.js';
+import type { Staging } from '../repo/staging.js';
+import { summaryState, writeSummary } from '../repo/summary.js';
+import { closure, parentChain, type RepoLike } from '../repo/traverse.js';
+import { refMoved } from './receive-messages.js';
+
+export interface AcceptedUpdate {
+  ref: string;
+  from: string;
+  to: string;
+}
+
+export interface PublishOutcome {
+  published: number;
+  alreadyPresent: number;
+  dropped: number;
+  summaryUpdated: boolean;
+}
+
+export interface PublishHooks {
+  /** Called after each object lands in objects/ (tests check child-first with it). */
+  onPublished?: (object: ObjectName, index: number) => void;
+}
+
+export interface PublishPolicy {
+  allowForce: boolean;
+  canSignSummary: boolean;
+  /** Signs the freshly written summary (writes summary.sig); only with canSignSummary. */
+  signSummary?: (repo: Repo) => Promise<void>;
+}
+
+/** Staged ∪ store, staging first: what the walks of this module see. */
+export function stagedView(repo: Repo, staging: Staging): RepoLike {
+  return {
+    path: repo.path,
+    objectPath: (checksum: string, type: ObjectType) => {
+      const rel = objectRelPath(checksum, type);
+      return staging.has(checksum, type) ? join(staging.dir, rel.slice('objects/'.length)) : join(repo.path, rel);
+    },
+  };
+}
+
+/** Child-first order of every staged object some commit to publish reaches. */
+async function publishOrder(view: RepoLike, staging: Staging, updates: readonly AcceptedUpdate[]): Promise<ObjectName[]> {
+  const targets = new Set(updates.map((u) => u.to));
+  // Other staged commits (history between old and new) first, parents before children where it matters little.
+  const commits = [...staging.list().filter((o) => o.type === 'commit' && !targets.has(o.checksum)).map((o) => o.checksum), ...targets];
+  const seen = new Set<string>();
+  const order: ObjectName[] = [];
+  for (const c of commits) {
+    try {
+      for await (const o of closure(view, c, { seen })) {
+        if (staging.has(o.checksum, o.type)) order.push(o);
+      }
+    } catch (e) {
+      if (isOstreePushError(e) && e.code === 'REPO_OBJECT_MISSING') {
+        const what = `${String(e.data['checksum'])}.${String(e.data['type'])}`;
+        throw new ProtocolError('PROTOCOL_INCOMPLETE_COMMIT', `commit ${c} is incomplete: object ${what} was neither sent nor already here; nothing was published`, {
+          commit: c,
+          missing: what,
+        });
+      }
+      throw e;
+    }
+  }
+  return order;
+}
+
+async function checkFastForward(view: RepoLike, u: AcceptedUpdate): Promise<void> {
+  if (u.from === ZERO_CHECKSUM) return;
+  const chain = await parentChain(view, u.to);
+  if (chain.some((c) => c.checksum === u.from)) return;
+  const last = chain.at(-1);
+  const shallow = last !== undefined && last.commit.parent !== null;
+  throw new ProtocolError(
+    'PROTOCOL_NOT_FAST_FORWARD',
+    `ref ${u.ref}: ${u.to} does not descend from ${u.from}${shallow ? ` (its history stops at ${last.checksum}, whose parent was not sent)` : ''}: push with --force to replace it`,
+    { ref: u.ref, from: u.from, to: u.to },
+  );
+}
+
+export async function publishUpdate(
+  repo: Repo,
+  staging: Staging,
+  updates: readonly AcceptedUpdate[],
+  policy: PublishPolicy,
+  hooks: PublishHooks = {},
+): Promise<PublishOutcome> {
+  const view = stagedView(repo, staging);
+  const lock = await acquireLock(repo);
+  try {
+    for (const u of updates) {
+      const current = readRef(repo, u.ref) ?? ZERO_CHECKSUM;
+      if (current !== u.from) throw refMoved(u.ref, current, u.from);
+    }
+    const order = await publishOrder(view, staging, updates);
+    if (!policy.allowForce) for (const u of updates) await checkFastForward(view, u);
+    const stagedCount = staging.list().length;
+    const moved = staging.publish(order, {
+      onStep: (k) => hooks.onPublished?.(order[k] as ObjectName, k),
+    });
+    await updateRefs(
+      repo,
+      updates.map((u) => ({ name: u.ref, from: u.from, to: u.to })),
+      { lock },
+    );
+    let summaryUpdated = false;
+    if (summaryState(repo).hasSummary) {
+      await writeSummary(repo, { dropSignature: policy.canSignSummary });
+      if (policy.canSignSummary) await policy.signSummary?.(repo);
+      summaryUpdated = true;
+    }
+    return { ...moved, dropped: stagedCount - order.length, summaryUpdated };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The receiving engine of protocol version 0 (spec/protocol.md, "Exchange";
+ * spec/machines/receiver.json), stop-and-wait:
+ *
+ *   1. send INFO at once: the repository's mode number and every refs/heads ref;
+ *   2. DONE → idle; UPDATE → judged (schema, archive mode, each `from` is the
+ *      ref's current value, the summary can be rewritten) → STATUS;
+ *   3. each PUTOBJECT → judged and staged (receive-object.ts) → STATUS;
+ *   4. DONE → publish (receive-publish.ts), or after a refusal nothing.
+ *
+ * The next message is read only after the previous one was answered. Every
+ * exit path (success, refusal, bad input, EOF mid-payload, idle timeout, a
+ * signal through the staging's exit clean-up) removes the staging directory.
+ * Nothing but protocol bytes is written to `output`; bad input ends as a
+ * typed error in the result, never as a thrown exception.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { RECEIVER } from '../../spec/machine.js';
+import { type OstreePushError, ProtocolError, asOstreePushError } from '../errors.js';
+import type { ObjectName } from '../repo/object-names.js';
+import { listRefs, readRef, ZERO_CHECKSUM } from '../repo/refs.js';
+import type { Repo } from '../repo/repo.js';
+import { Staging } from '../repo/staging.js';
+import { assertSummaryWritable } from '../repo/summary.js';
+import { DEFAULT_MAX_PAYLOAD_SIZE } from '../wire/constants.js';
+import type { UpdateMessage } from '../wire/messages.js';
+import { MessageReader } from '../wire/reader.js';
+import { MessageWriter } from '../wire/writer.js';
+import { Endpoint, type StepRecord } from './endpoint.js';
+import { idleLimited } from './idle.js';
+import { notArchive, refMoved, statusText, unchanged } from './receive-messages.js';
+import { receiveObject } from './receive-object.js';
+import { publishUpdate, type AcceptedUpdate } from './receive-publish.js';
+import { MAX_METADATA_SIZE } from '../repo/metadata.js';
+
+export interface ReceiverPolicy {
+  /** Accept updates that are not fast-forwards (default false). */
+  allowForce?: boolean;
+  /** Largest object accepted, in bytes (default 64 GiB). */
+  maxObjectSize?: bigint;
+  /** Largest metadata object accepted (default and ceiling 10 MiB). */
+  maxMetadataSize?: number;
+  /** End the session when the pusher sends nothing for this long (default 10 minutes). */
+  idleTimeoutMs?: number;
+  /** A signing key is configured: a signed summary may be rewritten (then `signSummary` re-signs it). */
+  canSignSummary?: boolean;
+  signSummary?: (repo: Repo) => Promise<void>;
+}
+
+export interface ReceiverHooks {
+  /** Every machine step. */
+  onStep?: (step: StepRecord) => void;
+  /** Each object as it lands in objects/, in publication order. */
+  onPublished?: (object: ObjectName, index: number) => void;
+}
+
+export interface ReceiveOptions {
+  repo: Repo;
+  input: AsyncIterable<Uint8Array> | Readable;
+  output: Writable;
+  policy?: ReceiverPolicy;
+  /** Progress lines (the CLI shows them with -v); never protocol output. */
+  log?: (line: string) => void;
+  hooks?: ReceiverHooks;
+}
+
+export type ReceiveOutcome = 'idle' | 'published' | 'refused' | 'aborted';
+
+export interface ReceiveResult {
+  outcome: ReceiveOutcome;
+  /** Refs moved (only when published). */
+  updated: AcceptedUpdate[];
+  objects: { received: number; alreadyPresent: number; published: number };
+  /** Why the session did not do everything asked (refused or aborted). */
+  error?: OstreePushError;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+/** The reader must never refuse a size itself: the receiver answers an oversized object with STATUS. */
+const NO_READER_LIMIT = 2n ** 64n - 1n;
+
+/** Codes that mean "the request was refused" rather than "the session broke". */
+const REFUSALS = new Set<string>([
+  'PROTOCOL_BAD_MESSAGE',
+  'PROTOCOL_NOT_FAST_FORWARD',
+  'PROTOCOL_INCOMPLETE_COMMIT',
+  'REPO_REF_CONFLICT',
+  'REPO_REF_BLOCKED',
+  'REPO_BAD_REF_NAME',
+  'REPO_SUMMARY_SIGNED',
+  'REPO_UNSUPPORTED_MODE',
+  'REPO_BAD_OBJECT_NAME',
+  'REPO_CORRUPT_OBJECT',
+  'REPO_MALFORMED_OBJECT',
+  'REPO_OBJECT_TOO_LARGE',
+  'GVARIANT_BAD_VALUE',
+  'GVARIANT_NOT_NORMAL',
+]);
+
+/** The UPDATE's ref changes, or why they are refused. */
+function judgeUpdate(repo: Repo, m: UpdateMessage, policy: ReceiverPolicy): AcceptedUpdate[] {
+  if (repo.mode !== 'archive') throw notArchive(repo.path, repo.mode);
+  const out: AcceptedUpdate[] = [];
+  for (const [ref, { from, to }] of m.refs) {
+    const current = readRef(repo, ref) ?? ZERO_CHECKSUM;
+    if (current !== from) throw refMoved(ref, current, from);
+    if (to === current) throw unchanged(ref, to);
+    out.push({ ref, from, to });
+  }
+  if (policy.canSignSummary !== true) assertSummaryWritable(repo);
+  return out;
+}
+
+export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
+  const { repo } = options;
+  const policy = options.policy ?? {};
+  const hooks = options.hooks ?? {};
+  const log = options.log ?? (() => undefined);
+  const limits = {
+    maxObjectSize: policy.maxObjectSize ?? DEFAULT_MAX_PAYLOAD_SIZE,
+    maxMetadataSize: Math.min(policy.maxMetadataSize ?? MAX_METADATA_SIZE, MAX_METADATA_SIZE),
+  };
+  const input = idleLimited(options.input as AsyncIterable<Uint8Array>, policy.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  const reader = new MessageReader(input, { maxPayloadSize: NO_READER_LIMIT });
+  const ep = new Endpoint(RECEIVER, reader, new MessageWriter(options.output), 'le', {
+    followPeerOrder: true,
+    ...(hooks.onStep === undefined ? {} : { onStep: hooks.onStep }),
+  });
+
+  const result: ReceiveResult = { outcome: 'aborted', updated: [], objects: { received: 0, alreadyPresent: 0, published: 0 } };
+  let staging: Staging | null = null;
+  let accepted: AcceptedUpdate[] = [];
+  /** The first refusal of this session: it decides the outcome. */
+  let refusal: OstreePushError | undefined;
+  /** DONE was received and publishing began: its failures are refusals of the update. */
+  let publishing = false;
+  const cleanup = (): void => {
+    staging?.dispose();
+    staging = null;
+  };
+
+  try {
+    await ep.send({ type: 'INFO', mode: repo.modeNumber, refs: listRefs(repo), extra: new Map() });
+    while (!ep.finished) {
+      /** The judgement of this message, when it is refused. */
+      let refused: OstreePushError | undefined;
+      /** false: the payload was left unread, the stream is out of step. */
+      let inStep = true;
+      let update: AcceptedUpdate[] = [];
+      const r = await ep.receive(
+        async (m) => {
+          if (m.message.type === 'UPDATE') {
+            try {
+              if (m.invalid !== undefined) throw m.invalid;
+              update = judgeUpdate(repo, m.message, policy);
+            } catch (e) {
+              refused = asOstreePushError(e);
+            }
+            return { updateValid: refused === undefined };
+          }
+          if (m.message.type === 'PUTOBJECT' && m.payload !== undefined) {
+            staging ??= Staging.create(repo);
+            const v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid);
+            if (v.ok) {
+              if (v.stored === 'staged') result.objects.received++;
+              else result.objects.alreadyPresent++;
+            } else {
+              refused = v.error;
+              inStep = v.inStep;
+            }
+            return { objectValid: v.ok };
+          }
+          return {};
+        },
+        { acceptInvalid: ['UPDATE', 'PUTOBJECT'] },
+      );
+      if (r === null) {
+        cleanup();
+        throw new ProtocolError('PROTOCOL_PEER_CLOSED', 'the pusher closed the connection before DONE; nothing was published', {});
+      }
+      for (const action of r.actions) {
+        if (action === 'beginStaging') {
+          staging ??= Staging.create(repo);
+          accepted = update;
+          for (const u of accepted) log(`update ${u.ref}: ${u.from} -> ${u.to}`);
+        } else if (action === 'publish') {
+          staging ??= Staging.create(repo);
+          publishing = true;
+          const done = await publishUpdate(repo, staging, accepted, { allowForce: policy.allowForce === true, canSignSummary: policy.canSignSummary === true, ...(policy.signSummary ? { signSummary: policy.signSummary } : {}) }, hooks.onPublished ? { onPublished: hooks.onPublished } : {});
+          result.objects.published = done.published;
+          result.objects.alreadyPresent += done.alreadyPresent;
+          result.updated = accepted;
+          log(`published ${done.published} objects (${done.alreadyPresent} already present, ${done.dropped} unreferenced dropped)${done.summaryUpdated ? '; summary updated' : ''}`);
+        } else if (action === 'cleanup') {
+          cleanup();
+        }
+      }
+      if (ep.state === 'acceptUpdate' || ep.state === 'acceptObject') {
+        await ep.send({ type: 'STATUS', result: true, message: '', extra: new Map() });
+      } else if (ep.state === 'refuseUpdate' || ep.state === 'refuseObject') {
+        const why = refused ?? new ProtocolError('PROTOCOL_BAD_MESSAGE', 'refused', {});
+        refusal ??= why;
+        log(`refused: ${why.message}`);
+        await ep.send({ type: 'STATUS', result: false, message: statusText(why.message), extra: new Map() });
+        if (!inStep) throw why;
+      }
+    }
+    result.outcome = ep.state === 'idle' ? 'idle' : ep.state === 'published' ? 'published' : 'refused';
+    if (refusal !== undefined) result.error = refusal;
+  } catch (e) {
+    const err = asOstreePushError(e);
+    ep.fail();
+    cleanup();
+    result.error = err;
+    result.updated = [];
+    result.outcome = err === refusal || (publishing && REFUSALS.has(err.code)) ? 'refused' : 'aborted';
+    log(`${result.outcome}: ${err.message}`);
+  } finally {
+    cleanup();
+  }
+  return result;
+}
