@@ -1,0 +1,51 @@
+/**
+ * What every way of reaching a receiver gives the pusher: the receiver's
+ * stdin and stdout, its exit status, and a way to stop it. The local
+ * transport (local.ts, a child process), the system OpenSSH client
+ * (openssh.ts) and the built-in ssh2 client (builtin-ssh.ts) all fit it, so
+ * the CLI and the pusher never know which one they hold.
+ *
+ * `exit` resolves to the remote command's exit status (null: killed by a
+ * signal, or the ssh server sent no status) and REJECTS with a
+ * TransportError when the link itself failed (ssh could not connect, the
+ * remote command is missing): callers that see the stream close early await
+ * `exit` to learn why.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export interface Transport {
+  /** The receiver's stdin: what the pusher writes. */
+  stdin: Writable;
+  /** The receiver's stdout: what the pusher reads. */
+  stdout: Readable;
+  /** Its stderr, when the transport hands it to the caller rather than passing it through. */
+  stderr: Readable | null;
+  exit: Promise<number | null>;
+  /** Ends the link (and so the remote command) if it is still up. */
+  kill(): void;
+  /** For messages: "ssh example.org", "local /srv/repo". */
+  describe?: string;
+}
+
+/** Characters that need no quoting in a POSIX shell word. */
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Quotes one word for a POSIX shell (the remote login shell runs the
+ * command ssh sends it as one string). Single quotes protect everything
+ * but a single quote, which is closed, escaped and reopened.
+ */
+export function shellQuote(word: string): string {
+  if (word !== '' && SAFE_WORD.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command line run on the remote side: `ostree-receive --repo=PATH`,
+ * exactly what version-0 pushers run, with PATH quoted as one word.
+ * `receiveCommand` (--receive-command) is used verbatim: like git's
+ * --receive-pack it is a shell command chosen by the user.
+ */
+export function receiveCommandLine(repoPath: string, receiveCommand = 'ostree-receive'): string {
+  return `${receiveCommand} --repo=${shellQuote(repoPath)}`;
+}
