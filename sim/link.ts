@@ -166,8 +166,8 @@ class DirectionPipe {
     });
   }
 
-  private fault<K extends LinkFault['kind']>(kind: K): Extract<LinkFault, { kind: K }>[] {
-    return this.faults.filter((f) => f.kind === kind && f.dir === this.dir) as Extract<LinkFault, { kind: K }>[];
+  private fault<K extends LinkFault['kind']>(kind: K): (LinkFault & { kind: K })[] {
+    return this.faults.filter((f) => f.kind === kind && f.dir === this.dir) as (LinkFault & { kind: K })[];
   }
 
   private fire(f: LinkFault): void {
