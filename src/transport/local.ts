@@ -12,18 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { TransportError } from '../errors.js';
+import type { Transport } from './transport.js';
 
-export interface RemoteProcess {
-  /** The receiver's stdin: what the pusher writes. */
-  stdin: Writable;
-  /** The receiver's stdout: what the pusher reads. */
-  stdout: Readable;
-  /** Its stderr when `stderr: 'pipe'` was asked for. */
-  stderr: Readable | null;
-  /** Exit status (null: killed by a signal); rejects with TRANSPORT_SPAWN when it could not start. */
-  exit: Promise<number | null>;
-  /** Ends the process (SIGTERM) if it still runs. */
-  kill(): void;
+/** The Transport of transport.ts, plus the child's pid. */
+export interface RemoteProcess extends Transport {
   readonly pid: number | undefined;
 }
 
@@ -73,6 +65,7 @@ export function spawnLocalReceiver(repoPath: string, options: LocalReceiverOptio
     stderr: child.stderr,
     exit,
     pid: child.pid,
+    describe: `local ${repoPath}`,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
