@@ -9,6 +9,8 @@ import fc from 'fast-check';
 import { needTools } from '../testkit/tools.js';
 import { GLibOracle } from '../testkit/glib-oracle.js';
 import { typedValueArb } from '../testkit/gvariant-arb.js';
+import { fuzzInputs, type FuzzInput } from '../testkit/gvariant-fuzz.js';
+import { GVariantError } from '../errors.js';
 import { decode, encode, typeString, Variant, type ByteOrder, type GVValue } from './index.js';
 import { toTaggedJSON } from './json.js';
 
@@ -59,6 +61,53 @@ test('offset widths across 255 and 65535 match GLib', async (t) => {
       assert.equal(hex(ours), glibHex[i], `${c.ts} of ${ours.length} bytes`);
       assert.deepEqual(toTaggedJSON(c.ts, decode(c.ts, ours)), toTaggedJSON(c.ts, c.value));
     });
+  } finally {
+    await oracle.close();
+  }
+});
+
+test('on mutated and random bytes we accept exactly what GLib calls normal form, with the same value', async (t) => {
+  if (!needTools(t, 'glib')) return;
+  const seed = Number(process.env.GV_SEED ?? Date.now() % 0x7fffffff);
+  const inputs = fuzzInputs(seed);
+  const cases = Array.from({ length: Number(process.env.GV_CASES ?? 1500) }, () => inputs.next().value as FuzzInput);
+  const oracle = new GLibOracle();
+  try {
+    const glib = await Promise.all(cases.map((c) => oracle.decodeJSON(typeString(c.type), hex(c.bytes), c.order)));
+    // GLib's is_normal_form() is a little weaker than "GLib would write these
+    // bytes" (an empty variable tuple passes: offsets of width 0). We accept
+    // only what GLib writes, so also ask GLib to re-serialize what it read.
+    const rewritten = await Promise.all(cases.map((c, i) =>
+      glib[i]!.normal ? oracle.encodeJSON(typeString(c.type), glib[i]!.value, c.order) : Promise.resolve('')));
+    let accepted = 0;
+    let glibOnly = 0;
+    cases.forEach((c, i) => {
+      const ts = typeString(c.type);
+      const where = `seed ${seed}, case ${i}: ${ts} ${c.order} ${hex(c.bytes)}`;
+      let ours: GVValue | undefined;
+      let err: GVariantError | undefined;
+      try {
+        ours = decode(c.type, c.bytes, c.order);
+      } catch (e) {
+        assert.ok(e instanceof GVariantError, `${where}: ${String(e)}`);
+        err = e;
+      }
+      if (err?.code === 'GVARIANT_DUPLICATE_KEY') return; // our policy; GLib allows repeats
+      // Tagged JSON keeps NaN but not its payload, so a NaN cannot be re-serialized bit-exactly.
+      const hasNaN = JSON.stringify(glib[i]!.value).includes('{"double":"NaN"}');
+      const glibWrites = glib[i]!.normal && (hasNaN || rewritten[i] === hex(c.bytes));
+      if (err !== undefined && glib[i]!.normal && !glibWrites) {
+        glibOnly++;
+        if (process.env.GV_VERBOSE) console.log(`GLib-normal, not GLib-written: ${where} -> ${rewritten[i]}`);
+        return;
+      }
+      assert.equal(err === undefined, glibWrites, `${where}: ours ${err?.code ?? 'accepts'}, GLib normal=${glib[i]!.normal}, rewrites as ${rewritten[i]}`);
+      if (ours !== undefined) {
+        accepted++;
+        assert.deepEqual(toTaggedJSON(ts, ours), glib[i]!.value, where);
+      }
+    });
+    console.log(`glib oracle: ${cases.length} hostile inputs, ${accepted} accepted by both, ${glibOnly} normal for GLib but not what it writes (seed ${seed})`);
   } finally {
     await oracle.close();
   }
