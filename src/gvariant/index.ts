@@ -19,12 +19,16 @@
  *   A variant's content is accepted only if its depth in the whole value plus
  *   its type's depth stays under 128, GLib's G_VARIANT_MAX_RECURSION_DEPTH
  *   rule; else GVARIANT_TOO_DEEP. The encoder applies the same rule.
+ * - GLib's is_normal_form() also passes an empty variable tuple whose
+ *   members may all be empty (e.g. `(asms)` as no bytes); GLib writes `00`.
+ *   We refuse the empty form: we accept only bytes GLib would write.
  * - Duplicate dictionary keys: GLib allows them, but a Map cannot hold both,
  *   so decode rejects them with GVARIANT_DUPLICATE_KEY. Keys compare as Map
  *   keys do (SameValueZero): for `d` keys, 0.0 and -0.0 collide.
  * - Encode validates: integer ranges, bigint for x/t, strings well-formed
  *   Unicode without NUL, object path and signature syntax; GVARIANT_BAD_VALUE.
  *   A `Uint8Array` is accepted for `ay`, and so is an array of numbers.
+ * - A `d` NaN may not keep its payload bits through decode and encode.
  * - Every failure is a GVariantError; nothing else escapes decode().
  */
 export { parseType, typeString, layout, MAX_TYPE_NESTING, type GVType, type BasicCode, type Layout } from './type.js';
