@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tmpDir } from '../testkit/tmp.js';
+import { ConfigError, configPaths, DEFAULT_CONFIG, loadReceiveConfig, parseReceiveConfig, resolveRepoPath, settingsFor } from './receive-config.js';
+
+function configError(code: string, message: RegExp, exit: number) {
+  return (e: unknown) => e instanceof ConfigError && e.code === code && e.exitCode === exit && message.test(e.message) && !e.message.includes('\n');
+}
+
+test('the paths searched: OSTREE_RECEIVE_CONF alone, else the user file, then /etc', () => {
+  assert.deepEqual(configPaths({ OSTREE_RECEIVE_CONF: '/x.conf' }, '/home/u'), ['/x.conf']);
+  assert.deepEqual(configPaths({ OSTREE_RECEIVE_CONF: '' }, '/home/u'), ['/home/u/.config/ostree/ostree-receive.conf', '/etc/ostree/ostree-receive.conf']);
+});
+
+test('a full file parses; empty files and missing keys give the defaults', () => {
+  const c = parseReceiveConfig(
+    [
+      'root: /srv/ostree',
+      'force: yes',
+      'dry_run: false',
+      'update_hook: /usr/local/bin/hook',
+      'log_level: DEBUG',
+      'update: true',
+      'gpg_sign: [ABCD]',
+      'sign_type: ed25519',
+      'repos:',
+      '  main:',
+      '    force: false',
+      '    log_level: warning',
+      '  other: null',
+    ].join('\n'),
+    'c.conf',
+  );
+  assert.equal(c.root, '/srv/ostree');
+  assert.equal(c.force, true);
+  assert.equal(c.dryRun, false);
+  assert.equal(c.updateHook, '/usr/local/bin/hook');
+  assert.equal(c.logLevel, 'debug');
+  assert.deepEqual(c.repos, [
+    { path: 'main', overrides: { force: false, logLevel: 'warning' } },
+    { path: 'other', overrides: {} },
+  ]);
+  assert.deepEqual(parseReceiveConfig('', 'e.conf'), { ...DEFAULT_CONFIG, file: 'e.conf' });
+  assert.deepEqual(parseReceiveConfig('# only a comment\nroot: ""\n', 'e.conf'), { ...DEFAULT_CONFIG, file: 'e.conf' });
+});
+
+test('a bad file is one CONFIG_INVALID line naming the file and the key (exit 2)', () => {
+  const bad: Array<[string, RegExp]> = [
+    ['force: maybe', /^b\.conf: force must be boolean or null$/],
+    ['frce: true', /^b\.conf: frce is not a known key$/],
+    ['log_level: LOUD', /^b\.conf: log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL$/],
+    ['repos:\n  main:\n    root: /x', /^b\.conf: repos\.main\.root is not a known key$/],
+    ['repos:\n  main:\n    dry_run: 3', /^b\.conf: repos\.main\.dry_run must be boolean or null$/],
+    ['- a list', /^b\.conf: \(top level\) must be object or null$/],
+    ['root: relative/dir', /^b\.conf: root must be an absolute path, not 'relative\/dir'$/],
+    ['force: true\nforce: false', /^b\.conf: not valid YAML: .*/],
+    ['root: [unclosed', /^b\.conf: not valid YAML: /],
+  ];
+  for (const [text, message] of bad) assert.throws(() => parseReceiveConfig(text, 'b.conf'), configError('CONFIG_INVALID', message, 2), text);
+});
+
+test('loading: the first existing file wins; OSTREE_RECEIVE_CONF must exist; no file means defaults', (t) => {
+  const dir = tmpDir(t, 'config');
+  const home = join(dir, 'home');
+  mkdirSync(join(home, '.config', 'ostree'), { recursive: true });
+  assert.equal(loadReceiveConfig({}, home).file === null || loadReceiveConfig({}, home).file === '/etc/ostree/ostree-receive.conf', true);
+  writeFileSync(join(home, '.config', 'ostree', 'ostree-receive.conf'), 'force: true\n');
+  const user = loadReceiveConfig({}, home);
+  assert.equal(user.force, true);
+  assert.equal(user.file, join(home, '.config', 'ostree', 'ostree-receive.conf'));
+  const explicit = join(dir, 'x.conf');
+  writeFileSync(explicit, 'dry_run: true\n');
+  const fromEnv = loadReceiveConfig({ OSTREE_RECEIVE_CONF: explicit }, home);
+  assert.deepEqual([fromEnv.force, fromEnv.dryRun, fromEnv.file], [false, true, explicit]);
+  assert.throws(() => loadReceiveConfig({ OSTREE_RECEIVE_CONF: join(dir, 'missing.conf') }, home), configError('CONFIG_UNREADABLE', /missing\.conf: cannot read the configuration: no such file \(named by OSTREE_RECEIVE_CONF\)$/, 2));
+  assert.throws(() => loadReceiveConfig({ OSTREE_RECEIVE_CONF: dir }, home), configError('CONFIG_UNREADABLE', /cannot read the configuration: EISDIR/, 2));
+});
+
+test('root confinement: inside is allowed, "..", absolute paths elsewhere and symlinks out are refused (exit 1)', (t) => {
+  const dir = tmpDir(t, 'config-root');
+  const root = join(dir, 'root');
+  mkdirSync(join(root, 'repos', 'main'), { recursive: true });
+  mkdirSync(join(dir, 'secret'));
+  symlinkSync(join(dir, 'secret'), join(root, 'escape'));
+  symlinkSync(join(root, 'repos', 'main'), join(root, 'alias'));
+  const config = { ...DEFAULT_CONFIG, file: 'c.conf', root };
+  assert.equal(resolveRepoPath(config, 'repos/main'), join(root, 'repos', 'main'));
+  assert.equal(resolveRepoPath(config, join(root, 'repos', 'main')), join(root, 'repos', 'main'));
+  assert.equal(resolveRepoPath(config, 'alias'), join(root, 'repos', 'main'));
+  const refused: Array<[string, RegExp]> = [
+    ['../secret', /'\.\.' is not allowed$/],
+    ['repos/../repos/main', /'\.\.' is not allowed$/],
+    [join(dir, 'secret'), /not below it$/],
+    ['/etc', /not below it$/],
+    ['escape', /a symlink leads out\)$/],
+  ];
+  for (const [path, message] of refused) {
+    assert.throws(() => resolveRepoPath(config, path), configError('CONFIG_REPO_OUTSIDE_ROOT', message, 1), path);
+  }
+  assert.throws(() => resolveRepoPath(config, 'nope'), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'REPO_NOT_FOUND');
+  // Without root, any path goes, relative to the working directory.
+  assert.equal(resolveRepoPath({ ...DEFAULT_CONFIG }, 'secret', dir), join(dir, 'secret'));
+  assert.equal(resolveRepoPath({ ...DEFAULT_CONFIG }, '../secret', root), join(dir, 'secret'));
+});
+
+test('per-repository overrides apply to the repository they name, through symlinks too', (t) => {
+  const dir = tmpDir(t, 'config-repos');
+  mkdirSync(join(dir, 'a'));
+  mkdirSync(join(dir, 'b'));
+  const config = parseReceiveConfig(`root: ${dir}\nforce: false\nrepos:\n  a:\n    force: true\n    update_hook: /bin/true\n  gone:\n    dry_run: true\n`, 'c.conf');
+  assert.deepEqual(settingsFor(config, resolveRepoPath(config, 'a')), { force: true, dryRun: false, updateHook: '/bin/true', logLevel: 'info' });
+  assert.deepEqual(settingsFor(config, resolveRepoPath(config, 'b')), { force: false, dryRun: false, updateHook: null, logLevel: 'info' });
+});

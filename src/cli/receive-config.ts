@@ -1,0 +1,206 @@
+/**
+ * The ostree-receive configuration file: YAML, validated against
+ * spec/receive-config.schema.json.
+ *
+ * Where: $OSTREE_RECEIVE_CONF when set and non-empty (then it must exist),
+ * else ~/.config/ostree/ostree-receive.conf, else
+ * /etc/ostree/ostree-receive.conf. The first that exists is the only file
+ * read: files are not merged, so what applies is always one file you can
+ * read top to bottom. No file: the defaults (no root, no force, no dry run).
+ *
+ * Keys, as the Python ostree-receive names them where they apply: `root`,
+ * `force`, `dry_run`, `update_hook`, `log_level`, and `repos` (per-repository
+ * overrides of the last four, keyed by path). `update`, `gpg_*` and
+ * `sign_*` are accepted so an existing file keeps working, and ignored.
+ *
+ * `root` confines repositories (resolveRepoPath): a relative path resolves
+ * inside it; `..` components are refused outright; the real path (symlinks
+ * followed) must be root itself or below it, so neither an absolute path
+ * elsewhere nor a symlink pointing out gets through.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import schema from '../../spec/receive-config.schema.json' with { type: 'json' };
+import { OstreePushError, RepoError } from '../errors.js';
+
+export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
+
+export interface RepoSettings {
+  force: boolean;
+  dryRun: boolean;
+  updateHook: string | null;
+  logLevel: LogLevel;
+}
+
+export interface ReceiveConfig extends RepoSettings {
+  /** The file read, or null for the defaults. */
+  file: string | null;
+  root: string | null;
+  repos: Array<{ path: string; overrides: Partial<RepoSettings> }>;
+}
+
+export const DEFAULT_CONFIG: ReceiveConfig = Object.freeze({
+  file: null,
+  root: null,
+  force: false,
+  dryRun: false,
+  updateHook: null,
+  logLevel: 'info',
+  repos: [],
+});
+
+/** The config error type: area "config", codes CONFIG_*. */
+export class ConfigError extends OstreePushError {}
+
+type AjvClass = typeof Ajv2020Module.default;
+const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).default ?? (Ajv2020Module as unknown as AjvClass);
+let validator: ValidateFunction | undefined;
+
+function validate(value: unknown): ErrorObject | undefined {
+  validator ??= new Ajv2020({ allErrors: false, strict: true }).compile(schema);
+  return validator(value) ? undefined : (validator.errors?.[0] ?? undefined);
+}
+
+function keyPath(e: ErrorObject): string {
+  const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const extra = e.params['additionalProperty'];
+  if (typeof extra === 'string') parts.push(extra);
+  return parts.length === 0 ? '(top level)' : parts.join('.');
+}
+
+function explain(e: ErrorObject): string {
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return 'is not a known key';
+    case 'type':
+      return `must be ${String(e.params['type']).replace(',', ' or ')}`;
+    case 'enum':
+      return `must be one of ${(e.params['allowedValues'] as unknown[]).filter((v) => v !== null && String(v) === String(v).toUpperCase()).join(', ')}`;
+    default:
+      return e.message ?? 'is invalid';
+  }
+}
+
+/** The paths searched, in order. */
+export function configPaths(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string[] {
+  const fromEnv = env['OSTREE_RECEIVE_CONF'];
+  if (fromEnv !== undefined && fromEnv !== '') return [fromEnv];
+  return [join(home, '.config', 'ostree', 'ostree-receive.conf'), '/etc/ostree/ostree-receive.conf'];
+}
+
+function settingsFrom(raw: Record<string, unknown>): Partial<RepoSettings> {
+  const out: Partial<RepoSettings> = {};
+  if (typeof raw['force'] === 'boolean') out.force = raw['force'];
+  if (typeof raw['dry_run'] === 'boolean') out.dryRun = raw['dry_run'];
+  if (typeof raw['update_hook'] === 'string' && raw['update_hook'] !== '') out.updateHook = raw['update_hook'];
+  if (typeof raw['log_level'] === 'string') out.logLevel = raw['log_level'].toLowerCase() as LogLevel;
+  return out;
+}
+
+/** Parses and validates one file's text; errors name the file and the key. */
+export function parseReceiveConfig(text: string, file: string): ReceiveConfig {
+  let raw: unknown;
+  try {
+    // YAML 1.1, as PyYAML reads it: `force: yes` is a boolean in files written for the Python receiver.
+    raw = parseYaml(text, { version: '1.1', uniqueKeys: true, prettyErrors: false });
+  } catch (e) {
+    const detail = e instanceof YAMLParseError ? e.message.split('\n')[0] : String(e);
+    throw new ConfigError('CONFIG_INVALID', `${file}: not valid YAML: ${detail}`, { file }, { cause: e });
+  }
+  const err = validate(raw);
+  if (err !== undefined) {
+    const key = keyPath(err);
+    throw new ConfigError('CONFIG_INVALID', `${file}: ${key} ${explain(err)}`, { file, key, keyword: err.keyword });
+  }
+  const obj = (raw ?? {}) as Record<string, unknown>;
+  const root = typeof obj['root'] === 'string' && obj['root'] !== '' ? obj['root'] : null;
+  if (root !== null && !isAbsolute(root)) {
+    throw new ConfigError('CONFIG_INVALID', `${file}: root must be an absolute path, not '${root}'`, { file, key: 'root' });
+  }
+  const repos = Object.entries((obj['repos'] ?? {}) as Record<string, Record<string, unknown> | null>).map(([path, o]) => ({
+    path,
+    overrides: settingsFrom(o ?? {}),
+  }));
+  return { ...DEFAULT_CONFIG, ...settingsFrom(obj), file, root, repos };
+}
+
+/** Loads the configuration that applies (see the header); the defaults when no file exists. */
+export function loadReceiveConfig(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): ReceiveConfig {
+  const paths = configPaths(env, home);
+  const explicit = env['OSTREE_RECEIVE_CONF'] !== undefined && env['OSTREE_RECEIVE_CONF'] !== '';
+  for (const file of paths) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && !explicit) continue;
+      const why = code === 'ENOENT' ? 'no such file (named by OSTREE_RECEIVE_CONF)' : (e as Error).message;
+      throw new ConfigError('CONFIG_UNREADABLE', `${file}: cannot read the configuration: ${why}`, { file }, { cause: e });
+    }
+    return parseReceiveConfig(text, file);
+  }
+  return { ...DEFAULT_CONFIG };
+}
+
+function outside(config: ReceiveConfig, requested: string, why: string): ConfigError {
+  return new ConfigError('CONFIG_REPO_OUTSIDE_ROOT', `repository '${requested}' is outside the configured root ${String(config.root)}: ${why}`, {
+    requested,
+    root: config.root,
+  });
+}
+
+function within(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+/**
+ * The real path of the repository a client asked for, confined to `root`
+ * when one is configured. Throws CONFIG_REPO_OUTSIDE_ROOT for an escape and
+ * RepoError REPO_NOT_FOUND for a path that does not exist.
+ */
+export function resolveRepoPath(config: ReceiveConfig, requested: string, cwd: string = process.cwd()): string {
+  if (requested === '') throw new RepoError('REPO_NOT_FOUND', 'the repository path is empty', { requested });
+  const root = config.root;
+  if (root !== null && requested.split('/').includes('..')) throw outside(config, requested, "'..' is not allowed");
+  const base = root ?? cwd;
+  const wanted = resolve(base, requested);
+  let realRoot: string | undefined;
+  if (root !== null) {
+    try {
+      realRoot = realpathSync(root);
+    } catch (e) {
+      throw new ConfigError('CONFIG_INVALID', `${String(config.file)}: root ${root} does not exist or cannot be resolved`, { file: config.file, key: 'root' }, { cause: e });
+    }
+    // Checked before touching the path, so nothing outside root is probed.
+    if (!within(resolve(root), wanted) && !within(realRoot, wanted)) throw outside(config, requested, 'not below it');
+  }
+  let real: string;
+  try {
+    real = realpathSync(wanted);
+  } catch (e) {
+    throw new RepoError('REPO_NOT_FOUND', `repository '${requested}' does not exist`, { requested }, { cause: e });
+  }
+  if (realRoot !== undefined && !within(realRoot, real)) throw outside(config, requested, `it resolves to ${real} (a symlink leads out)`);
+  return real;
+}
+
+/** The settings for one repository (its real path): the top-level values, then its `repos` entry. */
+export function settingsFor(config: ReceiveConfig, realRepoPath: string, cwd: string = process.cwd()): RepoSettings {
+  const out: RepoSettings = { force: config.force, dryRun: config.dryRun, updateHook: config.updateHook, logLevel: config.logLevel };
+  for (const entry of config.repos) {
+    let real: string;
+    try {
+      real = realpathSync(resolve(config.root ?? cwd, entry.path));
+    } catch {
+      continue; // an entry for a repository that does not exist (yet) applies to nothing
+    }
+    if (real === realRepoPath) Object.assign(out, entry.overrides);
+  }
+  return out;
+}
