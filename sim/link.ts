@@ -121,6 +121,8 @@ export interface Link {
   stats: LinkStats;
   /** Breaks the connection now (the process at one end died or exited). */
   close(): void;
+  /** The receiver's process ended: what it wrote still arrives, then the pusher sees the end; its writes fail. */
+  receiverExited(): void;
 }
 
 class DirectionPipe {
@@ -310,6 +312,12 @@ class DirectionPipe {
     this.readable.push(null);
   }
 
+  /** The sending process exited: end this direction after what is in flight (at once if stalled). */
+  senderExited(): void {
+    if (this.stalled) this.endNow();
+    else if (!this.writable.writableEnded && !this.writable.destroyed) this.writable.end();
+  }
+
   reset(): void {
     this.stalled = false;
     this.endNow();
@@ -349,6 +357,10 @@ export function createLink(params: LinkParams = FAST_LINK, faults: readonly Link
     close: () => {
       broken = true;
       for (const p of pipes) p.reset();
+    },
+    receiverExited: () => {
+      down.senderExited();
+      up.reset();
     },
   };
 }

@@ -1,0 +1,120 @@
+/**
+ * A file-system fault layer for the receiver, without a seam in src/repo:
+ * the repository code imports named functions from `node:fs` and
+ * `node:fs/promises`, and `module.syncBuiltinESMExports()` makes ES module
+ * bindings follow the built-in modules' properties. So the simulator replaces
+ * `renameSync`, `linkSync` and `fs.promises.open` for the duration of a run,
+ * acting only on paths inside the destination repository:
+ *
+ *   stage-write  the N-th write into a staging file fails (ENOSPC / EIO)
+ *   publish      the N-th link(2) of an object into objects/ fails
+ *   kill points  SIGKILL after the N-th object committed into staging
+ *                (`receiving`), once the repository lock is taken for
+ *                publication (`closure`: closure and ref checks run under it),
+ *                after the N-th object linked into objects/ (`publish`), after
+ *                the ref journal (step 0) or the N-th ref file (`ref`) is written.
+ *
+ * Process-wide while installed: the simulator runs one in-process receiver
+ * at a time when fs faults are on, and the child receiver installs it for itself.
+ */
+import fs from 'node:fs';
+import fsp, { type FileHandle } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { join, resolve, sep } from 'node:path';
+import type { KillPoint } from './faults.js';
+
+export interface FsFaultPlan {
+  /** The destination repository: only paths under it are touched. */
+  root: string;
+  fail?: { op: 'stage-write' | 'publish'; errno: 'ENOSPC' | 'EIO'; after: number };
+  kill?: { at: KillPoint; step: number };
+  /** What a kill does (the child: SIGKILL itself). */
+  onKill?: () => void;
+}
+
+export interface FsFaults {
+  /** The planned failure happened. */
+  readonly failed: boolean;
+  uninstall(): void;
+}
+
+function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected fault, ${syscall} '${path}'`), { code, syscall, path, errno: code === 'ENOSPC' ? -28 : -5 });
+}
+
+export function installFsFaults(plan: FsFaultPlan): FsFaults {
+  const root = resolve(plan.root) + sep;
+  const staging = join(root, 'tmp', 'push-staging-');
+  const objects = join(root, 'objects') + sep;
+  const refs = join(root, 'refs', 'heads') + sep;
+  const journal = join(root, 'tmp', 'ostree-push-refs.journal');
+  const lock = join(root, 'tmp', 'ostree-push.lock');
+  const counts = { staged: 0, published: 0, refs: 0, writes: 0 };
+  let failed = false;
+  const kill = (at: KillPoint, step: number): void => {
+    if (plan.kill !== undefined && plan.kill.at === at && plan.kill.step === step) plan.onKill?.();
+  };
+
+  const orig = { renameSync: fs.renameSync, linkSync: fs.linkSync, open: fsp.open };
+  const patchedRename = (from: fs.PathLike, to: fs.PathLike): void => {
+    orig.renameSync(from, to);
+    const dst = resolve(String(to));
+    if (dst.startsWith(staging)) kill('receiving', ++counts.staged);
+    else if (dst === journal) kill('ref', 0);
+    else if (dst.startsWith(refs)) kill('ref', ++counts.refs);
+  };
+  const patchedLink = (existing: fs.PathLike, to: fs.PathLike): void => {
+    const dst = resolve(String(to));
+    if (dst.startsWith(objects)) {
+      const n = counts.published++;
+      if (plan.fail?.op === 'publish' && plan.fail.after === n) {
+        failed = true;
+        throw errnoError(plan.fail.errno, 'link', dst);
+      }
+      orig.linkSync(existing, to);
+      kill('publish', n + 1);
+      return;
+    }
+    orig.linkSync(existing, to);
+    if (dst === lock) kill('closure', 0);
+  };
+  const patchedOpen = async (path: fs.PathLike | FileHandle, ...rest: unknown[]): Promise<FileHandle> => {
+    const fh = await (orig.open as (...a: unknown[]) => Promise<FileHandle>)(path, ...rest);
+    if (typeof path !== 'string' || !resolve(path).startsWith(staging) || plan.fail?.op !== 'stage-write') return fh;
+    const f = plan.fail;
+    return new Proxy(fh, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop) as unknown;
+        if (prop === 'write') {
+          return async (...args: unknown[]) => {
+            if (counts.writes++ === f.after) {
+              failed = true;
+              throw errnoError(f.errno, 'write', path);
+            }
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  };
+
+  const set = (r: typeof orig.renameSync, l: typeof orig.linkSync, o: typeof orig.open): void => {
+    (fs as { renameSync: unknown }).renameSync = r;
+    (fs as { linkSync: unknown }).linkSync = l;
+    (fsp as { open: unknown }).open = o;
+    syncBuiltinESMExports();
+  };
+  set(patchedRename as typeof fs.renameSync, patchedLink as typeof fs.linkSync, patchedOpen as typeof fsp.open);
+  let installed = true;
+  return {
+    get failed() {
+      return failed;
+    },
+    uninstall() {
+      if (!installed) return;
+      installed = false;
+      set(orig.renameSync, orig.linkSync, orig.open);
+    },
+  };
+}
