@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-// Placeholder until the CLI lands: says so and exits with the usage status.
-process.stderr.write('ostree-receive-shell: not implemented yet\n');
-process.exit(2);
+/**
+ * ostree-receive-shell: the restricted login shell / ForceCommand that runs
+ * only ostree-receive. See receive-shell.ts for what it accepts.
+ */
+import { runMain } from './common.js';
+import { shellMain } from './receive-shell.js';
+
+process.exitCode = await runMain('ostree-receive-shell', () => shellMain(process.argv.slice(2), process.env));

@@ -1,0 +1,99 @@
+/**
+ * ostree-receive-shell: a login shell (or ForceCommand) for the account
+ * that owns the repositories, so an ssh key can publish and do nothing else.
+ *
+ *   ostree-receive-shell -c 'ostree-receive --repo=PATH'     (login shell)
+ *   SSH_ORIGINAL_COMMAND='ostree-receive --repo=PATH' ostree-receive-shell   (ForceCommand)
+ *
+ * Accepted, and nothing else:
+ *   - the program `ostree-receive`, `ostree-receive-0` or `ostree-receive-1`,
+ *     a bare name (a path could name any program);
+ *   - exactly one `--repo=PATH` or `--repo PATH`;
+ *   - `-v`/`--verbose` (more log lines on stderr), which changes nothing else.
+ * The command is split by shell-words.ts (no shell syntax), and whichever
+ * name was used, the SAME receiver runs with the SAME configuration: our
+ * ostree-receive, which loads receive-config.ts and applies `root`. (The
+ * Python deployment let the legacy entry name skip its configuration, and
+ * with it the `root` confinement; here no name leads anywhere else.)
+ *
+ * No command (an interactive login) is SHELL_INTERACTIVE, anything else
+ * SHELL_REFUSED: one line on stderr, exit 1, nothing run.
+ */
+import { spawn } from 'node:child_process';
+import { receiverCommand } from '../transport/local.js';
+import { ShellError, splitShellWords } from './shell-words.js';
+
+export const RECEIVE_NAMES: readonly string[] = ['ostree-receive', 'ostree-receive-0', 'ostree-receive-1'];
+
+export interface ReceiveInvocation {
+  /** The name the client used (for logs only: it changes nothing). */
+  name: string;
+  repo: string;
+  verbose: boolean;
+}
+
+/** Parses and checks the client's command; throws ShellError SHELL_REFUSED. */
+export function parseReceiveCommand(command: string): ReceiveInvocation {
+  const words = splitShellWords(command);
+  const [name, ...args] = words;
+  if (name === undefined) throw new ShellError('SHELL_REFUSED', 'refused: empty command', { command });
+  if (!RECEIVE_NAMES.includes(name)) {
+    throw new ShellError('SHELL_REFUSED', `refused: '${name}' is not allowed; this account only runs ${RECEIVE_NAMES.join(', ')}`, { command, name });
+  }
+  let repo: string | undefined;
+  let verbose = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    let value: string | undefined;
+    if (a === '--repo') {
+      value = args[++i];
+      if (value === undefined) throw new ShellError('SHELL_REFUSED', 'refused: --repo needs a PATH', { command });
+    } else if (a.startsWith('--repo=')) {
+      value = a.slice('--repo='.length);
+    } else if (a === '-v' || a === '--verbose') {
+      verbose = true;
+      continue;
+    } else {
+      throw new ShellError('SHELL_REFUSED', `refused: argument '${a}' is not allowed (only --repo=PATH and -v)`, { command, argument: a });
+    }
+    if (repo !== undefined) throw new ShellError('SHELL_REFUSED', 'refused: --repo given twice', { command });
+    if (value === '' || value.startsWith('-')) throw new ShellError('SHELL_REFUSED', `refused: '${value}' is not a repository path`, { command });
+    repo = value;
+  }
+  if (repo === undefined) throw new ShellError('SHELL_REFUSED', 'refused: --repo=PATH is required', { command });
+  return { name, repo, verbose };
+}
+
+/** The command to serve: `-c COMMAND` (login shell), else SSH_ORIGINAL_COMMAND (ForceCommand). */
+export function commandToServe(argv: readonly string[], env: NodeJS.ProcessEnv): string {
+  if (argv[0] === '-c') {
+    if (argv.length !== 2 || argv[1] === undefined) throw new ShellError('SHELL_REFUSED', 'refused: expected -c COMMAND', { argv: [...argv] });
+    return argv[1];
+  }
+  if (argv.length > 0) throw new ShellError('SHELL_REFUSED', 'refused: expected -c COMMAND', { argv: [...argv] });
+  const original = env['SSH_ORIGINAL_COMMAND'];
+  if (original !== undefined && original !== '') return original;
+  throw new ShellError('SHELL_INTERACTIVE', 'interactive login refused: this account only runs ostree-receive', {});
+}
+
+/** Node's arguments for our receiver: the name used is deliberately absent. */
+export function receiverArgs(inv: ReceiveInvocation): string[] {
+  return [...receiverCommand(), `--repo=${inv.repo}`, ...(inv.verbose ? ['-v'] : [])];
+}
+
+/** Runs our receiver with the invocation's arguments, stdio passed straight through; resolves to its exit status. */
+export async function runReceiver(inv: ReceiveInvocation, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const args = receiverArgs(inv);
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env });
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.on(sig, forward);
+  return await new Promise((resolve) => {
+    child.once('error', () => resolve(127));
+    child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128 + 15)));
+  });
+}
+
+export async function shellMain(argv: readonly string[], env: NodeJS.ProcessEnv, run: (inv: ReceiveInvocation) => Promise<number> = (inv) => runReceiver(inv, env)): Promise<number> {
+  const inv = parseReceiveCommand(commandToServe(argv, env));
+  return await run(inv);
+}
