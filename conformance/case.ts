@@ -1,0 +1,231 @@
+/**
+ * Conformance cases as data (spec/conformance-case.schema.json): loading,
+ * validation, and the cases derived from the byte vectors of
+ * conformance/vectors/. The case files under conformance/cases/ are the
+ * suite; this module only reads them.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import schema from '../spec/conformance-case.schema.json' with { type: 'json' };
+import { UsageError } from '../src/errors.js';
+
+type AjvClass = typeof Ajv2020Module.default;
+const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).default ?? (Ajv2020Module as unknown as AjvClass);
+
+export type Level = 'core' | 'hardened' | 'extension';
+export type Role = 'receiver' | 'pusher';
+export type StatusExpect = 'ok' | 'refused' | 'refusedStatus' | 'any' | 'none';
+export type ExitClass = 'zero' | 'nonzero' | 'any';
+
+export type TreeEntry = string | { content?: string; repeat?: number; mode?: number; symlink?: string; dir?: true };
+export interface CommitSpec {
+  tree: Record<string, TreeEntry>;
+  parent?: string;
+  subject?: string;
+  timestamp?: number;
+  commitmeta?: Record<string, string>;
+}
+export interface Fixture {
+  commits: Record<string, CommitSpec>;
+  source?: Record<string, string>;
+  dest?: {
+    mode?: 'archive' | 'bare' | 'none';
+    refs?: Record<string, string>;
+    objects?: string[];
+    manyRefs?: { count: number; prefix?: string; to: string };
+  };
+}
+
+export interface Step {
+  op: 'info' | 'update' | 'objects' | 'put' | 'done' | 'raw' | 'cut' | 'setRef' | 'expectEnd';
+  order?: 'le' | 'be';
+  status?: StatusExpect;
+  timeoutMs?: number;
+  mode?: number;
+  refs?: Record<string, string | [string, string]>;
+  refCount?: number;
+  commit?: string;
+  have?: string[];
+  sequence?: 'childFirst' | 'parentFirst';
+  skip?: string[];
+  limit?: number;
+  object?: string;
+  name?: string;
+  nameAs?: string;
+  flip?: number;
+  truncate?: number;
+  size?: number;
+  cutAfter?: number;
+  hex?: string;
+  ref?: string;
+  to?: string;
+  continueAfterRefusal?: boolean;
+}
+
+export interface ScriptedReceiver {
+  infoHex?: string;
+  infoOrder?: 'le' | 'be';
+  mode?: number;
+  answerOrder?: 'le' | 'be';
+  refuseUpdate?: string;
+  refuseObject?: number;
+  closeAfter?: 'INFO' | 'UPDATE' | 'PUTOBJECT';
+  noInfo?: true;
+  updateAnswerHex?: string;
+}
+
+export interface Expect {
+  exit?: ExitClass;
+  refs?: Record<string, string>;
+  present?: string[];
+  absent?: string[];
+  clean?: boolean;
+  fsck?: boolean;
+  messages?: string[];
+  update?: Record<string, [string, string]>;
+  sent?: 'missingChildFirst';
+}
+
+export interface Case {
+  id: string;
+  level: Level;
+  role: Role;
+  summary: string;
+  covers: string[];
+  requires?: string;
+  /** Resolved: named fixtures are replaced by their definition on load. */
+  fixture: Fixture;
+  steps?: Step[];
+  receiver?: ScriptedReceiver;
+  push?: { refs: string[]; transports?: ('ssh' | 'local')[] };
+  expect: Expect;
+  /** The file it came from, relative to conformance/. */
+  file: string;
+}
+
+interface CaseFile {
+  fixtures?: Record<string, Fixture>;
+  cases: (Omit<Case, 'fixture' | 'file'> & { fixture: string | Fixture })[];
+}
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+export const CASES_DIR = `${HERE}cases/`;
+export const VECTORS_DIR = `${HERE}vectors/`;
+
+let validator: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
+
+/** Validates one case file's JSON; returns the problems as lines (empty: valid). */
+export function validateCaseFile(data: unknown): string[] {
+  if (validator === undefined) {
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    validator = ajv.compile(schema);
+  }
+  if (validator(data)) return [];
+  const errors = (validator.errors ?? []) as { instancePath: string; message?: string }[];
+  return errors.map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+}
+
+/** Every case of conformance/cases/*.json plus those derived from the vectors, in a stable order. */
+export function loadCases(dir = CASES_DIR): Case[] {
+  const out: Case[] = [];
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const data = JSON.parse(readFileSync(`${dir}${name}`, 'utf8')) as unknown;
+    const problems = validateCaseFile(data);
+    if (problems.length > 0) throw new UsageError('CONFORMANCE_BAD_CASE', `cases/${name}: ${problems.slice(0, 5).join('; ')}`, { file: name });
+    const file = data as CaseFile;
+    for (const c of file.cases) {
+      const fixture = typeof c.fixture === 'string' ? file.fixtures?.[c.fixture] : c.fixture;
+      if (fixture === undefined) throw new UsageError('CONFORMANCE_BAD_CASE', `cases/${name}: ${c.id}: no fixture named '${String(c.fixture)}'`, { file: name });
+      out.push({ ...c, fixture, file: `cases/${name}` });
+    }
+  }
+  out.push(...vectorCases());
+  const seen = new Set<string>();
+  for (const c of out) {
+    if (seen.has(c.id)) throw new UsageError('CONFORMANCE_BAD_CASE', `duplicate case id ${c.id}`, { id: c.id });
+    seen.add(c.id);
+  }
+  return out;
+}
+
+interface MessageVector {
+  name: string;
+  order: 'le' | 'be';
+  hex: string;
+  message: { type: string; refs?: Record<string, unknown> };
+}
+interface RejectVector {
+  name: string;
+  hex: string;
+  code: string;
+}
+
+const EMPTY_FIXTURE: Fixture = { commits: {} };
+const VECTOR_FIXTURE: Fixture = { commits: { c1: { tree: { README: 'vector\n' }, timestamp: 1_700_000_000 } }, source: { main: 'c1' } };
+
+/**
+ * The byte vectors as core cases. Against a receiver: the pusher-sent valid
+ * vectors (DONE, UPDATE) must be framed and answered, and every must-reject
+ * stream must end the session without publishing. Against a pusher: the
+ * receiver-sent INFO vectors with no refs, in both byte orders, must be
+ * understood well enough to push.
+ */
+export function vectorCases(dir = VECTORS_DIR): Case[] {
+  const messages = (JSON.parse(readFileSync(`${dir}messages.json`, 'utf8')) as { vectors: MessageVector[] }).vectors;
+  const rejects = (JSON.parse(readFileSync(`${dir}messages-reject.json`, 'utf8')) as { vectors: RejectVector[] }).vectors;
+  const file = 'vectors/messages.json';
+  const out: Case[] = [];
+  for (const v of messages) {
+    const base = { level: 'core' as const, file, covers: [] as string[] };
+    if (v.message.type === 'DONE') {
+      out.push({
+        ...base,
+        id: `receiver/vector-${v.name.toLowerCase()}`,
+        role: 'receiver',
+        summary: `vector ${v.name}: DONE right after INFO ends the session idle, exit 0`,
+        covers: ['receiver:awaitRequest->recv:DONE->idle'],
+        fixture: EMPTY_FIXTURE,
+        steps: [{ op: 'info' }, { op: 'raw', hex: v.hex }, { op: 'expectEnd' }],
+        expect: { exit: 'zero', refs: {} },
+      });
+    } else if (v.message.type === 'UPDATE') {
+      out.push({
+        ...base,
+        id: `receiver/vector-${v.name.toLowerCase()}`,
+        role: 'receiver',
+        summary: `vector ${v.name}: the UPDATE is framed and answered with a STATUS`,
+        fixture: EMPTY_FIXTURE,
+        steps: [{ op: 'info' }, { op: 'raw', hex: v.hex, status: 'any' }, { op: 'done' }],
+        expect: { exit: 'any', fsck: false, clean: false },
+      });
+    } else if (v.message.type === 'INFO' && v.message.refs !== undefined && Object.keys(v.message.refs).length === 0) {
+      out.push({
+        ...base,
+        id: `pusher/vector-${v.name.toLowerCase()}`,
+        role: 'pusher',
+        summary: `vector ${v.name}: the pusher reads this INFO and pushes a new ref`,
+        covers: ['pusher:awaitInfo->recv:INFO->haveInfo'],
+        fixture: VECTOR_FIXTURE,
+        receiver: { infoHex: v.hex },
+        push: { refs: ['main'], transports: ['ssh'] },
+        expect: { exit: 'zero', messages: ['UPDATE', 'PUTOBJECT*', 'DONE'], update: { main: ['zero', 'c1'] }, sent: 'missingChildFirst', refs: { main: 'c1' } },
+      });
+    }
+  }
+  for (const v of rejects) {
+    // The receiver sends INFO, so a stream a receiver cannot get is still a framing test of its reader.
+    out.push({
+      level: 'core',
+      file: 'vectors/messages-reject.json',
+      covers: ['receiver:awaitRequest->error->aborted'],
+      id: `receiver/vector-reject-${v.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+      role: 'receiver',
+      summary: `must-reject vector ${v.name} (${v.code}): the session ends, non-zero exit, nothing published`,
+      fixture: EMPTY_FIXTURE,
+      steps: [{ op: 'info' }, { op: 'raw', hex: v.hex }, { op: 'cut' }],
+      expect: { exit: 'nonzero', refs: {} },
+    });
+  }
+  return out;
+}

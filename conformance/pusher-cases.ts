@@ -1,0 +1,165 @@
+/**
+ * Pusher cases: the suite plays the receiver against the pushing command
+ * under test, a template with {remote}, {ref} (each ref one word) and
+ * {source} (the source repository; the command also runs with it as its
+ * current directory, ostree's first default).
+ *
+ * Two transports:
+ * - ssh: {remote} is `conformance-host:DEST`. A directory placed first on
+ *   PATH holds an `ssh` stand-in (drops the options and the host, runs the
+ *   remote command locally) and an `ostree-receive` that is the scripted
+ *   receiver (scripted-receiver.ts), so a pusher that runs `ssh HOST
+ *   ostree-receive --repo=PATH` is tested unchanged, message by message.
+ * - local: {remote} is the destination path; the pusher uses whatever
+ *   receiver it starts itself, so only the outcome is checked.
+ */
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Case } from './case.js';
+import { buildFixture, hasObject, type BuiltFixture } from './fixture.js';
+import { objectBasename, parseObjectBasename, type ObjectName } from '../src/repo/object-names.js';
+import { checkDestination, checkExit, tmpEntries } from './outcome.js';
+import { CaseFailure, fillTemplate, Peer, shellQuote } from './process.js';
+import type { ReceiverLog } from './scripted-receiver.js';
+import type { RunOptions } from './receiver-cases.js';
+import { decodeCommit, decodeDirtree } from '../src/repo/metadata.js';
+
+export const SSH_HOST = 'conformance-host';
+
+const SSH_STAND_IN = `#!/bin/sh
+# ssh stand-in for the conformance suite: drops ssh's options and the host,
+# then runs the remote command here, with this directory first on PATH.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -[bcDEeFIiJLlmOopQRSWw]) shift 2 ;;
+    --) shift; break ;;
+    -*) shift ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] && shift
+exec sh -c "$*"
+`;
+
+/** Writes the ssh stand-in and the scripted `ostree-receive` into `bin`. */
+export function writeStandIns(bin: string): void {
+  mkdirSync(bin, { recursive: true });
+  const tsx = fileURLToPath(import.meta.resolve('tsx'));
+  const script = fileURLToPath(new URL('./scripted-receiver.ts', import.meta.url));
+  writeFileSync(join(bin, 'ssh'), SSH_STAND_IN);
+  writeFileSync(join(bin, 'ostree-receive'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} --import ${shellQuote(`file://${tsx}`)} ${shellQuote(script)} "$@"\n`);
+  chmodSync(join(bin, 'ssh'), 0o755);
+  chmodSync(join(bin, 'ostree-receive'), 0o755);
+}
+
+function matchTypes(pattern: readonly string[], got: readonly string[]): boolean {
+  const re = new RegExp(`^${pattern.map((p) => (p.endsWith('*') ? `(?:${p.slice(0, -1)} )*` : `${p} `)).join('')}$`);
+  return re.test(got.map((t) => `${t} `).join(''));
+}
+
+/** Children of a metadata object (files, dirtrees, dirmetas; a commit's tree), read from the source. */
+function childrenOf(fx: BuiltFixture, o: ObjectName): ObjectName[] {
+  if (o.type === 'commit') {
+    const c = decodeCommit(readFileSync(fx.sourcePath(o)));
+    return [{ checksum: c.rootDirtree, type: 'dirtree' }, { checksum: c.rootDirmeta, type: 'dirmeta' }];
+  }
+  if (o.type === 'dirtree') {
+    const t = decodeDirtree(readFileSync(fx.sourcePath(o)));
+    return [...t.files.map((f) => ({ checksum: f.checksum, type: 'file' as const })), ...t.dirs.flatMap((d) => [{ checksum: d.dirtree, type: 'dirtree' as const }, { checksum: d.dirmeta, type: 'dirmeta' as const }])];
+  }
+  return [];
+}
+
+async function checkSent(c: Case, fx: BuiltFixture, log: ReceiverLog, destBefore: (o: ObjectName) => boolean): Promise<void> {
+  const puts = log.messages.filter((m) => m.type === 'PUTOBJECT');
+  const sent = new Set<string>();
+  for (const p of puts) {
+    if (p.valid !== true) throw new CaseFailure(`the pusher sent ${p.object}, which does not verify as that object`);
+    if (sent.has(p.object as string)) throw new CaseFailure(`the pusher sent ${p.object} twice`);
+    const o = parseObjectBasename(p.object as string);
+    if (destBefore(o)) throw new CaseFailure(`the pusher sent ${p.object}, which the receiver already had`);
+    for (const child of childrenOf(fx, o)) {
+      const name = objectBasename(child.checksum, child.type);
+      if (!sent.has(name) && !destBefore(child)) throw new CaseFailure(`the pusher sent ${p.object} before its child ${name}`);
+    }
+    sent.add(p.object as string);
+  }
+  // The whole closure of every pushed ref must have arrived.
+  for (const ref of c.push?.refs ?? []) {
+    const commit = c.fixture.source?.[ref];
+    if (commit === undefined) continue;
+    for (const o of await fx.objects(commit)) {
+      const name = objectBasename(o.checksum, o.type);
+      if (!sent.has(name) && !destBefore(o)) throw new CaseFailure(`the pusher never sent ${name}, which the receiver lacks`);
+    }
+  }
+}
+
+async function runOnce(c: Case, command: string, transport: 'ssh' | 'local', opts: RunOptions): Promise<void> {
+  const dir = join(opts.dir, transport);
+  mkdirSync(dir, { recursive: true });
+  const fx = await buildFixture(dir, c.fixture);
+  const tmpBefore = tmpEntries(fx.dest);
+  const destHad = new Set<string>();
+  const before = (o: ObjectName): boolean => destHad.has(objectBasename(o.checksum, o.type));
+  for (const sel of Object.values(c.fixture.source ?? {})) for (const o of await fx.objects(sel)) if (hasObject(fx.dest, o)) destHad.add(objectBasename(o.checksum, o.type));
+  const env = { ...(opts.env ?? process.env) };
+  let remote = fx.dest;
+  const logPath = join(dir, 'receiver-log.json');
+  if (transport === 'ssh') {
+    const bin = join(dir, 'bin');
+    writeStandIns(bin);
+    writeFileSync(join(dir, 'script.json'), JSON.stringify({ receiver: c.receiver ?? {}, log: logPath }));
+    env.PATH = `${bin}:${env.PATH ?? ''}`;
+    env.CONFORMANCE_SCRIPT = join(dir, 'script.json');
+    remote = `${SSH_HOST}:${fx.dest}`;
+  }
+  const peer = new Peer(fillTemplate(command, { remote, ref: c.push?.refs ?? [], source: fx.source }), { env, cwd: fx.source });
+  try {
+    peer.closeStdin();
+    const code = await peer.wait(opts.timeoutMs * 2);
+    if (code === 'timeout') throw new CaseFailure(`the pusher did not exit within ${opts.timeoutMs * 2} ms`);
+    checkExit(c.expect.exit, code, peer.stderrTail());
+    if (transport === 'ssh') {
+      let log: ReceiverLog;
+      try {
+        log = JSON.parse(readFileSync(logPath, 'utf8')) as ReceiverLog;
+      } catch {
+        throw new CaseFailure(`the pusher never ran 'ssh ${SSH_HOST} ostree-receive --repo=…'${peer.stderrTail() ? ` (stderr: ${peer.stderrTail()})` : ''}`);
+      }
+      if (log.repo !== fx.dest) throw new CaseFailure(`the receiver was started with --repo=${log.repo}, not the remote's path ${fx.dest}`);
+      const types = log.messages.map((m) => m.type);
+      if (c.expect.messages !== undefined && !matchTypes(c.expect.messages, types)) {
+        throw new CaseFailure(`the pusher sent ${types.join(' ') || 'nothing'}; expected ${c.expect.messages.join(' ')}`);
+      }
+      if (c.expect.update !== undefined) {
+        const want = Object.fromEntries(Object.entries(c.expect.update).map(([k, [f, t]]) => [k, [fx.rev(f), fx.rev(t)]]));
+        const got = log.messages.find((m) => m.type === 'UPDATE')?.refs;
+        if (JSON.stringify(sortKeys(got ?? {})) !== JSON.stringify(sortKeys(want))) {
+          throw new CaseFailure(`UPDATE was ${JSON.stringify(got)}; expected ${JSON.stringify(want)}`);
+        }
+      }
+      if (c.expect.sent === 'missingChildFirst') await checkSent(c, fx, log, before);
+    }
+    await checkDestination(fx, c.expect, tmpBefore, true);
+  } finally {
+    peer.kill();
+  }
+}
+
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Runs one pusher case over each of its transports. Throws CaseFailure naming the transport. */
+export async function runPusherCase(c: Case, command: string, opts: RunOptions): Promise<void> {
+  for (const t of c.push?.transports ?? ['ssh', 'local']) {
+    try {
+      await runOnce(c, command, t, opts);
+    } catch (e) {
+      if (e instanceof CaseFailure) throw new CaseFailure(`[${t}] ${e.message}`);
+      throw e;
+    }
+  }
+}

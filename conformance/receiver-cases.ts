@@ -1,0 +1,241 @@
+/**
+ * Receiver cases: the suite plays the pusher against the command under test
+ * (which speaks the protocol on stdin/stdout for {repo}) by interpreting a
+ * case's steps (spec/conformance-case.schema.json `step`), then checks what
+ * the session left behind (outcome.ts).
+ *
+ * A refusal ends the script the way spec/protocol.md §4 says a pusher must:
+ * when an answer is a refusal (STATUS false, or the receiver ending the
+ * session where the step allows it), the suite sends DONE and skips the rest.
+ */
+import { createReadStream, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Variant } from '../src/gvariant/index.js';
+import { objectBasename, type ObjectName } from '../src/repo/object-names.js';
+import { encodeMessage, type Message } from '../src/wire/index.js';
+import type { Case, Step, StatusExpect } from './case.js';
+import { buildFixture, type BuiltFixture } from './fixture.js';
+import { checkDestination, checkExit, tmpEntries } from './outcome.js';
+import { CaseFailure, fillTemplate, Peer } from './process.js';
+
+export interface RunOptions {
+  /** Scratch directory for this case (exists, empty). */
+  dir: string;
+  /** Default answer deadline in ms. */
+  timeoutMs: number;
+  /** Capabilities seen in INFO are reported here (extension cases). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const NO_EXTRA = new Map<string, Variant>();
+
+function hex(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'hex'));
+}
+
+class Session {
+  refused = false;
+  ended = false;
+  capabilities: string[] = [];
+  constructor(
+    readonly peer: Peer,
+    readonly fx: BuiltFixture,
+    readonly timeoutMs: number,
+  ) {}
+
+  async send(m: Message, order: 'le' | 'be' = 'le'): Promise<void> {
+    await this.peer.write(encodeMessage(m, order));
+  }
+
+  /** Reads the answer a step expects; sets `refused` on a refusal. */
+  async answer(expect: StatusExpect, what: string, timeoutMs = this.timeoutMs): Promise<void> {
+    if (expect === 'none') return;
+    const r = await this.peer.next(timeoutMs);
+    if (r === 'timeout') throw new CaseFailure(`no answer to ${what} within ${timeoutMs} ms (expected ${expect})`);
+    if (r === null) {
+      this.ended = true;
+      if (expect === 'refused') {
+        this.refused = true;
+        return;
+      }
+      throw new CaseFailure(`the receiver ended the session after ${what}; expected ${expect === 'refusedStatus' ? 'STATUS false with a message' : 'a STATUS'}`);
+    }
+    if (r.message.type !== 'STATUS') throw new CaseFailure(`${what} was answered by ${r.message.type}, not STATUS`);
+    const { result, message } = r.message;
+    if (result) {
+      if (expect === 'ok' || expect === 'any') return;
+      throw new CaseFailure(`${what} was accepted (STATUS true); it must be refused`);
+    }
+    if (expect === 'ok') throw new CaseFailure(`${what} was refused: ${JSON.stringify(message)}`);
+    if (expect === 'refusedStatus' && message.trim() === '') throw new CaseFailure(`${what} was refused with an empty message; a refusal must say why`);
+    this.refused = true;
+  }
+
+  /** After a refusal a pusher sends DONE (spec/protocol.md §4 step 3). */
+  async finishRefusal(): Promise<void> {
+    if (!this.ended) await this.send({ type: 'DONE', extra: NO_EXTRA });
+  }
+
+  async putObject(o: ObjectName, name: string, step: Step): Promise<void> {
+    const path = this.fx.sourcePath(o);
+    const order = step.order ?? 'le';
+    const mutated = step.flip !== undefined || step.truncate !== undefined;
+    if (step.size !== undefined) {
+      await this.send({ type: 'PUTOBJECT', object: name, size: BigInt(step.size), extra: NO_EXTRA }, order);
+      return;
+    }
+    if (mutated) {
+      let bytes = new Uint8Array(readFileSync(path));
+      if (step.flip !== undefined) {
+        const i = step.flip < 0 ? bytes.length + step.flip : step.flip;
+        bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+      }
+      if (step.truncate !== undefined) bytes = bytes.subarray(0, Math.max(0, bytes.length - step.truncate));
+      await this.send({ type: 'PUTOBJECT', object: name, size: BigInt(bytes.length), extra: NO_EXTRA }, order);
+      await this.peer.write(bytes);
+      return;
+    }
+    const size = statSync(path).size;
+    await this.send({ type: 'PUTOBJECT', object: name, size: BigInt(size), extra: NO_EXTRA }, order);
+    // Streamed, never read whole: objects may be large.
+    let sent = 0;
+    const limit = step.cutAfter ?? Number.POSITIVE_INFINITY;
+    for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+      const part = chunk.subarray(0, Math.max(0, Math.min(chunk.length, limit - sent)));
+      if (part.length > 0 && !(await this.peer.write(part))) return;
+      sent += part.length;
+      if (sent >= limit) break;
+    }
+    if (step.cutAfter !== undefined) this.peer.closeStdin();
+  }
+}
+
+async function runStep(s: Session, step: Step, c: Case): Promise<void> {
+  const fx = s.fx;
+  switch (step.op) {
+    case 'info': {
+      const r = await s.peer.next(step.timeoutMs ?? s.timeoutMs);
+      if (r === 'timeout') throw new CaseFailure(`no INFO within ${step.timeoutMs ?? s.timeoutMs} ms`);
+      if (r === null) throw new CaseFailure(`the receiver closed without sending INFO${s.peer.stderrTail() ? ` (stderr: ${s.peer.stderrTail()})` : ''}`);
+      if (r.message.type !== 'INFO') throw new CaseFailure(`the first message is ${r.message.type}, not INFO`);
+      s.capabilities = [...r.message.extra.keys()];
+      if (step.mode !== undefined && r.message.mode !== step.mode) throw new CaseFailure(`INFO mode is ${r.message.mode}, expected ${step.mode}`);
+      if (step.refCount !== undefined && r.message.refs.size !== step.refCount) throw new CaseFailure(`INFO lists ${r.message.refs.size} refs, expected ${step.refCount}`);
+      if (step.refs !== undefined) {
+        const want = Object.entries(step.refs).map(([k, v]) => `${k}=${fx.rev(v as string)}`).sort();
+        const got = [...r.message.refs].map(([k, v]) => `${k}=${v}`).sort();
+        if (want.join(' ') !== got.join(' ')) throw new CaseFailure(`INFO refs are {${got.map(shortRef).join(', ')}}, expected {${want.map(shortRef).join(', ')}}`);
+      }
+      return;
+    }
+    case 'update': {
+      const refs = new Map<string, { from: string; to: string }>();
+      for (const [name, v] of Object.entries(step.refs ?? {})) {
+        const [from, to] = v as [string, string];
+        refs.set(name, { from: fx.rev(from), to: fx.rev(to) });
+      }
+      await s.send({ type: 'UPDATE', refs }, step.order);
+      await s.answer(step.status ?? 'ok', 'UPDATE', step.timeoutMs);
+      return;
+    }
+    case 'objects': {
+      let list = await fx.missing(step.commit as string, step.have ?? []);
+      const skip = new Set<string>();
+      for (const sel of step.skip ?? []) for (const o of await fx.objects(sel)) skip.add(objectBasename(o.checksum, o.type));
+      list = list.filter((o) => !skip.has(objectBasename(o.checksum, o.type)));
+      if (step.sequence === 'parentFirst') list.reverse();
+      if (step.limit !== undefined) list = list.slice(0, step.limit);
+      for (const o of list) {
+        const name = objectBasename(o.checksum, o.type);
+        await s.putObject(o, name, step);
+        await s.answer(step.status ?? 'ok', `PUTOBJECT ${name.slice(0, 12)}….${o.type}`, step.timeoutMs);
+        if (s.refused) return;
+      }
+      return;
+    }
+    case 'put': {
+      const objs = await fx.objects(step.object as string);
+      const o = objs[objs.length - 1] as ObjectName;
+      let name = objectBasename(o.checksum, o.type);
+      if (step.nameAs !== undefined) {
+        const other = (await fx.objects(step.nameAs)).at(-1) as ObjectName;
+        name = objectBasename(other.checksum, other.type);
+      }
+      if (step.name !== undefined) name = step.name;
+      await s.putObject(o, name, step);
+      await s.answer(step.status ?? (step.cutAfter !== undefined ? 'none' : 'ok'), `PUTOBJECT ${JSON.stringify(name.length > 30 ? `${name.slice(0, 12)}…${name.slice(64)}` : name)}`, step.timeoutMs);
+      return;
+    }
+    case 'done':
+      await s.send({ type: 'DONE', extra: NO_EXTRA }, step.order);
+      return;
+    case 'raw':
+      await s.peer.write(hex(step.hex ?? ''));
+      await s.answer(step.status ?? 'none', 'the raw bytes', step.timeoutMs);
+      return;
+    case 'cut':
+      s.peer.closeStdin();
+      return;
+    case 'setRef': {
+      // Another writer moves the ref while the session is open (temp file + rename, as ostree does).
+      const path = join(fx.dest, 'refs', 'heads', step.ref as string);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(`${path}.conformance-tmp`, `${fx.rev(step.to as string)}\n`);
+      renameSync(`${path}.conformance-tmp`, path);
+      return;
+    }
+    case 'expectEnd': {
+      const r = await s.peer.next(step.timeoutMs ?? s.timeoutMs);
+      if (r === 'timeout') throw new CaseFailure(`the receiver did not end the session within ${step.timeoutMs ?? s.timeoutMs} ms`);
+      if (r !== null) throw new CaseFailure(`unexpected ${r.message.type} where the session should end`);
+      s.ended = true;
+      return;
+    }
+  }
+  throw new CaseFailure(`${c.id}: unknown step ${JSON.stringify(step)}`);
+}
+
+function shortRef(s: string): string {
+  const [k, v] = s.split('=');
+  return `${k}: ${(v ?? '').slice(0, 12)}…`;
+}
+
+export interface CaseRun {
+  /** Capabilities the implementation advertised in INFO. */
+  capabilities: string[];
+}
+
+/** Runs one receiver case against `command` (a template with {repo}). Throws CaseFailure on a failed check. */
+export async function runReceiverCase(c: Case, command: string, opts: RunOptions): Promise<CaseRun> {
+  const fx = await buildFixture(opts.dir, c.fixture);
+  const tmpBefore = tmpEntries(fx.dest);
+  const peer = new Peer(fillTemplate(command, { repo: fx.dest }), { env: opts.env ?? process.env });
+  const s = new Session(peer, fx, opts.timeoutMs);
+  try {
+    for (const step of c.steps ?? []) {
+      await runStep(s, step, c);
+      if (s.refused && step.continueAfterRefusal === true) s.refused = false;
+      else if (s.refused) {
+        await s.finishRefusal();
+        break;
+      }
+    }
+    // Close our end, then nothing more may arrive before the receiver's eof.
+    if (!peer.stdinClosed) peer.closeStdin();
+    // After a cut, answers to what was sent before it may still arrive (STATUS only).
+    const cut = (c.steps ?? []).some((st) => st.op === 'cut' || st.cutAfter !== undefined);
+    while (!s.ended) {
+      const r = await peer.next(opts.timeoutMs);
+      if (r === 'timeout') throw new CaseFailure(`the receiver did not end the session within ${opts.timeoutMs} ms of the pusher closing`);
+      if (r === null) break;
+      if (!(cut && r.message.type === 'STATUS')) throw new CaseFailure(`unexpected ${r.message.type} after the exchange`);
+    }
+    const code = await peer.wait(opts.timeoutMs);
+    if (code === 'timeout') throw new CaseFailure(`the receiver did not exit within ${opts.timeoutMs} ms`);
+    checkExit(c.expect.exit, code, peer.stderrTail());
+    await checkDestination(fx, c.expect, tmpBefore, (c.fixture.dest?.mode ?? 'archive') === 'archive');
+    return { capabilities: s.capabilities };
+  } finally {
+    peer.kill();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The suite as a function: `runConformance` runs the selected cases against
+ * a receiver command and/or a pusher command, a few at a time, and returns
+ * one result per case. Known failures come from an expectations file
+ * (conformance/expectations/*.json): a listed case that fails is 'known', one
+ * that passes is reported as fixed so the file can be trimmed.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Case, Level, Role } from './case.js';
+import { loadCases } from './case.js';
+import { runPusherCase } from './pusher-cases.js';
+import { CaseFailure } from './process.js';
+import { runReceiverCase } from './receiver-cases.js';
+
+export type Status = 'pass' | 'fail' | 'known' | 'fixed' | 'skip';
+
+export interface CaseResult {
+  id: string;
+  level: Level;
+  role: Role;
+  summary: string;
+  status: Status;
+  message?: string;
+  ms: number;
+}
+
+export interface Expectations {
+  /** Case id → why it is expected to fail. */
+  failures: Record<string, string>;
+}
+
+export interface ConformanceOptions {
+  receiver?: string;
+  pusher?: string;
+  level?: Level | 'all';
+  /** Only cases whose id contains this (or matches it as a /regex/). */
+  only?: string;
+  expectations?: Expectations;
+  /** Cases run at once (default 3). */
+  concurrency?: number;
+  timeoutMs?: number;
+  keepTmp?: boolean;
+  onResult?: (r: CaseResult) => void;
+  env?: NodeJS.ProcessEnv;
+  cases?: Case[];
+}
+
+export function readExpectations(path: string): Expectations {
+  return JSON.parse(readFileSync(path, 'utf8')) as Expectations;
+}
+
+export function selectCases(all: Case[], opts: Pick<ConformanceOptions, 'receiver' | 'pusher' | 'level' | 'only'>): Case[] {
+  const level = opts.level ?? 'all';
+  let match: (id: string) => boolean = () => true;
+  if (opts.only !== undefined) {
+    const o = opts.only;
+    const re = o.length > 2 && o.startsWith('/') && o.endsWith('/') ? new RegExp(o.slice(1, -1)) : null;
+    match = (id) => (re ? re.test(id) : id.includes(o));
+  }
+  return all.filter(
+    (c) =>
+      ((c.role === 'receiver' && opts.receiver !== undefined) || (c.role === 'pusher' && opts.pusher !== undefined)) &&
+      (level === 'all' || c.level === level || (level === 'hardened' && c.level === 'extension')) &&
+      match(c.id),
+  );
+}
+
+async function runOne(c: Case, opts: ConformanceOptions, capabilities: Set<string> | undefined): Promise<CaseResult> {
+  const started = Date.now();
+  const base = { id: c.id, level: c.level, role: c.role, summary: c.summary };
+  if (c.requires !== undefined && !(capabilities?.has(c.requires) ?? false)) {
+    return { ...base, status: 'skip', message: `extension '${c.requires}' not advertised in INFO`, ms: 0 };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ostree-push-conformance-'));
+  const known = opts.expectations?.failures[c.id];
+  try {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    if (c.role === 'receiver') await runReceiverCase(c, opts.receiver as string, { dir, timeoutMs, ...(opts.env ? { env: opts.env } : {}) });
+    else await runPusherCase(c, opts.pusher as string, { dir, timeoutMs, ...(opts.env ? { env: opts.env } : {}) });
+    if (known !== undefined) return { ...base, status: 'fixed', message: `listed as a known failure (${known}) but passes`, ms: Date.now() - started };
+    return { ...base, status: 'pass', ms: Date.now() - started };
+  } catch (e) {
+    const message = e instanceof CaseFailure ? e.message : `suite error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    return { ...base, status: known !== undefined ? 'known' : 'fail', message, ms: Date.now() - started };
+  } finally {
+    if (opts.keepTmp !== true) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the selected cases; results come back in case order. */
+export async function runConformance(opts: ConformanceOptions): Promise<CaseResult[]> {
+  const cases = selectCases(opts.cases ?? loadCases(), opts);
+  // Extensions are tested only when the receiver advertises them; learn that from a plain INFO first.
+  let capabilities: Set<string> | undefined;
+  if (opts.receiver !== undefined && cases.some((c) => c.requires !== undefined)) capabilities = await probeCapabilities(opts);
+  const results: CaseResult[] = new Array(cases.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < cases.length) {
+      const i = next++;
+      const r = await runOne(cases[i] as Case, opts, capabilities);
+      results[i] = r;
+      opts.onResult?.(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 3) }, worker));
+  return results;
+}
+
+async function probeCapabilities(opts: ConformanceOptions): Promise<Set<string>> {
+  const dir = mkdtempSync(join(tmpdir(), 'ostree-push-conformance-'));
+  try {
+    const probe: Case = {
+      id: 'receiver/probe', level: 'core', role: 'receiver', summary: 'capability probe', covers: [], file: '',
+      fixture: { commits: {} }, steps: [{ op: 'info' }, { op: 'done' }], expect: { exit: 'any', clean: false, fsck: false },
+    };
+    const run = await runReceiverCase(probe, opts.receiver as string, { dir, timeoutMs: opts.timeoutMs ?? 10_000 });
+    return new Set(run.capabilities);
+  } catch {
+    return new Set();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether the run should fail the process: a core case failed. */
+export function coreFailed(results: readonly CaseResult[]): boolean {
+  return results.some((r) => r.level === 'core' && r.status === 'fail');
+}
