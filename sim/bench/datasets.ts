@@ -1,0 +1,237 @@
+/**
+ * The benchmark's data sets, generated deterministically (seeded PRNG, fixed
+ * timestamp, uid/gid 0) and committed with our builder into an archive
+ * repository, cached under `<tmpdir>/ostree-push-bench/<name>-v<version>/`:
+ *
+ *   small      ~1,000 files, ~20 MB
+ *   os-like    ~30,000 files, ~500 MB: log-normal sizes (median ~2 KB, a
+ *              tail of a few files of several MB), 55% text, 30% binary-like,
+ *              15% already-compressed, 4% symlinks, ~12 files per directory
+ *   big-file   one 2 GiB binary-like file, streamed (never in memory)
+ *   <base>+incr  a child commit of <base> that changes 10 files and adds 5;
+ *              its destinations are seeded with <base> (hard links: objects
+ *              are immutable), so a push sends only the difference
+ *
+ * `stamp.json` is written last: a directory without it is a generation that
+ * did not finish and is regenerated. Each data set also records the exact
+ * objects a push sends (`objects.list`, NUL-separated paths), so that the raw
+ * ssh pipe baseline streams the same bytes.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commitTree, initArchiveRepo, type DirNode, type TreeNode } from '../../src/repo/builder.js';
+import { objectRelPath, type ObjectName } from '../../src/repo/object-names.js';
+import { closure, difference } from '../../src/repo/traverse.js';
+import { contentSource, Prng, type ContentKind } from './content.js';
+
+/** Bump when generation changes, so stale caches are not reused. */
+export const DATASET_VERSION = 1;
+export const BENCH_REF = 'bench/main';
+const TIMESTAMP = 1_700_000_000;
+
+export interface Entry {
+  path: string;
+  kind: ContentKind | 'symlink';
+  size: number;
+  mode: number;
+  seed: string;
+  target?: string;
+}
+
+export interface ShapeSpec {
+  seed: string;
+  files: number;
+  totalBytes: number;
+}
+
+export const SHAPES: Record<string, ShapeSpec> = {
+  small: { seed: 'small', files: 1_000, totalBytes: 20e6 },
+  'os-like': { seed: 'os-like', files: 30_000, totalBytes: 500e6 },
+};
+
+export const BIG_FILE_BYTES = 2 * 1024 ** 3;
+
+export const DATASET_NAMES = ['small', 'os-like', 'big-file', 'small+incr', 'os-like+incr'] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+export interface Dataset {
+  name: string;
+  dir: string;
+  repo: string;
+  ref: string;
+  commit: string;
+  /** Incremental sets: the commit the destination already holds, and the repository to seed it from. */
+  base?: { commit: string; repo: string };
+  files: number;
+  contentBytes: number;
+  /** What a push into a fresh (or seeded) destination sends. */
+  objects: number;
+  objectBytes: number;
+  objectList: string;
+  generatedMs: number;
+}
+
+/** The file list of a generated tree: directories implied by the paths. */
+export function osLikeEntries(spec: ShapeSpec): Entry[] {
+  const r = new Prng(`shape:${spec.seed}`);
+  const dirs = [''];
+  const nDirs = Math.max(1, Math.round(spec.files / 12));
+  for (let i = 1; i < nDirs; i++) {
+    // Prefer recent directories as parents: deep, bushy trees like /usr/share.
+    const parent = dirs[Math.max(0, dirs.length - 1 - r.int(Math.min(dirs.length, 40)))] as string;
+    const depth = parent === '' ? 0 : parent.split('/').length;
+    const p = depth >= 7 ? '' : parent;
+    dirs.push(`${p === '' ? '' : `${p}/`}d${i}-${r.int(1000)}`);
+  }
+  const raw: number[] = [];
+  const entries: Entry[] = [];
+  for (let i = 0; i < spec.files; i++) {
+    const dir = r.pick(dirs);
+    const path = `${dir === '' ? '' : `${dir}/`}f${i}.${r.pick(['txt', 'so', 'png', 'conf', 'mo', 'py', 'h', 'gz'])}`;
+    const u = r.float();
+    if (u < 0.04) {
+      entries.push({ path, kind: 'symlink', size: 0, mode: 0o777, seed: '', target: `../f${r.int(spec.files)}.txt` });
+      raw.push(0);
+      continue;
+    }
+    const kind: ContentKind = u < 0.59 ? 'text' : u < 0.89 ? 'binary' : 'packed';
+    const size = r.int(50) === 0 ? 0 : Math.min(64e6, Math.exp(7.6 + 2.0 * r.normal()));
+    raw.push(size);
+    entries.push({ path, kind, size: 0, mode: r.int(10) === 0 ? 0o755 : 0o644, seed: `${spec.seed}:${i}` });
+  }
+  const sum = raw.reduce((a, b) => a + b, 0);
+  const scale = sum > 0 ? spec.totalBytes / sum : 0;
+  entries.forEach((e, i) => {
+    if (e.kind !== 'symlink') e.size = Math.round((raw[i] as number) * scale);
+  });
+  return entries;
+}
+
+/** The child of a tree: 10 files get new content, 5 files are added (deterministic). */
+export function incrementEntries(entries: readonly Entry[], seed: string): Entry[] {
+  const r = new Prng(`incr:${seed}`);
+  const out = entries.map((e) => ({ ...e }));
+  const regular = out.filter((e) => e.kind !== 'symlink' && e.size > 0);
+  const changed = new Set<Entry>();
+  while (changed.size < Math.min(10, regular.length)) changed.add(r.pick(regular));
+  for (const e of changed) e.seed = `${e.seed}:changed`;
+  for (let i = 0; i < 5; i++) {
+    const near = r.pick(out).path;
+    const dir = near.includes('/') ? near.slice(0, near.lastIndexOf('/') + 1) : '';
+    out.push({ path: `${dir}new${i}.txt`, kind: 'text', size: 1000 + r.int(100_000), mode: 0o644, seed: `${seed}:new${i}` });
+  }
+  return out;
+}
+
+export function treeOf(entries: readonly Entry[]): DirNode {
+  const root: DirNode = { type: 'dir', children: {} };
+  for (const e of entries) {
+    const parts = e.path.split('/');
+    let d = root;
+    for (const p of parts.slice(0, -1)) {
+      let c = d.children[p];
+      if (c === undefined) {
+        c = { type: 'dir', children: {} };
+        d.children[p] = c;
+      }
+      d = c as DirNode;
+    }
+    const leaf: TreeNode =
+      e.kind === 'symlink'
+        ? { type: 'symlink', target: e.target ?? 'x' }
+        : { type: 'file', mode: e.mode, content: contentSource(e.seed, e.size, e.kind) };
+    d.children[parts[parts.length - 1] as string] = leaf;
+  }
+  return root;
+}
+
+export function benchRoot(): string {
+  return process.env.OSTREE_PUSH_BENCH_DIR ?? join(tmpdir(), 'ostree-push-bench');
+}
+
+function readStamp(dir: string): Dataset | null {
+  try {
+    const d = JSON.parse(readFileSync(join(dir, 'stamp.json'), 'utf8')) as Dataset;
+    return existsSync(d.repo) ? d : null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeObjectList(repo: string, objs: AsyncIterable<ObjectName>, listPath: string): Promise<{ objects: number; bytes: number }> {
+  const paths: string[] = [];
+  let bytes = 0;
+  for await (const o of objs) {
+    const p = join(repo, objectRelPath(o.checksum, o.type));
+    paths.push(p);
+    bytes += statSync(p).size;
+  }
+  writeFileSync(listPath, paths.map((p) => `${p}\0`).join(''));
+  return { objects: paths.length, bytes };
+}
+
+export interface DatasetOptions {
+  root?: string;
+  log?: (line: string) => void;
+  /** Shapes to use instead of SHAPES (tests use tiny ones). */
+  shapes?: Record<string, ShapeSpec>;
+  bigFileBytes?: number;
+}
+
+/** Returns the data set, generating it first unless a finished one is cached. */
+export async function dataset(name: string, options: DatasetOptions = {}): Promise<Dataset> {
+  const shapes = options.shapes ?? SHAPES;
+  const dir = join(options.root ?? benchRoot(), `${name}-v${DATASET_VERSION}`);
+  const cached = readStamp(dir);
+  if (cached !== null) return cached;
+  // A directory without a stamp is an interrupted generation: start over.
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const t0 = Date.now();
+  const repo = join(dir, 'repo');
+  const log = options.log ?? (() => undefined);
+  const commitOpts = { branch: BENCH_REF, timestamp: TIMESTAMP, fsync: false, subject: name };
+  let ds: Dataset;
+  if (name.endsWith('+incr')) {
+    const baseName = name.slice(0, -'+incr'.length);
+    const spec = shapes[baseName];
+    if (spec === undefined) throw new Error(`no incremental data set for '${baseName}'`);
+    const base = await dataset(baseName, options);
+    log(`generating ${name}: a child of ${baseName} changing 10 files and adding 5`);
+    // Share the base's objects by hard links, then add the child commit.
+    execFileSync('cp', ['-al', base.repo, repo]);
+    const entries = incrementEntries(osLikeEntries(spec), spec.seed);
+    const built = await commitTree(repo, { ...commitOpts, tree: treeOf(entries), parent: base.commit, timestamp: TIMESTAMP + 3600 });
+    const list = await writeObjectList(repo, difference(repo, [built.commit], [base.commit]), join(dir, 'objects.list'));
+    ds = { name, dir, repo, ref: BENCH_REF, commit: built.commit, base: { commit: base.commit, repo: base.repo }, files: entries.length, contentBytes: entries.reduce((a, e) => a + e.size, 0), objects: list.objects, objectBytes: list.bytes, objectList: join(dir, 'objects.list'), generatedMs: 0 };
+  } else {
+    initArchiveRepo(repo);
+    let tree: DirNode;
+    let files: number;
+    let contentBytes: number;
+    if (name === 'big-file') {
+      const size = options.bigFileBytes ?? BIG_FILE_BYTES;
+      log(`generating ${name}: one file of ${(size / 2 ** 20).toFixed(0)} MiB (streamed, deflated: about a minute per GiB)`);
+      tree = { type: 'dir', children: { 'big.img': { type: 'file', content: contentSource('big-file', size, 'binary') } } };
+      files = 1;
+      contentBytes = size;
+    } else {
+      const spec = shapes[name];
+      if (spec === undefined) throw new Error(`unknown data set '${name}' (known: ${DATASET_NAMES.join(', ')})`);
+      log(`generating ${name}: ${spec.files} files, ${(spec.totalBytes / 1e6).toFixed(0)} MB`);
+      const entries = osLikeEntries(spec);
+      tree = treeOf(entries);
+      files = entries.length;
+      contentBytes = entries.reduce((a, e) => a + e.size, 0);
+    }
+    const built = await commitTree(repo, { ...commitOpts, tree });
+    const list = await writeObjectList(repo, closure(repo, built.commit), join(dir, 'objects.list'));
+    ds = { name, dir, repo, ref: BENCH_REF, commit: built.commit, files, contentBytes, objects: list.objects, objectBytes: list.bytes, objectList: join(dir, 'objects.list'), generatedMs: 0 };
+  }
+  ds.generatedMs = Date.now() - t0;
+  writeFileSync(join(dir, 'stamp.json'), `${JSON.stringify(ds, null, 2)}\n`);
+  log(`generated ${name} in ${(ds.generatedMs / 1000).toFixed(1)} s: ${ds.objects} objects, ${(ds.objectBytes / 1e6).toFixed(1)} MB`);
+  return ds;
+}
