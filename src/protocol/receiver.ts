@@ -17,6 +17,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { RECEIVER } from '../../spec/machine.js';
 import { type OstreePushError, ProtocolError, asOstreePushError } from '../errors.js';
+import { MAX_METADATA_SIZE } from '../repo/metadata.js';
 import type { ObjectName } from '../repo/object-names.js';
 import { listRefs, readRef, ZERO_CHECKSUM } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
@@ -30,8 +31,7 @@ import { Endpoint, type StepRecord } from './endpoint.js';
 import { idleLimited } from './idle.js';
 import { notArchive, refMoved, statusText, unchanged } from './receive-messages.js';
 import { receiveObject } from './receive-object.js';
-import { publishUpdate, type AcceptedUpdate } from './receive-publish.js';
-import { MAX_METADATA_SIZE } from '../repo/metadata.js';
+import { publishUpdate, type AcceptedUpdate, type PublishPolicy } from './receive-publish.js';
 
 export interface ReceiverPolicy {
   /** Accept updates that are not fast-forwards (default false). */
@@ -127,6 +127,12 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     ...(hooks.onStep === undefined ? {} : { onStep: hooks.onStep }),
   });
 
+  const publishPolicy: PublishPolicy = {
+    allowForce: policy.allowForce === true,
+    canSignSummary: policy.canSignSummary === true,
+    ...(policy.signSummary === undefined ? {} : { signSummary: policy.signSummary }),
+  };
+
   const result: ReceiveResult = { outcome: 'aborted', updated: [], objects: { received: 0, alreadyPresent: 0, published: 0 } };
   let staging: Staging | null = null;
   let accepted: AcceptedUpdate[] = [];
@@ -186,7 +192,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
         } else if (action === 'publish') {
           staging ??= Staging.create(repo);
           publishing = true;
-          const done = await publishUpdate(repo, staging, accepted, { allowForce: policy.allowForce === true, canSignSummary: policy.canSignSummary === true, ...(policy.signSummary ? { signSummary: policy.signSummary } : {}) }, hooks.onPublished ? { onPublished: hooks.onPublished } : {});
+          const done = await publishUpdate(repo, staging, accepted, publishPolicy, hooks.onPublished ? { onPublished: hooks.onPublished } : {});
           result.objects.published = done.published;
           result.objects.alreadyPresent += done.alreadyPresent;
           result.updated = accepted;
