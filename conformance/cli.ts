@@ -1,7 +1,8 @@
 /**
  * npm run conformance -- --receiver 'CMD … {repo} …' | --pusher 'CMD … {remote} {ref} …'
  *                        [--level core|hardened|all] [--only PATTERN] [--json]
- *                        [--expect FILE] [--jobs N] [--timeout MS] [--keep-tmp]
+ *                        [--transport ssh|local|all] [--expect FILE] [--jobs N]
+ *                        [--timeout MS] [--keep-tmp]
  *
  * Prints TAP as cases finish (in case order), then a summary table per
  * level as TAP comments. Exit status: 1 when a core case failed, 2 for a
@@ -12,7 +13,7 @@ import { loadCases } from './case.js';
 import { tapLine, summaryTable } from './report.js';
 import { coreFailed, readExpectations, runConformance, selectCases, type CaseResult, type ConformanceOptions } from './run.js';
 
-const USAGE = `usage: npm run conformance -- (--receiver 'CMD {repo}' | --pusher 'CMD {remote} {ref}') [--level core|hardened|all] [--only PATTERN] [--json] [--expect FILE] [--jobs N] [--timeout MS]`;
+const USAGE = `usage: npm run conformance -- (--receiver 'CMD {repo}' | --pusher 'CMD {remote} {ref}') [--level core|hardened|all] [--only PATTERN] [--json] [--transport ssh|local|all] [--expect FILE] [--jobs N] [--timeout MS]`;
 
 function fail(msg: string): never {
   process.stderr.write(`conformance: ${msg}\n${USAGE}\n`);
@@ -32,6 +33,7 @@ try {
       jobs: { type: 'string' },
       timeout: { type: 'string' },
       'keep-tmp': { type: 'boolean' },
+      transport: { type: 'string', default: 'all' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -57,6 +59,8 @@ if (values.expect !== undefined) opts.expectations = readExpectations(values.exp
 if (values.jobs !== undefined) opts.concurrency = Number(values.jobs);
 if (values.timeout !== undefined) opts.timeoutMs = Number(values.timeout);
 if (values['keep-tmp'] === true) opts.keepTmp = true;
+if (values.transport === 'ssh' || values.transport === 'local') opts.transports = [values.transport];
+else if (values.transport !== 'all') fail('--transport must be ssh, local or all');
 
 const cases = loadCases();
 const selected = selectCases(cases, opts);

@@ -1,8 +1,8 @@
 /**
  * Pusher cases: the suite plays the receiver against the pushing command
  * under test, a template with {remote}, {ref} (each ref one word) and
- * {source} (the source repository; the command also runs with it as its
- * current directory, ostree's first default).
+ * {source} (the source repository). It runs in the suite's current
+ * directory.
  *
  * Two transports:
  * - ssh: {remote} is `conformance-host:DEST`. A directory placed first on
@@ -115,7 +115,7 @@ async function runOnce(c: Case, command: string, transport: 'ssh' | 'local', opt
     env.CONFORMANCE_SCRIPT = join(dir, 'script.json');
     remote = `${SSH_HOST}:${fx.dest}`;
   }
-  const peer = new Peer(fillTemplate(command, { remote, ref: c.push?.refs ?? [], source: fx.source }), { env, cwd: fx.source });
+  const peer = new Peer(fillTemplate(command, { remote, ref: c.push?.refs ?? [], source: fx.source }), { env });
   try {
     peer.closeStdin();
     const code = await peer.wait(opts.timeoutMs * 2);
@@ -153,8 +153,9 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Runs one pusher case over each of its transports. Throws CaseFailure naming the transport. */
-export async function runPusherCase(c: Case, command: string, opts: RunOptions): Promise<void> {
-  for (const t of c.push?.transports ?? ['ssh', 'local']) {
+export async function runPusherCase(c: Case, command: string, opts: RunOptions & { transports?: readonly ('ssh' | 'local')[] }): Promise<void> {
+  const allowed = opts.transports ?? ['ssh', 'local'];
+  for (const t of (c.push?.transports ?? ['ssh', 'local']).filter((x) => allowed.includes(x))) {
     try {
       await runOnce(c, command, t, opts);
     } catch (e) {

@@ -42,6 +42,8 @@ export interface ConformanceOptions {
   concurrency?: number;
   timeoutMs?: number;
   keepTmp?: boolean;
+  /** Pusher cases: which transports to use (default both); a case with none left is skipped. */
+  transports?: ('ssh' | 'local')[];
   onResult?: (r: CaseResult) => void;
   env?: NodeJS.ProcessEnv;
   cases?: Case[];
@@ -73,12 +75,15 @@ async function runOne(c: Case, opts: ConformanceOptions, capabilities: Set<strin
   if (c.requires !== undefined && !(capabilities?.has(c.requires) ?? false)) {
     return { ...base, status: 'skip', message: `extension '${c.requires}' not advertised in INFO`, ms: 0 };
   }
+  if (c.role === 'pusher' && opts.transports !== undefined && !(c.push?.transports ?? ['ssh', 'local']).some((t) => opts.transports?.includes(t))) {
+    return { ...base, status: 'skip', message: `needs transport ${(c.push?.transports ?? []).join('/')}`, ms: 0 };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ostree-push-conformance-'));
   const known = opts.expectations?.failures[c.id];
   try {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     if (c.role === 'receiver') await runReceiverCase(c, opts.receiver as string, { dir, timeoutMs, ...(opts.env ? { env: opts.env } : {}) });
-    else await runPusherCase(c, opts.pusher as string, { dir, timeoutMs, ...(opts.env ? { env: opts.env } : {}) });
+    else await runPusherCase(c, opts.pusher as string, { dir, timeoutMs, ...(opts.env ? { env: opts.env } : {}), ...(opts.transports ? { transports: opts.transports } : {}) });
     if (known !== undefined) return { ...base, status: 'fixed', message: `listed as a known failure (${known}) but passes`, ms: Date.now() - started };
     return { ...base, status: 'pass', ms: Date.now() - started };
   } catch (e) {
