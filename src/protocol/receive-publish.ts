@@ -100,7 +100,9 @@ async function checkFastForward(view: RepoLike, u: AcceptedUpdate): Promise<void
   const shallow = last !== undefined && last.commit.parent !== null;
   throw new ProtocolError(
     'PROTOCOL_NOT_FAST_FORWARD',
-    `ref ${u.ref}: ${u.to} does not descend from ${u.from}${shallow ? ` (its history stops at ${last.checksum}, whose parent was not sent)` : ''}: push with --force to replace it`,
+    shallow
+      ? `ref ${u.ref}: cannot show that ${u.to} descends from ${u.from}: its history stops at ${last.checksum}, whose parent was not sent; send the commits in between, or push with --force`
+      : `ref ${u.ref}: ${u.to} does not descend from ${u.from}: fetch and merge, or push with --force to replace it`,
     { ref: u.ref, from: u.from, to: u.to },
   );
 }

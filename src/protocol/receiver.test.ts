@@ -211,3 +211,17 @@ test('receiver: a silent pusher ends the session at the idle timeout, staging re
   assert.deepEqual(stagingLeft(f.dest), []);
   assert.deepEqual(listRefs(f.dest), new Map());
 });
+
+test('receiver: a fast-forward over several commits needs the commits in between', async (t) => {
+  const f = await makeFixture(t);
+  assert.equal((await push(f, f.dest, { 'os/main': { from: ZERO_CHECKSUM, to: f.c1 } }, await closureObjects(f.src, f.c1))).outcome, 'published');
+  // Only c4's closure: c2 (between c1 and c4) is neither sent nor stored, so descent cannot be shown.
+  const tipOnly: ObjectName[] = [];
+  for await (const o of difference(f.src, [f.c4], [f.c1])) tipOnly.push(o);
+  const refused = await push(f, f.dest, { 'os/main': { from: f.c1, to: f.c4 } }, tipOnly);
+  assert.equal(refused.outcome, 'refused');
+  assert.equal(refused.error?.code, 'PROTOCOL_NOT_FAST_FORWARD');
+  assert.equal(refused.error?.message, `ref os/main: cannot show that ${f.c4} descends from ${f.c1}: its history stops at ${f.c4}, whose parent was not sent; send the commits in between, or push with --force`);
+  assert.equal(listRefs(f.dest).get('os/main'), f.c1);
+  assert.deepEqual(stagingLeft(f.dest), []);
+});
