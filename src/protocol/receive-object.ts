@@ -12,9 +12,11 @@
  *   4. the payload is streamed into a staging file and through the verifier
  *      in the same pass; it is kept only if it hashes to its name.
  *
- * A refused object whose payload can still be skipped leaves the stream in
- * step (`inStep`); one refused for its size cannot be skipped at reasonable
- * cost, so the session ends after the STATUS.
+ * An object refused for its bytes (3, 4) has its payload read to the end,
+ * so the stream stays in step (`inStep`) and the session waits for DONE. One
+ * refused for its body (1, 2: a bad name or size) is answered with STATUS
+ * false and ends the session without touching the payload: its framing can
+ * no longer be trusted (spec/protocol.md, "The exchange").
  */
 import type { Writable } from 'node:stream';
 import { type OstreePushError, type ProtocolError, RepoError, asOstreePushError } from '../errors.js';
@@ -61,12 +63,12 @@ export async function receiveObject(
   limits: ObjectLimits,
   invalid?: ProtocolError,
 ): Promise<ObjectVerdict> {
+  if (invalid !== undefined) return { ok: false, error: invalid, inStep: false };
   let object: ObjectName;
   try {
     object = parsePushedName(msg.object);
   } catch (e) {
-    const error = invalid ?? asOstreePushError(e);
-    return refuseSkipping(payload, limits, error);
+    return { ok: false, error: asOstreePushError(e), inStep: false };
   }
   const limit = isMetadataType(object.type) ? BigInt(Math.min(limits.maxMetadataSize, Number(limits.maxObjectSize))) : limits.maxObjectSize;
   if (msg.size > limit) {
@@ -77,7 +79,6 @@ export async function receiveObject(
     });
     return { ok: false, error, inStep: false };
   }
-  if (invalid !== undefined) return refuseSkipping(payload, limits, invalid);
 
   if (staging.has(object.checksum, object.type) || (await repo.objects.has(object.checksum, object.type))) {
     await skip(payload);
@@ -131,8 +132,3 @@ function named(object: string, e: OstreePushError): OstreePushError {
   return e;
 }
 
-async function refuseSkipping(payload: Payload, limits: ObjectLimits, error: OstreePushError): Promise<ObjectVerdict> {
-  if (payload.size > limits.maxObjectSize) return { ok: false, error, inStep: false };
-  await skip(payload);
-  return { ok: false, error, inStep: true };
-}
