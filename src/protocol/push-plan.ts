@@ -8,10 +8,13 @@
  * - A fast-forward: the remote's commit is in the new commit's parent chain.
  *   A remote commit missing locally cannot be proven an ancestor, so it is not
  *   a fast-forward; with `force` the update is asked for anyway.
- * - Objects = reachable from the new commits minus reachable from every commit
- *   the remote's refs name that exists locally (repo/traverse.ts `difference`).
- *   History is not sent: only the closure of each new commit (its parent
- *   commit objects are not part of it), as in version 0.
+ * - Objects = reachable from the commits to send minus reachable from every
+ *   commit the remote's refs name that exists locally (repo/traverse.ts
+ *   `difference`). For a fast-forward, the commits to send are the new commit
+ *   and every commit between it and the remote's one: the receiver walks that
+ *   chain to prove the fast-forward before it moves the ref, and it publishes
+ *   only complete commits. A new ref or a forced update sends the new commit
+ *   alone; its older history is not sent (as a depth-0 `ostree pull` does).
  */
 import { RepoError, UsageError } from '../errors.js';
 import { listRefs, readRef } from '../repo/refs.js';
@@ -71,10 +74,22 @@ export function localRefs(repo: Repo, names?: readonly string[]): Map<string, st
   return out;
 }
 
+/**
+ * The commits from `commit` back to, but not including, `ancestor`, newest
+ * first; null when `ancestor` is not in the (locally present) parent chain.
+ */
+export async function commitsSince(repo: Repo, ancestor: string, commit: string): Promise<string[] | null> {
+  const out: string[] = [];
+  for (const { checksum } of await parentChain(repo, commit)) {
+    if (checksum === ancestor) return out;
+    out.push(checksum);
+  }
+  return null;
+}
+
 /** True when `ancestor` is `commit` or in its (locally present) parent chain. */
 export async function isAncestor(repo: Repo, ancestor: string, commit: string): Promise<boolean> {
-  for (const { checksum } of await parentChain(repo, commit)) if (checksum === ancestor) return true;
-  return false;
+  return (await commitsSince(repo, ancestor, commit)) !== null;
 }
 
 export async function planPush(
@@ -84,20 +99,23 @@ export async function planPush(
   options: { force?: boolean } = {},
 ): Promise<PushPlan> {
   const refs: RefPlan[] = [];
+  const wanted = new Set<string>();
   for (const [ref, to] of local) {
     const from = remote.get(ref) ?? ZERO_CHECKSUM;
     if (from === to) {
       refs.push({ ref, from, to, action: 'up-to-date', forced: false });
       continue;
     }
-    const ff = from === ZERO_CHECKSUM || (await isAncestor(repo, from, to));
-    if (!ff && options.force !== true) {
+    const between = from === ZERO_CHECKSUM ? [to] : await commitsSince(repo, from, to);
+    if (between === null && options.force !== true) {
       refs.push({ ref, from, to, action: 'rejected', forced: false });
       continue;
     }
-    refs.push({ ref, from, to, action: 'update', forced: !ff });
+    refs.push({ ref, from, to, action: 'update', forced: between === null });
+    // Oldest first, so that each commit's objects go out before its child's.
+    for (const c of (between ?? [to]).reverse()) wanted.add(c);
   }
-  const want = [...new Set(refs.filter((r) => r.action === 'update').map((r) => r.to))];
+  const want = [...wanted];
   const have = [...new Set(remote.values())];
   const objects: PlannedObject[] = [];
   let bytes = 0;

@@ -97,3 +97,16 @@ test('--force: refused by the default policy, accepted when the receiver allows 
   assert.equal(allowed.pushed.refs[0]!.forced, true);
   assert.deepEqual(listRefs(dest), new Map([['main', other]]));
 });
+
+test('a fast-forward over several commits sends the commits in between, so the receiver can prove it', async (t) => {
+  const { src, dest, c1 } = await setup(t);
+  assert.equal((await session(src, dest)).pushed.ok, true);
+  const c2 = (await commitTree(src, { tree: tree({ a: 'one\n', b: 'two\n' }), timestamp: 2, parent: c1, branch: 'main' })).commit;
+  const c3 = (await commitTree(src, { tree: tree({ a: 'one\n', b: 'two\n', c: 'three\n' }), timestamp: 3, parent: c2, branch: 'main' })).commit;
+  const r = await session(src, dest);
+  assert.equal(r.pushed.ok, true, JSON.stringify(r.pushed.error));
+  assert.equal(r.received.outcome, 'published');
+  assert.equal(r.pushed.objectsSent, await count(difference(src, [c2, c3], [c1])));
+  assert.deepEqual(listRefs(dest), new Map([['main', c3]]));
+  assert.ok(await dest.objects.has(c2, 'commit'), 'the commit in between is published too');
+});
