@@ -1,0 +1,69 @@
+/**
+ * Must show: a bounded budget of random fault schedules with 0 violations;
+ * the 2015 model caught violating the invariants; and a receiver SIGKILLed at
+ * every publication step and every ref-update step in turn leaves a
+ * destination that satisfies I1–I5 after recovery.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tmpDir } from '../src/testkit/tmp.js';
+import { closure } from '../src/repo/traverse.js';
+import { FAST_LINK } from './link.js';
+import { formatViolations } from './invariants.js';
+import { describeSchedule, runOne, simulate, type Schedule } from './runner.js';
+import { source } from './shapes.js';
+import type { Fault } from './faults.js';
+
+const SEED = Number(process.env.SIM_SEED ?? 20240611);
+
+test('CI budget: random schedules across all fault kinds, 0 violations', { timeout: 170_000 }, async (t) => {
+  const base = tmpDir(t, 'sim');
+  const r = await simulate({ runs: Number(process.env.SIM_RUNS ?? 250), seed: SEED, base, timeLimitMs: 110_000 });
+  t.diagnostic(`${r.runs} runs in ${(r.wallMs / 1000).toFixed(1)} s: ${r.pushesOk} ok, ${r.failedCleanly} failed cleanly; fired ${JSON.stringify(Object.fromEntries(r.firedByKind))}`);
+  const ce = r.counterexample;
+  assert.equal(r.violatingRuns, 0, ce ? `seed ${ce.seed} path ${ce.path}\n${describeSchedule(ce.schedule)}\n${formatViolations(ce.violations)}` : '');
+  assert.ok(r.runs >= 100, `only ${r.runs} runs fitted in the time box`);
+  for (const k of ['cut-byte', 'corrupt', 'kill', 'fs', 'race', 'stall'] as const) assert.ok((r.firedByKind.get(k) ?? 0) > 0, `fault ${k} never took effect`);
+});
+
+const sched = (faults: Fault[], shape = 1, incremental = false): Schedule => ({ shape, incremental, link: { ...FAST_LINK, seed: 3, minChunk: 1, maxChunk: 4000 }, faults });
+
+test('the 2015 model is caught: unverified objects, refs moved one by one, staging left behind', { timeout: 60_000 }, async (t) => {
+  const ctx = { base: tmpDir(t, 'sim-legacy'), legacy: true, runTimeoutMs: 1500 };
+  // Shape 1 has two refs: killed between the two ref writes, the set is half moved.
+  const half = await runOne(ctx, sched([{ kind: 'kill', at: 'ref', step: 1 }]));
+  assert.ok(half.violations.some((v) => v.invariant === 'I4'), formatViolations(half.violations));
+  assert.ok(half.violations.some((v) => v.invariant === 'I5'), formatViolations(half.violations));
+  // A flipped byte in the last payload (the commit, just before the 5-byte DONE) is published as is.
+  const clean = await runOne(ctx, sched([]));
+  assert.deepEqual(clean.violations, []);
+  const corrupt = await runOne(ctx, sched([{ kind: 'corrupt', dir: 'up', at: clean.bytesUp - 5 - 40, bit: 1 }]));
+  assert.ok(corrupt.violations.some((v) => v.invariant === 'I1'), formatViolations(corrupt.violations));
+  // And ours, given the same schedules, violates nothing.
+  for (const s of [half, corrupt]) {
+    const ours = await runOne({ base: ctx.base }, s.schedule);
+    assert.deepEqual(ours.violations, [], describeSchedule(s.schedule));
+  }
+});
+
+test('SIGKILL at every publication step and every ref-update step, then I1–I5 after recovery', { timeout: 120_000 }, async (t) => {
+  const base = tmpDir(t, 'sim-kill');
+  const src = await source(base, 1);
+  let objects = 0;
+  const seen = new Set<string>();
+  for (const c of src.next.values()) for await (const _ of closure(src.path, c, { seen })) objects++;
+  const points: Fault[] = [{ kind: 'kill', at: 'closure', step: 0 }];
+  for (let k = 1; k <= objects; k++) points.push({ kind: 'kill', at: 'publish', step: k });
+  for (let k = 0; k <= src.next.size; k++) points.push({ kind: 'kill', at: 'ref', step: k });
+  let killed = 0;
+  // Two children at a time: the machine has two cores.
+  for (let i = 0; i < points.length; i += 2) {
+    const batch = await Promise.all(points.slice(i, i + 2).map((f) => runOne({ base }, sched([f]))));
+    for (const r of batch) {
+      assert.deepEqual(r.violations, [], describeSchedule(r.schedule));
+      if (r.fired.includes('kill')) killed++;
+    }
+  }
+  t.diagnostic(`${points.length} kill points (${objects} objects, ${src.next.size} refs), ${killed} kills took effect`);
+  assert.equal(killed, points.length, 'every kill point was reached');
+});
