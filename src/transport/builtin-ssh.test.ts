@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import ssh2 from 'ssh2';
+import { TransportError } from '../errors.js';
+import { push } from '../protocol/pusher.js';
+import { commitTree, initArchiveRepo } from '../repo/builder.js';
+import { listRefs } from '../repo/refs.js';
+import { Repo } from '../repo/repo.js';
+import { freePort } from '../testkit/sshd.js';
+import { startSsh2Server } from '../testkit/ssh2-server.js';
+import { tmpDir } from '../testkit/tmp.js';
+import { connectBuiltinSsh, type BuiltinSshOptions } from './builtin-ssh.js';
+import { fingerprint, knownHostsLine } from './known-hosts.js';
+
+function keyPair(dir: string, name: string): { file: string; pub: string } {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const file = join(dir, name);
+  writeFileSync(file, pair.private, { mode: 0o600 });
+  return { file, pub: pair.public };
+}
+
+async function setup(t: TestContext) {
+  const dir = tmpDir(t, 'builtin-ssh');
+  const user = keyPair(dir, 'id_user');
+  const server = await startSsh2Server({ authorizedKey: user.pub, baseDir: dir });
+  t.after(() => server.close());
+  const kh = join(dir, 'known_hosts');
+  writeFileSync(kh, `${server.knownHostsLine}\n`);
+  const remote = { kind: 'ssh' as const, host: '127.0.0.1', port: server.port, path: 'dest' };
+  const options: BuiltinSshOptions = { knownHosts: [kh], identityFiles: [user.file], agent: false, onStderr: () => undefined };
+  return { dir, user, server, kh, remote, options };
+}
+
+async function refusal(p: Promise<unknown>): Promise<TransportError> {
+  const e = await p.then(
+    () => assert.fail('expected a refusal'),
+    (err: unknown) => err,
+  );
+  assert.ok(e instanceof TransportError, String(e));
+  assert.equal(e.exitCode, 3);
+  assert.doesNotMatch(e.message, /\n/);
+  return e;
+}
+
+test('full then incremental push over the built-in transport to the in-process ssh2 server', async (t) => {
+  const { dir, server, remote, options } = await setup(t);
+  const src = initArchiveRepo(join(dir, 'src'));
+  initArchiveRepo(join(dir, 'dest'));
+  const file = (s: string) => ({ type: 'file' as const, content: s });
+  const c1 = (await commitTree(src, { tree: { type: 'dir', children: { a: file('one\n'), b: file('two\n') } }, timestamp: 1, branch: 'main' })).commit;
+
+  let stderr = '';
+  const once = async () => {
+    const link = await connectBuiltinSsh(remote, { ...options, onStderr: (c) => (stderr += c.toString()) });
+    const r = await push({ repo: src, input: link.stdout, output: link.stdin, remoteExit: link.exit });
+    assert.equal(await link.exit, 0);
+    return r;
+  };
+  const first = await once();
+  assert.equal(first.ok, true, first.error?.message);
+  assert.equal(listRefs(Repo.open(join(dir, 'dest'))).get('main'), c1);
+  const c2 = (await commitTree(src, { tree: { type: 'dir', children: { a: file('one\n'), b: file('three\n') } }, timestamp: 2, branch: 'main', parent: c1 })).commit;
+  const second = await once();
+  assert.equal(second.ok, true, second.error?.message);
+  assert.ok(second.objectsSent > 0 && second.objectsSent < first.objectsSent, `${second.objectsSent} < ${first.objectsSent}`);
+  assert.equal(listRefs(Repo.open(join(dir, 'dest'))).get('main'), c2);
+  assert.deepEqual(server.commands, ['ostree-receive --repo=dest', 'ostree-receive --repo=dest']);
+  assert.equal(stderr, '');
+});
+
+test('an unknown host key is refused with its SHA256 fingerprint, before anything runs', async (t) => {
+  const { dir, server, remote, options } = await setup(t);
+  const empty = join(dir, 'empty_known_hosts');
+  writeFileSync(empty, '');
+  const e = await refusal(connectBuiltinSsh(remote, { ...options, knownHosts: [empty] }));
+  assert.equal(e.code, 'TRANSPORT_HOST_KEY_UNKNOWN');
+  const fp = fingerprint(server.hostKey);
+  assert.match(fp, /^SHA256:[A-Za-z0-9+/]{43}$/);
+  assert.ok(e.message.includes(fp), e.message);
+  assert.match(e.message, /^the ssh-ed25519 host key of 127\.0\.0\.1 port \d+ is not in .*empty_known_hosts; its fingerprint is SHA256:/);
+  assert.deepEqual(server.commands, []);
+  // No known_hosts file at all: the same refusal.
+  const none = await refusal(connectBuiltinSsh(remote, { ...options, knownHosts: [join(dir, 'missing')] }));
+  assert.equal(none.code, 'TRANSPORT_HOST_KEY_UNKNOWN');
+});
+
+test('a changed host key is refused naming the known_hosts line, and a revoked one too', async (t) => {
+  const { dir, server, remote, options } = await setup(t);
+  const other = ssh2.utils.generateKeyPairSync('ed25519').public.split(' ')[1] ?? '';
+  const kh = join(dir, 'changed_known_hosts');
+  writeFileSync(kh, `# header\n${knownHostsLine('127.0.0.1', server.port, Buffer.from(other, 'base64'))}\n`);
+  const e = await refusal(connectBuiltinSsh(remote, { ...options, knownHosts: [kh] }));
+  assert.equal(e.code, 'TRANSPORT_HOST_KEY_CHANGED');
+  assert.ok(e.message.includes(fingerprint(server.hostKey)));
+  assert.ok(e.message.includes(`${kh}:2`), e.message);
+
+  const revoked = join(dir, 'revoked_known_hosts');
+  writeFileSync(revoked, `${server.knownHostsLine}\n@revoked * ${server.knownHostsLine.split(' ').slice(1).join(' ')}\n`);
+  const r = await refusal(connectBuiltinSsh(remote, { ...options, knownHosts: [revoked] }));
+  assert.equal(r.code, 'TRANSPORT_HOST_KEY_REVOKED');
+  assert.deepEqual(server.commands, []);
+});
+
+test('a hashed known_hosts entry is accepted', async (t) => {
+  const { dir, server, remote, options } = await setup(t);
+  const kh = join(dir, 'hashed_known_hosts');
+  writeFileSync(kh, `${knownHostsLine('127.0.0.1', server.port, server.hostKey, { hashed: true })}\n`);
+  const link = await connectBuiltinSsh(remote, { ...options, knownHosts: [kh], receiveCommand: 'ostree-receive' });
+  link.stdin.end();
+  link.stdout.resume();
+  // The destination does not exist: the receiver says so and exits 1 (the link itself worked).
+  assert.equal(await link.exit, 1);
+});
+
+test('auth failure, unreachable port, a missing receiver and a bad key file are TransportErrors (exit 3)', async (t) => {
+  const { dir, remote, options } = await setup(t);
+  const stranger = keyPair(dir, 'id_stranger');
+  const auth = await refusal(connectBuiltinSsh(remote, { ...options, identityFiles: [stranger.file] }));
+  assert.equal(auth.code, 'TRANSPORT_AUTH_FAILED');
+  assert.match(auth.message, /^authentication to 127\.0\.0\.1 port \d+ failed: the server refused .*id_stranger$/);
+
+  const noKeys = await refusal(connectBuiltinSsh(remote, { ...options, identityFiles: [], home: dir }));
+  assert.equal(noKeys.code, 'TRANSPORT_AUTH_FAILED');
+  assert.match(noKeys.message, /no agent and no usable key/);
+
+  const closed = await freePort();
+  const unreachable = await refusal(connectBuiltinSsh({ ...remote, port: closed }, options));
+  assert.equal(unreachable.code, 'TRANSPORT_UNREACHABLE');
+  assert.equal(unreachable.message, `cannot reach 127.0.0.1 port ${closed}: ECONNREFUSED`);
+
+  const link = await connectBuiltinSsh(remote, { ...options, receiveCommand: 'ostree-receive-9' });
+  link.stdin.end();
+  link.stdout.resume();
+  const missing = await refusal(link.exit);
+  assert.equal(missing.code, 'TRANSPORT_RECEIVER_MISSING');
+
+  const garbage = join(dir, 'garbage_key');
+  writeFileSync(garbage, 'not a key\n');
+  const bad = await refusal(connectBuiltinSsh(remote, { ...options, identityFiles: [garbage] }));
+  assert.equal(bad.code, 'TRANSPORT_BAD_KEY');
+  const unreadable = await refusal(connectBuiltinSsh(remote, { ...options, identityFiles: [join(dir, 'nope')] }));
+  assert.equal(unreadable.code, 'TRANSPORT_BAD_KEY');
+});

@@ -1,0 +1,222 @@
+/**
+ * The built-in transport, on the ssh2 package, for machines without an
+ * OpenSSH client (`ostree-push --ssh=builtin`). It does less than OpenSSH
+ * and never more loosely:
+ *
+ * - host keys: checked strictly against known_hosts (~/.ssh/known_hosts and
+ *   /etc/ssh/ssh_known_hosts, or the files given) by known-hosts.ts; an
+ *   unknown, changed or revoked key ends the connection with the key's
+ *   SHA256 fingerprint in the message. There is no "accept new key" mode:
+ *   add the key with ssh-keyscan, or by hand, after checking it.
+ * - authentication: the agent at $SSH_AUTH_SOCK, then the key files given
+ *   (-i) or the default ones (~/.ssh/id_ed25519, id_ecdsa, id_rsa) that
+ *   exist and are not passphrase-protected. No passwords, no prompts.
+ * - no ~/.ssh/config (ssh2 does not read it): user, port and keys come from
+ *   REMOTE and the options.
+ *
+ * The session: exec `ostree-receive --repo=PATH`; stdin/stdout are the
+ * channel, its stderr is always read (an unread stderr stalls the channel)
+ * and passed on; stdout is drained into our own stream (see below). The exit status comes from the channel's `exit` event,
+ * which is optional and may come before the last data: the session ends on
+ * the channel's close, and a server that sent no status yields null (the
+ * pusher then cannot claim success, as version 0 learns it only from there).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, ClientChannel, ParsedKey } from 'ssh2';
+import { TransportError } from '../errors.js';
+import { checkHostKey, fingerprint, blobKeyType, parseKnownHosts, preferredHostKeyAlgorithms, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.js';
+import { classifySshExit } from './openssh.js';
+import type { Remote } from './remote.js';
+import { receiveCommandLine, type Transport } from './transport.js';
+
+type SshRemote = Extract<Remote, { kind: 'ssh' }>;
+
+export interface BuiltinSshOptions {
+  /** known_hosts files (default ~/.ssh/known_hosts, ~/.ssh/known_hosts2, /etc/ssh/ssh_known_hosts). */
+  knownHosts?: readonly string[];
+  /** Private key files to try, like ssh -i; given files must be readable and unencrypted. */
+  identityFiles?: readonly string[];
+  /** The agent socket; default $SSH_AUTH_SOCK; false: no agent. */
+  agent?: string | false;
+  receiveCommand?: string;
+  /** Default: the local user name. */
+  username?: string;
+  env?: NodeJS.ProcessEnv;
+  home?: string;
+  /** How long the connection and handshake may take (default 20 s). */
+  readyTimeoutMs?: number;
+  onStderr?: (chunk: Buffer) => void;
+}
+
+function loadKnownHosts(files: readonly string[]): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    entries.push(...parseKnownHosts(text, file));
+  }
+  return entries;
+}
+
+function parseKeyFile(file: string, given: boolean): ParsedKey | undefined {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (e) {
+    if (!given) return undefined;
+    throw new TransportError('TRANSPORT_BAD_KEY', `cannot read the key ${file}: ${(e as Error).message}`, { file }, { cause: e });
+  }
+  const parsed = ssh2.utils.parseKey(data);
+  const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
+  if (key === undefined || key instanceof Error) {
+    if (!given) return undefined; // e.g. passphrase-protected: the agent is the way for those
+    const why = key instanceof Error ? key.message : 'no key in the file';
+    throw new TransportError('TRANSPORT_BAD_KEY', `cannot use the key ${file}: ${why}`, { file });
+  }
+  return key;
+}
+
+function authMethods(username: string, options: BuiltinSshOptions, env: NodeJS.ProcessEnv, home: string): { methods: AnyAuthMethod[]; tried: string[] } {
+  const methods: AnyAuthMethod[] = [];
+  const tried: string[] = [];
+  const agent = options.agent === undefined ? env['SSH_AUTH_SOCK'] : options.agent;
+  if (typeof agent === 'string' && agent !== '' && existsSync(agent)) {
+    methods.push({ type: 'agent', username, agent });
+    tried.push('the agent');
+  }
+  const given = options.identityFiles !== undefined;
+  const files = options.identityFiles ?? ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(home, '.ssh', n));
+  for (const file of files) {
+    const key = parseKeyFile(file, given);
+    if (key === undefined) continue;
+    methods.push({ type: 'publickey', username, key });
+    tried.push(file);
+  }
+  return { methods, tried };
+}
+
+function hostKeyError(verdict: Exclude<HostKeyVerdict, { status: 'ok' }>, where: string, key: Buffer, files: readonly string[]): TransportError {
+  const fp = fingerprint(key);
+  const type = blobKeyType(key);
+  const data = { host: where, fingerprint: fp, keyType: type };
+  switch (verdict.status) {
+    case 'revoked':
+      return new TransportError('TRANSPORT_HOST_KEY_REVOKED', `the ${type} host key of ${where} (${fp}) is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect`, data);
+    case 'changed':
+      return new TransportError('TRANSPORT_HOST_KEY_CHANGED', `the ${type} host key of ${where} has CHANGED: the server shows ${fp}, not the key in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect (possible man-in-the-middle)`, data);
+    case 'unknown': {
+      const also = verdict.knownTypes.length === 0 ? '' : ` (known_hosts has only ${verdict.knownTypes.join(', ')} for it)`;
+      return new TransportError('TRANSPORT_HOST_KEY_UNKNOWN', `the ${type} host key of ${where} is not in ${files.join(' or ') || 'known_hosts'}${also}; its fingerprint is ${fp}: check it, then add the key (ssh-keyscan) to connect`, data);
+    }
+  }
+}
+
+function connectError(e: Error & { level?: string; code?: string }, where: string, tried: readonly string[]): TransportError {
+  if (e.level === 'client-authentication') {
+    const what = tried.length === 0 ? 'no agent and no usable key (~/.ssh/id_ed25519, id_ecdsa, id_rsa; -i FILE)' : tried.join(', ');
+    return new TransportError('TRANSPORT_AUTH_FAILED', `authentication to ${where} failed: the server refused ${what}`, { host: where });
+  }
+  if (e.level === 'client-timeout' || ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(e.code ?? '')) {
+    return new TransportError('TRANSPORT_UNREACHABLE', `cannot reach ${where}: ${e.code ?? e.message}`, { host: where, cause: e.code ?? e.message });
+  }
+  return new TransportError('TRANSPORT_SSH_FAILED', `ssh to ${where} failed: ${e.message}`, { host: where });
+}
+
+/** Connects, checks the host key, authenticates and starts the receiver. Failures reject with a TransportError. */
+export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOptions = {}): Promise<Transport> {
+  const env = options.env ?? process.env;
+  const home = options.home ?? homedir();
+  const port = remote.port ?? 22;
+  const where = port === 22 ? remote.host : `${remote.host} port ${port}`;
+  const khFiles = options.knownHosts ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2'), '/etc/ssh/ssh_known_hosts'];
+  const entries = loadKnownHosts(khFiles);
+  const username = remote.user ?? options.username ?? userInfo().username;
+  const { methods, tried } = authMethods(username, options, env, home);
+  const onStderr = options.onStderr ?? ((c: Buffer) => process.stderr.write(c));
+
+  const client = new ssh2.Client();
+  let hostKeyFailure: TransportError | undefined;
+  const channel = await new Promise<ClientChannel>((resolve, reject) => {
+    let settled = false;
+    const fail = (e: TransportError) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      reject(e);
+    };
+    client.once('error', (e: Error & { level?: string; code?: string }) => fail(hostKeyFailure ?? connectError(e, where, tried)));
+    client.once('close', () => fail(hostKeyFailure ?? new TransportError('TRANSPORT_SSH_FAILED', `ssh to ${where} failed: the connection closed during the handshake`, { host: where })));
+    client.once('ready', () => {
+      client.exec(receiveCommandLine(remote.path, options.receiveCommand), (err, ch) => {
+        if (err !== undefined && err !== null) {
+          fail(new TransportError('TRANSPORT_SSH_FAILED', `${where} refused to run the receiver: ${err.message}`, { host: where }));
+          return;
+        }
+        settled = true;
+        resolve(ch);
+      });
+    });
+    client.connect({
+      host: remote.host,
+      port,
+      username,
+      authHandler: methods,
+      readyTimeout: options.readyTimeoutMs ?? 20_000,
+      algorithms: { serverHostKey: preferredHostKeyAlgorithms(entries, remote.host, port) as ssh2.ServerHostKeyAlgorithm[] },
+      hostVerifier: (key: Buffer) => {
+        const verdict = checkHostKey(entries, remote.host, port, key);
+        if (verdict.status === 'ok') return true;
+        hostKeyFailure = hostKeyError(verdict, where, key, khFiles.filter((f) => existsSync(f)));
+        return false;
+      },
+    });
+  });
+
+  let tail = '';
+  channel.stderr.on('data', (c: Buffer) => {
+    tail = (tail + c.toString('utf8')).slice(-8192);
+    onStderr(c);
+  });
+  let status: number | null = null;
+  channel.on('exit', (code: number | null) => {
+    status = typeof code === 'number' ? code : null;
+  });
+  const exit = new Promise<number | null>((resolve, reject) => {
+    channel.once('close', () => {
+      client.end();
+      const failure = classifySshExit(status, tail, remote, options.receiveCommand);
+      if (failure !== undefined) reject(failure);
+      else resolve(status);
+    });
+    client.once('error', (e: Error) => {
+      reject(new TransportError('TRANSPORT_CLOSED', `the ssh connection to ${where} failed: ${e.message}`, { host: where }, { cause: e }));
+    });
+  });
+  exit.catch(() => undefined);
+  // ssh2 emits the channel's 'close' only once its data was read to the end,
+  // and a pusher stops reading at DONE while it awaits the exit status. So
+  // the channel is always drained into a stream of our own (pipe keeps the
+  // backpressure), and the close, and with it the status, cannot stall.
+  const stdout = new PassThrough({ highWaterMark: 64 * 1024 });
+  channel.pipe(stdout);
+  channel.on('error', (e: Error) => stdout.destroy(e));
+  return {
+    stdin: channel,
+    stdout,
+    stderr: null,
+    exit,
+    describe: `ssh (built-in) ${username}@${remote.host}${port === 22 ? '' : `:${port}`}`,
+    kill: () => {
+      channel.close();
+      client.end();
+    },
+  };
+}
