@@ -99,7 +99,9 @@ test('root confinement: inside is allowed, "..", absolute paths elsewhere and sy
   for (const [path, message] of refused) {
     assert.throws(() => resolveRepoPath(config, path), configError('CONFIG_REPO_OUTSIDE_ROOT', message, 1), path);
   }
-  assert.throws(() => resolveRepoPath(config, 'nope'), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'REPO_NOT_FOUND');
+  // A path that does not exist resolves (opening it fails later), unless its parent leads out.
+  assert.equal(resolveRepoPath(config, 'repos/new'), join(root, 'repos', 'new'));
+  assert.throws(() => resolveRepoPath(config, 'escape/new'), configError('CONFIG_REPO_OUTSIDE_ROOT', /a symlink leads out\)$/, 1));
   // Without root, any path goes, relative to the working directory.
   assert.equal(resolveRepoPath({ ...DEFAULT_CONFIG }, 'secret', dir), join(dir, 'secret'));
   assert.equal(resolveRepoPath({ ...DEFAULT_CONFIG }, '../secret', root), join(dir, 'secret'));

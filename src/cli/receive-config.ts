@@ -20,7 +20,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -162,7 +162,7 @@ function within(root: string, path: string): boolean {
 /**
  * The real path of the repository a client asked for, confined to `root`
  * when one is configured. Throws CONFIG_REPO_OUTSIDE_ROOT for an escape and
- * RepoError REPO_NOT_FOUND for a path that does not exist.
+ * returns the resolved path of one that does not exist (opening it reports that).
  */
 export function resolveRepoPath(config: ReceiveConfig, requested: string, cwd: string = process.cwd()): string {
   if (requested === '') throw new RepoError('REPO_NOT_FOUND', 'the repository path is empty', { requested });
@@ -180,11 +180,22 @@ export function resolveRepoPath(config: ReceiveConfig, requested: string, cwd: s
     // Checked before touching the path, so nothing outside root is probed.
     if (!within(resolve(root), wanted) && !within(realRoot, wanted)) throw outside(config, requested, 'not below it');
   }
+  // A path that does not exist yet is resolved through its deepest existing
+  // ancestor, so a symlinked parent cannot lead out either; opening it then
+  // fails with the repository layer's own "not a repository" error.
+  let existing = wanted;
+  const rest: string[] = [];
   let real: string;
-  try {
-    real = realpathSync(wanted);
-  } catch (e) {
-    throw new RepoError('REPO_NOT_FOUND', `repository '${requested}' does not exist`, { requested }, { cause: e });
+  for (;;) {
+    try {
+      real = join(realpathSync(existing), ...rest);
+      break;
+    } catch (e) {
+      const parent = dirname(existing);
+      if (parent === existing) throw new RepoError('REPO_NOT_FOUND', `repository '${requested}' cannot be resolved`, { requested }, { cause: e });
+      rest.unshift(basename(existing));
+      existing = parent;
+    }
   }
   if (realRoot !== undefined && !within(realRoot, real)) throw outside(config, requested, `it resolves to ${real} (a symlink leads out)`);
   return real;
