@@ -232,9 +232,9 @@ test('usage errors: one line each, exit 2', async (t) => {
   mkdirSync(`${notRepo}/sub`);
   const cases: Array<[string[], RegExp]> = [
     [['--bogus', notRepo], /^ostree-push: Unknown option '--bogus'/],
-    [[`--repo=${f.src.path}`], /^ostree-push: missing DEST/],
+    [[`--repo=${f.src.path}`], /^ostree-push: missing REMOTE/],
     [[`--repo=${f.src.path}`, notRepo], /^ostree-push: '.*' is not an OSTree repository\n$/],
-    [[`--repo=${f.src.path}`, 'host:/srv/repo'], /^ostree-push: 'host:\/srv\/repo': remote destinations .* not supported yet/],
+    [[`--repo=${f.src.path}`, 'host:'], /^ostree-push: 'host:' is not a valid REMOTE: the repository path is empty\n$/],
     [[`--repo=${f.src.path}`, '--byte-order=middle', notRepo], /^ostree-push: --byte-order must be 'le' or 'be'/],
     [[`--repo=${f.src.path}`, f.src.path, 'no/such/ref'], /^ostree-push: no\/such\/ref is not a local ref of /],
   ];

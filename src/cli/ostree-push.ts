@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [-v] [-q] DEST [REF...]
+ * ostree-push [--repo=PATH] [-f] [-n] [--json] [-v|-q] [--ssh=openssh|builtin]
+ *             [--ssh-command=CMD] [--receive-command=CMD] REMOTE [REF...]
  *
  * See push-command.ts for the options and exit statuses. Results and errors
  * go to stderr, one line each; --help goes to stdout.

@@ -11,15 +11,15 @@ import { formatBytes, refLine } from './push-report.js';
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 
-test('parseDestination: local paths and file:/// URLs; remote forms are not supported yet', () => {
+test('parseDestination: local paths and file:/// URLs here, ssh forms remote (transport/remote.test.ts has the rest)', () => {
   assert.deepEqual(parseDestination('/srv/repo'), { kind: 'local', path: '/srv/repo' });
   assert.deepEqual(parseDestination('rel/repo'), { kind: 'local', path: 'rel/repo' });
   assert.deepEqual(parseDestination('./a:b'), { kind: 'local', path: './a:b' });
   assert.deepEqual(parseDestination('file:///srv/my%20repo'), { kind: 'local', path: '/srv/my repo' });
   assert.deepEqual(parseDestination('file://localhost/srv/repo'), { kind: 'local', path: '/srv/repo' });
-  for (const dest of ['host:/srv/repo', 'user@host:repo', 'ssh://host/srv/repo', 'file://otherhost/srv/repo']) {
-    assert.throws(() => parseDestination(dest), (e: OstreePushError) => e.code === 'PUSH_DEST_UNSUPPORTED' && e.exitCode === 2, dest);
-  }
+  assert.deepEqual(parseDestination('user@host:repo'), { kind: 'ssh', user: 'user', host: 'host', path: 'repo' });
+  assert.deepEqual(parseDestination('ssh://host/srv/repo'), { kind: 'ssh', host: 'host', path: '/srv/repo' });
+  assert.throws(() => parseDestination('file://otherhost/srv/repo'), (e: OstreePushError) => e.code === 'PUSH_BAD_REMOTE' && e.exitCode === 2);
 });
 
 test("defaultRepoPath follows ostree: the current directory if it is a repo, then $OSTREE_REPO, then /ostree/repo", (t) => {

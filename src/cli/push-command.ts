@@ -1,39 +1,64 @@
 /**
  * The body of `ostree-push`, callable in-process (tests) as well as from the
- * entry point.
+ * entry point. PUSH_USAGE below is the reference for options and exit
+ * statuses.
  *
- *   ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [-v] [-q] DEST [REF...]
+ * REMOTE forms and the colon rule: transport/remote.ts. Transports: the
+ * system OpenSSH client (default; transport/openssh.ts), the built-in ssh2
+ * client (--ssh=builtin; transport/builtin-ssh.ts), or for a local path the
+ * receiver spawned over pipes (transport/local.ts). `--byte-order=be` makes
+ * the pusher send big-endian messages: for interoperability tests only.
  *
- * --repo defaults as in ostree (common.ts defaultRepoPath). DEST is a local
- * path or file:///path; ssh destinations (host:path, ssh://) are refused
- * with PUSH_DEST_UNSUPPORTED until ssh support lands. REFs are refs/heads
- * names; none means every local ref. `--byte-order=be` makes the pusher send
- * big-endian messages: it is there for testing interoperability only.
- *
- * Exit status: 0 pushed or nothing to do; 1 refused or rejected; 2 usage;
- * 3 transport failure.
+ * When the link fails, the transport's own explanation (connection refused,
+ * authentication, host key, receiver missing) replaces the pusher's generic
+ * "connection closed"; a receiver that exits with an error before INFO (no
+ * such repository, outside root) is PUSH_RECEIVER_FAILED with its message.
  */
-import { OstreePushError } from '../errors.js';
+import { OstreePushError, TransportError, WireError, asOstreePushError } from '../errors.js';
 import { localRefs } from '../protocol/push-plan.js';
-import { push, type PushOptions } from '../protocol/pusher.js';
+import { push, type PushOptions, type PushResult } from '../protocol/pusher.js';
 import { Repo } from '../repo/repo.js';
-import { spawnLocalReceiver, type RemoteProcess } from '../transport/local.js';
+import { connectBuiltinSsh } from '../transport/builtin-ssh.js';
+import { spawnLocalReceiver } from '../transport/local.js';
+import { spawnOpenSsh } from '../transport/openssh.js';
+import { describeRemote, parseRemote, type Remote } from '../transport/remote.js';
+import type { Transport } from '../transport/transport.js';
 import type { ByteOrder } from '../wire/constants.js';
 import { defaultRepoPath, looksLikeRepo, parseCommandLine, usageError } from './common.js';
-import { progressLine, reportLines } from './push-report.js';
+import { Progress } from './progress.js';
+import { reportLines } from './push-report.js';
+import { jsonSummary } from './push-json.js';
 
-export const PUSH_USAGE = `usage: ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [-v] [-q] DEST [REF...]
+export const PUSH_USAGE = `usage: ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [--json] [-v|-q]
+                   [--ssh=openssh|builtin] [--ssh-command=CMD] [--receive-command=CMD]
+                   [-i FILE] [--known-hosts=FILE] REMOTE [REF...]
 
-Push refs of a local archive repository to DEST (a local path or file:///path)
-as git push does: only fast-forwards unless --force, only the missing objects.
+Push refs of a local archive repository to REMOTE as git push does: only
+fast-forwards unless --force, only the objects the remote lacks.
 
-  --repo=PATH     the source repository (default: the current directory if it
-                  is a repository, else $OSTREE_REPO, else /ostree/repo)
-  -f, --force     also ask for non-fast-forward updates
-  -n, --dry-run   show what would be pushed and sent; change nothing
-  -v, --verbose   more detail (up-to-date refs, each step)
-  -q, --quiet     print errors only
+REMOTE is [user@]host:path or ssh://[user@]host[:port]/path (over ssh), or a
+local path or file:///path (the receiver runs here, over pipes). A ':' before
+any '/' means ssh: write ./a:b for a local path with a colon. No REF: every
+ref under refs/heads.
+
+  --repo=PATH          the source repository (default: the current directory
+                       if it is a repository, else $OSTREE_REPO, else /ostree/repo)
+  -f, --force          also ask for non-fast-forward updates
+  -n, --dry-run        show what would move and how much would be sent; change nothing
+  --json               print one JSON summary on stdout
+  -v, --verbose        more detail (each step; progress lines even off a terminal)
+  -q, --quiet          print errors only
+  --ssh=openssh        the system ssh client (default; honours ~/.ssh/config, agents)
+  --ssh=builtin        the built-in client: agent and key auth, strict known_hosts
+  --ssh-command=CMD    run CMD instead of ssh (also $OSTREE_PUSH_SSH_COMMAND), via sh -c
+  --receive-command=CMD  the remote command (default ostree-receive)
+  -i, --identity=FILE  --ssh=builtin: a private key to use (repeatable)
+  --known-hosts=FILE   --ssh=builtin: known_hosts file (repeatable; default ~/.ssh/known_hosts)
   --byte-order=le|be   byte order of the messages sent (for testing)
+
+Exit status: 0 pushed or nothing to do; 1 refused by the remote or rejected
+(non-fast-forward); 2 usage; 3 connection or transport failure (including
+an interruption: the remote publishes nothing unless the push completed).
 `;
 
 export interface PushIo {
@@ -41,38 +66,19 @@ export interface PushIo {
   out(text: string): void;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Whether stderr is a terminal (progress lines). */
+  /** Whether stderr is a terminal (progress line). */
   tty?: boolean;
-  /** How to start the receiver (tests replace it). */
-  spawn?: (destPath: string) => RemoteProcess;
+  /** Raw stderr writes (progress, the remote's messages); default process.stderr. */
+  stderr?: (text: string | Buffer) => void;
+  /** How to start a local receiver (tests replace it). */
+  spawn?: (destPath: string) => Transport;
+  /** Registers an interruption handler; returns its removal (tests drive it). */
+  onInterrupt?: (handler: () => void) => () => void;
 }
 
-export type Destination = { kind: 'local'; path: string };
-
-/** DEST → where it is. Only local destinations exist so far. */
-export function parseDestination(dest: string): Destination {
-  if (dest === '') throw usageError('DEST is empty');
-  if (dest.startsWith('file:')) {
-    let url: URL;
-    try {
-      url = new URL(dest);
-    } catch {
-      throw usageError(`'${dest}' is not a valid file: URL`);
-    }
-    if (url.hostname !== '' && url.hostname !== 'localhost') {
-      throw usageError(`'${dest}': a file: URL must name a local path (file:///path)`, 'PUSH_DEST_UNSUPPORTED', { dest });
-    }
-    return { kind: 'local', path: decodeURIComponent(url.pathname) };
-  }
-  const colon = dest.indexOf(':');
-  const slash = dest.indexOf('/');
-  // git's rule: a ':' before any '/' makes it a remote (host:path, ssh://...).
-  if (colon > 0 && (slash === -1 || colon < slash)) {
-    throw usageError(`'${dest}': remote destinations (host:path, ssh://) are not supported yet; use a local path or file:///path`, 'PUSH_DEST_UNSUPPORTED', {
-      dest,
-    });
-  }
-  return { kind: 'local', path: dest };
+/** REMOTE → where it is (transport/remote.ts). */
+export function parseDestination(dest: string): Remote {
+  return parseRemote(dest);
 }
 
 function parseOrder(v: string | undefined): ByteOrder {
@@ -81,13 +87,77 @@ function parseOrder(v: string | undefined): ByteOrder {
   throw usageError(`--byte-order must be 'le' or 'be', not '${v}'`);
 }
 
+const defaultInterrupt = (handler: () => void): (() => void) => {
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+};
+
+interface LinkOptions {
+  ssh: string;
+  sshCommand?: string;
+  receiveCommand?: string;
+  identity?: string[];
+  knownHosts?: string[];
+}
+
+async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c: Buffer) => void): Promise<Transport> {
+  if (remote.kind === 'local') {
+    if (o.receiveCommand !== undefined) throw usageError('--receive-command applies to ssh remotes only');
+    if (!looksLikeRepo(remote.path)) throw usageError(`'${remote.path}' is not an OSTree repository`, 'PUSH_DEST_NOT_REPO', { dest: remote.path });
+    const t = io.spawn ? io.spawn(remote.path) : spawnLocalReceiver(remote.path, { stderr: 'pipe' });
+    t.stderr?.on('data', onStderr);
+    return t;
+  }
+  const common = { env: io.env, onStderr, ...(o.receiveCommand === undefined ? {} : { receiveCommand: o.receiveCommand }) };
+  if (o.ssh === 'openssh') {
+    if (o.identity !== undefined || o.knownHosts !== undefined) throw usageError('-i and --known-hosts apply to --ssh=builtin; with OpenSSH use ~/.ssh/config or --ssh-command');
+    return spawnOpenSsh(remote, { ...common, ...(o.sshCommand === undefined ? {} : { sshCommand: o.sshCommand }) });
+  }
+  if (o.sshCommand !== undefined) throw usageError('--ssh-command applies to --ssh=openssh');
+  return await connectBuiltinSsh(remote, {
+    ...common,
+    ...(o.identity === undefined ? {} : { identityFiles: o.identity }),
+    ...(o.knownHosts === undefined ? {} : { knownHosts: o.knownHosts }),
+  });
+}
+
+/** The error to report when the session broke: the transport's own reason when it has one. */
+async function explain(e: unknown, link: Transport, lastRemoteLine: () => string, where: string): Promise<OstreePushError> {
+  const err = asOstreePushError(e);
+  const linkBroke = (err instanceof TransportError && err.code === 'TRANSPORT_CLOSED') || (err instanceof WireError && (err.code === 'WIRE_STREAM_CLOSED' || err.code === 'WIRE_TRUNCATED'));
+  if (!linkBroke) return err;
+  let status: number | null | undefined;
+  try {
+    status = await Promise.race([link.exit, new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000).unref())]);
+  } catch (failure) {
+    if (failure instanceof OstreePushError) return failure;
+  }
+  const said = lastRemoteLine();
+  if (typeof status === 'number' && status !== 0 && err.data['state'] === 'waiting for INFO') {
+    return new OstreePushError('PUSH_RECEIVER_FAILED', `the receiver on ${where} failed before the session began (exit ${status})${said === '' ? '' : `: ${said}`}`, { exit: status, remote: said });
+  }
+  if (said !== '' && !err.message.includes(said)) return new TransportError('TRANSPORT_CLOSED', `${err.message}; the receiver said: ${said}`, err.data, { cause: err });
+  return err;
+}
+
 export async function pushMain(argv: readonly string[], io: PushIo): Promise<number> {
+  const started = Date.now();
   const { values, positionals } = parseCommandLine(argv, {
     repo: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
     'dry-run': { type: 'boolean', short: 'n' },
+    json: { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
     quiet: { type: 'boolean', short: 'q' },
+    ssh: { type: 'string' },
+    'ssh-command': { type: 'string' },
+    'receive-command': { type: 'string' },
+    identity: { type: 'string', short: 'i', multiple: true },
+    'known-hosts': { type: 'string', multiple: true },
     'byte-order': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -95,56 +165,112 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
     io.out(PUSH_USAGE);
     return 0;
   }
+  const json = values.json === true;
   const [dest, ...refNames] = positionals;
-  if (dest === undefined) throw usageError('missing DEST (see --help)');
-  const order = parseOrder(values['byte-order']);
-  const quiet = values.quiet === true;
-  const verbose = values.verbose === true && !quiet;
-  const dryRun = values['dry-run'] === true;
-
-  const repo = Repo.open(values.repo ?? defaultRepoPath(io.env, io.cwd));
-  void repo.objects; // REPO_UNSUPPORTED_MODE now, before anything is started
-  const target = parseDestination(dest);
-  if (!looksLikeRepo(target.path)) {
-    throw usageError(`'${dest}' is not an OSTree repository`, 'PUSH_DEST_NOT_REPO', { dest });
+  const emitJson = (result: PushResult | undefined, error: OstreePushError | undefined, where: string) => {
+    if (json) io.out(`${JSON.stringify(jsonSummary({ remote: where, dryRun: values['dry-run'] === true, result, error, seconds: (Date.now() - started) / 1000 }))}\n`);
+  };
+  try {
+    if (dest === undefined) throw usageError('missing REMOTE (see --help)');
+    const opts: PushCliOptions = {
+      force: values.force === true,
+      dryRun: values['dry-run'] === true,
+      quiet: values.quiet === true,
+      verbose: values.verbose === true && values.quiet !== true,
+      ssh: values.ssh ?? 'openssh',
+    };
+    if (values.repo !== undefined) opts.repo = values.repo;
+    if (values['byte-order'] !== undefined) opts.byteOrder = values['byte-order'];
+    if (values['ssh-command'] !== undefined) opts.sshCommand = values['ssh-command'];
+    if (values['receive-command'] !== undefined) opts.receiveCommand = values['receive-command'];
+    if (values.identity !== undefined) opts.identity = values.identity;
+    if (values['known-hosts'] !== undefined) opts.knownHosts = values['known-hosts'];
+    return await pushTo(dest, refNames, opts, io, (r) => emitJson(r, r.ok ? undefined : r.error, dest));
+  } catch (e) {
+    emitJson(undefined, asOstreePushError(e), dest ?? '');
+    throw e;
   }
+}
+
+interface PushCliOptions extends LinkOptions {
+  repo?: string;
+  force: boolean;
+  dryRun: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  byteOrder?: string;
+}
+
+async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: PushIo, done: (r: PushResult) => void): Promise<number> {
+  const order = parseOrder(o.byteOrder);
+  const { quiet, verbose, dryRun } = o;
+  if (o.ssh !== 'openssh' && o.ssh !== 'builtin') throw usageError(`--ssh must be 'openssh' or 'builtin', not '${o.ssh}'`);
+
+  const remote = parseRemote(dest);
+  const repo = Repo.open(o.repo ?? defaultRepoPath(io.env, io.cwd));
+  void repo.objects; // REPO_UNSUPPORTED_MODE now, before anything is started
   // Unknown refs are usage errors, found before the receiver is started.
   localRefs(repo, refNames);
 
-  const remote = (io.spawn ?? ((p: string) => spawnLocalReceiver(p)))(target.path);
-  let progressShown = false;
+  const stderr = io.stderr ?? ((t: string | Buffer) => process.stderr.write(t));
+  const progress = new Progress((t) => stderr(t), quiet ? 'off' : io.tty === true ? 'tty' : verbose ? 'lines' : 'off');
+  let remoteTail = '';
+  const onStderr = (c: Buffer) => {
+    remoteTail = (remoteTail + c.toString('utf8')).slice(-4096);
+    progress.interject(c.toString('utf8'));
+  };
+  const lastRemoteLine = () => remoteTail.split('\n').map((l) => l.trim()).filter((l) => l !== '').pop() ?? '';
+  const where = describeRemote(remote);
+
+  const link = await openLink(remote, o, io, onStderr);
+  let interrupted = false;
+  let allSent = false;
+  const stopListening = (io.onInterrupt ?? defaultInterrupt)(() => {
+    interrupted = true;
+    link.kill();
+  });
   const options: PushOptions = {
     repo,
     refs: refNames,
-    force: values.force === true,
+    force: o.force,
     dryRun,
-    input: remote.stdout,
-    output: remote.stdin,
+    input: link.stdout,
+    output: link.stdin,
     order,
-    remoteExit: remote.exit,
+    remoteExit: link.exit,
+    onProgress: (p) => {
+      allSent = p.objectsSent >= p.objectsTotal;
+      progress.update(p);
+    },
   };
-  if (io.tty === true && !quiet) {
-    options.onProgress = (p) => {
-      progressShown = true;
-      process.stderr.write(`\r${progressLine(p)}`);
-    };
-  }
-  if (verbose) options.log = (line) => io.err(line);
-  let result;
+  if (verbose) options.log = (line) => progress.interject(`${line}\n`);
+  let result: PushResult;
   try {
     result = await push(options);
   } catch (e) {
-    remote.kill();
-    await remote.exit.catch(() => undefined);
-    throw e;
+    link.kill();
+    progress.finish();
+    if (interrupted) {
+      throw new TransportError(
+        'TRANSPORT_INTERRUPTED',
+        allSent
+          ? `interrupted after every object was sent; the receiver may have published: check the refs on ${where}`
+          : `interrupted; nothing was published on ${where} (the receiver publishes only a complete push)`,
+        { remote: where },
+      );
+    }
+    throw await explain(e, link, lastRemoteLine, where);
   } finally {
-    if (progressShown) process.stderr.write('\n');
-    remote.stdout.destroy();
+    stopListening();
+    link.stdout.destroy();
   }
-  await remote.exit.catch(() => undefined);
+  progress.finish();
+  await link.exit.catch(() => undefined);
   if (!quiet) for (const line of reportLines(result, { dest, verbose, dryRun })) io.err(line);
+  done(result);
   if (result.ok) return 0;
   const err: OstreePushError | undefined = result.error;
   if (err !== undefined) io.err(`ostree-push: ${err.message}`);
   return err?.exitCode ?? 1;
 }
+

@@ -1,0 +1,46 @@
+/**
+ * The one JSON object `ostree-push --json` prints on stdout, for scripts:
+ *
+ *   { "remote", "dryRun", "ok", "seconds",
+ *     "refs": [{ "ref", "old", "new", "status", "forced"?, "reason"? }],
+ *     "objects": { "sent", "skipped", "total" }, "bytes": { "sent", "skipped", "total" },
+ *     "error": null | { "code", "message", "exit" } }
+ *
+ * status is pushed | up-to-date | rejected | refused (a dry run says pushed
+ * for what would move). skipped counts what the plan held but was not sent
+ * (a dry run, or a push stopped by a refusal). A run that failed before a
+ * session has empty refs and zero counts, and its error.
+ */
+import type { OstreePushError } from '../errors.js';
+import type { PushResult } from '../protocol/pusher.js';
+
+export interface JsonSummaryInput {
+  remote: string;
+  dryRun: boolean;
+  result: PushResult | undefined;
+  error: OstreePushError | undefined;
+  seconds: number;
+}
+
+export function jsonSummary(i: JsonSummaryInput): Record<string, unknown> {
+  const r = i.result;
+  const total = r?.bytesTotal ?? 0;
+  const sent = r?.bytesSent ?? 0;
+  return {
+    remote: i.remote,
+    dryRun: i.dryRun,
+    ok: r?.ok === true && i.error === undefined,
+    seconds: Math.round(i.seconds * 1000) / 1000,
+    refs: (r?.refs ?? []).map((x) => ({
+      ref: x.ref,
+      old: x.from,
+      new: x.to,
+      status: x.status,
+      ...(x.forced === true ? { forced: true } : {}),
+      ...(x.reason === undefined ? {} : { reason: x.reason }),
+    })),
+    objects: { sent: r?.objectsSent ?? 0, skipped: r?.objectsSkipped ?? 0, total: r?.objectsTotal ?? 0 },
+    bytes: { sent, skipped: Math.max(0, total - sent), total },
+    error: i.error === undefined ? null : { code: i.error.code, message: i.error.message, exit: i.error.exitCode },
+  };
+}
