@@ -9,6 +9,9 @@ import update from './messages/update.schema.json' with { type: 'json' };
 import putobject from './messages/putobject.schema.json' with { type: 'json' };
 import status from './messages/status.schema.json' with { type: 'json' };
 import done from './messages/done.schema.json' with { type: 'json' };
+import query from './messages/query.schema.json' with { type: 'json' };
+import answer from './messages/answer.schema.json' with { type: 'json' };
+import report from './messages/report.schema.json' with { type: 'json' };
 
 /** A JSON Schema as plain data; the generator walks it, ajv compiles it. */
 export type JsonSchema = { [key: string]: unknown };
@@ -34,6 +37,9 @@ export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [
   entry('putobject.schema.json', putobject),
   entry('status.schema.json', status),
   entry('done.schema.json', done),
+  entry('query.schema.json', query),
+  entry('answer.schema.json', answer),
+  entry('report.schema.json', report),
 ];
 
 /** Non-standard annotation keywords our schemas use; ajv must be told they exist. */

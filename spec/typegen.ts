@@ -1,7 +1,7 @@
 /**
  * JSON Schema → TypeScript declarations, for the small subset the message
  * schemas use: object (properties, required, additionalProperties),
- * string, integer, boolean, $ref to shared or local $defs, description.
+ * array (items), string, integer, boolean, $ref to shared or local $defs, description.
  * Anything else is refused loudly, so a schema that outgrows the converter
  * fails the generator instead of producing a wrong type.
  */
@@ -12,7 +12,7 @@ const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const HANDLED = new Set([
   '$schema', '$id', '$ref', '$defs', '$comment', 'title', 'description', 'x-message', 'x-gvariant',
   'type', 'properties', 'required', 'additionalProperties', 'propertyNames', 'minProperties',
-  'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'if', 'then',
+  'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'if', 'then', 'items', 'maxItems',
 ]);
 
 function doc(schema: JsonSchema, indent: string): string {
@@ -37,6 +37,7 @@ export function typeOf(schema: JsonSchema | boolean, indent = ''): string {
     case 'integer': return 'number';
     case 'boolean': return 'boolean';
     case 'object': return objectType(schema, indent);
+    case 'array': return `${typeOf((schema['items'] ?? true) as JsonSchema | boolean, indent)}[]`;
     default: throw new Error(`typegen: unsupported type ${JSON.stringify(schema['type'])}`);
   }
 }
@@ -48,7 +49,8 @@ function objectType(schema: JsonSchema, indent: string): string {
   const lines: string[] = [];
   for (const [name, sub] of Object.entries(props)) {
     const opt = required.has(name) ? '' : '?';
-    lines.push(`${doc(sub, inner)}${inner}${name}${opt}: ${typeOf(sub, inner)};`);
+    const key = /^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name);
+    lines.push(`${doc(sub, inner)}${inner}${key}${opt}: ${typeOf(sub, inner)};`);
   }
   const extra = schema['additionalProperties'] as JsonSchema | boolean | undefined;
   if (extra !== false) {

@@ -115,7 +115,7 @@ def reject_cases():
     return [
         ('bad-order-byte', raw(4, b'', order_byte=b'L'), 'WIRE_BAD_ORDER', None),
         ('unknown-version', raw(4, b'', version=1), 'WIRE_BAD_VERSION', None),
-        ('unknown-type', raw(5, b''), 'WIRE_UNKNOWN_TYPE', None),
+        ('unknown-type', raw(8, b''), 'WIRE_UNKNOWN_TYPE', None),  # 5-7 are the extensions' types
         ('header-truncated', raw(4, b'')[:3], 'WIRE_TRUNCATED', None),
         ('body-truncated', raw(3, status_ok)[:-4], 'WIRE_TRUNCATED', None),
         ('payload-truncated', raw(2, put10) + b'abc', 'WIRE_TRUNCATED', None),

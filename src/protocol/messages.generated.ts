@@ -22,10 +22,14 @@ export type RepoMode = number;
 /** INFO: the receiver's repository mode and its refs. Unknown keys are allowed and ignored (version-0 peers ignore them; capabilities will be advertised this way). */
 export interface InfoBody {
   mode: RepoMode;
-  /** Every ref of the receiving repository, name to commit checksum. */
+  /** The refs of the receiving repository, name to commit checksum: all of them, or (refs-truncated) those that fit. */
   refs: {
     [ref: string]: Checksum;
   };
+  /** Optional (extensions): the extensions this receiver accepts, e.g. ['query', 'report']; unknown names are ignored. Absent: plain version 0. */
+  capabilities?: string[];
+  /** Optional (extensions): true when 'refs' lists only the refs that fit in one body (sorted by name, a prefix of the full list). Absent: the list is complete. */
+  "refs-truncated"?: boolean;
   [key: string]: unknown;
 }
 
@@ -63,6 +67,39 @@ export interface StatusBody {
 
 /** DONE: the pusher has nothing more to send. Empty on the wire; unknown keys are ignored. */
 export interface DoneBody {
+  /** Optional (extension 'report', only after INFO listed it): true asks for one REPORT after DONE. A version-0 receiver ignores it. */
+  report?: boolean;
+  [key: string]: unknown;
+}
+
+/** QUERY (extension 'query'; sent only after INFO listed it): asks which of these objects the receiver's store already holds, and what these refs name. Answered by exactly one ANSWER. */
+export interface QueryBody {
+  /** Object file basenames to look up in the receiver's store (objects/ only, never another session's staging); may be empty. */
+  objects: ObjectName[];
+  /** Ref names to look up (for refs INFO left out when it was truncated); may be empty. */
+  refs: RefName[];
+  [key: string]: unknown;
+}
+
+/** ANSWER (extension 'query'): the receiver's reply to one QUERY, from its store and refs only. A 'have' is a hint: the closure check at DONE still decides. */
+export interface AnswerBody {
+  /** One boolean per QUERY object, same order: true when the store holds it. The pusher checks the length. */
+  have: boolean[];
+  /** The queried refs that exist, name to commit checksum; an absent name is an absent ref. */
+  refs: {
+    [ref: string]: Checksum;
+  };
+  [key: string]: unknown;
+}
+
+/** REPORT (extension 'report'; sent only after a DONE carrying report=true that followed an accepted UPDATE): the fate of every ref of the UPDATE, like git's report-status. Every UPDATE ref appears in exactly one of the two keys. The last message of the session. */
+export interface ReportBody {
+  /** Refs that now name the UPDATE's 'to'. */
+  moved: RefName[];
+  /** Refs left unchanged, each with the reason (at most 4096 characters). */
+  refused: {
+    [ref: string]: string;
+  };
   [key: string]: unknown;
 }
 
@@ -73,6 +110,9 @@ export interface MessageBodies {
   PUTOBJECT: PutObjectBody;
   STATUS: StatusBody;
   DONE: DoneBody;
+  QUERY: QueryBody;
+  ANSWER: AnswerBody;
+  REPORT: ReportBody;
 }
 
 export type MessageType = keyof MessageBodies;
@@ -84,4 +124,7 @@ export const MESSAGE_CODES = {
   PUTOBJECT: 2,
   STATUS: 3,
   DONE: 4,
+  QUERY: 5,
+  ANSWER: 6,
+  REPORT: 7,
 } as const satisfies Record<MessageType, number>;

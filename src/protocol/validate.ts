@@ -106,12 +106,17 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+function variantValue(v: unknown): unknown {
+  return typeof v === 'object' && v !== null && 'type' in v && 'value' in v ? (v as { value: unknown }).value : v;
+}
+
 /** The JSON form of a decoded message's body (see the module comment). */
 export function bodyToJson(msg: DecodedMessage): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const extra = msg['extra'];
   if (extra instanceof Map) {
-    for (const [k, v] of extra) Object.defineProperty(out, String(k), { value: v, enumerable: true, writable: true, configurable: true });
+    // Extension keys (spec/protocol.md section 12) are checked by value, like the known ones.
+    for (const [k, v] of extra) Object.defineProperty(out, String(k), { value: plain(variantValue(v)), enumerable: true, writable: true, configurable: true });
   }
   for (const [k, v] of Object.entries(msg)) {
     if (k === 'type' || k === 'extra') continue;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MESSAGE_SCHEMAS } from '../../spec/schemas.js';
 import { decode, Variant } from '../gvariant/index.js';
-import { BODY_KEYS, MESSAGE_TYPES, type MessageTypeName } from './constants.js';
+import { BODY_KEYS, MESSAGE_TYPES, type MessageTypeName, OPTIONAL_KEYS } from './constants.js';
 import { encodeBody, type Message } from './messages.js';
 
 const samples: Record<MessageTypeName, Message> = {
@@ -11,6 +11,9 @@ const samples: Record<MessageTypeName, Message> = {
   PUTOBJECT: { type: 'PUTOBJECT', object: 'o', size: 1n, extra: new Map() },
   STATUS: { type: 'STATUS', result: true, message: '', extra: new Map() },
   DONE: { type: 'DONE', extra: new Map() },
+  QUERY: { type: 'QUERY', objects: [], refs: [], extra: new Map() },
+  ANSWER: { type: 'ANSWER', have: [], refs: new Map(), extra: new Map() },
+  REPORT: { type: 'REPORT', moved: [], refused: new Map(), extra: new Map() },
 };
 
 describe('wire constants', () => {
@@ -22,8 +25,11 @@ describe('wire constants', () => {
     for (const s of MESSAGE_SCHEMAS) {
       if (s.name === 'UPDATE') continue; // keys are ref names
       const props = (s.schema['properties'] ?? {}) as Record<string, { 'x-gvariant'?: string }>;
-      const annotated = Object.entries(props).map(([k, p]) => [k, p['x-gvariant']]);
+      const required = new Set((s.schema['required'] ?? []) as string[]);
+      const annotated = Object.entries(props).filter(([k]) => required.has(k)).map(([k, p]) => [k, p['x-gvariant']]);
       assert.deepEqual(BODY_KEYS[s.name as MessageTypeName], annotated, s.name);
+      const optional = Object.entries(props).filter(([k]) => !required.has(k)).map(([k, p]) => [k, p['x-gvariant']]);
+      assert.deepEqual(Object.entries((OPTIONAL_KEYS as Record<string, Record<string, string>>)[s.name] ?? {}), optional, `${s.name} optional keys`);
     }
   });
 

@@ -4,7 +4,9 @@
  *
  *   offset 0  u8   byte order: 'l' (0x6c) little endian, 'B' (0x42) big endian
  *   offset 1  u8   protocol version: 0
- *   offset 2  u8   message type: INFO 0, UPDATE 1, PUTOBJECT 2, STATUS 3, DONE 4
+ *   offset 2  u8   message type: INFO 0, UPDATE 1, PUTOBJECT 2, STATUS 3, DONE 4;
+ *                  extensions (sent only after INFO advertised them, section 12):
+ *                  QUERY 5, ANSWER 6, REPORT 7
  *   offset 3  u16  body length, in the byte order of offset 0
  */
 
@@ -18,7 +20,7 @@ export const MAX_BODY_SIZE = 0xffff;
 
 export const ORDER_BYTE: Readonly<Record<ByteOrder, number>> = { le: 0x6c, be: 0x42 };
 
-export const MESSAGE_TYPES = { INFO: 0, UPDATE: 1, PUTOBJECT: 2, STATUS: 3, DONE: 4 } as const;
+export const MESSAGE_TYPES = { INFO: 0, UPDATE: 1, PUTOBJECT: 2, STATUS: 3, DONE: 4, QUERY: 5, ANSWER: 6, REPORT: 7 } as const;
 export type MessageTypeName = keyof typeof MESSAGE_TYPES;
 
 const NAMES_BY_NUMBER: ReadonlyMap<number, MessageTypeName> = new Map(
@@ -40,8 +42,9 @@ export const ZERO_CHECKSUM = '0'.repeat(64);
 export const DEFAULT_MAX_PAYLOAD_SIZE = 64n * 1024n ** 3n;
 
 /**
- * The known `a{sv}` keys of each body and their variant types, in the order
- * the encoders write them. UPDATE has none: every key is a ref name, each
+ * The required `a{sv}` keys of each body and their variant types, in the order
+ * the encoders write them (optional extension keys, e.g. INFO `capabilities`,
+ * travel in `extra`; see OPTIONAL_KEYS). UPDATE has none: every key is a ref name, each
  * with a value of UPDATE_VALUE_TYPE.
  */
 export const BODY_KEYS: Readonly<Record<MessageTypeName, readonly (readonly [key: string, type: string])[]>> = {
@@ -59,5 +62,29 @@ export const BODY_KEYS: Readonly<Record<MessageTypeName, readonly (readonly [key
     ['message', 's'],
   ],
   DONE: [],
+  QUERY: [
+    ['objects', 'as'],
+    ['refs', 'as'],
+  ],
+  ANSWER: [
+    ['have', 'ab'],
+    ['refs', 'a{ss}'],
+  ],
+  REPORT: [
+    ['moved', 'as'],
+    ['refused', 'a{ss}'],
+  ],
 };
+
+/**
+ * Optional keys of the extensions (spec/protocol.md section 12). They ride in
+ * a message's `extra`, so a version-0 peer ignores them.
+ */
+export const OPTIONAL_KEYS = {
+  INFO: { capabilities: 'as', 'refs-truncated': 'b' },
+  DONE: { report: 'b' },
+} as const;
+
+/** The capability names a receiver may list in INFO `capabilities`. */
+export const CAPABILITIES = { query: 'query', report: 'report' } as const;
 export const UPDATE_VALUE_TYPE = '(ss)';

@@ -7,6 +7,9 @@
  *   PUTOBJECT  { type, object, size: "<decimal>", extra }
  *   STATUS     { type, result, message, extra }
  *   DONE       { type, extra }
+ *   QUERY      { type, objects: [name], refs: [name], extra }
+ *   ANSWER     { type, have: [bool], refs: { name: checksum }, extra }
+ *   REPORT     { type, moved: [name], refused: { name: reason }, extra }
  *
  * `extra` maps each unknown key to the tagged JSON of its variant,
  * { "variant": "<type>", "value": ... } (src/gvariant/json.ts). Object key
@@ -21,7 +24,10 @@ export type MessageJSON =
   | { type: 'UPDATE'; refs: Record<string, { from: string; to: string }> }
   | { type: 'PUTOBJECT'; object: string; size: string; extra: Record<string, TaggedJSON> }
   | { type: 'STATUS'; result: boolean; message: string; extra: Record<string, TaggedJSON> }
-  | { type: 'DONE'; extra: Record<string, TaggedJSON> };
+  | { type: 'DONE'; extra: Record<string, TaggedJSON> }
+  | { type: 'QUERY'; objects: string[]; refs: string[]; extra: Record<string, TaggedJSON> }
+  | { type: 'ANSWER'; have: boolean[]; refs: Record<string, string>; extra: Record<string, TaggedJSON> }
+  | { type: 'REPORT'; moved: string[]; refused: Record<string, string>; extra: Record<string, TaggedJSON> };
 
 function extraToJSON(extra: Map<string, Variant>): Record<string, TaggedJSON> {
   return Object.fromEntries([...extra].map(([k, v]) => [k, toTaggedJSON('v', v)]));
@@ -43,6 +49,12 @@ export function messageToJSON(m: Message): MessageJSON {
       return { type: 'STATUS', result: m.result, message: m.message, extra: extraToJSON(m.extra) };
     case 'DONE':
       return { type: 'DONE', extra: extraToJSON(m.extra) };
+    case 'QUERY':
+      return { type: 'QUERY', objects: [...m.objects], refs: [...m.refs], extra: extraToJSON(m.extra) };
+    case 'ANSWER':
+      return { type: 'ANSWER', have: [...m.have], refs: Object.fromEntries(m.refs), extra: extraToJSON(m.extra) };
+    case 'REPORT':
+      return { type: 'REPORT', moved: [...m.moved], refused: Object.fromEntries(m.refused), extra: extraToJSON(m.extra) };
   }
 }
 
@@ -61,5 +73,11 @@ export function messageFromJSON(j: MessageJSON): Message {
       return { type: 'STATUS', result: j.result, message: j.message, extra: extraFromJSON(j.extra) };
     case 'DONE':
       return { type: 'DONE', extra: extraFromJSON(j.extra) };
+    case 'QUERY':
+      return { type: 'QUERY', objects: [...j.objects], refs: [...j.refs], extra: extraFromJSON(j.extra) };
+    case 'ANSWER':
+      return { type: 'ANSWER', have: [...j.have], refs: new Map(Object.entries(j.refs)), extra: extraFromJSON(j.extra) };
+    case 'REPORT':
+      return { type: 'REPORT', moved: [...j.moved], refused: new Map(Object.entries(j.refused)), extra: extraFromJSON(j.extra) };
   }
 }

@@ -7,7 +7,10 @@
  * | 1    | UPDATE    | one key per ref, value (ss) = (from, to) |
  * | 2    | PUTOBJECT | `object` : s, `size` : t (payload follows the body) |
  * | 3    | STATUS    | `result` : b, `message` : s |
- * | 4    | DONE      | empty |
+ * | 4    | DONE      | empty (extension: `report` : b) |
+ * | 5    | QUERY     | `objects` : as, `refs` : as (extension `query`) |
+ * | 6    | ANSWER    | `have` : ab, `refs` : a{ss} (extension `query`) |
+ * | 7    | REPORT    | `moved` : as, `refused` : a{ss} (extension `report`) |
  *
  * This module decodes structure and types only: a missing required key or a
  * known key with another variant type is WIRE_BAD_BODY naming the key. What
@@ -54,7 +57,28 @@ export interface DoneMessage {
   type: 'DONE';
   extra: Map<string, Variant>;
 }
-export type Message = InfoMessage | UpdateMessage | PutObjectMessage | StatusMessage | DoneMessage;
+/** Extension `query`: which of these objects are in your store, and where are these refs? */
+export interface QueryMessage {
+  type: 'QUERY';
+  objects: string[];
+  refs: string[];
+  extra: Map<string, Variant>;
+}
+/** Extension `query`: `have[i]` answers `objects[i]`; `refs` holds the named refs that exist. */
+export interface AnswerMessage {
+  type: 'ANSWER';
+  have: boolean[];
+  refs: Map<string, string>;
+  extra: Map<string, Variant>;
+}
+/** Extension `report`: after DONE, the fate of every ref of the UPDATE. */
+export interface ReportMessage {
+  type: 'REPORT';
+  moved: string[];
+  refused: Map<string, string>;
+  extra: Map<string, Variant>;
+}
+export type Message = InfoMessage | UpdateMessage | PutObjectMessage | StatusMessage | DoneMessage | QueryMessage | AnswerMessage | ReportMessage;
 
 type Dict = Map<string, Variant>;
 
@@ -187,6 +211,41 @@ export function decodeDone(bytes: Uint8Array, order: ByteOrder = 'le'): DoneMess
   return { type: 'DONE', extra: parseBody('DONE', bytes, order) };
 }
 
+// ---- QUERY, ANSWER, REPORT (extensions) ------------------------------------
+
+export function encodeQuery(m: EncodeInput<QueryMessage>, order: ByteOrder = 'le'): Uint8Array {
+  return finish('QUERY', withExtra('QUERY', [['objects', new Variant('as', [...m.objects])], ['refs', new Variant('as', [...m.refs])]], m.extra), order);
+}
+
+export function decodeQuery(bytes: Uint8Array, order: ByteOrder = 'le'): QueryMessage {
+  const body = parseBody('QUERY', bytes, order);
+  const objects = take('QUERY', body, 'objects', 'as') as string[];
+  const refs = take('QUERY', body, 'refs', 'as') as string[];
+  return { type: 'QUERY', objects, refs, extra: body };
+}
+
+export function encodeAnswer(m: EncodeInput<AnswerMessage>, order: ByteOrder = 'le'): Uint8Array {
+  return finish('ANSWER', withExtra('ANSWER', [['have', new Variant('ab', [...m.have])], ['refs', new Variant('a{ss}', new Map(m.refs))]], m.extra), order);
+}
+
+export function decodeAnswer(bytes: Uint8Array, order: ByteOrder = 'le'): AnswerMessage {
+  const body = parseBody('ANSWER', bytes, order);
+  const have = take('ANSWER', body, 'have', 'ab') as boolean[];
+  const refs = take('ANSWER', body, 'refs', 'a{ss}') as Map<string, string>;
+  return { type: 'ANSWER', have, refs, extra: body };
+}
+
+export function encodeReport(m: EncodeInput<ReportMessage>, order: ByteOrder = 'le'): Uint8Array {
+  return finish('REPORT', withExtra('REPORT', [['moved', new Variant('as', [...m.moved])], ['refused', new Variant('a{ss}', new Map(m.refused))]], m.extra), order);
+}
+
+export function decodeReport(bytes: Uint8Array, order: ByteOrder = 'le'): ReportMessage {
+  const body = parseBody('REPORT', bytes, order);
+  const moved = take('REPORT', body, 'moved', 'as') as string[];
+  const refused = take('REPORT', body, 'refused', 'a{ss}') as Map<string, string>;
+  return { type: 'REPORT', moved, refused, extra: body };
+}
+
 // ---- any message ---------------------------------------------------------
 
 /** The `a{sv}` body of any message. */
@@ -202,6 +261,12 @@ export function encodeBody(m: Message, order: ByteOrder = 'le'): Uint8Array {
       return encodeStatus(m, order);
     case 'DONE':
       return encodeDone(m, order);
+    case 'QUERY':
+      return encodeQuery(m, order);
+    case 'ANSWER':
+      return encodeAnswer(m, order);
+    case 'REPORT':
+      return encodeReport(m, order);
   }
 }
 
@@ -211,6 +276,9 @@ const DECODERS: Record<MessageTypeName, (bytes: Uint8Array, order: ByteOrder) =>
   PUTOBJECT: decodePutObject,
   STATUS: decodeStatus,
   DONE: decodeDone,
+  QUERY: decodeQuery,
+  ANSWER: decodeAnswer,
+  REPORT: decodeReport,
 };
 
 export function decodeBody(type: MessageTypeName, bytes: Uint8Array, order: ByteOrder = 'le'): Message {
