@@ -175,7 +175,11 @@ export async function runOne(ctx: RunContext, s: Schedule): Promise<RunReport> {
     (await acquireLock(repo, { timeoutMs: 5000 })).release();
   }
   violations.push(...(await checkStore(dst)));
-  const intents = [src.next, ...(race ? [src.raceNext] : [])];
+  // One push's set is what its UPDATE asked for: refs the pusher itself rejected (non-fast-forward) are not in it.
+  const intents = [src.next, ...(race ? [src.raceNext] : [])].map((all, i) => {
+    const r = results[i];
+    return r === null || r === undefined ? all : new Map(r.refs.filter((x) => x.status !== 'rejected').map((x) => [x.ref, x.to]));
+  });
   violations.push(...checkRefsAtomic(dst, before, intents));
   const after = listRefs(Repo.open(dst));
   let unsure = false;
