@@ -137,11 +137,14 @@ async function main(): Promise<number> {
   const samples: Sample[] = [];
   const unavailable: Array<{ dataset: string; runner: string; why: string }> = [];
   let seq = 0;
+  // A run killed as stalled is not repeated: it would only stall again.
+  const stalled = new Set<string>();
   try {
     for (let rep = 1; rep <= reps; rep++) {
       for (const ds of datasets) {
         for (const r of runners) {
-          const why = r.unavailable(ctx, ds);
+          const why = stalled.has(`${ds.name} ${r.id}`) ? null : r.unavailable(ctx, ds);
+          if (stalled.has(`${ds.name} ${r.id}`)) continue;
           if (why !== null) {
             if (rep === 1) unavailable.push({ dataset: ds.name, runner: r.id, why });
             continue;
@@ -151,6 +154,7 @@ async function main(): Promise<number> {
           const s = await r.run(ctx, ds, dest, rep);
           if (r.noDestination !== true && s.ok && (verifyMode === 'all' || (verifyMode === 'first' && rep === 1))) s.verify = await verify(ds, s, r);
           samples.push(s);
+          if (!s.ok && /killed after/.test(s.error ?? '')) stalled.add(`${ds.name} ${r.id}`);
           log(`rep ${rep}/${reps} ${ds.name} ${r.id}: ${(s.wallMs / 1000).toFixed(2)} s${s.ok ? '' : ` FAILED ${s.error ?? ''}`}${s.verify === undefined ? '' : ` [${s.verify}]`}`);
         }
       }

@@ -31,9 +31,9 @@ export interface DriverConfig {
   repo: string;
   ref: string;
   dest: string;
-  link: 'local' | 'openssh' | 'memory';
-  /** openssh: client options (no -p), user, host, port (sshd's or a delay proxy's). */
-  ssh?: { options: string[]; user: string; host: string; port: number };
+  link: 'local' | 'openssh' | 'memory' | 'ssh2';
+  /** openssh, ssh2: client options (no -p), user, host, port (sshd's or a delay proxy's), key and known_hosts. */
+  ssh?: { options: string[]; user: string; host: string; port: number; identityFile: string; knownHosts: string };
   /** memory: simulated round-trip time (half of it each way). */
   rttMs?: number;
   /** Where /usr/bin/time writes the receiver's and the ssh client's figures. */
@@ -80,7 +80,7 @@ function receiverArgv(c: DriverConfig): string[] {
   return [...timePrefix(c.receiverUsageFile), process.execPath, ...receiverCommand(), `--repo=${c.dest}`];
 }
 
-function openLink(c: DriverConfig): Link {
+async function openLink(c: DriverConfig): Promise<Link> {
   if (c.link === 'local') return start(receiverArgv(c));
   if (c.link === 'memory') {
     const link = createLink({ ...FAST_LINK, latencyMs: (c.rttMs ?? 0) / 2 });
@@ -90,7 +90,17 @@ function openLink(c: DriverConfig): Link {
     });
     return { stdin: link.pusher.output, stdout: link.pusher.input, exit: done, kill: () => link.close() };
   }
-  if (c.ssh === undefined) throw new Error('the openssh link needs ssh options');
+  if (c.ssh === undefined) throw new Error('the ssh links need ssh options');
+  if (c.link === 'ssh2') {
+    // Loaded by path: the built-in transport is optional for the bench (runners.ts checks it is there).
+    const mod = (await import(new URL('../../src/transport/builtin-ssh.ts', import.meta.url).href)) as {
+      connectBuiltinSsh(remote: unknown, options: Record<string, unknown>): Promise<Link>;
+    };
+    return await mod.connectBuiltinSsh(
+      { kind: 'ssh', host: c.ssh.host, user: c.ssh.user, port: c.ssh.port, path: c.dest },
+      { knownHosts: [c.ssh.knownHosts], identityFiles: [c.ssh.identityFile], agent: false, receiveCommand: receiverArgv(c).slice(0, -1).map(shellQuote).join(' ') },
+    );
+  }
   const q = (argv: string[]): string => argv.map(shellQuote).join(' ');
   const t = spawnOpenSsh(
     { kind: 'ssh', host: c.ssh.host, user: c.ssh.user, port: c.ssh.port, path: c.dest },
@@ -103,7 +113,7 @@ async function main(): Promise<void> {
   const c = JSON.parse(process.argv[2] ?? '{}') as DriverConfig;
   const repo = Repo.open(c.repo);
   const t0 = performance.now();
-  const link = openLink(c);
+  const link = await openLink(c);
   const options: PushOptions & { window?: number } = { repo, refs: [c.ref], input: link.stdout, output: link.stdin, remoteExit: link.exit };
   if (c.window !== undefined) options.window = c.window;
   let result: DriverResult;

@@ -71,11 +71,14 @@ export async function prepareDestination(ds: Dataset, dest: string): Promise<voi
   }
 }
 
-function run(cmd: string, args: string[], options: { input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    // A stalled run is killed (SIGTERM) and reported as failed rather than hanging the bench.
+    const child = execFile(cmd, args, { maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 0 }, (err, stdout, stderr) => {
+      const killed = err !== null && (err as { killed?: boolean }).killed === true;
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
-      if (err !== null && code === null) reject(err);
+      if (killed) resolve({ code: null, stdout, stderr: `${stderr}\nkilled after ${options.timeoutMs} ms (stalled?)` });
+      else if (err !== null && code === null) reject(err);
       else resolve({ code, stdout, stderr });
     });
     if (options.input !== undefined) child.stdin?.end(options.input);
@@ -107,7 +110,7 @@ function ours(id: string, label: string, link: DriverConfig['link'], rttMs: numb
     label,
     kind: 'ours',
     rttMs,
-    unavailable: (ctx, ds) => (link === 'openssh' ? needSshd(ctx) : null) ?? rttBudget(ds, rttMs, (window ?? ctx.window ?? 1) > 1 && ctx.pusherHasWindow),
+    unavailable: (ctx, ds) => (link === 'openssh' || link === 'ssh2' ? needSshd(ctx) : null) ?? (link === 'ssh2' ? builtinMissing() : null) ?? rttBudget(ds, rttMs, (window ?? ctx.window ?? 1) > 1 && ctx.pusherHasWindow),
     run: async (ctx, ds, dest, rep) => {
       const config: DriverConfig = {
         repo: ds.repo,
@@ -120,12 +123,14 @@ function ours(id: string, label: string, link: DriverConfig['link'], rttMs: numb
       const w = window ?? ctx.window;
       if (w !== undefined) config.window = w;
       if (link === 'memory') config.rttMs = rttMs;
-      if (link === 'openssh' && ctx.sshd !== null) {
+      if ((link === 'openssh' || link === 'ssh2') && ctx.sshd !== null) {
         const port = rttMs === 0 ? ctx.sshd.port : await ctx.proxyPort(rttMs);
-        config.ssh = { options: ctx.sshd.options, user: ctx.sshd.user, host: ctx.sshd.host, port };
+        const { options, user, host, identityFile, knownHosts } = ctx.sshd;
+        config.ssh = { options, user, host, port, identityFile, knownHosts };
       }
       const t0 = performance.now();
-      const out = await run(process.execPath, [...receiverCommand().slice(0, 2), new URL('./push-driver.ts', import.meta.url).pathname, JSON.stringify(config)]);
+      const timeoutMs = Math.round(30_000 + ds.objects * (rttMs + 15) + ds.objectBytes / 1e4);
+      const out = await run(process.execPath, [...receiverCommand().slice(0, 2), new URL('./push-driver.ts', import.meta.url).pathname, JSON.stringify(config)], { timeoutMs });
       const wallMs = performance.now() - t0;
       let res: DriverResult;
       try {
@@ -221,15 +226,12 @@ const rawSsh: Runner = {
   },
 };
 
-function notLanded(id: string, label: string, why: string): Runner {
-  return { id, label, kind: 'ours', rttMs: 0, unavailable: () => why, run: () => Promise.reject(new Error(why)) };
+function builtinMissing(): string | null {
+  return existsSync(new URL('../../src/transport/builtin-ssh.ts', import.meta.url).pathname) ? null : 'not available: the built-in ssh2 transport has not landed';
 }
 
 /** Every runner, in the order a repetition runs them (A/B interleaved within each repetition). */
 export function allRunners(): Runner[] {
-  const builtin = existsSync(new URL('../../src/transport/builtin-ssh.ts', import.meta.url).pathname)
-    ? notLanded('ssh2', 'ours over the built-in ssh2 client', 'not available: src/transport/builtin-ssh.ts exists but is not wired into the bench yet')
-    : notLanded('ssh2', 'ours over the built-in ssh2 client', 'not available: the built-in ssh2 transport has not landed');
   return [
     ours('local', 'ours, local path (receiver as a child process)', 'local', 0),
     ours('openssh', 'ours over OpenSSH on loopback', 'openssh', 0),
@@ -237,7 +239,7 @@ export function allRunners(): Runner[] {
     rawSsh,
     pullLocal,
     ours('stop-and-wait', 'ours over OpenSSH, window of one object', 'openssh', 0, 1),
-    builtin,
+    ours('ssh2', 'ours over the built-in ssh2 client, same sshd', 'ssh2', 0),
     ours('memory@0ms', 'ours over the in-memory link, 0 ms RTT (both ends in one process)', 'memory', 0),
     ours('memory@20ms', 'ours over the in-memory link, 20 ms RTT', 'memory', 20),
     ours('memory@100ms', 'ours over the in-memory link, 100 ms RTT', 'memory', 100),

@@ -24,6 +24,9 @@ export interface Sshd {
   /** The same as one string for `rsync -e`. */
   sshCommand: string;
   host: string;
+  identityFile: string;
+  /** A known_hosts file holding the host key for 127.0.0.1 on any port (sshd's and the delay proxies'). */
+  knownHosts: string;
   /** sshd's own pid (its per-connection children are reaped by it). */
   pid: number | undefined;
   stop(): Promise<void>;
@@ -92,10 +95,15 @@ export async function startSshd(dir: string): Promise<Sshd> {
     '-F', '/dev/null',
   ];
   const sshArgs = ['-p', String(port), ...options];
+  const knownHosts = join(dir, 'known_hosts');
+  const [type, key] = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
+  writeFileSync(knownHosts, `[127.0.0.1]:* ${type} ${key}\n`);
   const sshd: Sshd = {
     port,
     user,
     host: '127.0.0.1',
+    identityFile: userKey,
+    knownHosts,
     options,
     sshArgs,
     sshCommand: ['ssh', ...sshArgs].join(' '),
