@@ -148,7 +148,11 @@ function ours(id: string, label: string, link: DriverConfig['link'], rttMs: numb
         pusher: addUsage(res.pusher, res.sshClient === null ? null : { ...res.sshClient, maxRssKiB: 0 }),
         receiver: res.receiver,
       };
-      if (res.error !== undefined) s.error = res.error;
+      if (res.error !== undefined) {
+        // The receiver's own one-line error (on stderr) says more than the pusher's view of it.
+        const said = out.stderr.split('\n').filter((l) => l.startsWith('ostree-receive:')).pop();
+        s.error = said === undefined ? res.error : `${res.error}; ${said}`;
+      }
       return s;
     },
   };
