@@ -28,8 +28,10 @@ import { tmpDir } from './tmp.js';
 export interface SshdOptions {
   /** Put the ostree-receive wrappers on the remote PATH (default true). */
   receiverOnPath?: boolean;
-  /** A ForceCommand for every session (e.g. the ostree-receive-shell wrapper). */
+  /** A ForceCommand for every session. */
   forceCommand?: string;
+  /** ForceCommand the harness's ostree-receive-shell wrapper (the restricted-shell deployment). */
+  forceShell?: boolean;
   /** Extra environment for remote commands (SetEnv), e.g. OSTREE_RECEIVE_CONF. */
   env?: Record<string, string>;
 }
@@ -121,6 +123,7 @@ export async function startSshd(t: TestContext, options: SshdOptions = {}): Prom
       'LogLevel INFO',
       `SetEnv ${setEnv}`,
       ...(options.forceCommand === undefined ? [] : [`ForceCommand ${options.forceCommand}`]),
+      ...(options.forceShell === true ? [`ForceCommand ${join(binDir, 'ostree-receive-shell')}`] : []),
       '',
     ].join('\n'),
   );
