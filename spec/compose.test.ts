@@ -53,8 +53,8 @@ describe('the explorer bites', () => {
   it('a receiver that publishes on DONE after a refusal', () => {
     const bad = patch(RECEIVER, (t) => t.from === 'awaitDone' && t.event === 'recv:DONE', { from: 'awaitDone', event: 'recv:DONE', actions: ['publish', 'cleanup'], to: 'refused' });
     const v = firstOf(compose(PUSHER, bad, { capacity: 1 }), 'publish-after-failure');
-    assert.deepEqual(v.path, ['receiver send:INFO', 'pusher recv:INFO', 'pusher send:UPDATE', 'receiver recv:UPDATE',
-      'receiver send:STATUS {"statusOk":false}', 'pusher recv:STATUS', 'pusher send:DONE', 'receiver recv:DONE']);
+    assert.deepEqual(v.path, ['receiver send:INFO {"offersQuery":false,"offersReport":false}', 'pusher recv:INFO', 'pusher send:UPDATE', 'receiver recv:UPDATE',
+      'receiver send:STATUS {"statusOk":false}', 'pusher recv:STATUS', 'pusher send:DONE {"wantReport":false}', 'receiver recv:DONE']);
   });
 
   it('a pusher that waits for a STATUS after DONE', () => {
@@ -68,57 +68,91 @@ describe('the explorer bites', () => {
 
   it('a receiver that never answers an object deadlocks', () => {
     const bad = patch(RECEIVER, (t) => t.from === 'receiving' && t.event === 'recv:PUTOBJECT', { from: 'receiving', event: 'recv:PUTOBJECT', guard: 'objectValid', actions: ['keepObject'], to: 'receiving' }, { from: 'receiving', event: 'recv:PUTOBJECT', guard: '!objectValid', actions: ['discardObject'], to: 'receiving' });
-    const v = firstOf(compose(PUSHER, bad, { capacity: 1 }), 'deadlock');
-    assert.match(v.message, /awaitObjectStatus \/ receiving/);
+    const v = firstOf(compose(windowed(PUSHER, 1), bad, { capacity: 1 }), 'deadlock');
+    assert.match(v.message, /sending \/ receiving/);
   });
 
   it('a pusher that skips UPDATE sends what the receiver cannot take', () => {
-    const bad = patch(PUSHER, () => false, { from: 'haveInfo', event: 'send:PUTOBJECT', guard: 'moreObjects', to: 'awaitObjectStatus' });
+    const bad = patch(PUSHER, () => false, { from: 'haveInfo', event: 'send:PUTOBJECT', guard: 'moreObjects', to: 'sending' });
     bad.transitions = bad.transitions.filter((t) => !(t.from === 'haveInfo' && t.event === 'send:UPDATE'));
     const v = firstOf(compose(bad, RECEIVER, { capacity: 1 }), 'unexpected-message');
     assert.equal(v.message, 'receiver in awaitRequest has no transition for recv:PUTOBJECT');
   });
 });
 
-describe('the format carries later extensions', () => {
-  // Pipelined PUTOBJECTs with a window of 2: the pusher counts objects in flight.
-  function pipelinedPusher(): Machine {
-    const m = clone(PUSHER);
-    m.context = { inFlight: { doc: 'PUTOBJECTs not yet answered', initial: 0, max: 2 } };
-    m.guards['windowOpen'] = { of: 'context', doc: 'fewer than 2 in flight', expr: { lt: ['inFlight', 2] } };
-    m.guards['noneInFlight'] = { of: 'context', doc: 'every PUTOBJECT answered', expr: { eq: ['inFlight', 0] } };
-    m.actions['countSent'] = { doc: 'one more in flight', add: { inFlight: 1 } };
-    m.actions['countAnswered'] = { doc: 'one fewer in flight', add: { inFlight: -1 } };
-    m.transitions = m.transitions.filter((t) => !['sending', 'awaitObjectStatus', 'refused'].includes(t.from) || t.event === 'eof' || t.event === 'error');
-    m.transitions.push(
-      { from: 'sending', event: 'send:PUTOBJECT', guard: ['moreObjects', 'windowOpen'], actions: ['sendPayload', 'countSent'], to: 'sending' },
-      { from: 'sending', event: 'recv:STATUS', guard: 'statusOk', actions: ['countAnswered'], to: 'sending' },
-      { from: 'sending', event: 'recv:STATUS', guard: '!statusOk', actions: ['reportRefusal', 'countAnswered'], to: 'refused' },
-      { from: 'sending', event: 'send:DONE', guard: ['!moreObjects', 'noneInFlight'], to: 'pushed' },
-      { from: 'refused', event: 'recv:STATUS', actions: ['countAnswered'], to: 'refused' },
-      { from: 'refused', event: 'send:DONE', guard: 'noneInFlight', to: 'rejected' },
-    );
-    m.states['awaitObjectStatus'] = { doc: 'unused when pipelining' };
-    m.transitions = m.transitions.filter((t) => t.from !== 'awaitObjectStatus');
-    delete m.states['awaitObjectStatus'];
-    return m;
+/**
+ * The pusher with a window of `n` objects as a context bound, so the
+ * explorer checks the counter stays within it (the engine's `windowOpen`
+ * also counts bytes, which a model cannot see).
+ */
+function windowed(m: Machine, n: number): Machine {
+  const out = clone(m);
+  out.context = { ...out.context, inFlight: { doc: `at most ${n} in flight`, initial: 0, max: n } };
+  out.guards['windowRoom'] = { of: 'context', doc: `fewer than ${n} in flight`, expr: { lt: ['inFlight', n] } };
+  for (const t of out.transitions) {
+    if (t.event === 'send:PUTOBJECT') t.guard = [...(typeof t.guard === 'string' ? [t.guard] : t.guard ?? []), 'windowRoom'];
   }
+  return out;
+}
 
-  it('a windowed pusher against a v0 receiver: the explorer shows what the receiver must add', () => {
-    const r = compose(pipelinedPusher(), RECEIVER, { capacity: 2 });
-    const v = r.violations.find((x) => x.kind === 'unexpected-message');
-    assert.ok(v);
-    assert.equal(v.message, 'receiver in awaitDone has no transition for recv:PUTOBJECT');
-  });
+/** A version-0 receiver: no capabilities, and after a refusal only DONE is expected. */
+function v0Receiver(): Machine {
+  const r = clone(RECEIVER);
+  r.transitions = r.transitions.filter((t) => !(t.event === 'send:INFO' && t.guard?.includes('offersQuery')) && !(t.event === 'send:INFO' && t.guard?.includes('offersReport')));
+  r.transitions = r.transitions.filter((t) => !(t.from === 'awaitDone' && t.event === 'recv:PUTOBJECT'));
+  return r;
+}
 
-  it('with a receiver that answers in-flight objects after a refusal, it is clean for every capacity', () => {
-    const receiver = patch(RECEIVER, () => false, { from: 'awaitDone', event: 'recv:PUTOBJECT', actions: ['discardObject'], to: 'refuseObject' });
+describe('extensions', () => {
+  it('pipelining with a window of 2: the counter stays in bounds and everything ends cleanly at every capacity', () => {
     const sizes: number[] = [];
     for (const capacity of [1, 2, 3]) {
-      const r = compose(pipelinedPusher(), receiver, { capacity });
+      const r = compose(windowed(PUSHER, 2), RECEIVER, { capacity });
       assert.deepEqual(r.violations.slice(0, 3), [], `capacity ${capacity}`);
+      assert.ok(r.covered.has('receiver: awaitDone --recv:PUTOBJECT--> refuseObject'), 'an object in flight after a refusal is answered');
+      assert.ok(r.covered.has('pusher: refused --recv:STATUS--> refused'), 'the pusher drains the STATUS replies still owed');
       sizes.push(r.states);
     }
     assert.ok((sizes[2] ?? 0) > (sizes[0] ?? 0), `the window uses the channel: ${sizes.join(', ')}`);
+  });
+
+  it('a window of 1 is stop-and-wait, and no capability is ever used against a version-0 receiver', () => {
+    for (const n of [1, 2]) {
+      const r = compose(windowed(PUSHER, n), v0Receiver(), { capacity: 2, unexpected: 'error' });
+      assert.deepEqual(r.violations.slice(0, 3), [], `window ${n}`);
+      const used = [...r.covered].filter((c) => /QUERY|ANSWER|REPORT|awaitReport/.test(c));
+      assert.deepEqual(used, []);
+      if (n === 1) assert.ok(![...r.covered].some((c) => c.includes('unexpected')));
+    }
+  });
+
+  it('against a version-0 receiver that ends the session on a PUTOBJECT after its refusal, nothing deadlocks or publishes', () => {
+    const r = compose(windowed(PUSHER, 2), v0Receiver(), { capacity: 2, unexpected: 'error', loss: false, failures: false });
+    assert.deepEqual(r.violations, []);
+    assert.ok(r.covered.has('pusher: refused --eof--> rejected'), 'the pusher keeps the refusal when the receiver hangs up');
+    assert.ok(r.covered.has('receiver: awaitDone --error--> aborted'));
+  });
+
+  it('QUERY/ANSWER, REPORT: covered, and without them a fault-free run ends as in version 0', () => {
+    const r = compose(windowed(PUSHER, 1), RECEIVER, { capacity: 1, loss: false, failures: false });
+    assert.deepEqual(r.violations, []);
+    for (const t of ['pusher: haveInfo --send:QUERY--> awaitAnswer', 'receiver: awaitRequest --recv:QUERY--> answering', 'receiver: answering --send:ANSWER--> awaitRequest',
+      'pusher: awaitAnswer --recv:ANSWER--> haveInfo', 'receiver: receiving --recv:DONE--> reporting', 'receiver: reporting --send:REPORT--> refused',
+      'pusher: awaitReport --recv:REPORT--> rejected', 'pusher: awaitReport --recv:REPORT--> pushed']) assert.ok(r.covered.has(t), t);
+  });
+
+  it('the explorer bites: a receiver that sends a REPORT nobody asked for', () => {
+    const bad = patch(RECEIVER, (t) => t.from === 'receiving' && t.event === 'recv:DONE' && t.to === 'reporting', { from: 'receiving', event: 'recv:DONE', actions: ['publish', 'cleanup'], to: 'reporting' });
+    const r = compose(windowed(PUSHER, 1), bad, { capacity: 1, loss: false, failures: false });
+    const v = r.violations.find((x) => x.kind === 'fault-free-failure');
+    assert.ok(v, [...new Set(r.violations.map((x) => x.kind))].join());
+    assert.match(v.message, /pushed \/ aborted/);
+  });
+
+  it('the explorer bites: a pusher that sends DONE with objects still in flight', () => {
+    const bad = clone(PUSHER);
+    for (const t of bad.transitions) if (t.event === 'send:DONE' && Array.isArray(t.guard)) t.guard = t.guard.filter((g) => g !== 'noneInFlight');
+    const r = compose(windowed(bad, 2), RECEIVER, { capacity: 2, loss: false, failures: false });
+    assert.ok(r.violations.some((v) => v.kind === 'unread-messages' || v.kind === 'unexpected-message'), [...new Set(r.violations.map((v) => v.kind))].join());
   });
 });

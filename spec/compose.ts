@@ -11,7 +11,12 @@
  *   result), so the receiving side sees what the sending side decided;
  * - a side in a final state has closed the connection: once its peer has
  *   read everything already sent, the peer sees 'eof';
- * - a lost connection drops whatever is in flight; both sides then see 'eof'.
+ * - a lost connection drops whatever is in flight; both sides then see 'eof';
+ * - a write to a peer that has closed fails once the channel is full (EPIPE):
+ *   the writer takes its 'error' step instead of blocking for ever;
+ * - once a side has sent the commit message (DONE), its own later failure
+ *   (e.g. while awaiting a REPORT) no longer taints publication: DONE was
+ *   sent while everything was still in order.
  *
  * It reports, each with the shortest path that reaches it: a deadlock (not
  * both final, and nothing but injected faults could move), a message the
@@ -33,6 +38,15 @@ export interface ComposeOptions {
   publishAction?: string;
   /** Give up beyond this many global states (default 200,000). */
   maxStates?: number;
+  /** The message after which the sender's own failure no longer taints publication (default 'DONE'). */
+  commitMessage?: string;
+  /**
+   * What a side does with a message its machine has no transition for:
+   * 'violation' (default) reports it; 'error' takes the side's 'error' step,
+   * as the engines do (PROTOCOL_UNEXPECTED_MESSAGE ends the session), so a
+   * peer that is stricter than ours can be checked for safety.
+   */
+  unexpected?: 'violation' | 'error';
 }
 
 interface Msg { type: string; labels: Record<string, boolean> }
@@ -40,6 +54,7 @@ interface Global {
   sides: [Config, Config]; // [pusher, receiver]
   chans: [Msg[], Msg[]]; // chans[i]: messages travelling TO side i
   lost: boolean;
+  committed: [boolean, boolean]; // the side has sent the commit message
   injected: boolean; // a loss or failure was injected
   tainted: string | null; // why publication is no longer allowed
   published: boolean;
@@ -92,7 +107,11 @@ export function compose(pusher: Machine, receiver: Machine, opts: ComposeOptions
     const sides: [Config, Config] = [...g.sides];
     sides[i] = { state: r.next, ctx: r.ctx };
     const next: Global = { ...g, sides, chans: [[...g.chans[0]], [...g.chans[1]]] };
-    if (event === 'eof' || event === 'error') next.tainted ??= `${SIDE_NAMES[i]} ${event}`;
+    if ((event === 'eof' || event === 'error') && !g.committed[i]) next.tainted ??= `${SIDE_NAMES[i]} ${event}`;
+    if (event === `send:${opts.commitMessage ?? 'DONE'}`) {
+      next.committed = [...g.committed];
+      next.committed[i] = true;
+    }
     if (r.actions.includes(publishAction)) {
       if (g.tainted !== null) {
         return { label, next, fault, violation: { kind: 'publish-after-failure', message: `${SIDE_NAMES[i]} runs ${publishAction} after ${g.tainted}` } };
@@ -138,11 +157,21 @@ export function compose(pusher: Machine, receiver: Machine, opts: ComposeOptions
           mv.next.chans[i].shift();
           out.push(mv);
         }
-        if (!any) out.push({ label: `${who} ${event}`, next: g, fault: false, violation: { kind: 'unexpected-message', message: `${who} in ${me.state} has no transition for ${event}` } });
+        if (!any && opts.unexpected === 'error') {
+          const mv = stepSide(g, i, 'error', {}, false, `${who} ${event} unexpected: error`);
+          if (mv) { mv.next.injected = true; out.push(mv); }
+        } else if (!any) out.push({ label: `${who} ${event}`, next: g, fault: false, violation: { kind: 'unexpected-message', message: `${who} in ${me.state} has no transition for ${event}` } });
       }
       const sendEvents = new Set(m.transitions.filter((t) => t.from === me.state && t.event.startsWith('send:')).map((t) => t.event));
       for (const event of sendEvents) {
-        if (outbox.length >= opts.capacity) continue; // the write blocks
+        if (outbox.length >= opts.capacity) {
+          // The write blocks; to a closed peer it fails instead.
+          if (peerFinal) {
+            const mv = stepSide(g, i, 'error', {}, false, `${who} ${event} fails: peer closed`);
+            if (mv) out.push(mv);
+          }
+          continue;
+        }
         const names = m.transitions.filter((t) => t.from === me.state && t.event === event).flatMap(guardNames)
           .filter((n) => m.guards[n]?.of !== 'context');
         for (const v of valuations(names, {})) {
@@ -178,7 +207,7 @@ export function compose(pusher: Machine, receiver: Machine, opts: ComposeOptions
     return found;
   }
 
-  const init: Global = { sides: [initialConfig(pusher), initialConfig(receiver)], chans: [[], []], lost: false, injected: false, tainted: null, published: false };
+  const init: Global = { sides: [initialConfig(pusher), initialConfig(receiver)], chans: [[], []], lost: false, committed: [false, false], injected: false, tainted: null, published: false };
   const parent = new Map<string, { prev: string | null; label: string }>([[key(init), { prev: null, label: 'start' }]]);
   const pathTo = (k: string, last?: string): string[] => {
     const labels: string[] = last === undefined ? [] : [last];

@@ -59,7 +59,7 @@ describe('machines', () => {
 
 describe('transition', () => {
   it('walks the receiver through a successful push', () => {
-    const g = { updateValid: true, objectValid: true, statusOk: true };
+    const g = { updateValid: true, objectValid: true, statusOk: true, offersQuery: false, offersReport: false };
     const steps: [string, string][] = [['send:INFO', 'awaitRequest'], ['recv:UPDATE', 'acceptUpdate'], ['send:STATUS', 'receiving'],
       ['recv:PUTOBJECT', 'acceptObject'], ['send:STATUS', 'receiving'], ['recv:DONE', 'published']];
     let at = initialConfig(RECEIVER);
@@ -75,29 +75,38 @@ describe('transition', () => {
   });
 
   it('chooses by guard and refuses what the machine does not allow', () => {
-    assert.deepEqual(transition(RECEIVER, 'awaitRequest', 'recv:UPDATE', { updateValid: false }), { next: 'refuseUpdate', actions: [], ctx: {} });
+    assert.deepEqual(transition(RECEIVER, 'awaitRequest', 'recv:UPDATE', { updateValid: false }), { next: 'refuseUpdate', actions: [], ctx: { query: 0, report: 0 } });
     assert.deepEqual(transition(RECEIVER, 'refuseUpdate', 'send:STATUS', { statusOk: true }), { error: 'receiver: send:STATUS is not allowed in state refuseUpdate' });
     assert.deepEqual(transition(RECEIVER, 'awaitRequest', 'recv:PUTOBJECT'), { error: 'receiver: recv:PUTOBJECT is not allowed in state awaitRequest' });
-    assert.deepEqual(transition(RECEIVER, 'awaitDone', 'recv:DONE', (n) => { throw new Error(`asked ${n}`); }), { next: 'refused', actions: ['cleanup'], ctx: {} });
+    assert.deepEqual(transition(RECEIVER, 'awaitDone', 'recv:DONE', (n) => { throw new Error(`asked ${n}`); }), { next: 'refused', actions: ['cleanup'], ctx: { query: 0, report: 0 } });
     assert.deepEqual(transition(PUSHER, 'pushed', 'recv:STATUS'), { error: 'pusher: recv:STATUS after the session ended (pushed)' });
     assert.throws(() => transition(RECEIVER, 'awaitRequest', 'recv:UPDATE', {}), /no value given for guard updateValid/);
   });
 
-  it('evaluates context guards and counter actions itself', () => {
-    const m = clone(PUSHER);
-    m.context = { inFlight: { doc: 'objects awaiting STATUS', initial: 0, max: 2 } };
-    m.guards['windowOpen'] = { of: 'context', doc: 'room in the window', expr: { lt: ['inFlight', 2] } };
-    m.actions['countSent'] = { doc: 'one more in flight', add: { inFlight: 1 } };
-    m.transitions.unshift({ from: 'sending', event: 'send:PUTOBJECT', guard: ['moreObjects', 'windowOpen'], actions: ['countSent'], to: 'sending' });
-    let at = { state: 'sending', ctx: initialConfig(m).ctx };
+  it('evaluates context guards and counter actions itself: the window and the capabilities', () => {
+    let at = { state: 'sending', ctx: initialConfig(PUSHER).ctx };
     for (const want of [1, 2]) {
-      const r = transition(m, at, 'send:PUTOBJECT', { moreObjects: true });
+      const r = transition(PUSHER, at, 'send:PUTOBJECT', { moreObjects: true, windowOpen: true });
       assert.ok('next' in r);
       assert.deepEqual([r.next, r.ctx['inFlight']], ['sending', want]);
       at = { state: r.next, ctx: r.ctx };
     }
-    const full = transition(m, at, 'send:PUTOBJECT', { moreObjects: true });
-    assert.ok('next' in full);
-    assert.equal(full.next, 'awaitObjectStatus', 'window closed: falls through to the stop-and-wait transition');
+    assert.ok('error' in transition(PUSHER, at, 'send:DONE', { moreObjects: false, wantReport: false }), 'DONE waits for every STATUS');
+    const refused = transition(PUSHER, at, 'recv:STATUS', { statusOk: false });
+    assert.ok('next' in refused);
+    assert.deepEqual([refused.next, refused.ctx['inFlight']], ['refused', 1]);
+    const drained = transition(PUSHER, { state: 'refused', ctx: refused.ctx }, 'recv:STATUS', {});
+    assert.ok('next' in drained && drained.ctx['inFlight'] === 0);
+    assert.ok('next' in transition(PUSHER, { state: 'refused', ctx: drained.ctx }, 'send:DONE', { wantReport: false }));
+    // A report may be asked for only when INFO offered one.
+    const noCaps = transition(PUSHER, 'awaitInfo', 'recv:INFO', { offersQuery: false, offersReport: false });
+    assert.ok('next' in noCaps);
+    const done = { moreObjects: false, wantReport: true };
+    assert.ok('error' in transition(PUSHER, { state: 'sending', ctx: noCaps.ctx }, 'send:DONE', done));
+    const caps = transition(PUSHER, 'awaitInfo', 'recv:INFO', { offersQuery: true, offersReport: true });
+    assert.ok('next' in caps);
+    const r = transition(PUSHER, { state: 'sending', ctx: caps.ctx }, 'send:DONE', done);
+    assert.ok('next' in r && r.next === 'awaitReport');
+    assert.ok('error' in transition(RECEIVER, 'awaitRequest', 'recv:QUERY'), 'QUERY only after INFO offered it');
   });
 });
