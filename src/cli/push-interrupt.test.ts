@@ -15,6 +15,7 @@ import { tmpDir } from '../testkit/tmp.js';
 import { hasTool } from '../testkit/tools.js';
 import { runMain } from './common.js';
 import { Progress, progressText } from './progress.js';
+import type { PushResult } from '../protocol/pusher.js';
 import { pushMain } from './push-command.js';
 import { jsonSummary } from './push-json.js';
 
@@ -86,7 +87,7 @@ test('--json summary: refs with old/new, objects and bytes sent and skipped, the
     dryRun: true,
     seconds: 1.23456,
     error: undefined,
-    result: { refs: [{ ref: 'main', from: z, to: a, status: 'pushed' }], objectsSent: 0, bytesSent: 0, objectsSkipped: 3, objectsTotal: 3, bytesTotal: 300, ok: true },
+    result: { refs: [{ ref: 'main', from: z, to: a, status: 'pushed' }], objectsSent: 0, bytesSent: 0, objectsSkipped: 3, objectsTotal: 3, bytesTotal: 300, ok: true } as PushResult,
   });
   assert.deepEqual(j, {
     remote: 'h:r',
