@@ -117,14 +117,14 @@ async function main(): Promise<number> {
     say(`3. ostree-push --ssh=builtin ${remote}`);
     const first = await ostreePush(pushArgs);
     for (const l of first.lines) say(`     ${l}`);
-    if (first.code !== 0 || first.summary === undefined) return 1;
+    if (first.code !== 0 || first.summary === undefined) throw new Error(`the first push failed (exit ${first.code})`);
     say(`   full push: ${first.summary.objects.sent} objects, ${formatBytes(first.summary.bytes.sent)} in ${first.summary.seconds.toFixed(2)} s`);
 
     const c2 = await commitTree(src, { tree: tree(2), timestamp: 1_700_086_400, branch: REF, parent: c1.commit, subject: 'Demo OS 2' });
     say(`4. Committed ${c2.commit.slice(0, 12)} (new /usr/bin/hello, os-release, release notes) and pushed again:`);
     const second = await ostreePush(pushArgs);
     for (const l of second.lines) say(`     ${l}`);
-    if (second.code !== 0 || second.summary === undefined) return 1;
+    if (second.code !== 0 || second.summary === undefined) throw new Error(`the incremental push failed (exit ${second.code})`);
     say(`   incremental push: ${second.summary.objects.sent} objects, ${formatBytes(second.summary.bytes.sent)}; the four unchanged libraries stayed home`);
 
     const stranger = join(clientDir, 'empty_known_hosts');
