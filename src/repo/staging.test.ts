@@ -83,6 +83,22 @@ test('cleanStaleStaging removes dead owners only', async () => {
   live.dispose();
 });
 
+test('cleanStaleStaging removes ref temp files of dead writers, in refs/ at any depth', async () => {
+  const repo = fresh();
+  const p = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => p.on('exit', r));
+  const dead = p.pid as number;
+  mkdirSync(repo.resolve('refs', 'heads', 'team'), { recursive: true });
+  writeFileSync(repo.resolve('refs', 'heads', `.tmp-${dead}-0a1b2c`), 'x');
+  writeFileSync(repo.resolve('refs', 'heads', 'team', `.tmp-${dead}-3d4e5f`), 'x');
+  writeFileSync(repo.resolve('refs', 'heads', `.tmp-${process.pid}-aaaaaa`), 'live');
+  writeFileSync(repo.resolve('refs', 'heads', 'main'), `${'a'.repeat(64)}\n`);
+  const removed = cleanStaleStaging(repo).sort();
+  assert.deepEqual(removed, [`refs/heads/.tmp-${dead}-0a1b2c`, `refs/heads/team/.tmp-${dead}-3d4e5f`]);
+  assert.deepEqual(readdirSync(repo.resolve('refs', 'heads')).sort(), [`.tmp-${process.pid}-aaaaaa`, 'main', 'team']);
+  assert.deepEqual(readdirSync(repo.resolve('refs', 'heads', 'team')), []);
+});
+
 test('a staging dir is removed when its process is stopped by SIGTERM', async () => {
   const repo = fresh();
   const script = `

@@ -21,7 +21,7 @@
  * (`openRepoForWriting`). Not verified: libostree is understood to expire old
  * `tmp/` entries (about a day) when it starts a transaction.
  */
-import { mkdirSync, linkSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, linkSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepoError } from '../errors.js';
@@ -35,6 +35,8 @@ export const STAGING_PREFIX = 'push-staging-';
 const STAGING_RE = /^push-staging-(\d+)-[0-9a-f]+$/;
 /** Temp files of the lock and of durable writes left in tmp/ by a killed process. */
 const DEBRIS_RE = /^(?:ostree-push\.lock(?:\.break)?\.|\.tmp-)(\d+)-[0-9a-f]+$/;
+/** The temp file of a ref write (fsutil.replaceFileDurableSync) in refs/, left by a process killed before its rename. */
+const REF_TEMP_RE = /^\.tmp-(\d+)-[0-9a-f]+$/;
 
 function staging(message: string, data: Record<string, unknown> = {}): RepoError {
   return new RepoError('REPO_STAGING', message, data);
@@ -222,7 +224,8 @@ function placeWithoutReplacing(src: string, dst: string): boolean {
 }
 
 /**
- * Removes staging directories and temp debris in tmp/ whose owner is dead.
+ * Removes staging directories and temp debris in tmp/, and ref temp files in
+ * refs/, whose owner is dead.
  * Returns the names removed. A live owner's staging is never touched.
  */
 export function cleanStaleStaging(repo: Repo): string[] {
@@ -256,6 +259,35 @@ export function cleanStaleStaging(repo: Repo): string[] {
     rmSync(join(tmp, name), { recursive: true, force: true });
     removed.push(name);
   }
+  removed.push(...cleanRefTemps(repo));
+  return removed;
+}
+
+/**
+ * Removes ref temp files under refs/ whose writer is dead; returns their
+ * paths relative to the repository. No reader takes them for refs (a ref
+ * name cannot start with '.'), but they would stay forever.
+ */
+function cleanRefTemps(repo: Repo): string[] {
+  const removed: string[] = [];
+  const walk = (rel: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(repo.resolve(rel), { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const e of entries) {
+      const r = `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(r);
+      const m = e.isFile() ? REF_TEMP_RE.exec(e.name) : null;
+      if (m === null || pidAlive(Number(m[1]))) continue;
+      rmSync(repo.resolve(r), { force: true });
+      removed.push(r);
+    }
+  };
+  walk('refs');
   return removed;
 }
 
