@@ -1,8 +1,9 @@
 /**
- * npm run sim -- [--runs N] [--seed S] [--link memory] [--faults LIST] [--legacy] [--keep]
+ * npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|openssh] [--faults LIST] [--legacy] [--keep]
  *
- * Runs N fault schedules (pushes over the simulated link with faults
- * injected, each followed by the invariant checks I1–I7) and prints a report.
+ * Runs N fault schedules (pushes over the simulated link, or over real ssh
+ * with the fault link in front of the pusher, each followed by the invariant
+ * checks I1–I7) and prints a report.
  * Exit status 0 when no invariant was violated (with --legacy: when the 2015
  * model was caught violating them, which is the point of that mode).
  */
@@ -13,9 +14,13 @@ import { parseArgs } from 'node:util';
 import { ALL_FAULT_KINDS, type FaultKind } from './faults.js';
 import { formatViolations } from './invariants.js';
 import { describeSchedule, simulate, type SimReport } from './runner.js';
+import { afterList, LINK_FAULTS, LINK_KINDS, startOpensshRemote, startSsh2Remote, type LinkKind, type RemoteReceiver } from './ssh-link.js';
 
-const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--link memory] [--faults LIST] [--legacy] [--keep]
-  --faults  comma-separated kinds (default all): ${ALL_FAULT_KINDS.join(', ')}, or 'none'`;
+const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|openssh] [--faults LIST] [--legacy] [--keep]
+  --link    memory (default): the in-memory link; ssh2: the in-process ssh2 server and the
+            built-in transport; openssh: a real sshd on loopback and the system ssh client
+  --faults  comma-separated kinds (default all): ${ALL_FAULT_KINDS.join(', ')}, or 'none'
+            (ssh2: ${LINK_FAULTS.ssh2.join(', ')}; openssh: ${LINK_FAULTS.openssh.join(', ')})`;
 
 function fail(message: string): never {
   process.stderr.write(`sim: ${message}\n${USAGE}\n`);
@@ -48,14 +53,26 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) fail(`--runs must be a positive integer, not '${values.runs}'`);
 const seed = values.seed === undefined ? (Date.now() ^ (process.pid << 8)) | 0 : Number(values.seed);
 if (!Number.isInteger(seed)) fail(`--seed must be an integer, not '${values.seed}'`);
-if (values.link !== 'memory') fail(`--link ${values.link} is not available yet (only memory; ssh2 and openssh links are still to be written)`);
-let faults: FaultKind[] = [...ALL_FAULT_KINDS];
+const link = values.link as LinkKind;
+if (!LINK_KINDS.includes(link)) fail(`--link must be one of ${LINK_KINDS.join(', ')}, not '${values.link}'`);
+if (link !== 'memory' && values.legacy === true) fail('--legacy runs over the memory link only (the 2015 model is not a program sshd can start)');
+let faults: FaultKind[] = link === 'memory' ? [...ALL_FAULT_KINDS] : [...LINK_FAULTS[link]];
 if (values.faults !== undefined) {
   faults = values.faults === 'none' ? [] : (values.faults.split(',').map((s) => s.trim()) as FaultKind[]);
   for (const f of faults) if (!ALL_FAULT_KINDS.includes(f)) fail(`unknown fault kind '${f}'`);
+  if (link !== 'memory') for (const f of faults) if (!LINK_FAULTS[link].includes(f)) fail(`fault kind '${f}' is not available on --link ${link}`);
 }
 
 const base = mkdtempSync(join(tmpdir(), 'ostree-push-sim-'));
+const cleanups = afterList();
+let remote: RemoteReceiver | undefined;
+try {
+  if (link === 'ssh2') remote = await startSsh2Remote(base, 1000);
+  if (link === 'openssh') remote = await startOpensshRemote(cleanups, base, 1000);
+} catch (e) {
+  await cleanups.run();
+  fail(`cannot start the ${link} link: ${(e as Error).message}`);
+}
 let dots = 0;
 const report = await simulate({
   runs,
@@ -63,28 +80,40 @@ const report = await simulate({
   faults,
   legacy: values.legacy === true,
   base,
+  ...(remote ? { remote } : {}),
   onRun: (r) => {
     if (process.stderr.isTTY) process.stderr.write(r.violations.length > 0 ? 'X' : '.');
     if (++dots % 80 === 0 && process.stderr.isTTY) process.stderr.write('\n');
   },
 });
 if (process.stderr.isTTY) process.stderr.write('\n');
+await remote?.close();
+await cleanups.run();
 if (values.keep !== true) rmSync(base, { recursive: true, force: true });
-process.stdout.write(formatReport(report, values.link ?? 'memory', faults));
+process.stdout.write(formatReport(report));
 const bad = report.violatingRuns > 0;
 process.exit(report.legacy ? (bad ? 0 : 1) : bad ? 1 : 0);
 
-function formatReport(r: SimReport, link: string, kinds: readonly FaultKind[]): string {
+function formatReport(r: SimReport): string {
   const pad = (s: string, n: number): string => s.padEnd(n);
   const lines: string[] = [];
   lines.push(`ostree-push simulator${r.legacy ? ' — 2015 receiver model (--legacy)' : ''}`);
-  lines.push(`  seed        ${r.seed}   (replay: npm run sim -- --runs ${r.runs} --seed ${r.seed}${values.faults ? ` --faults ${values.faults}` : ''}${r.legacy ? ' --legacy' : ''})`);
-  lines.push(`  link        ${link}; ssh2 and openssh links not yet available`);
-  lines.push(`  runs        ${r.runs}`);
+  lines.push(`  seed        ${r.seed}   (replay: npm run sim -- --runs ${r.runs} --seed ${r.seed}${r.link === 'memory' ? '' : ` --link ${r.link}`}${values.faults ? ` --faults ${values.faults}` : ''}${r.legacy ? ' --legacy' : ''})`);
+  lines.push(`  link        ${r.link}${r.link === 'memory' ? '' : ' (real ssh; the fault link sits between the pusher and the transport)'}`);
+  lines.push(`  runs        ${r.runs}   (${r.parentFirst} with the parent-first pusher)`);
   lines.push(`  wall time   ${(r.wallMs / 1000).toFixed(1)} s`);
   lines.push('');
-  lines.push('  faults injected (runs in which each took effect)');
-  for (const k of kinds) lines.push(`    ${pad(k, 14)} ${r.firedByKind.get(k) ?? 0}`);
+  lines.push('  faults: runs in which each kind was scheduled / took effect');
+  let gen = 0;
+  let fired = 0;
+  for (const k of r.kinds) {
+    const g = r.generatedByKind.get(k) ?? 0;
+    const f = r.firedByKind.get(k) ?? 0;
+    gen += g;
+    fired += f;
+    lines.push(`    ${pad(k, 14)} ${String(g).padStart(5)} / ${String(f).padStart(5)}${g > 0 ? `   ${Math.round((100 * f) / g)}%` : ''}`);
+  }
+  lines.push(`    ${pad('all', 14)} ${String(gen).padStart(5)} / ${String(fired).padStart(5)}${gen > 0 ? `   ${Math.round((100 * fired) / gen)}%` : ''}`);
   lines.push('');
   lines.push('  pushes');
   lines.push(`    succeeded              ${r.pushesOk}`);

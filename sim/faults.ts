@@ -22,11 +22,17 @@ export type LinkFault =
   /** This direction stops delivering after `at` bytes, without closing. */
   | { kind: 'stall'; dir: Direction; at: number };
 
-export type KillPoint = 'receiving' | 'closure' | 'publish' | 'ref';
+export type KillPoint = 'receiving' | 'closure' | 'publish' | 'ref-temp' | 'ref';
 
 export type Fault =
   | LinkFault
-  /** SIGKILL the (child process) receiver: after its `step`-th object received, before publication (closure check), after the `step`-th object published, or after the `step`-th ref write. */
+  /**
+   * SIGKILL the (child process) receiver: after its `step`-th object received,
+   * before publication (closure check), after the `step`-th object published,
+   * with the `step`-th ref file's temp file written but not yet renamed
+   * (`ref-temp`; step 0 is the journal's), or after the `step`-th ref write
+   * (`ref`; step 0 is the journal).
+   */
   | { kind: 'kill'; at: KillPoint; step: number }
   /** The `after`-th matching file-system call in the destination fails with `errno`. */
   | { kind: 'fs'; op: 'stage-write' | 'publish'; errno: 'ENOSPC' | 'EIO'; after: number }
@@ -74,7 +80,9 @@ export function describeFault(f: Fault): string {
     case 'stall':
       return `stall ${dir} after byte ${f.at}`;
     case 'kill':
-      return `SIGKILL the receiver ${f.at === 'closure' ? 'before publication (closure check)' : `after ${f.at} step ${f.step}`}`;
+      if (f.at === 'closure') return 'SIGKILL the receiver before publication (closure check)';
+      if (f.at === 'ref-temp') return `SIGKILL the receiver between writing and renaming the temp file of ${f.step === 0 ? 'the ref journal' : `ref write ${f.step}`}`;
+      return `SIGKILL the receiver after ${f.at} step ${f.step}`;
     case 'fs':
       return `${f.errno} on ${f.op} call ${f.after}`;
     case 'race':

@@ -12,7 +12,9 @@
  *                (`receiving`), once the repository lock is taken for
  *                publication (`closure`: closure and ref checks run under it),
  *                after the N-th object linked into objects/ (`publish`), after
- *                the ref journal (step 0) or the N-th ref file (`ref`) is written.
+ *                the ref journal (step 0) or the N-th ref file (`ref`) is written,
+ *                and between writing the temp file of each of those and
+ *                renaming it into place (`ref-temp`).
  *
  * Process-wide while installed: the simulator runs one in-process receiver
  * at a time when fs faults are on, and the child receiver installs it for itself.
@@ -57,8 +59,11 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
 
   const orig = { renameSync: fs.renameSync, linkSync: fs.linkSync, open: fsp.open };
   const patchedRename = (from: fs.PathLike, to: fs.PathLike): void => {
-    orig.renameSync(from, to);
     const dst = resolve(String(to));
+    // The temp file is complete, its rename not done: what a kill here leaves is a `.tmp-*` beside the target.
+    if (dst === journal) kill('ref-temp', 0);
+    else if (dst.startsWith(refs)) kill('ref-temp', counts.refs + 1);
+    orig.renameSync(from, to);
     if (dst.startsWith(staging)) kill('receiving', ++counts.staged);
     else if (dst === journal) kill('ref', 0);
     else if (dst.startsWith(refs)) kill('ref', ++counts.refs);

@@ -3,10 +3,13 @@
  * `ostree-receive --repo=PATH` (protocol on stdin/stdout, exit 0 idle or
  * published, 1 otherwise), plus the fault layer of fs-faults.ts taken from
  * SIM_FS_FAULTS (JSON: { fail?, kill? }); a kill point SIGKILLs this process.
- * SIM_IDLE_MS sets the idle timeout.
+ * SIM_IDLE_MS sets the idle timeout. With SIM_REPORT=FILE it writes there
+ * `killed` just before a kill, else at exit `fs` (the planned fs fault hit)
+ * or `none`: behind sshd the runner has no other way to learn it.
  *
  *   node --import tsx sim/receiver.child.ts --repo=PATH
  */
+import { writeFileSync } from 'node:fs';
 import { receive } from '../src/protocol/receiver.js';
 import { openRepoForWriting } from '../src/repo/staging.js';
 import { installFsFaults, type FsFaultPlan } from './fs-faults.js';
@@ -18,7 +21,18 @@ if (repoArg === undefined) {
 }
 const path = repoArg.slice('--repo='.length);
 const plan = JSON.parse(process.env.SIM_FS_FAULTS ?? '{}') as Omit<FsFaultPlan, 'root' | 'onKill'>;
-installFsFaults({ ...plan, root: path, onKill: () => process.kill(process.pid, 'SIGKILL') });
+const reportFile = process.env.SIM_REPORT;
+const note = (what: string): void => {
+  if (reportFile !== undefined && reportFile !== '') writeFileSync(reportFile, what);
+};
+const faults = installFsFaults({
+  ...plan,
+  root: path,
+  onKill: () => {
+    note('killed');
+    process.kill(process.pid, 'SIGKILL');
+  },
+});
 
 const repo = openRepoForWriting(path);
 const result = await receive({
@@ -27,5 +41,6 @@ const result = await receive({
   output: process.stdout,
   policy: { idleTimeoutMs: Number(process.env.SIM_IDLE_MS ?? 2000) },
 });
+note(faults.failed ? 'fs' : 'none');
 const code = result.outcome === 'idle' || result.outcome === 'published' ? 0 : 1;
 process.stdout.write('', () => process.exit(code));

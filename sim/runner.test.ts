@@ -1,8 +1,9 @@
 /**
  * Must show: a bounded budget of random fault schedules with 0 violations;
- * the 2015 model caught violating the invariants; and a receiver SIGKILLed at
- * every publication step and every ref-update step in turn leaves a
- * destination that satisfies I1–I5 after recovery.
+ * the 2015 model caught violating the invariants (I2 with a parent-first
+ * pusher); and a receiver SIGKILLed at every publication step, between each
+ * ref temp file and its rename, and after every ref-update step in turn
+ * leaves a destination that satisfies I1–I5 after recovery.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,14 +40,24 @@ test('the 2015 model is caught: unverified objects, refs moved one by one, stagi
   assert.deepEqual(clean.violations, []);
   const corrupt = await runOne(ctx, sched([{ kind: 'corrupt', dir: 'up', at: clean.bytesUp - 5 - 40, bit: 1 }]));
   assert.ok(corrupt.violations.some((v) => v.invariant === 'I1'), formatViolations(corrupt.violations));
+  // Parent-first arrival (version 0 allows any order) with a kill halfway through publication:
+  // the 2015 receiver has put the commit and upper dirtrees into objects/ without their children.
+  const parentFirst: Schedule = { ...sched([{ kind: 'kill', at: 'publish', step: 4 }]), parentFirst: true };
+  const orphans = await runOne(ctx, parentFirst);
+  assert.ok(orphans.fired.includes('kill'));
+  assert.ok(orphans.violations.some((v) => v.invariant === 'I2'), formatViolations(orphans.violations));
+  // The same kill with the real pusher's child-first order leaves no parent without children: it is the order.
+  const childFirst = await runOne(ctx, sched([{ kind: 'kill', at: 'publish', step: 4 }]));
+  assert.ok(childFirst.fired.includes('kill'));
+  assert.ok(!childFirst.violations.some((v) => v.invariant === 'I2'), formatViolations(childFirst.violations));
   // And ours, given the same schedules, violates nothing.
-  for (const s of [half, corrupt]) {
+  for (const s of [half, corrupt, orphans]) {
     const ours = await runOne({ base: ctx.base }, s.schedule);
     assert.deepEqual(ours.violations, [], describeSchedule(s.schedule));
   }
 });
 
-test('SIGKILL at every publication step and every ref-update step, then I1–I5 after recovery', { timeout: 120_000 }, async (t) => {
+test('SIGKILL at every publication step, every ref temp file and every ref-update step, then I1–I5 after recovery', { timeout: 120_000 }, async (t) => {
   const base = tmpDir(t, 'sim-kill');
   const src = await source(base, 1);
   let objects = 0;
@@ -54,7 +65,7 @@ test('SIGKILL at every publication step and every ref-update step, then I1–I5 
   for (const c of src.next.values()) for await (const _ of closure(src.path, c, { seen })) objects++;
   const points: Fault[] = [{ kind: 'kill', at: 'closure', step: 0 }];
   for (let k = 1; k <= objects; k++) points.push({ kind: 'kill', at: 'publish', step: k });
-  for (let k = 0; k <= src.next.size; k++) points.push({ kind: 'kill', at: 'ref', step: k });
+  for (let k = 0; k <= src.next.size; k++) points.push({ kind: 'kill', at: 'ref-temp', step: k }, { kind: 'kill', at: 'ref', step: k });
   let killed = 0;
   // Two children at a time: the machine has two cores.
   for (let i = 0; i < points.length; i += 2) {

@@ -2,25 +2,29 @@
  * One simulated push, and many of them under fast-check.
  *
  * A run: a fresh destination next to a neighbour file (sometimes holding the
- * older commits already, for an incremental push); `push()` against a
- * receiver over the in-memory link, in this process (`receive()`) or, when a
- * kill is scheduled, as a child process that SIGKILLs itself at the chosen
- * point; a second pusher when a race is scheduled. Then recovery as the next
- * receiver would do it (stale staging removed, ref journal rolled forward
- * under the lock) and the invariants I1–I7. The legacy mode runs the 2015
- * behaviour model instead and skips recovery (it had none).
+ * older commits already, for an incremental push); `push()` (or, in some
+ * schedules, the parent-first pusher) against a receiver over the fault
+ * link of link.ts. Behind the link: over the in-memory link, the receiver in
+ * this process (`receive()`) or, when a kill is scheduled, a child process
+ * that SIGKILLs itself at the chosen point; over `ssh2` / `openssh`, a real
+ * ssh session (ssh-link.ts). A second pusher when a race is scheduled. Then
+ * recovery as the next receiver would do it (stale staging and ref temp
+ * files removed, ref journal rolled forward under the lock) and the
+ * invariants I1–I7. The legacy mode runs the 2015 behaviour model instead
+ * and skips recovery (it had none).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { push, type PushResult } from '../src/protocol/pusher.js';
+import { push } from '../src/protocol/pusher.js';
+import type { RefStatus } from '../src/protocol/pusher.js';
 import { receive } from '../src/protocol/receiver.js';
 import { acquireLock } from '../src/repo/lock.js';
 import { listRefs } from '../src/repo/refs.js';
 import { Repo } from '../src/repo/repo.js';
 import { openRepoForWriting } from '../src/repo/staging.js';
-import { ALL_FAULT_KINDS, describeFault, isLinkFault, type Fault, type FaultKind, type KillPoint } from './faults.js';
+import { ALL_FAULT_KINDS, describeFault, isLinkFault, type Fault, type FaultKind } from './faults.js';
 import { installFsFaults } from './fs-faults.js';
 import {
   checkNoStaging,
@@ -32,25 +36,26 @@ import {
   type Violation,
 } from './invariants.js';
 import { legacyReceive } from './legacy-receiver.js';
-import { createLink, describeLink, type LinkParams } from './link.js';
+import { createLink, describeLink, FAST_LINK, type Link } from './link.js';
+import { pushParentFirst } from './parent-first-pusher.js';
+import { scheduleArb, type Schedule, type SizeTable, type StreamSize } from './schedules.js';
 import { prepopulate, source, SHAPE_COUNT, type Source } from './shapes.js';
+import { bindTransport, LINK_FAULTS, type LinkKind, type RemoteReceiver } from './ssh-link.js';
 
-export interface Schedule {
-  shape: number;
-  incremental: boolean;
-  link: LinkParams;
-  faults: Fault[];
-}
+export type { Schedule } from './schedules.js';
 
 export interface RunReport {
   schedule: Schedule;
   violations: Violation[];
-  /** Fault kinds that took effect. */
+  /** Fault kinds scheduled, and those that took effect. */
+  generated: FaultKind[];
   fired: FaultKind[];
   pushOk: boolean;
   /** The pusher reported failure although the refs moved (the receiver died after publishing). */
   unsure: boolean;
-  /** Bytes the (first) pusher's link carried up, as delivered. */
+  /** What the (first) pusher's link carried, as delivered, and the objects it sent. */
+  stream: StreamSize;
+  /** Kept for callers of the first version: stream.bytes.up. */
   bytesUp: number;
 }
 
@@ -62,74 +67,134 @@ export interface RunContext {
   /** A run that takes longer is a liveness violation. */
   runTimeoutMs?: number;
   keepFailed?: boolean;
+  /** A real ssh link to the receiver (ssh-link.ts); none: the in-memory link. */
+  remote?: RemoteReceiver;
 }
 
 const CHILD = join(import.meta.dirname, 'receiver.child.ts');
 
 export function describeSchedule(s: Schedule): string {
   const faults = s.faults.length === 0 ? ['no faults'] : s.faults.map(describeFault);
-  return [`repository shape ${s.shape}${s.incremental ? ', destination holds the older commits' : ', empty destination'}`, `link: ${describeLink(s.link)}`, ...faults.map((f) => `fault: ${f}`)].join('\n');
+  return [
+    `repository shape ${s.shape}${s.incremental ? ', destination holds the older commits' : ', empty destination'}`,
+    `link: ${describeLink(s.link)}`,
+    ...(s.parentFirst === true ? ['pusher: sends objects parent first'] : []),
+    ...faults.map((f) => `fault: ${f}`),
+  ].join('\n');
 }
 
 const exitCode = (outcome: string): number => (outcome === 'idle' || outcome === 'published' ? 0 : 1);
 
+/** What the runner needs of either pusher's result. */
+interface PushOutcome {
+  ok: boolean;
+  refs: { ref: string; to: string; status: RefStatus }[];
+  objectsSent: number;
+}
+
 interface Side {
-  pushing: Promise<PushResult | null>;
+  pushing: Promise<PushOutcome | null>;
   done: Promise<unknown>;
   fired: () => FaultKind[];
-  bytesUp: () => number;
+  link: Link;
   /** Breaks the link (a hung run is given up). */
   close: () => void;
 }
 
-/** One pusher and its receiver over one link. */
-function startPair(ctx: RunContext, srcPath: string, dst: string, s: Schedule, faults: Fault[]): Side {
-  const link = createLink(s.link, faults.filter(isLinkFault));
-  const kill = faults.find((f): f is Extract<Fault, { kind: 'kill' }> => f.kind === 'kill');
-  const fsFault = faults.find((f): f is Extract<Fault, { kind: 'fs' }> => f.kind === 'fs');
-  const fired: FaultKind[] = [];
-  let remoteExit: Promise<number | null>;
-  let receiverDone: Promise<unknown>;
+interface Receiver {
+  remoteExit: Promise<number | null>;
+  done: Promise<unknown>;
+  fired: () => FaultKind[];
+  kill?: () => void;
+}
+
+const killOf = (faults: Fault[]) => faults.find((f): f is Extract<Fault, { kind: 'kill' }> => f.kind === 'kill');
+const fsOf = (faults: Fault[]) => faults.find((f): f is Extract<Fault, { kind: 'fs' }> => f.kind === 'fs');
+
+/** The receiver at the other end of `link`, as the context and the faults ask. */
+async function startReceiver(ctx: RunContext, link: Link, dst: string, faults: Fault[]): Promise<Receiver> {
+  const kill = killOf(faults);
+  const fsFault = fsOf(faults);
+  if (ctx.remote !== undefined) {
+    // Over ssh2 the receiver runs in this process: the fs layer is installed here for the session.
+    const fsLayer = ctx.remote.kind === 'ssh2' && fsFault !== undefined ? installFsFaults({ root: dst, fail: fsFault }) : undefined;
+    const session = await ctx.remote.connect(dst, { ...(kill ? { kill } : {}), ...(fsFault ? { fs: fsFault } : {}) });
+    const ended = bindTransport(link, session.transport).finally(() => fsLayer?.uninstall());
+    return {
+      remoteExit: session.transport.exit,
+      done: ended,
+      fired: () => [...session.fired(), ...(fsLayer?.failed === true ? (['fs'] as const) : [])],
+      kill: () => session.transport.kill(),
+    };
+  }
   if (ctx.legacy === true) {
+    const fired: FaultKind[] = [];
     const run = legacyReceive({ repo: Repo.open(dst), input: link.receiver.input, output: link.receiver.output, ...(kill ? { kill: { at: kill.at, step: kill.step } } : {}) });
-    receiverDone = run.then((o) => {
+    const done = run.then((o) => {
       if (o === 'killed') fired.push('kill');
       link.receiverExited();
     });
-    remoteExit = run.then((o) => (o === 'killed' ? null : exitCode(o)), () => 1);
-  } else if (kill !== undefined || (fsFault !== undefined && faults.some((f) => f.kind === 'race'))) {
-    const env = { ...process.env, SIM_IDLE_MS: String(ctx.idleMs ?? 1000), SIM_FS_FAULTS: JSON.stringify({ ...(kill ? { kill: { at: kill.at, step: kill.step } } : {}), ...(fsFault ? { fail: fsFault } : {}) }) };
+    return { remoteExit: run.then((o) => (o === 'killed' ? null : exitCode(o)), () => 1), done, fired: () => fired };
+  }
+  if (kill !== undefined || (fsFault !== undefined && faults.some((f) => f.kind === 'race'))) {
+    const report = join(ctx.base, `child-${process.pid}-${Math.random().toString(16).slice(2)}.report`);
+    const plan = { ...(kill ? { kill: { at: kill.at, step: kill.step } } : {}), ...(fsFault ? { fail: fsFault } : {}) };
+    const env = { ...process.env, SIM_IDLE_MS: String(ctx.idleMs ?? 1000), SIM_FS_FAULTS: JSON.stringify(plan), SIM_REPORT: report };
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, `--repo=${dst}`], { env, stdio: ['pipe', 'pipe', 'ignore'] });
     child.stdin.on('error', () => undefined);
     link.receiver.input.pipe(child.stdin);
     child.stdout.on('data', (d: Buffer) => link.receiver.output.write(d));
-    remoteExit = new Promise((res) => child.once('exit', (code, signal) => res(signal !== null ? null : code)));
-    receiverDone = remoteExit.then((code) => {
-      if (code === null) fired.push('kill');
+    const remoteExit = new Promise<number | null>((res) => child.once('exit', (code, signal) => res(signal !== null ? null : code)));
+    let what = '';
+    const done = remoteExit.then(() => {
+      what = existsSync(report) ? readFileSync(report, 'utf8') : '';
+      rmSync(report, { force: true });
       link.receiverExited();
     });
-  } else {
-    const fsLayer = fsFault === undefined ? undefined : installFsFaults({ root: dst, fail: fsFault });
-    const run = (async () => {
-      try {
-        const repo = openRepoForWriting(dst);
-        return await receive({ repo, input: link.receiver.input, output: link.receiver.output, policy: { idleTimeoutMs: ctx.idleMs ?? 300 } });
-      } finally {
-        if (fsLayer?.failed === true) fired.push('fs');
-        fsLayer?.uninstall();
-        link.receiverExited();
-      }
-    })();
-    receiverDone = run.catch(() => undefined);
-    remoteExit = run.then((r) => exitCode(r.outcome), () => 1);
+    return {
+      remoteExit,
+      done,
+      fired: () => (what === 'killed' ? ['kill'] : what === 'fs' ? ['fs'] : []),
+      kill: () => child.kill('SIGKILL'),
+    };
   }
-  const pushing = push({ repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit }).catch(() => null);
+  const fsLayer = fsFault === undefined ? undefined : installFsFaults({ root: dst, fail: fsFault });
+  let fsFired = false;
+  const run = (async () => {
+    try {
+      const repo = openRepoForWriting(dst);
+      return await receive({ repo, input: link.receiver.input, output: link.receiver.output, policy: { idleTimeoutMs: ctx.idleMs ?? 300 } });
+    } finally {
+      fsFired = fsLayer?.failed === true;
+      fsLayer?.uninstall();
+      link.receiverExited();
+    }
+  })();
+  return { remoteExit: run.then((r) => exitCode(r.outcome), () => 1), done: run.catch(() => undefined), fired: () => (fsFired ? ['fs'] : []) };
+}
+
+/** One pusher and its receiver over one link. */
+async function startPair(ctx: RunContext, srcPath: string, dst: string, s: Schedule, faults: Fault[]): Promise<Side> {
+  const link = createLink(s.link, faults.filter(isLinkFault));
+  let receiver: Receiver;
+  try {
+    receiver = await startReceiver(ctx, link, dst, faults);
+  } catch {
+    // The ssh session could not even start: count it as a failed push, the store must still be sound.
+    link.close();
+    return { pushing: Promise.resolve(null), done: Promise.resolve(), fired: () => [], link, close: () => undefined };
+  }
+  const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit };
+  const pushing: Promise<PushOutcome | null> = (s.parentFirst === true ? pushParentFirst(io) : push(io)).catch(() => null);
   return {
     pushing,
-    done: Promise.all([pushing, receiverDone]),
-    fired: () => [...fired, ...link.stats.fired.map((f) => f.kind)],
-    close: () => link.close(),
-    bytesUp: () => link.stats.bytes.up,
+    done: Promise.all([pushing, receiver.done]),
+    fired: () => [...receiver.fired(), ...link.stats.fired.map((f) => f.kind)],
+    link,
+    close: () => {
+      link.close();
+      receiver.kill?.();
+    },
   };
 }
 
@@ -144,8 +209,7 @@ export async function runOne(ctx: RunContext, s: Schedule): Promise<RunReport> {
   const snapshot = snapshotOutside(dir, [dst]);
   const race = s.faults.some((f) => f.kind === 'race');
 
-  const sides = [startPair(ctx, src.path, dst, s, s.faults)];
-  if (race) sides.push(startPair(ctx, src.race, dst, s, s.faults.filter((f) => f.kind === 'race')));
+  const sides = await Promise.all([startPair(ctx, src.path, dst, s, s.faults), ...(race ? [startPair(ctx, src.race, dst, s, s.faults.filter((f) => f.kind === 'race'))] : [])]);
   const violations: Violation[] = [];
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
@@ -192,53 +256,26 @@ export async function runOne(ctx: RunContext, s: Schedule): Promise<RunReport> {
   violations.push(...checkNothingOutside(snapshot, snapshotOutside(dir, [dst])));
   const dedup = [...new Map(violations.map((v) => [`${v.invariant}${v.message}`, v])).values()];
   if (dedup.length === 0 || ctx.keepFailed !== true) rmSync(dir, { recursive: true, force: true });
-  return { schedule: s, violations: dedup, fired: [...fired], pushOk: results.every((r) => r !== null && r.ok), unsure, bytesUp: sides[0]?.bytesUp() ?? 0 };
+  const stats = (sides[0] as Side).link.stats;
+  const stream: StreamSize = { bytes: { ...stats.bytes }, messages: { ...stats.messages }, objects: results[0]?.objectsSent ?? 0, refs: src.next.size };
+  const generated = [...new Set(s.faults.map((f) => f.kind))];
+  return { schedule: s, violations: dedup, generated, fired: [...fired], pushOk: results.every((r) => r !== null && r.ok), unsure, stream, bytesUp: stream.bytes.up };
 }
 
-// ---------------------------------------------------------------- schedules
-
-const KILL_POINTS: readonly KillPoint[] = ['receiving', 'closure', 'publish', 'ref'];
-
-export function faultArb(kinds: readonly FaultKind[]): fc.Arbitrary<Fault> {
-  const dir = fc.constantFrom('up' as const, 'down' as const);
-  const byte = fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 40_000 }));
-  const msg = fc.nat({ max: 40 });
-  const chunk = fc.nat({ max: 200 });
-  const arbs: Record<FaultKind, fc.Arbitrary<Fault>> = {
-    'cut-byte': fc.record({ kind: fc.constant('cut-byte' as const), dir, at: byte }),
-    'cut-message': fc.record({ kind: fc.constant('cut-message' as const), dir, after: msg }),
-    corrupt: fc.record({ kind: fc.constant('corrupt' as const), dir, at: byte, bit: fc.nat({ max: 7 }) }),
-    'drop-chunk': fc.record({ kind: fc.constant('drop-chunk' as const), dir, index: chunk }),
-    'dup-chunk': fc.record({ kind: fc.constant('dup-chunk' as const), dir, index: chunk }),
-    'swap-chunk': fc.record({ kind: fc.constant('swap-chunk' as const), dir, index: chunk }),
-    'drop-message': fc.record({ kind: fc.constant('drop-message' as const), dir, index: msg }),
-    'dup-message': fc.record({ kind: fc.constant('dup-message' as const), dir, index: msg }),
-    'swap-message': fc.record({ kind: fc.constant('swap-message' as const), dir, index: msg }),
-    stall: fc.record({ kind: fc.constant('stall' as const), dir, at: byte }),
-    kill: fc.constantFrom(...KILL_POINTS).chain((at) => fc.record({ kind: fc.constant('kill' as const), at: fc.constant(at), step: at === 'closure' ? fc.constant(0) : fc.nat({ max: at === 'ref' ? 3 : 12 }) })),
-    fs: fc.record({ kind: fc.constant('fs' as const), op: fc.constantFrom('stage-write' as const, 'publish' as const), errno: fc.constantFrom('ENOSPC' as const, 'EIO' as const), after: fc.nat({ max: 12 }) }),
-    race: fc.constant({ kind: 'race' as const }),
-  };
-  return fc.oneof(...kinds.map((k) => arbs[k]));
-}
-
-export function scheduleArb(kinds: readonly FaultKind[] = ALL_FAULT_KINDS): fc.Arbitrary<Schedule> {
-  const link: fc.Arbitrary<LinkParams> = fc
-    .record({
-      seed: fc.integer(),
-      minChunk: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 4096 })),
-      spread: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1 << 20 })),
-      latencyMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 3 })),
-      jitterMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 })),
-      bandwidth: fc.constantFrom(0, 0, 2000, 50_000),
-    })
-    .map(({ spread, ...p }) => ({ ...p, minChunk: Math.max(p.minChunk, p.latencyMs > 0 ? 256 : 1), maxChunk: Math.min(1 << 20, Math.max(p.minChunk, p.latencyMs > 0 ? 256 : 1) + spread) }));
-  return fc.record({
-    shape: fc.nat({ max: SHAPE_COUNT - 1 }),
-    incremental: fc.boolean(),
-    link,
-    faults: kinds.length === 0 ? fc.constant([]) : fc.array(faultArb(kinds), { maxLength: 2 }),
-  });
+/**
+ * The stream of a fault-free push of every shape, full and incremental, over
+ * the in-memory link: the bounds fault positions are drawn in (schedules.ts).
+ */
+export async function calibrate(base: string): Promise<SizeTable> {
+  const table = new Map<string, StreamSize>();
+  for (let shape = 0; shape < SHAPE_COUNT; shape++) {
+    for (const incremental of [false, true]) {
+      const r = await runOne({ base }, { shape, incremental, link: FAST_LINK, faults: [] });
+      if (r.violations.length > 0 || !r.pushOk) throw new Error(`calibration push of shape ${shape} failed:\n${r.violations.map((v) => v.message).join('\n')}`);
+      table.set(`${shape}/${incremental}`, r.stream);
+    }
+  }
+  return (shape, incremental) => table.get(`${shape}/${incremental}`) as StreamSize;
 }
 
 // ---------------------------------------------------------------- many runs
@@ -252,13 +289,24 @@ export interface SimOptions {
   /** Stop starting runs after this long. */
   timeLimitMs?: number;
   onRun?: (r: RunReport, i: number) => void;
+  /** A real ssh link (ssh-link.ts); none: the in-memory link. Fault kinds are cut down to what it supports. */
+  remote?: RemoteReceiver;
+  /** 1 in N schedules use the parent-first pusher (default 8; 0: never). */
+  parentFirstOneIn?: number;
 }
 
 export interface SimReport {
   runs: number;
   seed: number;
   legacy: boolean;
+  link: LinkKind;
+  /** The fault kinds the schedules drew from. */
+  kinds: FaultKind[];
+  /** Runs in which each kind was scheduled, and in which it took effect. */
+  generatedByKind: Map<FaultKind, number>;
   firedByKind: Map<FaultKind, number>;
+  /** Runs whose pusher sent parent first. */
+  parentFirst: number;
   pushesOk: number;
   failedCleanly: number;
   unsure: number;
@@ -271,11 +319,18 @@ export interface SimReport {
 
 export async function simulate(o: SimOptions): Promise<SimReport> {
   const start = Date.now();
+  const supported = o.remote === undefined ? ALL_FAULT_KINDS : LINK_FAULTS[o.remote.kind];
+  const kinds = (o.faults ?? ALL_FAULT_KINDS).filter((k) => supported.includes(k));
+  const sizes = await calibrate(o.base);
   const report: SimReport = {
     runs: 0,
     seed: o.seed,
     legacy: o.legacy === true,
+    link: o.remote?.kind ?? 'memory',
+    kinds,
+    generatedByKind: new Map(),
     firedByKind: new Map(),
+    parentFirst: 0,
     pushesOk: 0,
     failedCleanly: 0,
     unsure: 0,
@@ -283,16 +338,18 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     violatingRuns: 0,
     wallMs: 0,
   };
-  const ctx: RunContext = { base: o.base, legacy: o.legacy === true, ...(o.legacy === true ? { runTimeoutMs: 1500 } : {}) };
+  const ctx: RunContext = { base: o.base, legacy: o.legacy === true, ...(o.legacy === true ? { runTimeoutMs: 1500 } : {}), ...(o.remote ? { remote: o.remote } : {}) };
   let shrinking = false;
   let last: RunReport | undefined;
   const details = await fc.check(
-    fc.asyncProperty(scheduleArb(o.faults ?? ALL_FAULT_KINDS), async (s) => {
+    fc.asyncProperty(scheduleArb(sizes, kinds, { parentFirstOneIn: o.parentFirstOneIn ?? 8, cheapLink: o.remote !== undefined }), async (s) => {
       const r = await runOne(ctx, s);
       last = r;
       if (!shrinking) {
         report.runs++;
+        for (const k of r.generated) report.generatedByKind.set(k, (report.generatedByKind.get(k) ?? 0) + 1);
         for (const k of r.fired) report.firedByKind.set(k, (report.firedByKind.get(k) ?? 0) + 1);
+        if (s.parentFirst === true) report.parentFirst++;
         if (r.violations.length > 0) {
           report.violatingRuns++;
           for (const v of new Set(r.violations.map((x) => x.invariant))) report.violationsByInvariant.set(v, (report.violationsByInvariant.get(v) ?? 0) + 1);
