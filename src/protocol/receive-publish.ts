@@ -14,8 +14,11 @@
  *      closure walk (never the arrival order); staged objects no commit
  *      reaches are dropped;
  *   5. the refs move together by compare-and-swap (`updateRefs`);
- *   6. `summary` is regenerated when the repository has one, so clients that
- *      trust it see the new refs.
+ *   6. `summary` is regenerated when the repository has one (or always, with
+ *      `alwaysWriteSummary`), so clients that trust it see the new refs.
+ * With a receive policy (`checks`, src/policy/engine.ts): a non-fast-forward
+ * also needs the ref's `force` permission (after 3); signatures are verified
+ * and new commitmetas made before 4, and written after 4, before 5.
  * Objects published before a failure in 5 or 6 are complete closures: fsck
  * stays clean, and a retry finds them already stored.
  */
@@ -28,6 +31,7 @@ import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
 import { summaryState, writeSummary } from '../repo/summary.js';
 import { closure, parentChain, type RepoLike } from '../repo/traverse.js';
+import type { ReceiveChecks } from '../policy/engine.js';
 import { refMoved } from './receive-messages.js';
 
 export interface AcceptedUpdate {
@@ -53,6 +57,10 @@ export interface PublishPolicy {
   canSignSummary: boolean;
   /** Signs the freshly written summary (writes summary.sig); only with canSignSummary. */
   signSummary?: (repo: Repo) => Promise<void>;
+  /** Write a summary even when the repository had none (the `update` setting). */
+  alwaysWriteSummary?: boolean;
+  /** The receive policy (src/policy/engine.ts): force permission, signatures. */
+  checks?: ReceiveChecks;
 }
 
 /** Staged ∪ store, staging first: what the walks of this module see. */
@@ -122,18 +130,34 @@ export async function publishUpdate(
       if (current !== u.from) throw refMoved(u.ref, current, u.from);
     }
     const order = await publishOrder(view, staging, updates);
-    if (!policy.allowForce) for (const u of updates) await checkFastForward(view, u);
+    for (const u of updates) {
+      if (!policy.allowForce) await checkFastForward(view, u);
+      else if (policy.checks !== undefined) {
+        // Force is allowed, but a non-fast-forward still needs the ref's `force` permission.
+        const ff = await checkFastForward(view, u).then(
+          () => true,
+          (e: unknown) => {
+            if (isOstreePushError(e) && e.code === 'PROTOCOL_NOT_FAST_FORWARD') return false;
+            throw e;
+          },
+        );
+        if (!ff) policy.checks.checkForce(u);
+      }
+    }
+    // Signatures checked (and made) before anything is published.
+    const signed = await policy.checks?.beforePublish(repo, staging, updates);
     const stagedCount = staging.list().length;
     const moved = staging.publish(order, {
       onStep: (k) => hooks.onPublished?.(order[k] as ObjectName, k),
     });
+    signed?.writeCommitmetas();
     await updateRefs(
       repo,
       updates.map((u) => ({ name: u.ref, from: u.from, to: u.to })),
       { lock },
     );
     let summaryUpdated = false;
-    if (summaryState(repo).hasSummary) {
+    if (policy.alwaysWriteSummary === true || summaryState(repo).hasSummary) {
       await writeSummary(repo, { dropSignature: policy.canSignSummary });
       if (policy.canSignSummary) await policy.signSummary?.(repo);
       summaryUpdated = true;

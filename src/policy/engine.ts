@@ -1,0 +1,117 @@
+/**
+ * The receive policy as the receiver calls it: one object with a callback per
+ * point of the session (src/protocol/receiver.ts, receive-publish.ts).
+ *
+ *   UPDATE           onUpdate: ref permissions (create/move/delete); a new
+ *                    commit the store already holds is verified now
+ *   PUTOBJECT        onObjectStaged: a new ref commit is verified as soon as
+ *                    it is staged (its commitmeta comes before it, children
+ *                    first), so a refusal is a STATUS naming the commit
+ *   DONE, locked     checkForce: a non-fast-forward needs `force` on the ref;
+ *                    beforePublish: every new ref commit verified once more
+ *                    (authoritative: what publication will leave), and the
+ *                    signed commitmetas computed — gpg runs here, before
+ *                    anything is published; returns writeCommitmetas, called
+ *                    after the objects are in place and before refs move
+ *   after refs move  summary rewritten when `update` is on (receive-publish),
+ *                    then signSummary; then, outside the lock, afterPublish
+ *                    runs the update hook
+ *
+ * Only each ref's new commit is verified and signed (as `ostree pull
+ * --depth=0` would check it); intermediate history commits sent to prove a
+ * fast-forward are published as they are.
+ */
+import { RepoError } from '../errors.js';
+import { replaceFileDurableSync } from '../repo/fsutil.js';
+import { objectRelPath } from '../repo/object-names.js';
+import { ZERO_CHECKSUM } from '../repo/refs.js';
+import type { Repo } from '../repo/repo.js';
+import type { Staging } from '../repo/staging.js';
+import { needsSigning, needsVerification, readCommitForSigning, signedCommitmeta, verifyCommitSignatures } from './commit-signatures.js';
+import type { ReceivePolicy } from './policy.js';
+import { updateAction } from './ref-permissions.js';
+import { signSummary } from './summary-signature.js';
+import { runUpdateHook, type HookOutcome } from './update-hook.js';
+
+export interface PolicyUpdate {
+  ref: string;
+  from: string;
+  to: string;
+}
+
+export interface ReceiveChecks {
+  onUpdate(repo: Repo, updates: readonly PolicyUpdate[]): Promise<void>;
+  onObjectStaged(repo: Repo, staging: Staging, object: { checksum: string; type: string }, updates: readonly PolicyUpdate[]): Promise<void>;
+  checkForce(update: PolicyUpdate): void;
+  beforePublish(repo: Repo, staging: Staging, updates: readonly PolicyUpdate[]): Promise<{ writeCommitmetas: () => void }>;
+  afterPublish(repo: Repo, updates: readonly PolicyUpdate[], output?: (chunk: Uint8Array) => void): Promise<HookOutcome | null>;
+}
+
+/** What the receiver's policy object gets from a ReceivePolicy. */
+export interface ReceiverPolicyParts {
+  canSignSummary: boolean;
+  signSummary?: (repo: Repo) => Promise<void>;
+  alwaysWriteSummary: boolean;
+  checks: ReceiveChecks;
+}
+
+export function receiveChecks(policy: ReceivePolicy): ReceiveChecks {
+  const verifying = needsVerification(policy.verify);
+  const signing = needsSigning(policy.sign);
+  const newCommits = (updates: readonly PolicyUpdate[]): Set<string> => new Set(updates.map((u) => u.to).filter((c) => c !== ZERO_CHECKSUM));
+
+  return {
+    async onUpdate(repo, updates) {
+      for (const u of updates) policy.refPermissions.check(u.ref, updateAction(u.from, u.to));
+      if (!verifying) return;
+      for (const c of newCommits(updates)) {
+        const stored = await readCommitForSigning(repo, null, c).catch((e: unknown) => {
+          if (e instanceof RepoError && e.code === 'REPO_OBJECT_MISSING') return null;
+          throw e;
+        });
+        if (stored !== null) await verifyCommitSignatures(stored, policy.verify);
+      }
+    },
+
+    async onObjectStaged(repo, staging, object, updates) {
+      if (!verifying || object.type !== 'commit' || !newCommits(updates).has(object.checksum)) return;
+      await verifyCommitSignatures(await readCommitForSigning(repo, staging, object.checksum), policy.verify);
+    },
+
+    checkForce(update) {
+      policy.refPermissions.check(update.ref, 'force');
+    },
+
+    async beforePublish(repo, staging, updates) {
+      const signed: Array<[string, Uint8Array]> = [];
+      for (const c of newCommits(updates)) {
+        if (!verifying && !signing) break;
+        const commit = await readCommitForSigning(repo, staging, c);
+        if (verifying) await verifyCommitSignatures(commit, policy.verify);
+        if (signing) signed.push([c, await signedCommitmeta(commit, policy.sign)]);
+      }
+      return {
+        writeCommitmetas: () => {
+          // Each replace is atomic; the commit is already in objects/ (published child first).
+          for (const [c, bytes] of signed) replaceFileDurableSync(repo.resolve(objectRelPath(c, 'commitmeta')), bytes, 0o644);
+        },
+      };
+    },
+
+    async afterPublish(repo, updates, output) {
+      if (policy.updateHook === null) return null;
+      return runUpdateHook(policy.updateHook, { repoPath: repo.path, updates, ...(output === undefined ? {} : { output }) });
+    },
+  };
+}
+
+/** The receiver-policy fields for a ReceivePolicy (spread into ReceiverPolicy). */
+export function receiverPolicyParts(policy: ReceivePolicy): ReceiverPolicyParts {
+  const signing = needsSigning(policy.sign);
+  return {
+    canSignSummary: signing,
+    ...(signing ? { signSummary: async (repo: Repo) => void (await signSummary(repo, policy.sign)) } : {}),
+    alwaysWriteSummary: policy.update,
+    checks: receiveChecks(policy),
+  };
+}
