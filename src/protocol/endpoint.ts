@@ -57,9 +57,31 @@ export interface EndpointOptions {
   onStep?: (step: StepRecord) => void;
 }
 
-/** The guards a message carries itself. */
-function messageGuards(m: Message): Record<string, boolean> {
-  return m.type === 'STATUS' ? { statusOk: m.result } : {};
+/** The capability names an INFO lists (its optional `capabilities : as`). */
+export function capabilitiesOf(m: Message): Set<string> {
+  if (m.type !== 'INFO') return new Set();
+  const v = m.extra.get('capabilities');
+  return new Set(v?.type === 'as' ? (v.value as string[]) : []);
+}
+
+/** The guards a message carries itself (spec/machines: guards `of: 'message'`). */
+export function messageGuards(m: Message): Record<string, boolean> {
+  switch (m.type) {
+    case 'STATUS':
+      return { statusOk: m.result };
+    case 'INFO': {
+      const caps = capabilitiesOf(m);
+      return { offersQuery: caps.has('query'), offersReport: caps.has('report') };
+    }
+    case 'DONE': {
+      const v = m.extra.get('report');
+      return { wantReport: v?.type === 'b' && v.value === true };
+    }
+    case 'REPORT':
+      return { reportOk: m.refused.size === 0 };
+    default:
+      return {};
+  }
 }
 
 function merge(own: Record<string, boolean>, given: GuardValues | undefined): GuardValues {
@@ -132,9 +154,11 @@ export class Endpoint {
   /** Sends a message (not a PUTOBJECT with payload); returns the machine's actions. */
   async send(message: Message, guards?: GuardValues): Promise<string[]> {
     validateMessage(message as unknown as { type: string } & Record<string, unknown>);
-    const step = this.#plan(`send:${message.type}`, merge(messageGuards(message), guards), `sending ${message.type}`);
+    // The step is taken before the write: a STATUS read concurrently (the
+    // pipelined pusher) must see the machine after this send, not before.
+    const actions = this.#take(this.#plan(`send:${message.type}`, merge(messageGuards(message), guards), `sending ${message.type}`));
     await this.writer.send(message, this.order);
-    return this.#take(step);
+    return actions;
   }
 
   /** Sends PUTOBJECT and streams its payload (exactly `size` bytes). */
@@ -145,9 +169,9 @@ export class Endpoint {
   ): Promise<string[]> {
     const message: PutObjectMessage = { type: 'PUTOBJECT', object: put.object, size: put.size, extra: put.extra ?? new Map() };
     validateMessage(message as unknown as { type: string } & Record<string, unknown>);
-    const step = this.#plan('send:PUTOBJECT', merge({}, guards), 'sending PUTOBJECT');
+    const actions = this.#take(this.#plan('send:PUTOBJECT', merge({}, guards), 'sending PUTOBJECT'));
     await this.writer.sendPutObject(message, payload, this.order);
-    return this.#take(step);
+    return actions;
   }
 
   /**

@@ -1,31 +1,38 @@
 /**
- * The pusher engine (spec/machines/pusher.json; spec/protocol.md, "Exchange"):
+ * The pusher engine (spec/machines/pusher.json; spec/protocol.md, "Exchange"
+ * and section 12, "Extensions"):
  *
- *   1. read INFO (the remote's mode and refs); only archive mode is served
- *   2. plan (push-plan.ts): per ref new / up to date / fast-forward / rejected,
- *      and the objects the remote lacks, children first
- *   3. nothing to ask for (or --dry-run): DONE, and the session ends
- *   4. UPDATE, await STATUS; then each object as PUTOBJECT + its file's exact
- *      bytes, streamed from disk, each awaiting its STATUS; then DONE
- *   5. a STATUS false stops the push: DONE, and the refusal is reported
+ *   1. read INFO (the remote's mode, refs and capabilities); only archive
+ *      mode is served
+ *   2. with `query` offered: ask for the refs a truncated INFO left out
+ *   3. plan (push-plan.ts): per ref new / up to date / fast-forward / rejected,
+ *      and the objects the remote lacks, children first; with `query`
+ *      offered, ask the receiver's store and drop what it holds (push-query.ts)
+ *   4. nothing to ask for (or --dry-run): DONE, and the session ends
+ *   5. UPDATE, await STATUS; then the objects as PUTOBJECT + their files'
+ *      exact bytes, pipelined with a bounded window (push-pipeline.ts); DONE
+ *   6. a STATUS false stops the push: the replies still owed are read, DONE,
+ *      and the refusal is reported
+ *   7. with `report` offered, DONE asks for a REPORT and each ref's result is
+ *      taken from it; without, the remote's exit status decides (version 0
+ *      says nothing after DONE): refs are reported pushed only when
+ *      `remoteExit` resolves to 0 (without `remoteExit`, DONE sent is taken
+ *      as success: in-process callers learn the receiver's result themselves).
  *
- * Version 0 says nothing after DONE: whether the receiver published is only
- * told by its exit status, so refs are reported as pushed only when
- * `remoteExit` resolves to 0 (without `remoteExit`, DONE sent is taken as
- * success: in-process callers learn the receiver's result themselves).
- *
- * Every message goes through the Endpoint runner, so the pusher can only do
- * what its machine allows. Objects are sent by `sendObjects` alone, so that
- * pipelining (several PUTOBJECTs in flight) changes one function.
+ * Against a receiver without capabilities this is plain version 0 on the
+ * wire; pipelining is safe there (spec/protocol.md section 12.2).
  */
 import type { Readable, Writable } from 'node:stream';
 import { OstreePushError, ProtocolError, TransportError, WireError } from '../errors.js';
+import { Variant } from '../gvariant/index.js';
 import { PUSHER } from '../../spec/machine.js';
 import type { Repo } from '../repo/repo.js';
 import type { ByteOrder } from '../wire/constants.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
-import { Endpoint } from './endpoint.js';
+import { capabilitiesOf, Endpoint } from './endpoint.js';
+import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
+import { queryObjects, queryRefs } from './push-query.js';
 import { ARCHIVE_MODE_NUMBER, localRefs, planPush, type PlannedObject, type PushPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
@@ -56,6 +63,12 @@ export interface PushOptions {
   remoteExit?: Promise<number | null>;
   /** Diagnostics for -v. */
   log?: (line: string) => void;
+  /** PUTOBJECTs in flight at most (default 64; 1 is version 0's stop-and-wait). */
+  window?: number;
+  /** Payload bytes in flight at most (default 8 MiB; one object always goes). */
+  windowBytes?: number;
+  /** Use the extensions a receiver offers (default true); false speaks plain version 0. */
+  extensions?: boolean;
 }
 
 export interface RefResult {
@@ -83,6 +96,14 @@ export interface PushResult {
   ok: boolean;
   /** Why not ok: PUSH_REJECTED, PROTOCOL_REFUSED or PUSH_REMOTE_FAILED. */
   error?: OstreePushError;
+  /** Planned objects the receiver's store already held (extension `query`); not sent. */
+  objectsKnownRemote: number;
+  /** Most PUTOBJECTs unanswered at once. */
+  maxInFlight: number;
+  /** The extensions used in this session. */
+  extensions: string[];
+  /** Whether the refs' results came from a REPORT (else from the exit status). */
+  reported: boolean;
 }
 
 /** How long to wait for the remote's exit status when it hung up early, for the message. */
@@ -117,33 +138,27 @@ function isLinkFailure(e: unknown): boolean {
   return e instanceof WireError && (e.code === 'WIRE_STREAM_CLOSED' || e.code === 'WIRE_TRUNCATED');
 }
 
-/** Sends every planned object, each awaiting its STATUS; stops at the first refusal. */
+/** Sends every planned object, pipelined; stops sending at the first refusal. */
 async function sendObjects(
   ep: Endpoint,
   o: PushOptions,
   plan: PushPlan,
-): Promise<{ sent: number; bytes: number; refusal?: string }> {
-  let sent = 0;
-  let bytes = 0;
+): Promise<{ sent: number; bytes: number; refusal?: string; maxInFlight: number }> {
   const store = o.repo.objects;
   o.onProgress?.({ objectsSent: 0, objectsTotal: plan.objects.length, bytesSent: 0, bytesTotal: plan.bytes });
-  for (const obj of plan.objects) {
-    const stream = await store.openRead(obj.checksum, obj.type);
-    try {
-      await ep.sendPutObject({ object: obj.name, size: BigInt(obj.size) }, stream as AsyncIterable<Uint8Array>, { moreObjects: true });
-    } finally {
-      (stream as unknown as Readable).destroy?.();
-    }
-    const st = await ep.receive();
-    if (st === null) throw await closedError(o, `awaiting the STATUS for ${obj.name}`);
-    if (st.message.type !== 'STATUS') throw new ProtocolError('INTERNAL', 'the machine let a non-STATUS through', {});
-    if (!st.message.result) return { sent, bytes, refusal: `${obj.name}: ${st.message.message}` };
-    sent++;
-    bytes += obj.size;
-    o.onProgress?.({ objectsSent: sent, objectsTotal: plan.objects.length, bytesSent: bytes, bytesTotal: plan.bytes });
-    o.log?.(`sent ${describe(obj)}`);
-  }
-  return { sent, bytes };
+  return sendPipelined(ep, plan.objects, {
+    window: o.window ?? DEFAULT_WINDOW,
+    windowBytes: o.windowBytes ?? DEFAULT_WINDOW_BYTES,
+    openRead: async (obj) => (await store.openRead(obj.checksum, obj.type)) as AsyncIterable<Uint8Array>,
+    onAnswered: (obj, sent, bytes) => {
+      o.onProgress?.({ objectsSent: sent, objectsTotal: plan.objects.length, bytesSent: bytes, bytesTotal: plan.bytes });
+      o.log?.(`sent ${describe(obj)}`);
+    },
+    closed: (what) => closedError(o, what),
+    abort: () => {
+      if (!o.output.destroyed) o.output.destroy();
+    },
+  });
 }
 
 function describe(obj: PlannedObject): string {
@@ -168,6 +183,9 @@ export async function push(o: PushOptions): Promise<PushResult> {
   }
 }
 
+type Sent = { sent: number; bytes: number; maxInFlight?: number };
+type ResultOf = (status: RefStatus, reason?: string, sent?: Sent) => PushResult;
+
 async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   const local = localRefs(o.repo, o.refs);
   const info = await ep.receive();
@@ -178,18 +196,43 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
       mode: info.message.mode,
     });
   }
-  const plan = await planPush(o.repo, local, info.message.refs, { force: o.force === true });
+  const offered = o.extensions === false ? new Set<string>() : capabilitiesOf(info.message);
+  const used: string[] = [];
+  const closed = (what: string): Promise<Error> => closedError(o, what);
+  const remote = new Map(info.message.refs);
+  const truncated = info.message.extra.get('refs-truncated')?.value === true;
+  if (truncated && offered.has('query')) {
+    const missing = [...local.keys()].filter((r) => !remote.has(r));
+    if (missing.length > 0) {
+      for (const [k, v] of await queryRefs(ep, missing, closed)) remote.set(k, v);
+      used.push('query');
+      o.log?.(`asked about ${missing.length} ref(s) INFO left out`);
+    }
+  } else if (truncated) {
+    o.log?.('the receiver listed only part of its refs; a ref it left out will be refused if it exists there');
+  }
+  const plan = await planPush(o.repo, local, remote, { force: o.force === true });
   const updates = plan.refs.filter((r) => r.action === 'update');
+  let known = 0;
+  // An empty remote (no refs at all) holds nothing worth asking about in practice.
+  if (offered.has('query') && updates.length > 0 && plan.objects.length > 0 && (remote.size > 0 || truncated) && o.dryRun !== true) {
+    const q = await queryObjects(ep, plan.objects, closed);
+    known = q.known;
+    plan.bytes -= plan.objects.filter((x) => !q.objects.includes(x)).reduce((n, x) => n + x.size, 0);
+    plan.objects = q.objects;
+    if (!used.includes('query')) used.push('query');
+    o.log?.(`the receiver already holds ${known} of the planned objects (${q.queries} QUERY)`);
+  }
   o.log?.(`plan: ${updates.length} ref(s) to update, ${plan.objects.length} object(s), ${plan.bytes} bytes`);
 
-  const result = (updateStatus: RefStatus, reason?: string, sent = { sent: 0, bytes: 0 }): PushResult => {
+  const result: ResultOf = (updateStatus, reason, sent = { sent: 0, bytes: 0 }) => {
     const refs: RefResult[] = plan.refs.map((r) => {
       const s: RefStatus = r.action === 'update' ? updateStatus : r.action;
       const why = s === 'rejected' ? 'non-fast-forward' : s === 'refused' ? reason : undefined;
       return { ref: r.ref, from: r.from, to: r.to, status: s, ...(why === undefined ? {} : { reason: why }), ...(r.forced ? { forced: true } : {}) };
     });
     const ok = refs.every((r) => r.status === 'pushed' || r.status === 'up-to-date');
-    const out: PushResult = {
+    return {
       refs,
       objectsSent: sent.sent,
       bytesSent: sent.bytes,
@@ -197,8 +240,11 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
       objectsTotal: plan.objects.length,
       bytesTotal: plan.bytes,
       ok,
+      objectsKnownRemote: known,
+      maxInFlight: sent.maxInFlight ?? 0,
+      extensions: used,
+      reported: false,
     };
-    return out;
   };
 
   if (updates.length === 0 || o.dryRun === true) {
@@ -216,7 +262,12 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
 
   const sent = await sendObjects(ep, o, plan);
   if (sent.refusal !== undefined) return refused(ep, o, result, sent.refusal, sent);
-  await ep.send({ type: 'DONE', extra: new Map() }, { moreObjects: false });
+  const wantReport = offered.has('report');
+  await ep.send({ type: 'DONE', extra: wantReport ? new Map([['report', new Variant('b', true)]]) : new Map() }, { moreObjects: false });
+  if (wantReport) {
+    used.push('report');
+    return reported(ep, o, result, updates.map((u) => u.ref), sent);
+  }
   endOutput(o.output);
 
   const code = o.remoteExit === undefined ? 0 : await o.remoteExit;
@@ -230,14 +281,40 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   return withRejection(result('pushed', undefined, sent));
 }
 
-async function refused(
-  ep: Endpoint,
-  o: PushOptions,
-  result: (status: RefStatus, reason?: string, sent?: { sent: number; bytes: number }) => PushResult,
-  message: string,
-  sent: { sent: number; bytes: number },
-): Promise<PushResult> {
-  await ep.send({ type: 'DONE', extra: new Map() });
+/** The REPORT after DONE decides each ref's result (extension `report`). */
+async function reported(ep: Endpoint, o: PushOptions, result: ResultOf, asked: string[], sent: Sent): Promise<PushResult> {
+  const rep = await ep.receive();
+  endOutput(o.output);
+  if (rep === null) throw await closedError(o, 'awaiting the REPORT after DONE');
+  if (rep.message.type !== 'REPORT') throw new ProtocolError('INTERNAL', 'the machine let a non-REPORT through', {});
+  const { moved, refused: no } = rep.message;
+  const named = [...moved, ...no.keys()];
+  if (named.length !== asked.length || !asked.every((r) => named.includes(r))) {
+    throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `REPORT: names ${named.join(', ') || 'no ref'}, but the UPDATE asked for ${asked.join(', ')}`, { type: 'REPORT' });
+  }
+  // Its exit status adds nothing now, but reaping it keeps callers simple.
+  await exitWithin(o.remoteExit, EXIT_GRACE_MS);
+  const r = result('pushed', undefined, sent);
+  r.reported = true;
+  for (const x of r.refs) {
+    const why = no.get(x.ref);
+    if (why !== undefined) {
+      x.status = 'refused';
+      x.reason = why === '' ? 'refused by the receiver' : why;
+    }
+  }
+  if (no.size > 0) {
+    r.ok = false;
+    const first = [...no][0] as [string, string];
+    r.error = new ProtocolError('PROTOCOL_REFUSED', `the receiver refused ${[...no.keys()].join(', ')}: ${first[1]}`, { refused: Object.fromEntries(no) });
+    return r;
+  }
+  return withRejection(r);
+}
+
+async function refused(ep: Endpoint, o: PushOptions, result: ResultOf, message: string, sent: Sent): Promise<PushResult> {
+  // A receiver that hung up after refusing leaves the machine in 'rejected' already.
+  if (!ep.finished) await ep.send({ type: 'DONE', extra: new Map() });
   endOutput(o.output);
   // The receiver's exit status adds nothing here, but reaping it keeps callers simple.
   await exitWithin(o.remoteExit, EXIT_GRACE_MS);

@@ -158,16 +158,20 @@ test('hostile: a flipped payload byte, and an object under another object\'s nam
   });
   // Garbage as detached metadata, and as a dirtree under a real name.
   await hostile(t, f, afterUpdate(f, (p) => putRefused(p, `${f.c4}.commitmeta`, new Uint8Array([0xff, 0xfe, 0x01]))), { code: 'REPO_MALFORMED_OBJECT', outcome: 'refused', status: /^object [0-9a-f]{64}\.commitmeta: malformed commitmeta/ });
-  // After a refusal the receiver publishes nothing, even if the pusher goes on.
+  // After a refusal the receiver publishes nothing, even if the pusher goes on:
+  // an object still in flight (a pipelining pusher) is answered false, unstaged.
   await hostile(
     t,
     f,
     afterUpdate(f, async (p) => {
       const st = await p.put(filez.name, flip(objectBytes(f.src, filez), 40));
       assert.equal(st?.result, false);
-      await p.put(objects[0]!.name, objectBytes(f.src, objects[0]!));
+      const late = await p.put(objects[0]!.name, objectBytes(f.src, objects[0]!));
+      assert.equal(late?.result, false);
+      assert.match(late?.message ?? '', /not taken: an earlier refusal ended this push/);
+      await p.done();
     }),
-    { code: 'PROTOCOL_UNEXPECTED_MESSAGE', outcome: 'aborted' },
+    { code: 'REPO_CORRUPT_OBJECT', outcome: 'refused' },
   );
   await assertFsckClean(t, f);
 });

@@ -2,13 +2,20 @@
  * The receiving engine of protocol version 0 (spec/protocol.md, "Exchange";
  * spec/machines/receiver.json), stop-and-wait:
  *
- *   1. send INFO at once: the repository's mode number and every refs/heads ref;
- *   2. DONE → idle; UPDATE → judged (schema, archive mode, each `from` is the
+ *   1. send INFO at once: the repository's mode number and its refs/heads
+ *      refs (those that fit one body: receive-info.ts), and with the
+ *      extensions on, `capabilities: ['query', 'report']`;
+ *   2. QUERY (only when offered) → ANSWER from the store and refs alone;
+ *   3. DONE → idle; UPDATE → judged (schema, archive mode, each `from` is the
  *      ref's current value, the summary can be rewritten) → STATUS;
- *   3. each PUTOBJECT → judged and staged (receive-object.ts) → STATUS;
- *   4. DONE → publish (receive-publish.ts), or after a refusal nothing.
+ *   4. each PUTOBJECT → judged and staged (receive-object.ts) → STATUS; after
+ *      a refusal, objects still in flight are answered STATUS false unstaged;
+ *   5. DONE → publish (receive-publish.ts), or after a refusal nothing; when
+ *      `report` was offered and DONE asks, one REPORT says what happened.
  *
- * The next message is read only after the previous one was answered. Every
+ * The next message is read only after the previous one was answered, and
+ * answers go out in order: that is what makes a pipelining pusher safe
+ * (spec/protocol.md section 12.2). Every
  * exit path (success, refusal, bad input, EOF mid-payload, idle timeout, a
  * signal through the staging's exit clean-up) removes the staging directory.
  * Nothing but protocol bytes is written to `output`; bad input ends as a
@@ -24,14 +31,17 @@ import type { Repo } from '../repo/repo.js';
 import { Staging } from '../repo/staging.js';
 import { assertSummaryWritable } from '../repo/summary.js';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../wire/constants.js';
-import type { UpdateMessage } from '../wire/messages.js';
+import type { QueryMessage, UpdateMessage } from '../wire/messages.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
 import { Endpoint, type StepRecord } from './endpoint.js';
 import { idleLimited } from './idle.js';
+import { answerQuery, infoBody } from './receive-info.js';
 import { notArchive, refMoved, statusText, unchanged } from './receive-messages.js';
 import { receiveObject } from './receive-object.js';
 import { publishUpdate, type AcceptedUpdate, type PublishPolicy } from './receive-publish.js';
+import type { ReceiveChecks } from '../policy/engine.js';
+import type { HookOutcome } from '../policy/update-hook.js';
 
 export interface ReceiverPolicy {
   /** Accept updates that are not fast-forwards (default false). */
@@ -45,6 +55,10 @@ export interface ReceiverPolicy {
   /** A signing key is configured: a signed summary may be rewritten (then `signSummary` re-signs it). */
   canSignSummary?: boolean;
   signSummary?: (repo: Repo) => Promise<void>;
+  /** Write a summary after refs move even when the repository had none. */
+  alwaysWriteSummary?: boolean;
+  /** Receive policy callbacks: ref permissions, signatures, update hook (src/policy/engine.ts `receiverPolicyParts`). */
+  checks?: ReceiveChecks;
 }
 
 export interface ReceiverHooks {
@@ -62,6 +76,8 @@ export interface ReceiveOptions {
   /** Progress lines (the CLI shows them with -v); never protocol output. */
   log?: (line: string) => void;
   hooks?: ReceiverHooks;
+  /** Offer the extensions of spec/protocol.md section 12 (default true); false is plain version 0. */
+  extensions?: boolean;
 }
 
 export type ReceiveOutcome = 'idle' | 'published' | 'refused' | 'aborted';
@@ -73,6 +89,8 @@ export interface ReceiveResult {
   objects: { received: number; alreadyPresent: number; published: number };
   /** Why the session did not do everything asked (refused or aborted). */
   error?: OstreePushError;
+  /** The update hook's outcome, when one ran (a failure does not change `outcome`). */
+  hook?: HookOutcome;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
@@ -95,6 +113,9 @@ const REFUSALS = new Set<string>([
   'REPO_OBJECT_TOO_LARGE',
   'GVARIANT_BAD_VALUE',
   'GVARIANT_NOT_NORMAL',
+  'POLICY_REF_DENIED',
+  'POLICY_UNSIGNED',
+  'POLICY_BAD_SIGNATURE',
 ]);
 
 /** The UPDATE's ref changes, or why they are refused. */
@@ -131,6 +152,8 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     allowForce: policy.allowForce === true,
     canSignSummary: policy.canSignSummary === true,
     ...(policy.signSummary === undefined ? {} : { signSummary: policy.signSummary }),
+    ...(policy.alwaysWriteSummary === undefined ? {} : { alwaysWriteSummary: policy.alwaysWriteSummary }),
+    ...(policy.checks === undefined ? {} : { checks: policy.checks }),
   };
 
   const result: ReceiveResult = { outcome: 'aborted', updated: [], objects: { received: 0, alreadyPresent: 0, published: 0 } };
@@ -146,27 +169,58 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
   };
 
   try {
-    await ep.send({ type: 'INFO', mode: repo.modeNumber, refs: listRefs(repo), extra: new Map() });
+    const extensions = options.extensions !== false;
+    const info = infoBody(repo.modeNumber, listRefs(repo), extensions);
+    if (info.truncated) log(`INFO lists ${info.message.refs.size} of ${info.total} refs (body limit)`);
+    await ep.send(info.message);
     while (!ep.finished) {
       /** The judgement of this message, when it is refused. */
       let refused: OstreePushError | undefined;
       /** false: the payload was left unread, the stream is out of step. */
       let inStep = true;
       let update: AcceptedUpdate[] = [];
+      let query: QueryMessage | undefined;
+      /** Why publishing failed, when a REPORT will say so. */
+      let publishFailure: OstreePushError | undefined;
       const r = await ep.receive(
         async (m) => {
+          if (m.message.type === 'QUERY') {
+            query = m.message;
+            return {};
+          }
           if (m.message.type === 'UPDATE') {
             try {
               if (m.invalid !== undefined) throw m.invalid;
               update = judgeUpdate(repo, m.message, policy);
+              await policy.checks?.onUpdate(repo, update);
             } catch (e) {
               refused = asOstreePushError(e);
             }
             return { updateValid: refused === undefined };
           }
+          if (m.message.type === 'PUTOBJECT' && m.payload !== undefined && ep.state === 'awaitDone') {
+            // In flight when this session refused: never staged, answered false.
+            if (m.invalid !== undefined) {
+              refused = m.invalid;
+              inStep = false;
+            } else {
+              await m.payload.skip();
+              refused = new ProtocolError('PROTOCOL_REFUSED', `${m.message.object} not taken: an earlier refusal ended this push`, { object: m.message.object });
+            }
+            return {};
+          }
           if (m.message.type === 'PUTOBJECT' && m.payload !== undefined) {
             staging ??= Staging.create(repo);
-            const v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid);
+            let v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid);
+            if (v.ok && policy.checks !== undefined) {
+              const name = m.message.object;
+              const dot = name.indexOf('.');
+              try {
+                await policy.checks.onObjectStaged(repo, staging, { checksum: name.slice(0, dot), type: name.slice(dot + 1) }, accepted);
+              } catch (e) {
+                v = { ok: false, error: asOstreePushError(e), inStep: true };
+              }
+            }
             if (v.ok) {
               if (v.stored === 'staged') result.objects.received++;
               else result.objects.alreadyPresent++;
@@ -192,16 +246,41 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
         } else if (action === 'publish') {
           staging ??= Staging.create(repo);
           publishing = true;
-          const done = await publishUpdate(repo, staging, accepted, publishPolicy, hooks.onPublished ? { onPublished: hooks.onPublished } : {});
+          let done;
+          try {
+            done = await publishUpdate(repo, staging, accepted, publishPolicy, hooks.onPublished ? { onPublished: hooks.onPublished } : {});
+          } catch (e) {
+            // With a report due, the failure goes into it; without, it ends the session.
+            if (ep.state !== 'reporting') throw e;
+            publishFailure = asOstreePushError(e);
+            log(`publish failed: ${publishFailure.message}`);
+            continue;
+          }
           result.objects.published = done.published;
           result.objects.alreadyPresent += done.alreadyPresent;
           result.updated = accepted;
+          if (policy.checks !== undefined) {
+            const hook = await policy.checks.afterPublish(repo, accepted);
+            if (hook !== null) {
+              result.hook = hook;
+              log(hook.ok ? 'update hook succeeded' : `warning: ${hook.error?.message ?? 'update hook failed'}`);
+            }
+          }
           log(`published ${done.published} objects (${done.alreadyPresent} already present, ${done.dropped} unreferenced dropped)${done.summaryUpdated ? '; summary updated' : ''}`);
         } else if (action === 'cleanup') {
           cleanup();
         }
       }
-      if (ep.state === 'acceptUpdate' || ep.state === 'acceptObject') {
+      if (ep.state === 'answering') {
+        await ep.send(await answerQuery(repo, query ?? { objects: [], refs: [] }));
+      } else if (ep.state === 'reporting') {
+        const refused = new Map<string, string>(publishFailure === undefined ? [] : accepted.map((u) => [u.ref, statusText((publishFailure as OstreePushError).message)]));
+        await ep.send({ type: 'REPORT', moved: publishFailure === undefined ? accepted.map((u) => u.ref) : [], refused, extra: new Map() });
+        if (publishFailure !== undefined) {
+          refusal ??= publishFailure;
+          result.updated = [];
+        }
+      } else if (ep.state === 'acceptUpdate' || ep.state === 'acceptObject') {
         await ep.send({ type: 'STATUS', result: true, message: '', extra: new Map() });
       } else if (ep.state === 'refuseUpdate' || ep.state === 'refuseObject') {
         const why = refused ?? new ProtocolError('PROTOCOL_BAD_MESSAGE', 'refused', {});

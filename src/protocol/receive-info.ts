@@ -1,0 +1,82 @@
+/**
+ * What the receiver says about itself and its store (spec/protocol.md
+ * section 12.1, 12.3 and 12.5): INFO within one body, and ANSWER to QUERY.
+ *
+ * INFO is one message with a 16-bit body length, so a repository with more
+ * refs than fit (about 870 short names) lists the longest prefix of its refs
+ * in name order that fits, and says so with `refs-truncated: true`. That is
+ * safe for a version-0 pusher: for a ref it was not told about it sends
+ * `from` = 64 zeros, and the compare-and-swap refuses the UPDATE, so nothing
+ * is overwritten. A pusher with `query` asks about the refs it will push.
+ *
+ * ANSWER comes from objects/ and refs/heads only: staging of this or any
+ * other session is never a "have", and a claimed have is still covered by
+ * the closure check at DONE.
+ */
+import { Variant } from '../gvariant/index.js';
+import { readRef } from '../repo/refs.js';
+import type { Repo } from '../repo/repo.js';
+import { MAX_BODY_SIZE } from '../wire/constants.js';
+import { type AnswerMessage, encodeInfo, type InfoMessage, type QueryMessage } from '../wire/messages.js';
+import { parsePushedName } from './receive-object.js';
+
+/** The extensions this receiver implements, as INFO lists them. */
+export const OFFERED_CAPABILITIES = ['query', 'report'] as const;
+
+export interface InfoBody {
+  message: InfoMessage;
+  truncated: boolean;
+  /** Refs the repository has (listed or not). */
+  total: number;
+}
+
+function build(mode: number, refs: [string, string][], extensions: boolean, truncated: boolean): InfoMessage {
+  const extra = new Map<string, Variant>();
+  if (extensions) extra.set('capabilities', new Variant('as', [...OFFERED_CAPABILITIES]));
+  if (truncated) extra.set('refs-truncated', new Variant('b', true));
+  return { type: 'INFO', mode, refs: new Map(refs), extra };
+}
+
+const fits = (m: InfoMessage): boolean => encodeInfo(m).length <= MAX_BODY_SIZE;
+
+/** INFO for these refs: all of them, or the longest name-ordered prefix that fits one body. */
+export function infoBody(mode: number, refs: ReadonlyMap<string, string>, extensions: boolean): InfoBody {
+  const all = build(mode, [...refs], extensions, false);
+  if (fits(all)) return { message: all, truncated: false, total: refs.size };
+  const sorted = [...refs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // Binary search for the largest prefix that fits (the size grows with the count).
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(build(mode, sorted.slice(0, mid), extensions, true))) lo = mid;
+    else hi = mid - 1;
+  }
+  return { message: build(mode, sorted.slice(0, lo), extensions, true), truncated: true, total: refs.size };
+}
+
+/** ANSWER to one QUERY, from the store and the refs alone. */
+export async function answerQuery(repo: Repo, q: Pick<QueryMessage, 'objects' | 'refs'>): Promise<AnswerMessage> {
+  const have: boolean[] = [];
+  for (const name of q.objects) {
+    let held = false;
+    try {
+      const o = parsePushedName(name);
+      held = await repo.objects.has(o.checksum, o.type);
+    } catch {
+      held = false; // a name we cannot parse is never held
+    }
+    have.push(held);
+  }
+  const refs = new Map<string, string>();
+  for (const name of q.refs) {
+    let c: string | null = null;
+    try {
+      c = readRef(repo, name);
+    } catch {
+      c = null;
+    }
+    if (c !== null) refs.set(name, c);
+  }
+  return { type: 'ANSWER', have, refs, extra: new Map() };
+}
