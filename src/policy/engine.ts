@@ -5,8 +5,11 @@
  *   UPDATE           onUpdate: ref permissions (create/move/delete); a new
  *                    commit the store already holds is verified now
  *   PUTOBJECT        onObjectStaged: a new ref commit is verified as soon as
- *                    it is staged (its commitmeta comes before it, children
- *                    first), so a refusal is a STATUS naming the commit
+ *                    it and its commitmeta are both here (staged or stored,
+ *                    in either order), so a bad signature is a STATUS false
+ *                    naming the commit; a commit with no commitmeta at all is
+ *                    refused at DONE (a commitmeta could still follow it), where
+ *                    version 0 has no STATUS: the session ends with the error
  *   DONE, locked     checkForce: a non-fast-forward needs `force` on the ref;
  *                    beforePublish: every new ref commit verified once more
  *                    (authoritative: what publication will leave), and the
@@ -21,6 +24,7 @@
  * --depth=0` would check it); intermediate history commits sent to prove a
  * fast-forward are published as they are.
  */
+import { existsSync } from 'node:fs';
 import { RepoError } from '../errors.js';
 import { replaceFileDurableSync } from '../repo/fsutil.js';
 import { objectRelPath } from '../repo/object-names.js';
@@ -74,8 +78,13 @@ export function receiveChecks(policy: ReceivePolicy): ReceiveChecks {
     },
 
     async onObjectStaged(repo, staging, object, updates) {
-      if (!verifying || object.type !== 'commit' || !newCommits(updates).has(object.checksum)) return;
-      await verifyCommitSignatures(await readCommitForSigning(repo, staging, object.checksum), policy.verify);
+      if (!verifying || (object.type !== 'commit' && object.type !== 'commitmeta') || !newCommits(updates).has(object.checksum)) return;
+      // Judge once both halves are here, in either order; a commit with no
+      // commitmeta yet might still get one, so that case waits for DONE.
+      if (!staging.has(object.checksum, 'commit') && !existsSync(repo.resolve(objectRelPath(object.checksum, 'commit')))) return;
+      const commit = await readCommitForSigning(repo, staging, object.checksum);
+      if (commit.commitmeta === null) return;
+      await verifyCommitSignatures(commit, policy.verify);
     },
 
     checkForce(update) {

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tmpDir } from '../testkit/tmp.js';
+import { buildReceivePolicy, mergePolicySettings } from './policy.js';
+import { makeEd25519Keys } from './test-keys.js';
+
+test('policy: defaults are the Python receiver\'s (no verification, no signing, update on, no hook, all refs allowed)', () => {
+  const p = buildReceivePolicy({});
+  assert.deepEqual([p.verify, p.sign, p.update, p.updateHook, p.refPermissions.restricted], [{}, {}, true, null, false]);
+});
+
+test('policy: a repository entry overrides the global settings key by key', () => {
+  assert.deepEqual(mergePolicySettings({ update: false, sign_verify: true, root: '/x' }, { update: true, update_hook: 'h' }), { update: true, sign_verify: true, update_hook: 'h' });
+  assert.deepEqual(mergePolicySettings(null, undefined), {});
+});
+
+test('policy: keys load at build time; default trusted key file paths as the Python receiver looks them up', (t) => {
+  const dir = tmpDir(t, 'policy');
+  const k = makeEd25519Keys(dir, 'k');
+  const p = buildReceivePolicy({ sign_verify: true, sign_trustedkeyfile: k.publicFile, sign_keyfiles: k.secretFile });
+  assert.equal(p.verify.ed25519?.keys.length, 1);
+  assert.equal(p.sign.ed25519?.length, 1, 'a single string is a one-element list');
+  assert.throws(() => buildReceivePolicy({ sign_verify: true }, { home: dir, etc: dir }), { code: 'POLICY_CONFIG_INVALID', message: /ostree-receive-trustedkeyfile\.ed25519/ });
+  assert.throws(() => buildReceivePolicy({ gpg_verify: true }, { home: dir, etc: dir }), { code: 'POLICY_CONFIG_INVALID', message: /ostree-receive-trustedkeys\.gpg/ });
+  assert.throws(() => buildReceivePolicy({ sign_verify: true, sign_trustedkeyfile: k.secretFile }), { code: 'POLICY_KEY_INVALID' });
+  assert.throws(() => buildReceivePolicy({ sign_verify: true, sign_type: 'dummy', sign_trustedkeyfile: k.publicFile }), { code: 'POLICY_CONFIG_INVALID', message: /only ed25519/ });
+  assert.throws(() => buildReceivePolicy({ update: 'yes' }), { code: 'POLICY_CONFIG_INVALID', message: /update must be true or false/ });
+  assert.throws(() => buildReceivePolicy({ ref_permissions: ['a'] }), { code: 'POLICY_CONFIG_INVALID' });
+  assert.equal(buildReceivePolicy({ ref_permissions: { 'os/*': ['move'] } }).refPermissions.allows('os/main', 'move'), true);
+});
