@@ -267,6 +267,8 @@ export async function runOne(ctx: RunContext, s: Schedule): Promise<RunReport> {
  * the in-memory link: the bounds fault positions are drawn in (schedules.ts).
  */
 export async function calibrate(base: string): Promise<SizeTable> {
+  const known = calibrated.get(base);
+  if (known !== undefined) return known;
   const table = new Map<string, StreamSize>();
   for (let shape = 0; shape < SHAPE_COUNT; shape++) {
     for (const incremental of [false, true]) {
@@ -275,8 +277,13 @@ export async function calibrate(base: string): Promise<SizeTable> {
       table.set(`${shape}/${incremental}`, r.stream);
     }
   }
-  return (shape, incremental) => table.get(`${shape}/${incremental}`) as StreamSize;
+  const sizes: SizeTable = (shape, incremental) => table.get(`${shape}/${incremental}`) as StreamSize;
+  calibrated.set(base, sizes);
+  return sizes;
 }
+
+/** Per scratch directory: the sources (shapes.ts) are cached there too. */
+const calibrated = new Map<string, SizeTable>();
 
 // ---------------------------------------------------------------- many runs
 
