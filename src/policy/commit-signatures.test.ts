@@ -11,7 +11,7 @@ import { hasTool, needTools } from '../testkit/tools.js';
 import { mergeSignatures, readCommitForSigning, signedCommitmeta, verifyCommitSignatures } from './commit-signatures.js';
 import { ED25519_KEY, loadPublicKeys, loadSecretKeys } from './ed25519.js';
 import { GPG_KEY } from './gpg.js';
-import { makeEd25519Keys, makeGpgKey, needGpg } from './test-keys.js';
+import { makeEd25519Keys, makeGpgKey } from './test-keys.js';
 import { decodeCommitmeta } from '../repo/metadata.js';
 import { objectRelPath } from '../repo/object-names.js';
 
@@ -39,7 +39,7 @@ async function ostreeRepoWithCommit(t: Parameters<typeof tmpDir>[0]): Promise<{ 
 }
 
 test('gpg oracle: `ostree gpg-sign` signatures verify with gpgv here; ours are appended as ostree appends them', async (t) => {
-  if (!needTools(t, 'ostree') || !needGpg(t)) return;
+  if (!needTools(t, 'ostree', 'gpg', 'gpgv')) return;
   const { repo, commit } = await ostreeRepoWithCommit(t);
   const key = makeGpgKey(t, 'oracle');
   await ostree(['gpg-sign', `--repo=${repo}`, `--gpg-homedir=${key.homedir}`, commit, key.fingerprint]);

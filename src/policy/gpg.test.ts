@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { needTools } from '../testkit/tools.js';
 import { gpgSign, gpgvVerify } from './gpg.js';
-import { makeGpgKey, needGpg } from './test-keys.js';
+import { makeGpgKey } from './test-keys.js';
 
 test('gpg: a detached signature made with gpg --detach-sign is accepted by gpgv with the exported key, refused with another', async (t) => {
-  if (!needGpg(t)) return;
+  if (!needTools(t, 'gpg', 'gpgv')) return;
   const alice = makeGpgKey(t, 'alice');
   const mallory = makeGpgKey(t, 'mallory');
   const data = new TextEncoder().encode('the exact .commit bytes');
@@ -23,7 +24,7 @@ test('gpg: a detached signature made with gpg --detach-sign is accepted by gpgv 
 });
 
 test('gpg: signing with a key the home lacks is POLICY_TOOL_FAILED naming the key', async (t) => {
-  if (!needGpg(t)) return;
+  if (!needTools(t, 'gpg', 'gpgv')) return;
   const alice = makeGpgKey(t, 'alice');
   await assert.rejects(gpgSign(alice.homedir, 'NOSUCHKEY0000', new Uint8Array([1])), { code: 'POLICY_TOOL_FAILED', message: /key NOSUCHKEY0000/ });
 });

@@ -25,7 +25,7 @@ import { ED25519_KEY, loadPublicKeys, loadSecretKeys, signEd25519, verifyAny } f
 import { receiverPolicyParts } from './engine.js';
 import { GPG_KEY, gpgSign } from './gpg.js';
 import { buildReceivePolicy } from './policy.js';
-import { makeEd25519Keys, makeGpgKey, needGpg } from './test-keys.js';
+import { makeEd25519Keys, makeGpgKey } from './test-keys.js';
 
 /** Adds signatures over the commit's bytes to its commitmeta in `repo` (as `ostree sign` / `gpg-sign` would). */
 async function signInSource(repo: Repo, commit: string, sigs: (bytes: Uint8Array) => Promise<Map<string, Uint8Array[]>>): Promise<void> {
@@ -175,7 +175,7 @@ test('policy/summary: after a push, a real `ostree pull` over http gets the new 
 });
 
 test('policy/gpg: signed by a trusted key is published; unsigned, wrong key and tampered are refused; gpg signing on receive is accepted by a gpg-verifying ostree pull', async (t) => {
-  if (!needGpg(t)) return;
+  if (!needTools(t, 'gpg', 'gpgv')) return;
   const f = await makeFixture(t);
   const alice = makeGpgKey(t, 'alice');
   const mallory = makeGpgKey(t, 'mallory');

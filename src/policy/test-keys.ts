@@ -1,13 +1,13 @@
 /**
  * Keys made by the tests themselves: ed25519 key files with node:crypto, and
  * GPG keys with `gpg --batch` in a temporary home whose agent is stopped when
- * the test ends. Nothing here touches the user's own keys.
+ * the test ends. Nothing here touches the user's own keys. Tests that need
+ * gpg and gpgv guard with `needTools(t, 'gpg', 'gpgv')`.
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { tmpDir, type HasAfter } from '../testkit/tmp.js';
 import { keyFileLines } from './ed25519.js';
 
@@ -25,25 +25,6 @@ export function makeEd25519Keys(dir: string, name: string): Ed25519KeyFiles {
   writeFileSync(publicFile, `${publicLine}\n`);
   writeFileSync(secretFile, `${secretLine}\n`, { mode: 0o600 });
   return { publicFile, secretFile, publicLine, secretLine };
-}
-
-function has(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Like needTools: skips without gpg/gpgv locally, fails under CI=true (.ci/run installs both). */
-export function needGpg(t: TestContext): boolean {
-  const missing = ['gpg', 'gpgv'].filter((c) => !has(c));
-  if (missing.length === 0) return true;
-  const what = `${missing.join(', ')} (apt-get install gpg gpgv)`;
-  if (process.env.CI === 'true') throw new Error(`CI=true and a required tool is missing: ${what}`);
-  t.skip(`needs ${what}`);
-  return false;
 }
 
 export interface GpgKey {
