@@ -13,6 +13,7 @@
  * other session is never a "have", and a claimed have is still covered by
  * the closure check at DONE.
  */
+import { WireError } from '../errors.js';
 import { Variant } from '../gvariant/index.js';
 import { readRef } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
@@ -37,16 +38,24 @@ function build(mode: number, refs: [string, string][], extensions: boolean, trun
   return { type: 'INFO', mode, refs: new Map(refs), extra };
 }
 
-const fits = (m: InfoMessage): boolean => encodeInfo(m).length <= MAX_BODY_SIZE;
+function fits(m: InfoMessage): boolean {
+  try {
+    return encodeInfo(m).length <= MAX_BODY_SIZE;
+  } catch (e) {
+    if (e instanceof WireError && e.code === 'WIRE_BODY_TOO_LARGE') return false;
+    throw e;
+  }
+}
 
 /** INFO for these refs: all of them, or the longest name-ordered prefix that fits one body. */
 export function infoBody(mode: number, refs: ReadonlyMap<string, string>, extensions: boolean): InfoBody {
   const all = build(mode, [...refs], extensions, false);
   if (fits(all)) return { message: all, truncated: false, total: refs.size };
   const sorted = [...refs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  // Binary search for the largest prefix that fits (the size grows with the count).
+  // Binary search for the largest prefix that fits (the size grows with the
+  // count); no entry is smaller than 66 bytes, so the answer is below 1,000.
   let lo = 0;
-  let hi = sorted.length;
+  let hi = Math.min(sorted.length, Math.ceil(MAX_BODY_SIZE / 66));
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     if (fits(build(mode, sorted.slice(0, mid), extensions, true))) lo = mid;
