@@ -1,0 +1,62 @@
+/**
+ * Latency figures for pipelining (spec/protocol.md section 12.2): one push
+ * of N small objects (default 2,000) over the simulator's in-memory link
+ * (sim/link.ts) at 0 ms and at a round trip of R ms (default 20: 10 ms each
+ * way), with the default window and with window 1 (version 0's
+ * stop-and-wait). Prints one line per run and the ratios.
+ *
+ *   npx tsx sim/bench/rtt.ts [--objects 2000] [--rtt 20] [--windows 64,1]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { commitTree, initArchiveRepo, type DirNode } from '../../src/repo/builder.js';
+import type { Repo } from '../../src/repo/repo.js';
+import { push } from '../../src/protocol/pusher.js';
+import { DEFAULT_WINDOW } from '../../src/protocol/push-pipeline.js';
+import { receive } from '../../src/protocol/receiver.js';
+import { createLink, FAST_LINK } from '../link.js';
+
+const { values } = parseArgs({
+  options: { objects: { type: 'string', default: '2000' }, rtt: { type: 'string', default: '20' }, windows: { type: 'string', default: `${DEFAULT_WINDOW},1` } },
+});
+const n = Number(values.objects);
+const rtt = Number(values.rtt);
+const windows = values.windows.split(',').map(Number);
+
+const tree: DirNode = {
+  type: 'dir',
+  children: Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, { type: 'file' as const, content: `file ${i}\n` }])),
+};
+
+async function run(src: Repo, dir: string, latencyMs: number, window: number): Promise<{ ms: number; sent: number; maxInFlight: number }> {
+  const dest = initArchiveRepo(join(dir, `d-${latencyMs}-${window}`));
+  const link = createLink({ ...FAST_LINK, latencyMs });
+  const receiving = receive({ repo: dest, input: link.receiver.input, output: link.receiver.output }).then((r) => {
+    link.receiver.output.end();
+    return r;
+  });
+  const t0 = performance.now();
+  const r = await push({ repo: src, input: link.pusher.input, output: link.pusher.output, window, remoteExit: receiving.then((x) => (x.outcome === 'published' ? 0 : 1)) });
+  await receiving;
+  if (!r.ok) throw new Error(`push failed: ${r.error?.message ?? '?'}`);
+  return { ms: performance.now() - t0, sent: r.objectsSent, maxInFlight: r.maxInFlight };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'rtt-'));
+try {
+  const src = initArchiveRepo(join(dir, 'src'));
+  await commitTree(src, { tree, timestamp: 1, branch: 'main' });
+  const base = new Map<number, number>();
+  for (const window of windows) {
+    for (const latency of [0, rtt / 2]) {
+      const r = await run(src, dir, latency, window);
+      if (latency === 0) base.set(window, r.ms);
+      const ratio = latency === 0 ? '' : ` ratio ${(r.ms / (base.get(window) ?? r.ms)).toFixed(2)} vs 0 ms`;
+      console.log(`window ${String(window).padStart(4)}  rtt ${String(latency * 2).padStart(3)} ms  ${r.sent} objects  ${r.ms.toFixed(0).padStart(6)} ms  max in flight ${r.maxInFlight}${ratio}`);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
