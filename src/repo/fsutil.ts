@@ -3,12 +3,35 @@
  * it survives only if the directory holding the new name was fsynced, and the
  * renamed file's bytes only if the file was fsynced before the rename.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Makes every file already written on the file system holding `path` durable,
+ * in one call: syncfs(2), which Node does not expose, through coreutils'
+ * `sync -f` (coreutils 8.24 and later; it reports write-back errors on Linux
+ * 5.8 and later). ostree does the same once per transaction. false when
+ * `sync -f` is not available or failed: the caller then fsyncs file by file.
+ */
+export function syncFileSystem(path: string): boolean {
+  const r = spawnSync('sync', ['-f', path], { stdio: 'ignore', timeout: 10 * 60 * 1000 });
+  return r.error === undefined && r.status === 0;
+}
+
+/** fsync of one file by path (opened read-only: enough for fsync on Linux). */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     fsyncSync(fd);
   } finally {

@@ -137,3 +137,30 @@ test('oracle: closure equals what ostree pull-local copies', async (t) => {
     { numRuns: 5 },
   );
 });
+
+test('trustStoreSubtrees: a dirtree in the store stands for its subtree; staged ones are walked', async () => {
+  const repo = join(dir, 'trust');
+  initArchiveRepo(repo);
+  const old: DirNode = { type: 'dir', children: { deep: { type: 'dir', children: { f: { type: 'file', content: 'old' } } } } };
+  const c = await commitTree(repo, { tree: { type: 'dir', children: { old, n: { type: 'file', content: 'new' } } }, timestamp: 0, fsync: false });
+  const full = await all(closure(repo, c.commit));
+  const root = decodeDirtree(await readMetadataFile(join(repo, objectRelPath(c.dirtree, 'dirtree'))));
+  const oldTree = root.dirs.find((d) => d.name === 'old')?.dirtree as string;
+  const newFile = root.files[0]?.checksum as string;
+  // "Staged": the commit, the root dirtree and the new file; everything else is in the store.
+  const stagedSet = new Set([objectKey(c.commit, 'commit'), objectKey(c.dirtree, 'dirtree'), objectKey(newFile, 'file')]);
+  const view = { path: repo, staged: (s: string, t: ObjectName['type']) => stagedSet.has(objectKey(s, t)) };
+  const trusted = await all(closure(view, c.commit, { trustStoreSubtrees: true }));
+  const keys = trusted.map((o) => objectKey(o.checksum, o.type));
+  assert.ok(!keys.includes(objectKey(oldTree, 'dirtree')), 'the stored subtree is not yielded');
+  assert.ok(trusted.length < full.length);
+  for (const k of stagedSet) assert.ok(keys.includes(k), `${k} yielded`);
+  // The stored subtree's inner objects may be gone: trusted, not read (fsck is the check for that).
+  const inner = full.find((o) => o.type === 'file' && o.checksum !== newFile) as ObjectName;
+  await unlink(join(repo, objectRelPath(inner.checksum, 'file')));
+  assert.deepEqual(await all(closure(view, c.commit, { trustStoreSubtrees: true })), trusted);
+  await assert.rejects(all(closure(view, c.commit)), { code: 'REPO_OBJECT_MISSING' });
+  // A dirtree neither staged nor stored is missing.
+  await unlink(join(repo, objectRelPath(oldTree, 'dirtree')));
+  await assert.rejects(all(closure(view, c.commit, { trustStoreSubtrees: true })), (e: unknown) => e instanceof RepoError && e.data.type === 'dirtree');
+});

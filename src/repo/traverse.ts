@@ -15,6 +15,15 @@
  * The walk is iterative (an explicit stack, so depth is not bounded by the JS
  * call stack) and streams: it holds the decoded dirtrees on the current path
  * and the set of objects already yielded, nothing else.
+ *
+ * `trustStoreSubtrees` relies on the store invariant that publication keeps
+ * (staging.ts): every object in `objects/` has all its children there. A
+ * dirtree found in the store (not staged) therefore implies its whole
+ * subtree, and the walk neither descends into it nor yields it: an
+ * incremental push's check reads only the new directories, not the whole
+ * tree. A store written by other means (rsync of objects/, a copy killed
+ * midway, a disk that lost data) can break the invariant; `ostree fsck`
+ * remains the check for that, and the walk without the option the thorough one.
  */
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,7 +38,14 @@ export type ObjectPathFn = (checksum: string, type: ObjectType) => string;
  * A repository root, or a repository with `objectPath` resolving names to
  * files (the receiver walks staged ∪ stored objects this way: staging first).
  */
-export type RepoLike = string | { path: string; objectPath?: ObjectPathFn };
+export type RepoLike =
+  | string
+  | {
+      path: string;
+      objectPath?: ObjectPathFn;
+      /** Objects known present without a look at the disk (staged ones); they are not "in the store". */
+      staged?: (checksum: string, type: ObjectType) => boolean;
+    };
 
 export interface TraverseOptions {
   /**
@@ -42,6 +58,11 @@ export interface TraverseOptions {
   checkLeaves?: boolean;
   /** Skip missing objects instead of failing (used for the `have` side of difference). */
   ignoreMissing?: boolean;
+  /**
+   * A dirtree in the store (present and not `staged`) stands for its whole
+   * subtree: not descended into, not yielded (see the module comment).
+   */
+  trustStoreSubtrees?: boolean;
 }
 
 export function objectKey(checksum: string, type: ObjectType): string {
@@ -107,6 +128,8 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
   const seen = options.seen ?? new Set<string>();
   const checkLeaves = options.checkLeaves ?? true;
   const lenient = options.ignoreMissing ?? false;
+  const trust = options.trustStoreSubtrees ?? false;
+  const staged = typeof repo !== 'string' && repo.staged !== undefined ? repo.staged : () => false;
   if (seen.has(objectKey(commit, 'commit'))) return;
 
   const c = await load(root, commit, 'commit', decodeCommit);
@@ -119,7 +142,7 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
   async function* leaf(checksum: string, type: ObjectType): AsyncGenerator<ObjectName> {
     const key = objectKey(checksum, type);
     if (seen.has(key)) return;
-    if (checkLeaves && !(await exists(root, checksum, type))) {
+    if (checkLeaves && !staged(checksum, type) && !(await exists(root, checksum, type))) {
       if (lenient) return;
       throw missing(checksum, type);
     }
@@ -136,6 +159,14 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
     if (onStack.has(checksum)) {
       // Only possible with objects whose names were never verified.
       throw new RepoError('REPO_CORRUPT_OBJECT', `dirtree ${checksum} contains itself`, { checksum, type: 'dirtree' });
+    }
+    if (trust && !staged(checksum, 'dirtree')) {
+      if (await exists(root, checksum, 'dirtree')) {
+        seen.add(objectKey(checksum, 'dirtree'));
+        return false;
+      }
+      if (lenient) return false;
+      throw missing(checksum, 'dirtree');
     }
     const tree = await load(root, checksum, 'dirtree', decodeDirtree);
     if (tree === null) {
@@ -165,7 +196,7 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
   }
 
   const metaKey = objectKey(commit, 'commitmeta');
-  if (!seen.has(metaKey) && (await exists(root, commit, 'commitmeta'))) {
+  if (!seen.has(metaKey) && (staged(commit, 'commitmeta') || (await exists(root, commit, 'commitmeta')))) {
     seen.add(metaKey);
     yield { checksum: commit, type: 'commitmeta' };
   }
