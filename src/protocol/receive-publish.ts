@@ -7,11 +7,14 @@
  *   2. the closure of every commit to publish (each ref's new commit, and any
  *      other staged commit) is complete in staged ∪ store: commit, dirtrees,
  *      dirmetas, files, the commitmeta when there is one
- *      (else PROTOCOL_INCOMPLETE_COMMIT);
+ *      (else PROTOCOL_INCOMPLETE_COMMIT); a dirtree already in the store
+ *      counts as its whole subtree (the store's invariant; traverse.ts
+ *      `trustStoreSubtrees`), so an incremental push reads only new directories;
  *   3. each ref's old commit is in its new commit's parent chain, walked over
  *      staged ∪ store (else PROTOCOL_NOT_FAST_FORWARD, unless force is allowed);
  *   4. staged objects move into objects/ child first, in the order of the
- *      closure walk (never the arrival order); staged objects no commit
+ *      closure walk (never the arrival order), grouped in levels with one
+ *      durability barrier each (repo/staging.ts); staged objects no commit
  *      reaches are dropped;
  *   5. the refs move together by compare-and-swap (`updateRefs`);
  *   6. `summary` is regenerated when the repository has one (or always, with
@@ -71,6 +74,7 @@ export function stagedView(repo: Repo, staging: Staging): RepoLike {
       const rel = objectRelPath(checksum, type);
       return staging.has(checksum, type) ? join(staging.dir, rel.slice('objects/'.length)) : join(repo.path, rel);
     },
+    staged: (checksum: string, type: ObjectType) => staging.has(checksum, type),
   };
 }
 
@@ -83,7 +87,8 @@ async function publishOrder(view: RepoLike, staging: Staging, updates: readonly 
   const order: ObjectName[] = [];
   for (const c of commits) {
     try {
-      for await (const o of closure(view, c, { seen })) {
+      // Subtrees already in the store are complete (the store's invariant): not walked.
+      for await (const o of closure(view, c, { seen, trustStoreSubtrees: true })) {
         if (staging.has(o.checksum, o.type)) order.push(o);
       }
     } catch (e) {
@@ -148,7 +153,7 @@ export async function publishUpdate(
     const signed = await policy.checks?.beforePublish(repo, staging, updates);
     const stagedCount = staging.list().length;
     const moved = staging.publish(order, {
-      onStep: (k) => hooks.onPublished?.(order[k] as ObjectName, k),
+      onStep: (k, o) => hooks.onPublished?.(o, k),
     });
     signed?.writeCommitmetas();
     await updateRefs(
