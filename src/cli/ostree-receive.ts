@@ -10,18 +10,23 @@
  *
  * The configuration (receive-config.ts) applies to every session: `root`
  * confines PATH, `force` allows non-fast-forward updates, `log_level: debug`
- * means -v, `update_hook` runs after refs moved, with OSTREE_RECEIVE_REPO
- * and OSTREE_RECEIVE_REFS (`ref:from:to`, space-separated) in its
- * environment and its output on our stderr; a failing hook is reported and
- * does not change the exit status (the refs are already published).
+ * means -v, and the receive policy (src/policy/: signature verification,
+ * signing on receive, the summary, `ref_permissions`, `update_hook`) is
+ * built from the top-level keys overlaid by PATH's `repos` entry, its key
+ * files loaded before INFO is sent: a bad setting ends the receiver with
+ * one line and status 2 before anything is received.
+ *
+ * A refused push (unsigned commit, ref not allowed, …) is one line on
+ * stderr and status 1. A failing update hook is always one line on stderr
+ * (a warning: the refs are already published) and leaves the status at 0.
  * `dry_run: true` is refused with CONFIG_INVALID: the engine cannot yet
  * receive without publishing, and doing it anyway would break the promise.
  */
-import { spawnSync } from 'node:child_process';
+import { receiverPolicyParts } from '../policy/engine.js';
+import { receive } from '../protocol/receiver.js';
 import { openRepoForWriting } from '../repo/staging.js';
-import { receive, type ReceiveResult } from '../protocol/receiver.js';
 import { parseCommandLine, runMain, usageError } from './common.js';
-import { ConfigError, loadReceiveConfig, resolveRepoPath, settingsFor } from './receive-config.js';
+import { ConfigError, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 
 const PROG = 'ostree-receive';
 const USAGE = 'usage: ostree-receive --repo=PATH [-v]';
@@ -30,15 +35,9 @@ const USAGE = 'usage: ostree-receive --repo=PATH [-v]';
 console.log = console.error;
 console.info = console.error;
 
-function runHook(hook: string, repoPath: string, result: ReceiveResult): void {
-  const refs = result.updated.map((u) => `${u.ref}:${u.from}:${u.to}`).join(' ');
-  // The hook's stdout would corrupt the protocol stream: it goes to stderr.
-  const r = spawnSync('/bin/sh', ['-c', hook], {
-    stdio: ['ignore', 2, 2],
-    env: { ...process.env, OSTREE_RECEIVE_REPO: repoPath, OSTREE_RECEIVE_REFS: refs },
-    timeout: 10 * 60 * 1000,
-  });
-  if (r.status !== 0) process.stderr.write(`${PROG}: update_hook '${hook}' failed (${r.error?.message ?? `status ${String(r.status ?? r.signal)}`}); the refs were published\n`);
+/** A configured hook command may span lines; what we print about it may not. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -59,19 +58,21 @@ async function main(argv: readonly string[]): Promise<number> {
   if (settings.dryRun) {
     throw new ConfigError('CONFIG_INVALID', `${String(config.file)}: dry_run is set, and this receiver cannot receive without publishing yet; refusing`, { file: config.file, key: 'dry_run' });
   }
+  const policy = receivePolicyFor(config, path);
   const repo = openRepoForWriting(path);
   const verbose = values.verbose === true || settings.logLevel === 'debug';
   const result = await receive({
     repo,
     input: process.stdin,
     output: process.stdout,
-    policy: { allowForce: settings.force },
+    policy: { allowForce: settings.force, ...receiverPolicyParts(policy) },
     log: (line) => {
       if (verbose) process.stderr.write(`${PROG}: ${line}\n`);
     },
   });
-  if (result.error !== undefined) process.stderr.write(`${PROG}: ${result.error.message}\n`);
-  if (result.outcome === 'published' && settings.updateHook !== null) runHook(settings.updateHook, path, result);
+  if (result.error !== undefined) process.stderr.write(`${PROG}: ${oneLine(result.error.message)}\n`);
+  // The hook's failure cannot undo the publication: a warning, status unchanged.
+  if (result.hook !== undefined && !result.hook.ok) process.stderr.write(`${PROG}: warning: ${oneLine(result.hook.error?.message ?? 'the update hook failed')}\n`);
   if (result.outcome === 'idle' || result.outcome === 'published') return 0;
   return 1;
 }

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PolicyError } from '../policy/errors.js';
+import { makeEd25519Keys } from '../policy/test-keys.js';
 import { tmpDir } from '../testkit/tmp.js';
-import { ConfigError, configPaths, DEFAULT_CONFIG, loadReceiveConfig, parseReceiveConfig, resolveRepoPath, settingsFor } from './receive-config.js';
+import { ConfigError, configPaths, DEFAULT_CONFIG, loadReceiveConfig, parseReceiveConfig, policySettingsFor, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 
 function configError(code: string, message: RegExp, exit: number) {
   return (e: unknown) => e instanceof ConfigError && e.code === code && e.exitCode === exit && message.test(e.message) && !e.message.includes('\n');
@@ -36,11 +38,11 @@ test('a full file parses; empty files and missing keys give the defaults', () =>
   assert.equal(c.root, '/srv/ostree');
   assert.equal(c.force, true);
   assert.equal(c.dryRun, false);
-  assert.equal(c.updateHook, '/usr/local/bin/hook');
   assert.equal(c.logLevel, 'debug');
+  assert.deepEqual(c.policy, { update: true, update_hook: '/usr/local/bin/hook', sign_type: 'ed25519', gpg_sign: ['ABCD'] }, 'policy keys kept raw');
   assert.deepEqual(c.repos, [
-    { path: 'main', overrides: { force: false, logLevel: 'warning' } },
-    { path: 'other', overrides: {} },
+    { path: 'main', overrides: { force: false, logLevel: 'warning' }, policy: {} },
+    { path: 'other', overrides: {}, policy: {} },
   ]);
   assert.deepEqual(parseReceiveConfig('', 'e.conf'), { ...DEFAULT_CONFIG, file: 'e.conf' });
   assert.deepEqual(parseReceiveConfig('# only a comment\nroot: ""\n', 'e.conf'), { ...DEFAULT_CONFIG, file: 'e.conf' });
@@ -57,6 +59,17 @@ test('a bad file is one CONFIG_INVALID line naming the file and the key (exit 2)
     ['root: relative/dir', /^b\.conf: root must be an absolute path, not 'relative\/dir'$/],
     ['force: true\nforce: false', /^b\.conf: not valid YAML: .*/],
     ['root: [unclosed', /^b\.conf: not valid YAML: /],
+    ['sign_type: dummy', /^b\.conf: sign_type must be ed25519$/],
+    ['repos:\n  main:\n    sign_type: rsa', /^b\.conf: repos\.main\.sign_type must be ed25519$/],
+    ['sign_verify: sometimes', /^b\.conf: sign_verify must be boolean or null$/],
+    ['sign_keyfiles: 3', /^b\.conf: sign_keyfiles must be string, array or null$/],
+    ['sign_keyfiles: [a, 3]', /^b\.conf: sign_keyfiles\.1 must be string$/],
+    ['gpg_sign: {a: b}', /^b\.conf: gpg_sign must be string, array or null$/],
+    ['gpg_verfy: true', /^b\.conf: gpg_verfy is not a known key$/],
+    ['ref_permissions: [stable]', /^b\.conf: ref_permissions must be object or null$/],
+    ['ref_permissions:\n  stable: [push]', /^b\.conf: ref_permissions\.stable\.0 must be one of create, move, force, delete$/],
+    ['repos:\n  main:\n    ref_permissions:\n      "app/*": move', /^b\.conf: repos\.main\.ref_permissions\.app\/\* must be array$/],
+    ['repos:\n  main:\n    root: /x', /^b\.conf: repos\.main\.root is not a known key$/],
   ];
   for (const [text, message] of bad) assert.throws(() => parseReceiveConfig(text, 'b.conf'), configError('CONFIG_INVALID', message, 2), text);
 });
@@ -112,6 +125,64 @@ test('per-repository overrides apply to the repository they name, through symlin
   mkdirSync(join(dir, 'a'));
   mkdirSync(join(dir, 'b'));
   const config = parseReceiveConfig(`root: ${dir}\nforce: false\nrepos:\n  a:\n    force: true\n    update_hook: /bin/true\n  gone:\n    dry_run: true\n`, 'c.conf');
-  assert.deepEqual(settingsFor(config, resolveRepoPath(config, 'a')), { force: true, dryRun: false, updateHook: '/bin/true', logLevel: 'info' });
-  assert.deepEqual(settingsFor(config, resolveRepoPath(config, 'b')), { force: false, dryRun: false, updateHook: null, logLevel: 'info' });
+  assert.deepEqual(settingsFor(config, resolveRepoPath(config, 'a')), { force: true, dryRun: false, logLevel: 'info' });
+  assert.deepEqual(settingsFor(config, resolveRepoPath(config, 'b')), { force: false, dryRun: false, logLevel: 'info' });
+  assert.deepEqual(policySettingsFor(config, resolveRepoPath(config, 'a')), { update_hook: '/bin/true' });
+  assert.deepEqual(policySettingsFor(config, resolveRepoPath(config, 'b')), {});
+});
+
+test('policy keys: a repos entry replaces top-level keys one by one, lists and mappings whole', (t) => {
+  const dir = tmpDir(t, 'config-policy');
+  mkdirSync(join(dir, 'a'));
+  mkdirSync(join(dir, 'b'));
+  const keys = makeEd25519Keys(dir, 'k');
+  const config = parseReceiveConfig(
+    [
+      `root: ${dir}`,
+      'update: false',
+      'update_hook: hook-all',
+      `sign_keyfiles: [${keys.secretFile}]`,
+      'ref_permissions:',
+      "  '**': [create, move]",
+      'repos:',
+      '  a:',
+      '    update_hook: hook-a',
+      `    sign_verify: true`,
+      `    sign_trustedkeyfile: ${keys.publicFile}`,
+      '    ref_permissions:',
+      "      'app/*/x86_64/beta': [create]",
+    ].join('\n'),
+    'c.conf',
+  );
+  const a = resolveRepoPath(config, 'a');
+  assert.deepEqual(policySettingsFor(config, a), {
+    update: false,
+    update_hook: 'hook-a',
+    sign_verify: true,
+    sign_trustedkeyfile: keys.publicFile,
+    sign_keyfiles: [keys.secretFile],
+    ref_permissions: { 'app/*/x86_64/beta': ['create'] },
+  });
+  const pa = receivePolicyFor(config, a);
+  assert.deepEqual([pa.update, pa.updateHook, pa.verify.ed25519?.keys.length, pa.sign.ed25519?.length], [false, 'hook-a', 1, 1]);
+  assert.equal(pa.refPermissions.allows('app/org.x/x86_64/beta', 'create'), true);
+  assert.equal(pa.refPermissions.allows('stable', 'create'), false, 'the entry\'s mapping replaced the top-level one');
+  const pb = receivePolicyFor(config, resolveRepoPath(config, 'b'));
+  assert.deepEqual([pb.updateHook, pb.verify.ed25519, pb.refPermissions.allows('stable', 'move')], ['hook-all', undefined, true]);
+  assert.deepEqual(receivePolicyFor({ ...DEFAULT_CONFIG }, a).refPermissions.restricted, false);
+});
+
+test('policy keys the schema cannot judge fail when the policy is built: one line, the file and the entry', (t) => {
+  const dir = tmpDir(t, 'config-policy-bad');
+  mkdirSync(join(dir, 'a'));
+  const keys = makeEd25519Keys(dir, 'k');
+  const policyError = (code: string, message: RegExp) => (e: unknown) => e instanceof PolicyError && e.code === code && e.exitCode === 2 && message.test(e.message) && !e.message.includes('\n');
+  const build = (text: string) => {
+    const config = parseReceiveConfig(`root: ${dir}\n${text}`, 'p.conf');
+    return () => receivePolicyFor(config, resolveRepoPath(config, 'a'), { home: dir, etc: dir });
+  };
+  assert.throws(build("ref_permissions:\n  'a**': [move]"), policyError('POLICY_CONFIG_INVALID', /^p\.conf: ref_permissions: bad ref pattern 'a\*\*'/));
+  assert.throws(build('repos:\n  a:\n    sign_verify: true'), policyError('POLICY_CONFIG_INVALID', /^p\.conf: repos\.a\.sign_verify is on but sign_trustedkeyfile is not set/));
+  assert.throws(build(`sign_verify: true\nsign_trustedkeyfile: ${keys.secretFile}`), policyError('POLICY_KEY_INVALID', new RegExp(`^p\\.conf: ${keys.secretFile}:1: not an ed25519 public key`)));
+  assert.throws(build(`sign_keyfiles: ${join(dir, 'none')}`), policyError('POLICY_KEY_INVALID', /^p\.conf: .*none: cannot read the key file/));
 });

@@ -6,12 +6,16 @@
  * else ~/.config/ostree/ostree-receive.conf, else
  * /etc/ostree/ostree-receive.conf. The first that exists is the only file
  * read: files are not merged, so what applies is always one file you can
- * read top to bottom. No file: the defaults (no root, no force, no dry run).
+ * read top to bottom. No file: the defaults (no root, no force, no dry run,
+ * no signature policy, every ref allowed).
  *
- * Keys, as the Python ostree-receive names them where they apply: `root`,
- * `force`, `dry_run`, `update_hook`, `log_level`, and `repos` (per-repository
- * overrides of the last four, keyed by path). `update`, `gpg_*` and
- * `sign_*` are accepted so an existing file keeps working, and ignored.
+ * Keys, as the Python ostree-receive names them: `root`, `force`, `dry_run`,
+ * `log_level`, and the receive-policy keys of src/policy/policy.ts
+ * (`update`, `update_hook`, `ref_permissions`, `sign_*`, `gpg_*`), plus
+ * `repos`: per-repository entries, keyed by path, whose keys replace the
+ * top-level ones for that repository (key by key; a list or mapping is
+ * replaced whole). The policy keys are kept raw here and built into a
+ * ReceivePolicy by receivePolicyFor, which loads the key files.
  *
  * `root` confines repositories (resolveRepoPath): a relative path resolves
  * inside it; `..` components are refused outright; the real path (symlinks
@@ -26,21 +30,34 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import schema from '../../spec/receive-config.schema.json' with { type: 'json' };
 import { OstreePushError, RepoError } from '../errors.js';
+import { PolicyError } from '../policy/errors.js';
+import { buildReceivePolicy, mergePolicySettings, POLICY_KEYS, type PolicyEnvironment, type ReceivePolicy } from '../policy/policy.js';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
+/** The settings the CLI itself applies (the policy keys are in `policy`). */
 export interface RepoSettings {
   force: boolean;
   dryRun: boolean;
-  updateHook: string | null;
   logLevel: LogLevel;
+}
+
+/** The receive-policy keys present in one part of the file, as written (validated by the schema). */
+export type RawPolicySettings = Record<string, unknown>;
+
+export interface RepoEntry {
+  path: string;
+  overrides: Partial<RepoSettings>;
+  policy: RawPolicySettings;
 }
 
 export interface ReceiveConfig extends RepoSettings {
   /** The file read, or null for the defaults. */
   file: string | null;
   root: string | null;
-  repos: Array<{ path: string; overrides: Partial<RepoSettings> }>;
+  /** The top-level receive-policy keys. */
+  policy: RawPolicySettings;
+  repos: RepoEntry[];
 }
 
 export const DEFAULT_CONFIG: ReceiveConfig = Object.freeze({
@@ -48,8 +65,8 @@ export const DEFAULT_CONFIG: ReceiveConfig = Object.freeze({
   root: null,
   force: false,
   dryRun: false,
-  updateHook: null,
   logLevel: 'info',
+  policy: {},
   repos: [],
 });
 
@@ -61,7 +78,7 @@ const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).d
 let validator: ValidateFunction | undefined;
 
 function validate(value: unknown): ErrorObject | undefined {
-  validator ??= new Ajv2020({ allErrors: false, strict: true }).compile(schema);
+  validator ??= new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);
   return validator(value) ? undefined : (validator.errors?.[0] ?? undefined);
 }
 
@@ -77,9 +94,13 @@ function explain(e: ErrorObject): string {
     case 'additionalProperties':
       return 'is not a known key';
     case 'type':
-      return `must be ${String(e.params['type']).replace(',', ' or ')}`;
-    case 'enum':
-      return `must be one of ${(e.params['allowedValues'] as unknown[]).filter((v) => v !== null && String(v) === String(v).toUpperCase()).join(', ')}`;
+      return `must be ${String(e.params['type']).replace(/,(?=[^,]*$)/, ' or ').replace(/,/g, ', ')}`;
+    case 'enum': {
+      // Listed once each: log_level accepts both cases, the upper one is shown.
+      const all = (e.params['allowedValues'] as unknown[]).filter((v): v is string => typeof v === 'string');
+      const shown = all.filter((v) => v === v.toUpperCase() || !all.includes(v.toUpperCase()));
+      return shown.length === 1 ? `must be ${String(shown[0])}` : `must be one of ${shown.join(', ')}`;
+    }
     default:
       return e.message ?? 'is invalid';
   }
@@ -96,8 +117,13 @@ function settingsFrom(raw: Record<string, unknown>): Partial<RepoSettings> {
   const out: Partial<RepoSettings> = {};
   if (typeof raw['force'] === 'boolean') out.force = raw['force'];
   if (typeof raw['dry_run'] === 'boolean') out.dryRun = raw['dry_run'];
-  if (typeof raw['update_hook'] === 'string' && raw['update_hook'] !== '') out.updateHook = raw['update_hook'];
   if (typeof raw['log_level'] === 'string') out.logLevel = raw['log_level'].toLowerCase() as LogLevel;
+  return out;
+}
+
+function policyFrom(raw: Record<string, unknown>): RawPolicySettings {
+  const out: RawPolicySettings = {};
+  for (const key of POLICY_KEYS) if (key in raw) out[key] = raw[key];
   return out;
 }
 
@@ -124,8 +150,9 @@ export function parseReceiveConfig(text: string, file: string): ReceiveConfig {
   const repos = Object.entries((obj['repos'] ?? {}) as Record<string, Record<string, unknown> | null>).map(([path, o]) => ({
     path,
     overrides: settingsFrom(o ?? {}),
+    policy: policyFrom(o ?? {}),
   }));
-  return { ...DEFAULT_CONFIG, ...settingsFrom(obj), file, root, repos };
+  return { ...DEFAULT_CONFIG, ...settingsFrom(obj), file, root, policy: policyFrom(obj), repos };
 }
 
 /** Loads the configuration that applies (see the header); the defaults when no file exists. */
@@ -201,17 +228,45 @@ export function resolveRepoPath(config: ReceiveConfig, requested: string, cwd: s
   return real;
 }
 
+/** The `repos` entries that name this repository (its real path), in file order. */
+function entriesFor(config: ReceiveConfig, realRepoPath: string, cwd: string): RepoEntry[] {
+  return config.repos.filter((entry) => {
+    try {
+      return realpathSync(resolve(config.root ?? cwd, entry.path)) === realRepoPath;
+    } catch {
+      return false; // an entry for a repository that does not exist (yet) applies to nothing
+    }
+  });
+}
+
 /** The settings for one repository (its real path): the top-level values, then its `repos` entry. */
 export function settingsFor(config: ReceiveConfig, realRepoPath: string, cwd: string = process.cwd()): RepoSettings {
-  const out: RepoSettings = { force: config.force, dryRun: config.dryRun, updateHook: config.updateHook, logLevel: config.logLevel };
-  for (const entry of config.repos) {
-    let real: string;
-    try {
-      real = realpathSync(resolve(config.root ?? cwd, entry.path));
-    } catch {
-      continue; // an entry for a repository that does not exist (yet) applies to nothing
-    }
-    if (real === realRepoPath) Object.assign(out, entry.overrides);
-  }
+  const out: RepoSettings = { force: config.force, dryRun: config.dryRun, logLevel: config.logLevel };
+  for (const entry of entriesFor(config, realRepoPath, cwd)) Object.assign(out, entry.overrides);
   return out;
+}
+
+/** The raw receive-policy keys for one repository: the top level, replaced key by key by its `repos` entry. */
+export function policySettingsFor(config: ReceiveConfig, realRepoPath: string, cwd: string = process.cwd()): RawPolicySettings {
+  return entriesFor(config, realRepoPath, cwd).reduce((merged, entry) => mergePolicySettings(merged, entry.policy), mergePolicySettings(config.policy, null));
+}
+
+/**
+ * The receive policy for one repository, its key files loaded. A setting the
+ * schema cannot judge (a ref pattern, a key file, a missing default key
+ * file) fails here as the policy's own error, one line, prefixed with the
+ * configuration file and, when a `repos` entry set the key, that entry.
+ */
+export function receivePolicyFor(config: ReceiveConfig, realRepoPath: string, env: PolicyEnvironment = {}, cwd: string = process.cwd()): ReceivePolicy {
+  try {
+    return buildReceivePolicy(policySettingsFor(config, realRepoPath, cwd), env);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    // Policy messages open with the key they are about ("sign_verify is on but…", "ref_permissions: …").
+    const key = /^[a-z_]+/.exec(e.message)?.[0];
+    const set = key !== undefined && (POLICY_KEYS as readonly string[]).includes(key) ? entriesFor(config, realRepoPath, cwd).filter((r) => key in r.policy) : [];
+    const entry = set.at(-1);
+    const where = `${config.file ?? '(defaults)'}: ${entry === undefined ? '' : `repos.${entry.path}.`}`;
+    throw new PolicyError(e.code, `${where}${e.message}`.replace(/\s*\n\s*/g, ' '), { ...e.data, file: config.file }, { cause: e });
+  }
 }
