@@ -1,0 +1,63 @@
+/**
+ * Ref permissions and the update hook through the real commands
+ * (receive-policy-fixture.ts: ostree-push → local ostree-receive configured
+ * by OSTREE_RECEIVE_CONF → a repository made by `ostree init`).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { commitTree } from '../repo/builder.js';
+import { listRefs } from '../repo/refs.js';
+import { Repo } from '../repo/repo.js';
+import { needTools } from '../testkit/tools.js';
+import { assertClean, commit, receiverLines, setup, tree } from './receive-policy-fixture.js';
+
+test('cli policy: ref_permissions refuses stable and allows app/*/x86_64/beta', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  await commit(s, 'stable', 'stable');
+  const beta = await commit(s, 'app/org.example.App/x86_64/beta', 'beta');
+  const env = s.configure("ref_permissions:\n  'app/*/x86_64/beta': [create, move]\n");
+
+  const stable = await s.push(env, 'stable');
+  assert.equal(stable.code, 1, stable.stderr);
+  assert.deepEqual(receiverLines(stable.stderr), ['ostree-receive: ref stable: this repository does not allow a push to create it: no ref_permissions pattern matches it']);
+  assert.deepEqual(listRefs(Repo.open(s.dest)), new Map());
+
+  const ok = await s.push(env, 'app/org.example.App/x86_64/beta');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(listRefs(Repo.open(s.dest)), new Map([['app/org.example.App/x86_64/beta', beta]]));
+  await assertClean(s);
+});
+
+test('cli policy: the update hook sees the Python environment; a failing hook is one warning line and the push still succeeds', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  const a = await commit(s, 'os/a', 'a');
+  const b = await commit(s, 'os/b', 'b');
+  const seen = join(s.dir, 'hook-env');
+  const hook = `env | grep '^OSTREE_RECEIVE_' | sort > ${seen}`;
+  const ok = await s.push(s.configure(`update_hook: "${hook}"\n`), 'os/a', 'os/b');
+  assert.equal(ok.code, 0, ok.stderr);
+  const env = Object.fromEntries(
+    readFileSync(seen, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  assert.equal(env['OSTREE_RECEIVE_REPO'], s.dest);
+  assert.deepEqual(env['OSTREE_RECEIVE_REFS']?.split(' ').sort(), ['os/a', 'os/b'], 'ref names separated by spaces');
+  const zeros = '0'.repeat(64);
+  assert.deepEqual(env['OSTREE_RECEIVE_UPDATES']?.split(' ').sort(), [`os/a:${zeros}:${a}`, `os/b:${zeros}:${b}`]);
+
+  const c = (await commitTree(s.src, { tree: tree('c'), subject: 'c', timestamp: 2, parent: a, branch: 'os/a' })).commit;
+  const failing = await s.push(s.configure("update_hook: |\n  echo hook-complains >&2\n  exit 7\n"), 'os/a');
+  assert.equal(failing.code, 0, failing.stderr);
+  assert.match(failing.stderr, /^hook-complains$/m, "the hook's own output reaches the pusher");
+  const warnings = receiverLines(failing.stderr);
+  assert.equal(warnings.length, 1, failing.stderr);
+  assert.match(warnings[0] ?? '', /^ostree-receive: warning: update_hook 'echo hook-complains >&2 exit 7 ?' exited with status 7; the refs were already published and stay so$/);
+  assert.equal(listRefs(Repo.open(s.dest)).get('os/a'), c);
+  await assertClean(s);
+});

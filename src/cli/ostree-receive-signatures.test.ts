@@ -1,0 +1,64 @@
+/**
+ * Signature policy through the real commands (receive-policy-fixture.ts:
+ * ostree-push → local ostree-receive configured by OSTREE_RECEIVE_CONF → a
+ * repository made by `ostree init`): sign_verify, sign_keyfiles, and a bad
+ * key setting stopping the receiver before INFO.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { decode, type Variant } from '../gvariant/index.js';
+import { readCommitForSigning, verifyCommitSignatures } from '../policy/commit-signatures.js';
+import { ED25519_KEY, loadPublicKeys, verifyAny } from '../policy/ed25519.js';
+import { listRefs } from '../repo/refs.js';
+import { Repo } from '../repo/repo.js';
+import { SUMMARY_FILE, SUMMARY_SIG_FILE } from '../repo/summary.js';
+import { needTools } from '../testkit/tools.js';
+import { assertClean, commit, receiverLines, setup, signInSource } from './receive-policy-fixture.js';
+
+test('cli policy: sign_verify refuses an unsigned commit in one line naming it, and accepts the signed one', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  const c1 = await commit(s, 'os/main', 'one');
+  const env = s.configure(`sign_verify: true\nsign_trustedkeyfile: ${s.keys.publicFile}\n`);
+
+  const unsigned = await s.push(env);
+  assert.equal(unsigned.code, 1, unsigned.stderr);
+  assert.match(unsigned.stderr, new RegExp(`^ostree-push: the receiver refused os/main: commit ${c1} is not signed \\(ed25519\\)`, 'm'));
+  assert.deepEqual(receiverLines(unsigned.stderr), [`ostree-receive: commit ${c1} is not signed (ed25519): it has no detached metadata (.commitmeta); nothing was published`]);
+  assert.deepEqual(listRefs(Repo.open(s.dest)), new Map());
+  await assertClean(s);
+
+  await signInSource(s, c1);
+  const signed = await s.push(env);
+  assert.equal(signed.code, 0, signed.stderr);
+  assert.deepEqual(listRefs(Repo.open(s.dest)), new Map([['os/main', c1]]));
+  await assertClean(s);
+});
+
+test('cli policy: sign_keyfiles signs each received commit and the summary; our verifier accepts both', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  const c1 = await commit(s, 'os/main', 'one');
+  const r = await s.push(s.configure(`sign_keyfiles:\n  - ${s.keys.secretFile}\n`));
+  assert.equal(r.code, 0, r.stderr);
+  const dest = Repo.open(s.dest);
+  const trusted = { keys: loadPublicKeys(s.keys.publicFile), file: s.keys.publicFile };
+  const verified = await verifyCommitSignatures(await readCommitForSigning(dest, null, c1), { ed25519: trusted });
+  assert.equal(verified.ed25519Key, 0);
+  const sig = decode('a{sv}', readFileSync(dest.resolve(SUMMARY_SIG_FILE)), 'le') as Map<string, Variant>;
+  assert.equal(verifyAny(trusted.keys, readFileSync(dest.resolve(SUMMARY_FILE)), sig.get(ED25519_KEY)?.value as Uint8Array[]), 0);
+  await assertClean(s);
+});
+
+test('cli policy: a bad policy setting ends the receiver before INFO: one line naming the file and the key', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  await commit(s, 'os/main', 'one');
+  const r = await s.push(s.configure('repos:\n  dest:\n    sign_verify: true\n    sign_trustedkeyfile: /nonexistent/keys\n'.replace('dest', s.dest)));
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(receiverLines(r.stderr), [`ostree-receive: ${join(s.dir, 'ostree-receive.conf')}: /nonexistent/keys: cannot read the key file: ENOENT: no such file or directory, open '/nonexistent/keys'`]);
+  assert.match(r.stderr, /^ostree-push: the receiver on .* failed before the session began \(exit 2\)/m);
+  assert.deepEqual(listRefs(Repo.open(s.dest)), new Map());
+});
