@@ -3,7 +3,8 @@
  * the repository code imports named functions from `node:fs` and
  * `node:fs/promises`, and `module.syncBuiltinESMExports()` makes ES module
  * bindings follow the built-in modules' properties. So the simulator replaces
- * `renameSync`, `linkSync` and `fs.promises.open` for the duration of a run,
+ * `renameSync`, `linkSync`, `openSync`/`writeSync`/`closeSync` and
+ * `fs.promises.open` for the duration of a run,
  * acting only on paths inside the destination repository:
  *
  *   stage-write  the N-th write into a staging file fails (ENOSPC / EIO)
@@ -57,7 +58,30 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     if (plan.kill !== undefined && plan.kill.at === at && plan.kill.step === step) plan.onKill?.();
   };
 
-  const orig = { renameSync: fs.renameSync, linkSync: fs.linkSync, open: fsp.open };
+  const orig = { renameSync: fs.renameSync, linkSync: fs.linkSync, open: fsp.open, openSync: fs.openSync, writeSync: fs.writeSync, closeSync: fs.closeSync };
+  /** Descriptors of staging files opened with openSync (the staging code writes them with writeSync). */
+  const stagingFds = new Set<number>();
+  const failWrite = (path: string): void => {
+    const f = plan.fail;
+    if (f?.op !== 'stage-write') return;
+    if (counts.writes++ === f.after) {
+      failed = true;
+      throw errnoError(f.errno, 'write', path);
+    }
+  };
+  const patchedOpenSync = (path: fs.PathLike, ...rest: unknown[]): number => {
+    const fd = (orig.openSync as (...a: unknown[]) => number)(path, ...rest);
+    if (typeof path === 'string' && resolve(path).startsWith(staging)) stagingFds.add(fd);
+    return fd;
+  };
+  const patchedWriteSync = (fd: number, ...rest: unknown[]): number => {
+    if (stagingFds.has(fd)) failWrite(`fd ${fd}`);
+    return (orig.writeSync as (...a: unknown[]) => number)(fd, ...rest);
+  };
+  const patchedCloseSync = (fd: number): void => {
+    stagingFds.delete(fd);
+    orig.closeSync(fd);
+  };
   const patchedRename = (from: fs.PathLike, to: fs.PathLike): void => {
     const dst = resolve(String(to));
     // The temp file is complete, its rename not done: what a kill here leaves is a `.tmp-*` beside the target.
@@ -86,16 +110,12 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
   const patchedOpen = async (path: fs.PathLike | FileHandle, ...rest: unknown[]): Promise<FileHandle> => {
     const fh = await (orig.open as (...a: unknown[]) => Promise<FileHandle>)(path, ...rest);
     if (typeof path !== 'string' || !resolve(path).startsWith(staging) || plan.fail?.op !== 'stage-write') return fh;
-    const f = plan.fail;
     return new Proxy(fh, {
       get(target, prop) {
         const v = Reflect.get(target, prop) as unknown;
         if (prop === 'write') {
           return async (...args: unknown[]) => {
-            if (counts.writes++ === f.after) {
-              failed = true;
-              throw errnoError(f.errno, 'write', path);
-            }
+            failWrite(path);
             return (v as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
@@ -104,13 +124,17 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     });
   };
 
-  const set = (r: typeof orig.renameSync, l: typeof orig.linkSync, o: typeof orig.open): void => {
-    (fs as { renameSync: unknown }).renameSync = r;
-    (fs as { linkSync: unknown }).linkSync = l;
-    (fsp as { open: unknown }).open = o;
+  const set = (to: Record<keyof typeof orig, unknown>): void => {
+    const f = fs as unknown as Record<string, unknown>;
+    f['renameSync'] = to.renameSync;
+    f['linkSync'] = to.linkSync;
+    f['openSync'] = to.openSync;
+    f['writeSync'] = to.writeSync;
+    f['closeSync'] = to.closeSync;
+    (fsp as { open: unknown }).open = to.open;
     syncBuiltinESMExports();
   };
-  set(patchedRename as typeof fs.renameSync, patchedLink as typeof fs.linkSync, patchedOpen as typeof fsp.open);
+  set({ renameSync: patchedRename, linkSync: patchedLink, open: patchedOpen, openSync: patchedOpenSync, writeSync: patchedWriteSync, closeSync: patchedCloseSync });
   let installed = true;
   return {
     get failed() {
@@ -119,7 +143,7 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     uninstall() {
       if (!installed) return;
       installed = false;
-      set(orig.renameSync, orig.linkSync, orig.open);
+      set(orig);
     },
   };
 }

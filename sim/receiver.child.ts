@@ -34,13 +34,18 @@ const faults = installFsFaults({
   },
 });
 
-const repo = openRepoForWriting(path);
-const result = await receive({
-  repo,
-  input: process.stdin,
-  output: process.stdout,
-  policy: { idleTimeoutMs: Number(process.env.SIM_IDLE_MS ?? 2000) },
-});
-note(faults.failed ? 'fs' : 'none');
-const code = result.outcome === 'idle' || result.outcome === 'published' ? 0 : 1;
+let code = 1;
+try {
+  const result = await receive({
+    repo: openRepoForWriting(path),
+    input: process.stdin,
+    output: process.stdout,
+    policy: { idleTimeoutMs: Number(process.env.SIM_IDLE_MS ?? 2000) },
+  });
+  code = result.outcome === 'idle' || result.outcome === 'published' ? 0 : 1;
+} catch (e) {
+  process.stderr.write(`receiver.child: ${e instanceof Error ? e.message : String(e)}\n`);
+} finally {
+  note(faults.failed ? 'fs' : 'none');
+}
 process.stdout.write('', () => process.exit(code));
