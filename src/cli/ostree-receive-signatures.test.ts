@@ -62,3 +62,21 @@ test('cli policy: a bad policy setting ends the receiver before INFO: one line n
   assert.match(r.stderr, /^ostree-push: the receiver on .* failed before the session began \(exit 2\)/m);
   assert.deepEqual(listRefs(Repo.open(s.dest)), new Map());
 });
+
+test('cli policy: the receiver advertises sign_verify in INFO; ostree-push --dry-run says per ref whether the commit is signed', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  const a = await commit(s, 'os/a', 'a');
+  await commit(s, 'os/b', 'b');
+  const env = s.configure(`sign_verify: true\nsign_trustedkeyfile: ${s.keys.publicFile}\n`);
+  await signInSource(s, a);
+  const r = await s.push(env, '--dry-run');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^the remote requires signed commits \(ed25519\); the ones this push would send:\n {3}os\/a: signed \(ed25519\)\n {3}os\/b: unsigned \(ed25519\): the remote will refuse it$/m);
+  assert.deepEqual(listRefs(Repo.open(s.dest)), new Map(), 'a dry run changes nothing');
+  // Without a policy, nothing is said.
+  const plain = await s.push(s.configure('force: false\n'), '--dry-run');
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.doesNotMatch(plain.stderr, /signed/);
+});
+

@@ -27,6 +27,7 @@ import type { ByteOrder } from '../wire/constants.js';
 import { defaultRepoPath, looksLikeRepo, parseCommandLine, usageError } from './common.js';
 import { Progress } from './progress.js';
 import { reportLines } from './push-report.js';
+import { signatureLines } from './push-signatures.js';
 import { jsonSummary } from './push-json.js';
 
 export const PUSH_USAGE = `usage: ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [--json] [-v|-q]
@@ -267,6 +268,8 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
   progress.finish();
   await link.exit.catch(() => undefined);
   if (!quiet) for (const line of reportLines(result, { dest, verbose, dryRun })) io.err(line);
+  // A dry run also says whether each commit carries what the remote requires (spec/protocol.md 12.6).
+  if (!quiet && dryRun) for (const line of await signatureLines(repo, result)) io.err(line);
   done(result);
   if (result.ok) return 0;
   const err: OstreePushError | undefined = result.error;

@@ -29,6 +29,7 @@ import { RepoError } from '../errors.js';
 import { replaceFileDurableSync } from '../repo/fsutil.js';
 import { objectRelPath } from '../repo/object-names.js';
 import { ZERO_CHECKSUM } from '../repo/refs.js';
+import type { InfoPolicy } from '../protocol/receive-info.js';
 import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
 import { needsSigning, needsVerification, readCommitForSigning, signedCommitmeta, verifyCommitSignatures } from './commit-signatures.js';
@@ -57,6 +58,8 @@ export interface ReceiverPolicyParts {
   signSummary?: (repo: Repo) => Promise<void>;
   alwaysWriteSummary: boolean;
   checks: ReceiveChecks;
+  /** What INFO advertises (spec/protocol.md 12.6). */
+  infoPolicy: InfoPolicy;
 }
 
 export function receiveChecks(policy: ReceivePolicy): ReceiveChecks {
@@ -122,5 +125,6 @@ export function receiverPolicyParts(policy: ReceivePolicy): ReceiverPolicyParts 
     ...(signing ? { signSummary: async (repo: Repo) => void (await signSummary(repo, policy.sign)) } : {}),
     alwaysWriteSummary: policy.update,
     checks: receiveChecks(policy),
+    infoPolicy: { signVerify: policy.verify.ed25519 === undefined ? [] : ['ed25519'], gpgVerify: policy.verify.gpg !== undefined },
   };
 }

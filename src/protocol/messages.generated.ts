@@ -28,6 +28,12 @@ export interface InfoBody {
   };
   /** Optional (extensions): the extensions this receiver accepts, e.g. ['query', 'report']; unknown names are ignored. Absent: plain version 0. */
   capabilities?: string[];
+  /** Optional (extensions): what the receiver requires of each ref's new commit before it publishes, so a pusher can warn before sending. Absent: nothing is required. Keys: 'sign-verify' (as, signature types of which one valid signature is required, e.g. ['ed25519']) and 'gpg-verify' (b); unknown keys are ignored. */
+  policy?: {
+    "sign-verify"?: string[];
+    "gpg-verify"?: boolean;
+    [key: string]: unknown;
+  };
   /** Optional (extensions): true when 'refs' lists only the refs that fit in one body (sorted by name, a prefix of the full list). Absent: the list is complete. */
   "refs-truncated"?: boolean;
   [key: string]: unknown;

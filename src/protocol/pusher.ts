@@ -33,6 +33,7 @@ import { MessageWriter } from '../wire/writer.js';
 import { capabilitiesOf, Endpoint } from './endpoint.js';
 import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
 import { queryObjects, queryRefs } from './push-query.js';
+import type { InfoPolicy } from './receive-info.js';
 import { ARCHIVE_MODE_NUMBER, localRefs, planPush, type PlannedObject, type PushPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
@@ -104,6 +105,19 @@ export interface PushResult {
   extensions: string[];
   /** Whether the refs' results came from a REPORT (else from the exit status). */
   reported: boolean;
+  /** The signatures the receiver said it requires (INFO `policy`, section 12.6); absent when it named none. */
+  remotePolicy?: InfoPolicy;
+}
+
+/** INFO's `policy`, when it requires anything; malformed entries are ignored (it is advice, never trusted). */
+export function remotePolicyOf(extra: ReadonlyMap<string, Variant>): InfoPolicy | undefined {
+  const v = extra.get('policy');
+  if (v?.type !== 'a{sv}') return undefined;
+  const p = v.value as Map<string, Variant>;
+  const sign = p.get('sign-verify');
+  const signVerify = sign?.type === 'as' ? (sign.value as string[]) : [];
+  const gpgVerify = p.get('gpg-verify')?.value === true;
+  return signVerify.length > 0 || gpgVerify ? { signVerify, gpgVerify } : undefined;
 }
 
 /** How long to wait for the remote's exit status when it hung up early, for the message. */
@@ -200,6 +214,7 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   const used: string[] = [];
   const closed = (what: string): Promise<Error> => closedError(o, what);
   const remote = new Map(info.message.refs);
+  const remotePolicy = o.extensions === false ? undefined : remotePolicyOf(info.message.extra);
   const truncated = info.message.extra.get('refs-truncated')?.value === true;
   if (truncated && offered.has('query')) {
     const missing = [...local.keys()].filter((r) => !remote.has(r));
@@ -244,6 +259,7 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
       maxInFlight: sent.maxInFlight ?? 0,
       extensions: used,
       reported: false,
+      ...(remotePolicy === undefined ? {} : { remotePolicy }),
     };
   };
 

@@ -1,6 +1,7 @@
 /**
  * What the receiver says about itself and its store (spec/protocol.md
- * section 12.1, 12.3 and 12.5): INFO within one body, and ANSWER to QUERY.
+ * section 12.1, 12.3, 12.5 and 12.6): INFO within one body, with its
+ * signature policy when it has one, and ANSWER to QUERY.
  *
  * INFO is one message with a 16-bit body length, so a repository with more
  * refs than fit (about 870 short names) lists the longest prefix of its refs
@@ -21,6 +22,16 @@ import { MAX_BODY_SIZE } from '../wire/constants.js';
 import { type AnswerMessage, encodeInfo, type InfoMessage, type QueryMessage } from '../wire/messages.js';
 import { parsePushedName } from './receive-object.js';
 
+/**
+ * What the receiver requires of each new ref commit (INFO `policy`, section
+ * 12.6): advertised so a pusher can warn before sending, never relied on.
+ */
+export interface InfoPolicy {
+  /** Signature types of which one valid signature is required ('ed25519'). */
+  signVerify: readonly string[];
+  gpgVerify: boolean;
+}
+
 /** The extensions this receiver implements, as INFO lists them. */
 export const OFFERED_CAPABILITIES = ['query', 'report'] as const;
 
@@ -31,9 +42,15 @@ export interface InfoBody {
   total: number;
 }
 
-function build(mode: number, refs: [string, string][], extensions: boolean, truncated: boolean): InfoMessage {
+function build(mode: number, refs: [string, string][], extensions: boolean, truncated: boolean, policy?: InfoPolicy): InfoMessage {
   const extra = new Map<string, Variant>();
   if (extensions) extra.set('capabilities', new Variant('as', [...OFFERED_CAPABILITIES]));
+  if (extensions && policy !== undefined && (policy.signVerify.length > 0 || policy.gpgVerify)) {
+    const p = new Map<string, Variant>();
+    if (policy.signVerify.length > 0) p.set('sign-verify', new Variant('as', [...policy.signVerify]));
+    if (policy.gpgVerify) p.set('gpg-verify', new Variant('b', true));
+    extra.set('policy', new Variant('a{sv}', p));
+  }
   if (truncated) extra.set('refs-truncated', new Variant('b', true));
   return { type: 'INFO', mode, refs: new Map(refs), extra };
 }
@@ -48,8 +65,8 @@ function fits(m: InfoMessage): boolean {
 }
 
 /** INFO for these refs: all of them, or the longest name-ordered prefix that fits one body. */
-export function infoBody(mode: number, refs: ReadonlyMap<string, string>, extensions: boolean): InfoBody {
-  const all = build(mode, [...refs], extensions, false);
+export function infoBody(mode: number, refs: ReadonlyMap<string, string>, extensions: boolean, policy?: InfoPolicy): InfoBody {
+  const all = build(mode, [...refs], extensions, false, policy);
   if (fits(all)) return { message: all, truncated: false, total: refs.size };
   const sorted = [...refs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // Binary search for the largest prefix that fits (the size grows with the
@@ -58,10 +75,10 @@ export function infoBody(mode: number, refs: ReadonlyMap<string, string>, extens
   let hi = Math.min(sorted.length, Math.ceil(MAX_BODY_SIZE / 66));
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (fits(build(mode, sorted.slice(0, mid), extensions, true))) lo = mid;
+    if (fits(build(mode, sorted.slice(0, mid), extensions, true, policy))) lo = mid;
     else hi = mid - 1;
   }
-  return { message: build(mode, sorted.slice(0, lo), extensions, true), truncated: true, total: refs.size };
+  return { message: build(mode, sorted.slice(0, lo), extensions, true, policy), truncated: true, total: refs.size };
 }
 
 /** ANSWER to one QUERY, from the store and the refs alone. */

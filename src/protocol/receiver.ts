@@ -36,7 +36,7 @@ import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
 import { Endpoint, type StepRecord } from './endpoint.js';
 import { idleLimited } from './idle.js';
-import { answerQuery, infoBody } from './receive-info.js';
+import { answerQuery, infoBody, type InfoPolicy } from './receive-info.js';
 import { notArchive, refMoved, statusText, unchanged } from './receive-messages.js';
 import { receiveObject } from './receive-object.js';
 import { publishUpdate, type AcceptedUpdate, type PublishPolicy } from './receive-publish.js';
@@ -59,6 +59,8 @@ export interface ReceiverPolicy {
   alwaysWriteSummary?: boolean;
   /** Receive policy callbacks: ref permissions, signatures, update hook (src/policy/engine.ts `receiverPolicyParts`). */
   checks?: ReceiveChecks;
+  /** The signatures required, advertised in INFO `policy` when extensions are on (spec/protocol.md 12.6). */
+  infoPolicy?: InfoPolicy;
 }
 
 export interface ReceiverHooks {
@@ -170,7 +172,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
 
   try {
     const extensions = options.extensions !== false;
-    const info = infoBody(repo.modeNumber, listRefs(repo), extensions);
+    const info = infoBody(repo.modeNumber, listRefs(repo), extensions, policy.infoPolicy);
     if (info.truncated) log(`INFO lists ${info.message.refs.size} of ${info.total} refs (body limit)`);
     await ep.send(info.message);
     while (!ep.finished) {

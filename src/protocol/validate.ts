@@ -101,7 +101,8 @@ function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Map) {
     // fromEntries defines own properties, so a ref named "__proto__" stays a key.
-    return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
+    // An a{sv} inside an extension key (INFO `policy`) holds variants: their values are what the schema checks.
+    return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(variantValue(v))]));
   }
   return value;
 }
