@@ -180,9 +180,15 @@ test('a refused UPDATE: DONE, refs refused with the reason, PROTOCOL_REFUSED', a
   assert.match(result.error!.message, /ref main moved/);
 });
 
-test('a refused object stops the push at once: DONE follows', async (t) => {
+test('a refused object stops the push: with window 1 at once, pipelined after the objects in flight; DONE follows', async (t) => {
   const { repo } = await fixture(t);
-  const { result, seen } = await run(repo, { onObject: (i) => (i === 1 ? [false, 'checksum mismatch'] : [true, '']) });
+  const pipelined = await run(repo, { onObject: (i) => (i === 1 ? [false, 'checksum mismatch'] : [true, '']) });
+  const sent = types(pipelined.seen);
+  assert.equal(sent.at(-1), 'DONE');
+  assert.ok(sent.filter((x) => x === 'PUTOBJECT').length >= 2, sent.join(' '));
+  assert.equal(pipelined.result.objectsSent, 1);
+  assert.equal(pipelined.result.error?.code, 'PROTOCOL_REFUSED');
+  const { result, seen } = await run(repo, { onObject: (i) => (i === 1 ? [false, 'checksum mismatch'] : [true, '']) }, { window: 1 });
   assert.deepEqual(types(seen), ['UPDATE', 'PUTOBJECT', 'PUTOBJECT', 'DONE']);
   assert.equal(result.objectsSent, 1);
   assert.ok(result.objectsSkipped > 0);
