@@ -15,7 +15,9 @@
  *                                    ~/.config/ostree/ostree-receive-trustedkeys.gpg
  *   gpg_sign: [key id]               sign each received commit and the summary (gpg)
  *   gpg_homedir: path                GnuPG home holding those keys
- *   update: bool (true)              regenerate (and sign) `summary` after refs move
+ *   update: bool (true)              write `summary` after refs move even when there was
+ *                                    none (an existing one is always rewritten, and signed
+ *                                    when signing keys are set)
  *   update_hook: string              run after a successful update (update-hook.ts)
  *   ref_permissions: {pattern: [action]}  ref-permissions.ts; unset = allow all
  *
