@@ -81,7 +81,7 @@ export const BODY_KEYS: Readonly<Record<MessageTypeName, readonly (readonly [key
  * a message's `extra`, so a version-0 peer ignores them.
  */
 export const OPTIONAL_KEYS = {
-  INFO: { capabilities: 'as', 'refs-truncated': 'b' },
+  INFO: { capabilities: 'as', policy: 'a{sv}', 'refs-truncated': 'b' },
   DONE: { report: 'b' },
 } as const;
 
