@@ -121,8 +121,9 @@ export async function planPush(
   let bytes = 0;
   if (want.length > 0) {
     const store = repo.objects;
-    for await (const o of difference(repo, want, have)) {
-      const st = await store.stat(o.checksum, o.type);
+    // The stat below is the existence check of each leaf: the walk need not look too.
+    for await (const o of difference(repo, want, have, { checkLeaves: false })) {
+      const st = store.statSync(o.checksum, o.type);
       if (st === null) {
         throw new RepoError('REPO_OBJECT_MISSING', `object ${o.checksum}.${o.type} is not in the repository`, { checksum: o.checksum, type: o.type });
       }

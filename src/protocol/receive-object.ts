@@ -18,12 +18,11 @@
  * false and ends the session without touching the payload: its framing can
  * no longer be trusted (spec/protocol.md, "The exchange").
  */
-import type { Writable } from 'node:stream';
 import { type OstreePushError, type ProtocolError, RepoError, asOstreePushError } from '../errors.js';
 import { isMetadataType, parseObjectBasename, type ObjectName } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
-import { createObjectVerifier } from '../repo/verify.js';
+import { createVerifyEngine } from '../repo/verify.js';
 import type { PutObjectMessage } from '../wire/messages.js';
 import type { Payload } from '../wire/reader.js';
 
@@ -80,50 +79,45 @@ export async function receiveObject(
     return { ok: false, error, inStep: false };
   }
 
-  if (staging.has(object.checksum, object.type) || (await repo.objects.has(object.checksum, object.type))) {
+  // Synchronous lstat: a thread-pool hop per object costs more than the look.
+  if (staging.has(object.checksum, object.type) || repo.objects.hasSync(object.checksum, object.type)) {
     await skip(payload);
     return { ok: true, object, stored: 'alreadyPresent' };
   }
 
   const sink = await staging.writeObject(object.checksum, object.type);
-  const verifier = createObjectVerifier(object);
-  // The verdict arrives through `result`; the stream's own 'error' event is expected.
-  verifier.on('error', () => undefined);
+  // The verifier's engine is fed directly (no Writable around it): one call per chunk.
+  const engine = createVerifyEngine(object);
   let bad: unknown;
   try {
     for await (const chunk of payload) {
       await sink.write(chunk);
-      bad = await feed(verifier, chunk);
-      if (bad !== undefined) break;
+      try {
+        await engine.write(chunk);
+      } catch (e) {
+        bad = e;
+        break;
+      }
     }
     if (bad === undefined) {
-      verifier.end();
-      bad = await verifier.result.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      try {
+        await engine.finish();
+      } catch (e) {
+        bad = e;
+      }
     }
   } catch (e) {
     // Reading the payload or writing the staging file failed: the session cannot go on.
     await sink.abort();
-    verifier.destroy();
     throw e;
   }
   if (bad !== undefined) {
     await sink.abort();
-    verifier.destroy();
     await skip(payload);
     return { ok: false, error: named(msg.object, asOstreePushError(bad)), inStep: true };
   }
   await sink.commit();
   return { ok: true, object, stored: 'staged' };
-}
-
-/** Writes one chunk to the verifier; resolves to its error when it refuses the bytes. */
-function feed(verifier: Writable, chunk: Uint8Array): Promise<unknown> {
-  return new Promise((resolve) => {
-    verifier.write(chunk, (e) => resolve(e ?? undefined));
-  });
 }
 
 function named(object: string, e: OstreePushError): OstreePushError {

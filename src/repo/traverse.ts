@@ -207,16 +207,23 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
 /**
  * Objects reachable from any of `want` and from none of `have`, child first.
  * `have` commits (and objects of theirs) missing locally are ignored: they
- * only shrink what is sent. Missing objects of `want` are REPO_OBJECT_MISSING.
+ * only shrink what is sent. Missing objects of `want` are REPO_OBJECT_MISSING
+ * (leaves only when `checkLeaves`, the default: a caller that stats every
+ * object it gets anyway passes false and saves one lstat per object).
  */
-export async function* difference(repo: RepoLike, want: readonly string[], have: readonly string[]): AsyncGenerator<ObjectName> {
+export async function* difference(
+  repo: RepoLike,
+  want: readonly string[],
+  have: readonly string[],
+  options: Pick<TraverseOptions, 'checkLeaves'> = {},
+): AsyncGenerator<ObjectName> {
   const seen = new Set<string>();
   for (const h of have) {
     for await (const _ of closure(repo, h, { seen, checkLeaves: false, ignoreMissing: true })) {
       /* only filling `seen` */
     }
   }
-  for (const w of want) yield* closure(repo, w, { seen });
+  for (const w of want) yield* closure(repo, w, { seen, ...options });
 }
 
 /**

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { RepoError } from '../errors.js';
 import { encodeCommitmeta, encodeDirmeta, encodeDirtree, Variant } from './metadata.js';
 import { encodeFilezHeader, writeFilez, type FileMeta } from './filez.js';
-import { createObjectVerifier, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
+import { createObjectVerifier, ONE_SHOT_DEFLATED, ONE_SHOT_INFLATED, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
 import { objectRelPath, parseObjectBasename, type ObjectName } from './object-names.js';
 import { needTools } from '../testkit/tools.js';
 import { listObjects, ostree } from '../testkit/ostree-trees.js';
@@ -188,5 +188,23 @@ test('oracle: every object of an ostree-made repository verifies; flips and swap
     const b = names[(i + 1) % names.length] as ObjectName;
     if (b.type === 'commitmeta') continue;
     await assert.rejects(verifyStream(Readable.from([await bytesOf(a)]), b), (e: unknown) => e instanceof RepoError && e.code.startsWith('REPO_'));
+  }
+});
+
+test('one-shot and streaming inflate agree at their bounds: sizes, trailing bytes, truncation', async () => {
+  const cases = [
+    { what: 'small', content: randomBytes(2000) },
+    { what: 'deflated just over the one-shot bound', content: randomBytes(ONE_SHOT_DEFLATED + 100) },
+    { what: 'small deflated, inflated over the bound', content: new Uint8Array(ONE_SHOT_INFLATED + 1) },
+    { what: 'inflated exactly at the bound', content: new Uint8Array(ONE_SHOT_INFLATED) },
+  ];
+  for (const { what, content } of cases) {
+    const f = await filez(content);
+    for (const sizes of [[f.bytes.length], [1000], [ONE_SHOT_DEFLATED - 7, 13]]) {
+      const r = await verifyStream(chunked(f.bytes, sizes), f.name);
+      assert.equal(r.contentSize, content.byteLength, `${what} ${sizes.join(',')}`);
+      await assert.rejects(verifyStream(chunked(Buffer.concat([f.bytes, Buffer.from([7, 7])]), sizes), f.name), (e: unknown) => isCode('REPO_CORRUPT_OBJECT')(e) && (e as RepoError).data.trailing === 2, `${what}: trailing`);
+      await assert.rejects(verifyStream(chunked(f.bytes.subarray(0, f.bytes.length - 2), sizes), f.name), isCode('REPO_CORRUPT_OBJECT'), `${what}: truncated`);
+    }
   }
 });
