@@ -103,6 +103,10 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
       const fits = (): boolean => inFlight.length === 0 || (inFlight.length < window && bytesInFlight + obj.size <= o.windowBytes);
       while (!fits() && refusal === undefined && !stop) await changed;
       if (refusal !== undefined || stop) break;
+      // Let replies that already arrived (a refusal) be read before the next
+      // object goes out: a synchronous openRead no longer yields by itself.
+      if (inFlight.length > 0) await new Promise<void>((r) => setImmediate(r));
+      if (refusal !== undefined || stop) break;
       const stream = await o.openRead(obj);
       if (refusal !== undefined || stop) {
         (stream as unknown as Readable).destroy?.();
