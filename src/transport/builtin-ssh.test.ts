@@ -143,3 +143,23 @@ test('auth failure, unreachable port, a missing receiver and a bad key file are 
   const unreadable = await refusal(connectBuiltinSsh(remote, { ...options, identityFiles: [join(dir, 'nope')] }));
   assert.equal(unreadable.code, 'TRANSPORT_BAD_KEY');
 });
+
+test('regression: a push of 1,200 small objects over the built-in transport does not stall', { timeout: 120_000 }, async (t) => {
+  const { dir, remote, options } = await setup(t);
+  const src = initArchiveRepo(join(dir, 'src'));
+  initArchiveRepo(join(dir, 'dest'));
+  // 40 directories × 30 files of distinct small content: 1,200 files plus their trees.
+  const children: Record<string, { type: 'dir'; children: Record<string, { type: 'file'; content: string }> }> = {};
+  for (let d = 0; d < 40; d++) {
+    const files: Record<string, { type: 'file'; content: string }> = {};
+    for (let f = 0; f < 30; f++) files[`f${f}`] = { type: 'file', content: `${d}/${f} `.repeat(1 + ((d * 31 + f) % 200)) };
+    children[`d${d}`] = { type: 'dir', children: files };
+  }
+  const c = (await commitTree(src, { tree: { type: 'dir', children }, timestamp: 1, branch: 'main', fsync: false })).commit;
+  const link = await connectBuiltinSsh(remote, options);
+  const r = await push({ repo: src, input: link.stdout, output: link.stdin, remoteExit: link.exit });
+  assert.equal(r.ok, true, r.error?.message);
+  assert.ok(r.objectsSent >= 1_200, `${r.objectsSent} objects sent`);
+  assert.equal(await link.exit, 0);
+  assert.equal(listRefs(Repo.open(join(dir, 'dest'))).get('main'), c);
+});
