@@ -109,7 +109,14 @@ export class Staging {
     const dir = repo.resolve('tmp', `${STAGING_PREFIX}${process.pid}-${randomSuffix()}`);
     mkdirSync(dir, { mode: 0o700 });
     const s = new Staging(repo, dir);
-    writeNewFileSync(join(dir, 'owner.json'), JSON.stringify(currentOwner()));
+    try {
+      writeNewFileSync(join(dir, 'owner.json'), JSON.stringify(currentOwner()));
+    } catch (e) {
+      // ENOSPC/EIO here: the caller never gets the Staging to dispose, and a
+      // live process's directory without owner.json is never taken for stale.
+      s.dispose();
+      throw e;
+    }
     return s;
   }
 
