@@ -58,6 +58,15 @@ test('the 2015 model is caught: unverified objects, refs moved one by one, stagi
   }
 });
 
+test('a full disk at the first write into staging (its owner.json) leaves no staging behind', { timeout: 30_000 }, async (t) => {
+  const base = tmpDir(t, 'sim-enospc');
+  for (const incremental of [false, true]) {
+    const r = await runOne({ base }, sched([{ kind: 'fs', op: 'stage-write', errno: 'ENOSPC', after: 0 }], 2, incremental));
+    assert.deepEqual(r.fired, ['fs']);
+    assert.deepEqual(r.violations, [], describeSchedule(r.schedule));
+  }
+});
+
 test('SIGKILL at every publication step, every ref temp file and every ref-update step, then I1–I5 after recovery', { timeout: 120_000 }, async (t) => {
   const base = tmpDir(t, 'sim-kill');
   const src = await source(base, 1);
