@@ -25,10 +25,10 @@
  * midway, a disk that lost data) can break the invariant; `ostree fsck`
  * remains the check for that, and the walk without the option the thorough one.
  */
-import { lstat } from 'node:fs/promises';
+import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoError, isOstreePushError } from '../errors.js';
-import { decodeCommit, decodeDirtree, readMetadataFile, type Commit, type Dirtree } from './metadata.js';
+import { decodeCommit, decodeDirtree, MAX_METADATA_SIZE, type Commit, type Dirtree } from './metadata.js';
 import { objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 
 /** Where an object's file is: a repository's objects/, or a view over several places. */
@@ -79,12 +79,40 @@ function missing(checksum: string, type: ObjectType): RepoError {
   return new RepoError('REPO_OBJECT_MISSING', `object ${checksum}.${type} is not in the repository`, { checksum, type });
 }
 
+/*
+ * The walk's file calls are synchronous on purpose: each is one small
+ * metadata read or one lstat, and a walk makes thousands of them; a hop
+ * through libuv's thread pool per call cost more than the calls themselves
+ * (an incremental push's `have` walk reads every dirtree of the old commit).
+ */
+
 async function exists(at: ObjectPathFn, checksum: string, type: ObjectType): Promise<boolean> {
   try {
-    return (await lstat(at(checksum, type))).isFile();
+    return lstatSync(at(checksum, type)).isFile();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
     throw e;
+  }
+}
+
+/** metadata.readMetadataFile, synchronously: size cap, a file that changed size while read is corrupt. */
+function readMetadataSync(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > MAX_METADATA_SIZE) throw new RepoError('REPO_OBJECT_TOO_LARGE', `${path}: ${size} bytes exceeds ${MAX_METADATA_SIZE}`, { path, size, max: MAX_METADATA_SIZE });
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.byteLength - got, got);
+      if (n === 0) break;
+      got += n;
+      if (got === buf.byteLength) break;
+    }
+    if (got !== size) throw new RepoError('REPO_CORRUPT_OBJECT', `${path}: changed size while being read`, { path, size });
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -92,7 +120,7 @@ async function exists(at: ObjectPathFn, checksum: string, type: ObjectType): Pro
 async function load<T>(at: ObjectPathFn, checksum: string, type: ObjectType, decodeFn: (b: Uint8Array) => T): Promise<T | null> {
   let bytes: Uint8Array;
   try {
-    bytes = await readMetadataFile(at(checksum, type));
+    bytes = readMetadataSync(at(checksum, type));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw e;
