@@ -144,10 +144,9 @@ test('auth failure, unreachable port, a missing receiver and a bad key file are 
   assert.equal(unreadable.code, 'TRANSPORT_BAD_KEY');
 });
 
-test('regression: a push of 1,200 small objects over the built-in transport does not stall', { timeout: 120_000 }, async (t) => {
+test('regression: a stop-and-wait push of 1,200 small objects over the built-in transport does not crawl', { timeout: 120_000 }, async (t) => {
   const { dir, remote, options } = await setup(t);
   const src = initArchiveRepo(join(dir, 'src'));
-  initArchiveRepo(join(dir, 'dest'));
   // 40 directories × 30 files of distinct small content: 1,200 files plus their trees.
   const children: Record<string, { type: 'dir'; children: Record<string, { type: 'file'; content: string }> }> = {};
   for (let d = 0; d < 40; d++) {
@@ -156,10 +155,20 @@ test('regression: a push of 1,200 small objects over the built-in transport does
     children[`d${d}`] = { type: 'dir', children: files };
   }
   const c = (await commitTree(src, { tree: { type: 'dir', children }, timestamp: 1, branch: 'main', fsync: false })).commit;
-  const link = await connectBuiltinSsh(remote, options);
-  const r = await push({ repo: src, input: link.stdout, output: link.stdin, remoteExit: link.exit });
-  assert.equal(r.ok, true, r.error?.message);
-  assert.ok(r.objectsSent >= 1_200, `${r.objectsSent} objects sent`);
-  assert.equal(await link.exit, 0);
-  assert.equal(listRefs(Repo.open(join(dir, 'dest'))).get('main'), c);
+  // Stop-and-wait (window 1) is what stalled: Nagle's algorithm against delayed
+  // ACKs cost ~40 ms per object (~50 s here) until the client set TCP_NODELAY.
+  for (const [i, window] of [1].entries()) {
+    const dest = `dest${i}`;
+    initArchiveRepo(join(dir, dest));
+    const t0 = performance.now();
+    const link = await connectBuiltinSsh({ ...remote, path: dest }, options);
+    const r = await push({ repo: src, input: link.stdout, output: link.stdin, remoteExit: link.exit, window });
+    const ms = performance.now() - t0;
+    assert.equal(r.ok, true, r.error?.message);
+    // ~5 s here; with the 40 ms delay per object it took ~50 s.
+    assert.ok(ms < 30_000, `window ${window}: ${Math.round(ms)} ms for ${r.objectsSent} objects`);
+    assert.ok(r.objectsSent >= 1_200, `window ${window}: ${r.objectsSent} objects sent`);
+    assert.equal(await link.exit, 0);
+    assert.equal(listRefs(Repo.open(join(dir, dest))).get('main'), c);
+  }
 });

@@ -14,6 +14,8 @@
  * - no ~/.ssh/config (ssh2 does not read it): user, port and keys come from
  *   REMOTE and the options.
  *
+ * The socket has TCP_NODELAY: small messages go out at once (see 'ready').
+ *
  * The session: exec `ostree-receive --repo=PATH`; stdin/stdout are the
  * channel, its stderr is always read (an unread stderr stalls the channel)
  * and passed on; stdout is drained into our own stream (see below). The exit status comes from the channel's `exit` event,
@@ -155,6 +157,11 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
     client.once('error', (e: Error & { level?: string; code?: string }) => fail(hostKeyFailure ?? connectError(e, where, tried)));
     client.once('close', () => fail(hostKeyFailure ?? new TransportError('TRANSPORT_SSH_FAILED', `ssh to ${where} failed: the connection closed during the handshake`, { host: where })));
     client.once('ready', () => {
+      // Nagle's algorithm holds a small packet back until the previous one is
+      // acknowledged, and the peer delays that acknowledgement (~40 ms): with
+      // one PUTOBJECT and one STATUS at a time that was 40 ms per object,
+      // which looked like a stall. OpenSSH sets TCP_NODELAY as well.
+      client.setNoDelay(true);
       client.exec(receiveCommandLine(remote.path, options.receiveCommand), (err, ch) => {
         if (err !== undefined && err !== null) {
           fail(new TransportError('TRANSPORT_SSH_FAILED', `${where} refused to run the receiver: ${err.message}`, { host: where }));
