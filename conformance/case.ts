@@ -14,6 +14,8 @@ type AjvClass = typeof Ajv2020Module.default;
 const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).default ?? (Ajv2020Module as unknown as AjvClass);
 
 export type Level = 'core' | 'hardened' | 'extension';
+/** Levels of a run's results: the case levels, plus the codec byte vectors (vectors.ts). */
+export type ResultLevel = Level | 'vectors';
 export type Role = 'receiver' | 'pusher';
 export type StatusExpect = 'ok' | 'refused' | 'refusedStatus' | 'any' | 'none';
 export type ExitClass = 'zero' | 'nonzero' | 'any';
@@ -38,7 +40,7 @@ export interface Fixture {
 }
 
 export interface Step {
-  op: 'info' | 'update' | 'objects' | 'put' | 'done' | 'raw' | 'cut' | 'setRef' | 'expectEnd';
+  op: 'info' | 'update' | 'query' | 'objects' | 'pipeline' | 'put' | 'done' | 'raw' | 'cut' | 'setRef' | 'expectEnd';
   order?: 'le' | 'be';
   status?: StatusExpect;
   timeoutMs?: number;
@@ -61,6 +63,14 @@ export interface Step {
   ref?: string;
   to?: string;
   continueAfterRefusal?: boolean;
+  truncated?: boolean;
+  objects?: string[];
+  queryRefs?: string[];
+  corrupt?: string;
+  afterRefusal?: StatusExpect;
+  report?: boolean;
+  reportMoved?: string[];
+  reportRefused?: string[];
 }
 
 export interface ScriptedReceiver {
@@ -70,9 +80,17 @@ export interface ScriptedReceiver {
   answerOrder?: 'le' | 'be';
   refuseUpdate?: string;
   refuseObject?: number;
-  closeAfter?: 'INFO' | 'UPDATE' | 'PUTOBJECT';
+  closeAfter?: 'INFO' | 'QUERY' | 'UPDATE' | 'PUTOBJECT' | 'DONE';
   noInfo?: true;
   updateAnswerHex?: string;
+  capabilities?: ('query' | 'report')[];
+  infoOmits?: string[];
+  holdReplies?: number;
+  badStatusAt?: number;
+  badAnswer?: true;
+  badReport?: true;
+  reportRefuse?: string;
+  closeAfterRefusal?: true;
 }
 
 export interface Expect {
@@ -85,6 +103,9 @@ export interface Expect {
   messages?: string[];
   update?: Record<string, [string, string]>;
   sent?: 'missingChildFirst';
+  doneReport?: boolean;
+  minInFlight?: number;
+  stderr?: string;
 }
 
 export interface Case {

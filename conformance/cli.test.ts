@@ -29,4 +29,13 @@ it('usage errors exit 2', () => {
   assert.equal(run().status, 2);
   assert.equal(run('--receiver', 'no-placeholder').status, 2);
   assert.equal(run('--receiver', 'x {repo}', '--level', 'some').status, 2);
+  assert.equal(run('--level', 'core').status, 2);
+});
+
+it('--vectors alone replays the byte vectors against our codec: TAP, a vectors row, exit 0', () => {
+  const r = run('--vectors', '--only', 'gvariant/bool-');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^ok 1 - vectors\/gvariant\/bool-false-le/m);
+  assert.match(r.stdout, /^# \| vectors \| 4 \| 4 \| 0 \|/m);
+  assert.equal(run('--level', 'vectors', '--only', 'messages-reject/bad-order', '--json').status, 0);
 });

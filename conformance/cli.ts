@@ -1,19 +1,22 @@
 /**
  * npm run conformance -- --receiver 'CMD … {repo} …' | --pusher 'CMD … {remote} {ref} …'
- *                        [--level core|hardened|all] [--only PATTERN] [--json]
- *                        [--transport ssh|local|all] [--expect FILE] [--jobs N]
- *                        [--timeout MS] [--keep-tmp]
+ *                        [--vectors] [--level core|hardened|extension|vectors|all]
+ *                        [--only PATTERN] [--json] [--transport ssh|local|all]
+ *                        [--expect FILE] [--jobs N] [--timeout MS] [--keep-tmp]
  *
- * Prints TAP as cases finish (in case order), then a summary table per
- * level as TAP comments. Exit status: 1 when a core case failed, 2 for a
- * usage error, else 0 (hardened failures are reported, not fatal).
+ * Prints TAP as results arrive (in order): the byte vectors replayed against
+ * our codec first when asked (--vectors, or --level vectors alone), then
+ * the cases; then a summary table per level as TAP comments. Exit status:
+ * 1 when a core case or a vector failed, 2 for a usage error, else 0
+ * (hardened and extension failures are reported, not fatal).
  */
 import { parseArgs } from 'node:util';
 import { loadCases } from './case.js';
 import { tapLine, summaryTable } from './report.js';
-import { coreFailed, readExpectations, runConformance, selectCases, type CaseResult, type ConformanceOptions } from './run.js';
+import { coreFailed, matcher, readExpectations, runConformance, selectCases, type CaseResult, type ConformanceOptions } from './run.js';
+import { runVectors } from './vectors.js';
 
-const USAGE = `usage: npm run conformance -- (--receiver 'CMD {repo}' | --pusher 'CMD {remote} {ref}') [--level core|hardened|all] [--only PATTERN] [--json] [--transport ssh|local|all] [--expect FILE] [--jobs N] [--timeout MS]`;
+const USAGE = `usage: npm run conformance -- (--receiver 'CMD {repo}' | --pusher 'CMD {remote} {ref}' | --vectors) [--vectors] [--level core|hardened|extension|vectors|all] [--only PATTERN] [--json] [--transport ssh|local|all] [--expect FILE] [--jobs N] [--timeout MS]`;
 
 function fail(msg: string): never {
   process.stderr.write(`conformance: ${msg}\n${USAGE}\n`);
@@ -33,6 +36,7 @@ try {
       jobs: { type: 'string' },
       timeout: { type: 'string' },
       'keep-tmp': { type: 'boolean' },
+      vectors: { type: 'boolean' },
       transport: { type: 'string', default: 'all' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -45,15 +49,17 @@ if (values.help === true) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-if (values.receiver === undefined && values.pusher === undefined) fail('give --receiver and/or --pusher');
+const level = values.level;
+if (level !== 'core' && level !== 'hardened' && level !== 'extension' && level !== 'vectors' && level !== 'all') fail(`--level must be core, hardened, extension, vectors or all`);
+const vectorsOnly = level === 'vectors';
+const withVectors = values.vectors === true || vectorsOnly;
+if (values.receiver === undefined && values.pusher === undefined && !withVectors) fail('give --receiver, --pusher and/or --vectors');
 if (values.receiver !== undefined && !values.receiver.includes('{repo}')) fail(`--receiver must contain {repo}`);
 if (values.pusher !== undefined && !values.pusher.includes('{remote}')) fail(`--pusher must contain {remote}`);
-const level = values.level;
-if (level !== 'core' && level !== 'hardened' && level !== 'all') fail(`--level must be core, hardened or all`);
 
-const opts: ConformanceOptions = { level };
-if (values.receiver !== undefined) opts.receiver = values.receiver;
-if (values.pusher !== undefined) opts.pusher = values.pusher;
+const opts: ConformanceOptions = { level: vectorsOnly ? 'all' : level };
+if (values.receiver !== undefined && !vectorsOnly) opts.receiver = values.receiver;
+if (values.pusher !== undefined && !vectorsOnly) opts.pusher = values.pusher;
 if (values.only !== undefined) opts.only = values.only;
 if (values.expect !== undefined) opts.expectations = readExpectations(values.expect);
 if (values.jobs !== undefined) opts.concurrency = Number(values.jobs);
@@ -65,8 +71,12 @@ else if (values.transport !== 'all') fail('--transport must be ssh, local or all
 const cases = loadCases();
 const selected = selectCases(cases, opts);
 opts.cases = selected;
+const vectors = withVectors ? await runVectors(undefined, values.only === undefined ? undefined : matcher(values.only)) : [];
 const json = values.json === true;
-if (!json) process.stdout.write(`TAP version 13\n1..${selected.length}\n`);
+if (!json) {
+  process.stdout.write(`TAP version 13\n1..${vectors.length + selected.length}\n`);
+  for (const [i, r] of vectors.entries()) process.stdout.write(`${tapLine(i + 1, r)}\n`);
+}
 
 // Print in case order as soon as each prefix is complete.
 const done = new Map<string, CaseResult>();
@@ -77,11 +87,11 @@ if (!json) {
     while (printed < selected.length && done.has((selected[printed] as { id: string }).id)) {
       const res = done.get((selected[printed] as { id: string }).id) as CaseResult;
       printed++;
-      process.stdout.write(`${tapLine(printed, res)}\n`);
+      process.stdout.write(`${tapLine(vectors.length + printed, res)}\n`);
     }
   };
 }
-const results = await runConformance(opts);
+const results = [...vectors, ...(selected.length > 0 ? await runConformance(opts) : [])];
 const table = summaryTable(results);
 if (json) process.stdout.write(`${JSON.stringify({ results, summary: table.split('\n'), coreFailed: coreFailed(results) }, null, 2)}\n`);
 else process.stdout.write(`${table.split('\n').map((l) => `# ${l}`).join('\n')}\n`);

@@ -3,7 +3,7 @@
  * `<!-- generated:cases -->` and `<!-- /generated -->`: one line per case
  * saying what it checks, grouped by role and level, plus the machine
  * transitions no case can drive. `npx tsx conformance/generate-readme.ts`
- * rewrites the file; readme.test.ts fails when it is stale.
+ * rewrites the file; case.test.ts fails when it is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -15,12 +15,12 @@
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Case } from './case.js';
 import { buildFixture, hasObject, type BuiltFixture } from './fixture.js';
 import { objectBasename, parseObjectBasename, type ObjectName } from '../src/repo/object-names.js';
 import { checkDestination, checkExit, tmpEntries } from './outcome.js';
-import { CaseFailure, fillTemplate, Peer, shellQuote } from './process.js';
+import { entryCommands } from './bundle.js';
+import { CaseFailure, fillTemplate, Peer } from './process.js';
 import type { ReceiverLog } from './scripted-receiver.js';
 import type { RunOptions } from './receiver-cases.js';
 import { decodeCommit, decodeDirtree } from '../src/repo/metadata.js';
@@ -42,13 +42,13 @@ done
 exec sh -c "$*"
 `;
 
-/** Writes the ssh stand-in and the scripted `ostree-receive` into `bin`. */
-export function writeStandIns(bin: string): void {
+const SCRIPTED = 'conformance/scripted-receiver.ts';
+
+/** Writes the ssh stand-in and the scripted `ostree-receive` into `bin`; `receiver` is the command running scripted-receiver.ts. */
+export function writeStandIns(bin: string, receiver: string): void {
   mkdirSync(bin, { recursive: true });
-  const tsx = fileURLToPath(import.meta.resolve('tsx'));
-  const script = fileURLToPath(new URL('./scripted-receiver.ts', import.meta.url));
   writeFileSync(join(bin, 'ssh'), SSH_STAND_IN);
-  writeFileSync(join(bin, 'ostree-receive'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} --import ${shellQuote(`file://${tsx}`)} ${shellQuote(script)} "$@"\n`);
+  writeFileSync(join(bin, 'ostree-receive'), `#!/bin/sh\nexec ${receiver} "$@"\n`);
   chmodSync(join(bin, 'ssh'), 0o755);
   chmodSync(join(bin, 'ostree-receive'), 0o755);
 }
@@ -109,7 +109,7 @@ async function runOnce(c: Case, command: string, transport: 'ssh' | 'local', opt
   const logPath = join(dir, 'receiver-log.json');
   if (transport === 'ssh') {
     const bin = join(dir, 'bin');
-    writeStandIns(bin);
+    writeStandIns(bin, (await entryCommands([SCRIPTED]))[SCRIPTED] as string);
     writeFileSync(join(dir, 'script.json'), JSON.stringify({ receiver: c.receiver ?? {}, log: logPath }));
     env.PATH = `${bin}:${env.PATH ?? ''}`;
     env.CONFORMANCE_SCRIPT = join(dir, 'script.json');
@@ -141,6 +141,17 @@ async function runOnce(c: Case, command: string, transport: 'ssh' | 'local', opt
         }
       }
       if (c.expect.sent === 'missingChildFirst') await checkSent(c, fx, log, before);
+      if (c.expect.doneReport !== undefined) {
+        const done = log.messages.find((m) => m.type === 'DONE');
+        if (done === undefined) throw new CaseFailure('the pusher never sent DONE');
+        if (done.report !== c.expect.doneReport) throw new CaseFailure(`the pusher's DONE ${done.report === true ? 'asked' : 'did not ask'} for a REPORT; expected it ${c.expect.doneReport ? 'to' : 'not to'}`);
+      }
+      if (c.expect.minInFlight !== undefined && log.maxInFlight < c.expect.minInFlight) {
+        throw new CaseFailure(`at most ${log.maxInFlight} PUTOBJECT(s) were sent before their STATUS; expected a window of at least ${c.expect.minInFlight}`);
+      }
+      if (c.expect.stderr !== undefined && !peer.stderr.includes(c.expect.stderr)) {
+        throw new CaseFailure(`the pusher's stderr does not mention ${JSON.stringify(c.expect.stderr)}${peer.stderrTail() ? ` (stderr: ${peer.stderrTail()})` : ''}`);
+      }
     }
     await checkDestination(fx, c.expect, tmpBefore, true);
   } finally {

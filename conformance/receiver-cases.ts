@@ -12,9 +12,9 @@ import { createReadStream, readFileSync, renameSync, statSync, writeFileSync, mk
 import { dirname, join } from 'node:path';
 import { Variant } from '../src/gvariant/index.js';
 import { objectBasename, type ObjectName } from '../src/repo/object-names.js';
-import { encodeMessage, type Message } from '../src/wire/index.js';
+import { encodeInfo, encodeMessage, MAX_BODY_SIZE, type InfoMessage, type Message } from '../src/wire/index.js';
 import type { Case, Step, StatusExpect } from './case.js';
-import { buildFixture, type BuiltFixture } from './fixture.js';
+import { buildFixture, destRefs, hasObject, type BuiltFixture } from './fixture.js';
 import { checkDestination, checkExit, tmpEntries } from './outcome.js';
 import { CaseFailure, fillTemplate, Peer } from './process.js';
 
@@ -76,9 +76,19 @@ class Session {
     if (!this.ended) await this.send({ type: 'DONE', extra: NO_EXTRA });
   }
 
-  async putObject(o: ObjectName, name: string, step: Step): Promise<void> {
+  /** The next message, which must be of type `type` (ANSWER, REPORT). */
+  async expectMessage<T extends Message['type']>(type: T, what: string, timeoutMs = this.timeoutMs): Promise<Extract<Message, { type: T }>> {
+    const r = await this.peer.next(timeoutMs);
+    if (r === 'timeout') throw new CaseFailure(`no ${type} to ${what} within ${timeoutMs} ms`);
+    if (r === null) throw new CaseFailure(`the receiver ended the session instead of sending ${type} to ${what}${this.peer.stderrTail() ? ` (stderr: ${this.peer.stderrTail()})` : ''}`);
+    if (r.message.type !== type) throw new CaseFailure(`${what} was answered by ${r.message.type}, not ${type}`);
+    return r.message as Extract<Message, { type: T }>;
+  }
+
+  async putObject(o: ObjectName, name: string, step: Step, flip?: number): Promise<void> {
     const path = this.fx.sourcePath(o);
     const order = step.order ?? 'le';
+    if (flip !== undefined) step = { ...step, flip };
     const mutated = step.flip !== undefined || step.truncate !== undefined;
     if (step.size !== undefined) {
       await this.send({ type: 'PUTOBJECT', object: name, size: BigInt(step.size), extra: NO_EXTRA }, order);
@@ -118,7 +128,9 @@ async function runStep(s: Session, step: Step, c: Case): Promise<void> {
       if (r === 'timeout') throw new CaseFailure(`no INFO within ${step.timeoutMs ?? s.timeoutMs} ms`);
       if (r === null) throw new CaseFailure(`the receiver closed without sending INFO${s.peer.stderrTail() ? ` (stderr: ${s.peer.stderrTail()})` : ''}`);
       if (r.message.type !== 'INFO') throw new CaseFailure(`the first message is ${r.message.type}, not INFO`);
-      s.capabilities = [...r.message.extra.keys()];
+      const caps = r.message.extra.get('capabilities');
+      s.capabilities = caps?.type === 'as' ? (caps.value as string[]) : [];
+      if (step.truncated !== undefined) checkTruncation(r.message, step.truncated, destRefs(fx.dest));
       if (step.mode !== undefined && r.message.mode !== step.mode) throw new CaseFailure(`INFO mode is ${r.message.mode}, expected ${step.mode}`);
       if (step.refCount !== undefined && r.message.refs.size !== step.refCount) throw new CaseFailure(`INFO lists ${r.message.refs.size} refs, expected ${step.refCount}`);
       if (step.refs !== undefined) {
@@ -136,6 +148,52 @@ async function runStep(s: Session, step: Step, c: Case): Promise<void> {
       }
       await s.send({ type: 'UPDATE', refs }, step.order);
       await s.answer(step.status ?? 'ok', 'UPDATE', step.timeoutMs);
+      return;
+    }
+    case 'query': {
+      const names: string[] = [];
+      const want: boolean[] = [];
+      for (const sel of step.objects ?? []) {
+        for (const o of await fx.objects(sel)) {
+          names.push(objectBasename(o.checksum, o.type));
+          want.push(hasObject(fx.dest, o));
+        }
+      }
+      const asked = step.queryRefs ?? [];
+      const present = destRefs(fx.dest);
+      const wantRefs = asked.filter((n) => present[n] !== undefined).map((n) => `${n}=${present[n] as string}`).sort();
+      await s.send({ type: 'QUERY', objects: names, refs: asked, extra: NO_EXTRA }, step.order);
+      if (step.status === 'none') return;
+      const a = await s.expectMessage('ANSWER', 'QUERY', step.timeoutMs);
+      if (a.have.length !== names.length) throw new CaseFailure(`ANSWER has ${a.have.length} 'have' flags for ${names.length} objects asked about`);
+      const wrong = names.map((n, i) => [n, want[i], a.have[i]] as const).filter(([, w, g]) => w !== g);
+      if (wrong.length > 0) throw new CaseFailure(`ANSWER 'have' is wrong for ${wrong.map(([n, w]) => `${n.slice(0, 12)}…${n.slice(64)} (the store ${w === true ? 'holds' : 'lacks'} it)`).join(', ')}`);
+      const gotRefs = [...a.refs].map(([k, v]) => `${k}=${v}`).sort();
+      if (gotRefs.join(' ') !== wantRefs.join(' ')) throw new CaseFailure(`ANSWER refs are {${gotRefs.map(shortRef).join(', ')}}, expected {${wantRefs.map(shortRef).join(', ')}}`);
+      return;
+    }
+    case 'pipeline': {
+      // Every object is written before any STATUS is read (section 12.2); the replies must come back in order.
+      let list = await fx.missing(step.commit as string, step.have ?? []);
+      const skip = new Set<string>();
+      for (const sel of step.skip ?? []) for (const o of await fx.objects(sel)) skip.add(objectBasename(o.checksum, o.type));
+      list = list.filter((o) => !skip.has(objectBasename(o.checksum, o.type)));
+      const bad = step.corrupt === undefined ? undefined : ((await fx.objects(step.corrupt)).at(-1) as ObjectName);
+      const badName = bad === undefined ? undefined : objectBasename(bad.checksum, bad.type);
+      if (badName !== undefined && !list.some((o) => objectBasename(o.checksum, o.type) === badName)) throw new CaseFailure(`${c.id}: ${step.corrupt} is not among the objects sent`);
+      for (const o of list) {
+        const name = objectBasename(o.checksum, o.type);
+        await s.putObject(o, name, step, name === badName ? Math.floor(statSync(fx.sourcePath(o)).size / 2) : undefined);
+      }
+      let seenBad = false;
+      for (const [i, o] of list.entries()) {
+        const name = objectBasename(o.checksum, o.type);
+        const isBad = name === badName;
+        const expect: StatusExpect = isBad ? 'refusedStatus' : seenBad ? (step.afterRefusal ?? 'refused') : (step.status ?? 'ok');
+        await s.answer(expect, `pipelined PUTOBJECT #${i + 1} ${name.slice(0, 12)}….${o.type}${isBad ? ' (corrupt)' : seenBad ? ' (in flight after the refusal)' : ''}`, step.timeoutMs);
+        seenBad ||= isBad;
+        if (s.ended) break;
+      }
       return;
     }
     case 'objects': {
@@ -166,9 +224,23 @@ async function runStep(s: Session, step: Step, c: Case): Promise<void> {
       await s.answer(step.status ?? (step.cutAfter !== undefined ? 'none' : 'ok'), `PUTOBJECT ${JSON.stringify(name.length > 30 ? `${name.slice(0, 12)}…${name.slice(64)}` : name)}`, step.timeoutMs);
       return;
     }
-    case 'done':
-      await s.send({ type: 'DONE', extra: NO_EXTRA }, step.order);
+    case 'done': {
+      if (step.report !== true) {
+        await s.send({ type: 'DONE', extra: NO_EXTRA }, step.order);
+        return;
+      }
+      await s.send({ type: 'DONE', extra: new Map([['report', new Variant('b', true)]]) }, step.order);
+      const rep = await s.expectMessage('REPORT', 'DONE with report=true', step.timeoutMs);
+      const moved = [...rep.moved].sort();
+      const refused = [...rep.refused.keys()].sort();
+      if (step.reportMoved !== undefined && moved.join(' ') !== [...step.reportMoved].sort().join(' ')) throw new CaseFailure(`REPORT moved [${moved.join(', ')}], expected [${[...step.reportMoved].sort().join(', ')}]`);
+      if (step.reportRefused !== undefined && refused.join(' ') !== [...step.reportRefused].sort().join(' ')) throw new CaseFailure(`REPORT refused [${refused.join(', ')}], expected [${[...step.reportRefused].sort().join(', ')}]`);
+      const silent = [...rep.refused].filter(([, why]) => why.trim() === '').map(([k]) => k);
+      if (silent.length > 0) throw new CaseFailure(`REPORT refuses ${silent.join(', ')} without a reason`);
+      const both = moved.filter((m) => rep.refused.has(m));
+      if (both.length > 0) throw new CaseFailure(`REPORT lists ${both.join(', ')} as both moved and refused`);
       return;
+    }
     case 'raw':
       await s.peer.write(hex(step.hex ?? ''));
       await s.answer(step.status ?? 'none', 'the raw bytes', step.timeoutMs);
@@ -193,6 +265,35 @@ async function runStep(s: Session, step: Step, c: Case): Promise<void> {
     }
   }
   throw new CaseFailure(`${c.id}: unknown step ${JSON.stringify(step)}`);
+}
+
+/**
+ * INFO's `refs-truncated` (spec/protocol.md section 12.5): when set, `refs`
+ * must be the longest prefix of the repository's refs, in name (byte) order,
+ * that fits one body with INFO's other keys; when not, every ref is listed
+ * (checked by the step's `refs`/`refCount`).
+ */
+function checkTruncation(info: InfoMessage, want: boolean, all: Record<string, string>): void {
+  const flag = info.extra.get('refs-truncated');
+  const got = flag?.type === 'b' && flag.value === true;
+  if (got !== want) throw new CaseFailure(`INFO refs-truncated is ${flag === undefined ? 'absent' : JSON.stringify(flag.value)}; expected ${want}`);
+  if (!want) return;
+  const sorted = Object.entries(all).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const listed = [...info.refs].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const n = listed.length;
+  if (n === 0 || n >= sorted.length) throw new CaseFailure(`a truncated INFO lists ${n} of ${sorted.length} refs`);
+  for (const [i, [k, v]] of listed.entries()) {
+    const [wk, wv] = sorted[i] as [string, string];
+    if (k !== wk || v !== wv) throw new CaseFailure(`INFO ref #${i + 1} is ${k}, expected ${wk} (a name-ordered prefix of the refs, with their commits)`);
+  }
+  const onemore: InfoMessage = { ...info, refs: new Map(sorted.slice(0, n + 1)) };
+  let fitsOneMore: boolean;
+  try {
+    fitsOneMore = encodeInfo(onemore).length <= MAX_BODY_SIZE;
+  } catch {
+    fitsOneMore = false;
+  }
+  if (fitsOneMore) throw new CaseFailure(`INFO lists ${n} refs but ${n + 1} would fit one body: not the longest prefix`);
 }
 
 function shortRef(s: string): string {
@@ -222,13 +323,13 @@ export async function runReceiverCase(c: Case, command: string, opts: RunOptions
     }
     // Close our end, then nothing more may arrive before the receiver's eof.
     if (!peer.stdinClosed) peer.closeStdin();
-    // After a cut, answers to what was sent before it may still arrive (STATUS only).
+    // After a cut, answers to what was sent before it may still arrive (STATUS, ANSWER).
     const cut = (c.steps ?? []).some((st) => st.op === 'cut' || st.cutAfter !== undefined);
     while (!s.ended) {
       const r = await peer.next(opts.timeoutMs);
       if (r === 'timeout') throw new CaseFailure(`the receiver did not end the session within ${opts.timeoutMs} ms of the pusher closing`);
       if (r === null) break;
-      if (!(cut && r.message.type === 'STATUS')) throw new CaseFailure(`unexpected ${r.message.type} after the exchange`);
+      if (!(cut && (r.message.type === 'STATUS' || r.message.type === 'ANSWER'))) throw new CaseFailure(`unexpected ${r.message.type} after the exchange`);
     }
     const code = await peer.wait(opts.timeoutMs);
     if (code === 'timeout') throw new CaseFailure(`the receiver did not exit within ${opts.timeoutMs} ms`);

@@ -26,7 +26,7 @@ function yamlBlock(r: CaseResult): string {
 }
 
 export function summaryTable(results: readonly CaseResult[]): string {
-  const levels = ['core', 'hardened', 'extension'] as const;
+  const levels = ['vectors', 'core', 'hardened', 'extension'] as const;
   const rows = ['| level | cases | pass | fail | known | fixed | skip |', '| --- | --- | --- | --- | --- | --- | --- |'];
   for (const level of levels) {
     const of = results.filter((r) => r.level === level);

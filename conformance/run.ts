@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Case, Level, Role } from './case.js';
+import type { Case, Level, ResultLevel, Role } from './case.js';
 import { loadCases } from './case.js';
 import { runPusherCase } from './pusher-cases.js';
 import { CaseFailure } from './process.js';
@@ -18,8 +18,9 @@ export type Status = 'pass' | 'fail' | 'known' | 'fixed' | 'skip';
 
 export interface CaseResult {
   id: string;
-  level: Level;
-  role: Role;
+  level: ResultLevel;
+  /** 'codec': a byte vector replayed against this project's codec (vectors.ts). */
+  role: Role | 'codec';
   summary: string;
   status: Status;
   message?: string;
@@ -29,6 +30,8 @@ export interface CaseResult {
 export interface Expectations {
   /** Case id → why it is expected to fail. */
   failures: Record<string, string>;
+  /** Case id → why it is skipped for this implementation (documentation; skipping is decided by `requires`). */
+  skipped?: Record<string, string>;
 }
 
 export interface ConformanceOptions {
@@ -53,14 +56,15 @@ export function readExpectations(path: string): Expectations {
   return JSON.parse(readFileSync(path, 'utf8')) as Expectations;
 }
 
+/** `--only`: ids containing PATTERN, or matching it when written /REGEX/. */
+export function matcher(only: string): (id: string) => boolean {
+  const re = only.length > 2 && only.startsWith('/') && only.endsWith('/') ? new RegExp(only.slice(1, -1)) : null;
+  return (id) => (re ? re.test(id) : id.includes(only));
+}
+
 export function selectCases(all: Case[], opts: Pick<ConformanceOptions, 'receiver' | 'pusher' | 'level' | 'only'>): Case[] {
   const level = opts.level ?? 'all';
-  let match: (id: string) => boolean = () => true;
-  if (opts.only !== undefined) {
-    const o = opts.only;
-    const re = o.length > 2 && o.startsWith('/') && o.endsWith('/') ? new RegExp(o.slice(1, -1)) : null;
-    match = (id) => (re ? re.test(id) : id.includes(o));
-  }
+  const match = opts.only === undefined ? () => true : matcher(opts.only);
   return all.filter(
     (c) =>
       ((c.role === 'receiver' && opts.receiver !== undefined) || (c.role === 'pusher' && opts.pusher !== undefined)) &&
@@ -72,7 +76,8 @@ export function selectCases(all: Case[], opts: Pick<ConformanceOptions, 'receive
 async function runOne(c: Case, opts: ConformanceOptions, capabilities: Set<string> | undefined): Promise<CaseResult> {
   const started = Date.now();
   const base = { id: c.id, level: c.level, role: c.role, summary: c.summary };
-  if (c.requires !== undefined && !(capabilities?.has(c.requires) ?? false)) {
+  // `requires` gates receiver cases on what the receiver under test advertises; pusher cases are offered the extension by the suite's receiver.
+  if (c.role === 'receiver' && c.requires !== undefined && !(capabilities?.has(c.requires) ?? false)) {
     return { ...base, status: 'skip', message: `extension '${c.requires}' not advertised in INFO`, ms: 0 };
   }
   if (c.role === 'pusher' && opts.transports !== undefined && !(c.push?.transports ?? ['ssh', 'local']).some((t) => opts.transports?.includes(t))) {
@@ -99,7 +104,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<CaseResu
   const cases = selectCases(opts.cases ?? loadCases(), opts);
   // Extensions are tested only when the receiver advertises them; learn that from a plain INFO first.
   let capabilities: Set<string> | undefined;
-  if (opts.receiver !== undefined && cases.some((c) => c.requires !== undefined)) capabilities = await probeCapabilities(opts);
+  if (opts.receiver !== undefined && cases.some((c) => c.role === 'receiver' && c.requires !== undefined)) capabilities = await probeCapabilities(opts);
   const results: CaseResult[] = new Array(cases.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -121,7 +126,7 @@ async function probeCapabilities(opts: ConformanceOptions): Promise<Set<string>>
       id: 'receiver/probe', level: 'core', role: 'receiver', summary: 'capability probe', covers: [], file: '',
       fixture: { commits: {} }, steps: [{ op: 'info' }, { op: 'done' }], expect: { exit: 'any', clean: false, fsck: false },
     };
-    const run = await runReceiverCase(probe, opts.receiver as string, { dir, timeoutMs: opts.timeoutMs ?? 10_000 });
+    const run = await runReceiverCase(probe, opts.receiver as string, { dir, timeoutMs: opts.timeoutMs ?? 10_000, ...(opts.env ? { env: opts.env } : {}) });
     return new Set(run.capabilities);
   } catch {
     return new Set();
@@ -130,7 +135,7 @@ async function probeCapabilities(opts: ConformanceOptions): Promise<Set<string>>
   }
 }
 
-/** Whether the run should fail the process: a core case failed. */
+/** Whether the run should fail the process: a core case or a byte vector failed. */
 export function coreFailed(results: readonly CaseResult[]): boolean {
-  return results.some((r) => r.level === 'core' && r.status === 'fail');
+  return results.some((r) => (r.level === 'core' || r.level === 'vectors') && r.status === 'fail');
 }
