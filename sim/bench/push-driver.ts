@@ -2,6 +2,7 @@
  * One measured push, in a process of its own so that its peak RSS and CPU are
  * the pusher's and nobody else's:
  *
+ *   node dist/sim/bench/push-driver.js '<json DriverConfig>'   (compiled, as the bench runs it)
  *   node --import tsx sim/bench/push-driver.ts '<json DriverConfig>'
  *
  * It starts the receiver over the chosen link, each helper process under
@@ -93,7 +94,8 @@ async function openLink(c: DriverConfig): Promise<Link> {
   if (c.ssh === undefined) throw new Error('the ssh links need ssh options');
   if (c.link === 'ssh2') {
     // Loaded by path: the built-in transport is optional for the bench (runners.ts checks it is there).
-    const mod = (await import(new URL('../../src/transport/builtin-ssh.ts', import.meta.url).href)) as {
+    const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+    const mod = (await import(new URL(`../../src/transport/builtin-ssh.${ext}`, import.meta.url).href)) as {
       connectBuiltinSsh(remote: unknown, options: Record<string, unknown>): Promise<Link>;
     };
     return await mod.connectBuiltinSsh(

@@ -10,12 +10,19 @@
  *   pull-local   `ostree pull-local --untrusted` (a verifying copy, no network)
  *   raw-ssh      the exact object files a push sends, `xargs -0 cat | ssh … 'cat >/dev/null'`
  *   stop-and-wait  our pusher forced to a window of one object
+ *
+ * Ours runs compiled (dist/, built by cli.ts before any run), as users run it:
+ * the ssh runners start `node dist/src/cli/ostree-push.js --json` with the
+ * receiver as `node dist/src/cli/ostree-receive.js` on the far side; the
+ * local and stop-and-wait runners (which need the receiver under
+ * /usr/bin/time, or a window the command line does not offer) run the
+ * compiled push-driver, whose local receiver is the compiled one too. The
+ * tsx loader would add about 0.5 s and 60 MB to every process.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setRef, initArchiveRepo } from '../../src/repo/builder.js';
-import { receiverCommand } from '../../src/transport/local.js';
 import { shellQuote } from '../../src/transport/transport.js';
 import type { Dataset } from './datasets.js';
 import type { DriverConfig, DriverResult } from './push-driver.js';
@@ -59,7 +66,16 @@ export interface Runner {
   run(ctx: BenchContext, ds: Dataset, dest: string, rep: number): Promise<Sample>;
   /** Runners whose result leaves no repository to verify. */
   noDestination?: boolean;
+  /** Whether it needs the loopback sshd (cli.ts starts it only then). */
+  needsSshd: boolean;
 }
+
+/** The compiled tree that ours runs from (cli.ts builds it). */
+export const DIST = new URL('../../dist/', import.meta.url).pathname;
+export const distFile = (rel: string): string => join(DIST, rel);
+export const PUSH_BIN = distFile('src/cli/ostree-push.js');
+export const RECEIVE_BIN = distFile('src/cli/ostree-receive.js');
+const DRIVER_BIN = distFile('sim/bench/push-driver.js');
 
 /** A fresh destination: an empty archive repository, or one holding the base commit for incremental sets. */
 export async function prepareDestination(ds: Dataset, dest: string): Promise<void> {
@@ -71,10 +87,10 @@ export async function prepareDestination(ds: Dataset, dest: string): Promise<voi
   }
 }
 
-function run(cmd: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // A stalled run is killed (SIGTERM) and reported as failed rather than hanging the bench.
-    const child = execFile(cmd, args, { maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 0 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, args, { maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 0, ...(options.env === undefined ? {} : { env: options.env }) }, (err, stdout, stderr) => {
       const killed = err !== null && (err as { killed?: boolean }).killed === true;
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
       if (killed) resolve({ code: null, stdout, stderr: `${stderr}\nkilled after ${options.timeoutMs} ms (stalled?)` });
@@ -104,14 +120,33 @@ function rttBudget(ds: Dataset, rttMs: number, windowed: boolean): string | null
   return s > 300 ? `skipped: stop-and-wait needs ≥ ${Math.round(s)} s (${ds.objects} objects × ${rttMs} ms)` : null;
 }
 
+function failed(r: Runner, ds: Dataset, rep: number, dest: string, wallMs: number, error: string): Sample {
+  return { ...baseSample(r, ds, rep, dest), ok: false, error, wallMs, objects: 0, bytes: 0, pusher: null, receiver: null };
+}
+
+/** The command line's JSON summary (src/cli/push-json.ts), the fields the bench uses. */
+interface PushJson {
+  ok: boolean;
+  seconds: number;
+  objects: { sent: number };
+  bytes: { sent: number };
+  error: { code: string; message: string } | null;
+}
+
 function ours(id: string, label: string, link: DriverConfig['link'], rttMs: number, window?: number): Runner {
+  const ssh = link === 'openssh' || link === 'ssh2';
   const r: Runner = {
     id,
     label,
     kind: 'ours',
     rttMs,
-    unavailable: (ctx, ds) => (link === 'openssh' || link === 'ssh2' ? needSshd(ctx) : null) ?? (link === 'ssh2' ? builtinMissing() : null) ?? rttBudget(ds, rttMs, (window ?? ctx.window ?? 1) > 1 && ctx.pusherHasWindow),
+    needsSshd: ssh,
+    unavailable: (ctx, ds) => (ssh ? needSshd(ctx) : null) ?? (link === 'ssh2' ? builtinMissing() : null) ?? rttBudget(ds, rttMs, (window ?? ctx.window ?? 1) > 1 && ctx.pusherHasWindow),
     run: async (ctx, ds, dest, rep) => {
+      const w = window ?? ctx.window;
+      const timeoutMs = Math.round(30_000 + ds.objects * (rttMs + 15) + ds.objectBytes / 1e4);
+      // The command line has no window option: a forced window goes through the driver.
+      if (ssh && w === undefined && ctx.sshd !== null) return runCommand(r, ctx, ds, dest, rep, link, rttMs, timeoutMs);
       const config: DriverConfig = {
         repo: ds.repo,
         ref: ds.ref,
@@ -120,23 +155,21 @@ function ours(id: string, label: string, link: DriverConfig['link'], rttMs: numb
         receiverUsageFile: usageFile(ctx, 'receiver'),
         sshUsageFile: usageFile(ctx, 'ssh'),
       };
-      const w = window ?? ctx.window;
       if (w !== undefined) config.window = w;
       if (link === 'memory') config.rttMs = rttMs;
-      if ((link === 'openssh' || link === 'ssh2') && ctx.sshd !== null) {
+      if (ssh && ctx.sshd !== null) {
         const port = rttMs === 0 ? ctx.sshd.port : await ctx.proxyPort(rttMs);
         const { options, user, host, identityFile, knownHosts } = ctx.sshd;
         config.ssh = { options, user, host, port, identityFile, knownHosts };
       }
       const t0 = performance.now();
-      const timeoutMs = Math.round(30_000 + ds.objects * (rttMs + 15) + ds.objectBytes / 1e4);
-      const out = await run(process.execPath, [...receiverCommand().slice(0, 2), new URL('./push-driver.ts', import.meta.url).pathname, JSON.stringify(config)], { timeoutMs });
+      const out = await run(process.execPath, [DRIVER_BIN, JSON.stringify(config)], { timeoutMs });
       const wallMs = performance.now() - t0;
       let res: DriverResult;
       try {
         res = JSON.parse(out.stdout.trim().split('\n').pop() ?? '') as DriverResult;
       } catch {
-        return { ...baseSample(r, ds, rep, dest), ok: false, error: `driver exited ${out.code}: ${out.stderr.trim().split('\n').pop() ?? ''}`, wallMs, objects: 0, bytes: 0, pusher: null, receiver: null };
+        return failed(r, ds, rep, dest, wallMs, `driver exited ${out.code}: ${out.stderr.trim().split('\n').pop() ?? ''}`);
       }
       const s: Sample = {
         ...baseSample(r, ds, rep, dest),
@@ -148,15 +181,56 @@ function ours(id: string, label: string, link: DriverConfig['link'], rttMs: numb
         pusher: addUsage(res.pusher, res.sshClient === null ? null : { ...res.sshClient, maxRssKiB: 0 }),
         receiver: res.receiver,
       };
-      if (res.error !== undefined) {
-        // The receiver's own one-line error (on stderr) says more than the pusher's view of it.
-        const said = out.stderr.split('\n').filter((l) => l.startsWith('ostree-receive:')).pop();
-        s.error = said === undefined ? res.error : `${res.error}; ${said}`;
-      }
+      if (res.error !== undefined) s.error = withReceiverLine(res.error, out.stderr);
       return s;
     },
   };
   return r;
+}
+
+// The receiver's own one-line error (on stderr) says more than the pusher's view of it.
+function withReceiverLine(error: string, stderr: string): string {
+  const said = stderr.split('\n').filter((l) => l.startsWith('ostree-receive:')).pop();
+  return said === undefined ? error : `${error}; ${said}`;
+}
+
+/**
+ * `ostree-push --json` itself over ssh, under /usr/bin/time (which counts the
+ * ssh client it reaps, not sshd); the receiver under /usr/bin/time on the far side.
+ */
+async function runCommand(r: Runner, ctx: BenchContext, ds: Dataset, dest: string, rep: number, link: DriverConfig['link'], rttMs: number, timeoutMs: number): Promise<Sample> {
+  const sshd = ctx.sshd as Sshd;
+  const port = rttMs === 0 ? sshd.port : await ctx.proxyPort(rttMs);
+  const pusherFile = usageFile(ctx, 'pusher');
+  const receiverFile = usageFile(ctx, 'receiver');
+  const q = (argv: string[]): string => argv.map(shellQuote).join(' ');
+  const args = ['--json', '-q', `--repo=${ds.repo}`, `--receive-command=${q([...timePrefix(receiverFile), process.execPath, RECEIVE_BIN])}`];
+  if (link === 'ssh2') args.push('--ssh=builtin', `--identity=${sshd.identityFile}`, `--known-hosts=${sshd.knownHosts}`);
+  else args.push(`--ssh-command=${q(['ssh', ...sshd.options])}`);
+  args.push(`ssh://${sshd.user}@${sshd.host}:${port}${dest}`, ds.ref);
+  const argv = [...timePrefix(pusherFile), process.execPath, PUSH_BIN, ...args];
+  const t0 = performance.now();
+  // No agent: the built-in client would try it first, and the bench's key is the one to use.
+  const out = await run(argv[0] as string, argv.slice(1), { timeoutMs, env: { ...process.env, SSH_AUTH_SOCK: '' } });
+  const wallMs = performance.now() - t0;
+  let res: PushJson;
+  try {
+    res = JSON.parse(out.stdout.trim().split('\n').pop() ?? '') as PushJson;
+  } catch {
+    return failed(r, ds, rep, dest, wallMs, `ostree-push exited ${out.code}: ${out.stderr.trim().split('\n').pop() ?? ''}`);
+  }
+  const s: Sample = {
+    ...baseSample(r, ds, rep, dest),
+    ok: res.ok && out.code === 0,
+    wallMs,
+    pushMs: res.seconds * 1000,
+    objects: res.objects.sent,
+    bytes: res.bytes.sent,
+    pusher: readUsage(pusherFile),
+    receiver: readUsage(receiverFile),
+  };
+  if (!s.ok) s.error = withReceiverLine(res.error === null ? `exit ${out.code}` : `${res.error.code}: ${res.error.message}`, out.stderr);
+  return s;
 }
 
 function rsync(rttMs: number): Runner {
@@ -165,6 +239,7 @@ function rsync(rttMs: number): Runner {
     label: `rsync -a objects refs over OpenSSH${rttMs === 0 ? '' : ` at ${rttMs} ms RTT`}`,
     kind: 'baseline',
     rttMs,
+    needsSshd: true,
     unavailable: (ctx) => needSshd(ctx) ?? (existsSync('/usr/bin/rsync') ? null : 'rsync not installed'),
     run: async (ctx, ds, dest, rep) => {
       const sshd = ctx.sshd as Sshd;
@@ -193,6 +268,7 @@ const pullLocal: Runner = {
   label: 'ostree pull-local --untrusted (verifying copy, no network)',
   kind: 'baseline',
   rttMs: 0,
+  needsSshd: false,
   unavailable: () => (existsSync('/usr/bin/ostree') ? null : 'ostree not installed'),
   run: async (ctx, ds, dest, rep) => {
     const file = usageFile(ctx, 'pull-local');
@@ -212,6 +288,7 @@ const rawSsh: Runner = {
   kind: 'baseline',
   rttMs: 0,
   noDestination: true,
+  needsSshd: true,
   unavailable: needSshd,
   run: async (ctx, ds, dest, rep) => {
     const sshd = ctx.sshd as Sshd;
