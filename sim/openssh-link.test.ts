@@ -9,21 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpDir } from '../src/testkit/tmp.js';
 import { needTools } from '../src/testkit/tools.js';
-import { formatViolations } from './invariants.js';
+import { assertNoViolations, reportLine } from './report-checks.js';
 import { FAST_LINK } from './link.js';
-import { describeSchedule, runOne, simulate, type SimReport } from './runner.js';
+import { describeSchedule, runOne, simulate } from './runner.js';
 import { startOpensshRemote } from './ssh-link.js';
 
 const SEED = Number(process.env.SIM_SEED ?? 20240611);
 const IDLE_MS = 700;
-
-function assertClean(r: SimReport): void {
-  const ce = r.counterexample;
-  assert.equal(r.violatingRuns, 0, ce ? `seed ${ce.seed} path ${ce.path}\n${describeSchedule(ce.schedule)}\n${formatViolations(ce.violations)}` : '');
-}
-
-const summary = (r: SimReport): string =>
-  `${r.runs} runs in ${(r.wallMs / 1000).toFixed(1)} s: ${r.pushesOk} ok, ${r.failedCleanly} failed cleanly; generated ${JSON.stringify(Object.fromEntries(r.generatedByKind))}, fired ${JSON.stringify(Object.fromEntries(r.firedByKind))}`;
 
 test('openssh link: SIGKILL of the remote receiver, then 10 random schedules, 0 violations', { timeout: 90_000 }, async (t) => {
   if (!needTools(t, 'sshd', 'ssh')) return;
@@ -37,7 +29,7 @@ test('openssh link: SIGKILL of the remote receiver, then 10 random schedules, 0 
   assert.equal(killed.pushOk, false);
 
   const r = await simulate({ runs: 10, seed: SEED, base, remote });
-  t.diagnostic(summary(r));
-  assertClean(r);
+  t.diagnostic(reportLine(r));
+  assertNoViolations(r);
   assert.equal(r.runs, 10);
 });

@@ -14,6 +14,7 @@ import { formatViolations } from './invariants.js';
 import { describeSchedule, runOne, simulate, type Schedule } from './runner.js';
 import { source } from './shapes.js';
 import type { Fault } from './faults.js';
+import { assertNoViolations, reportLine } from './report-checks.js';
 
 const SEED = Number(process.env.SIM_SEED ?? 20240611);
 
@@ -21,9 +22,8 @@ test('CI budget: random schedules across all fault kinds, 0 violations', { timeo
   const base = tmpDir(t, 'sim');
   const runs = Number(process.env.SIM_RUNS ?? 250);
   const r = await simulate({ runs, seed: SEED, base, timeLimitMs: 75_000 });
-  t.diagnostic(`${r.runs} runs in ${(r.wallMs / 1000).toFixed(1)} s: ${r.pushesOk} ok, ${r.failedCleanly} failed cleanly; generated ${JSON.stringify(Object.fromEntries(r.generatedByKind))}, fired ${JSON.stringify(Object.fromEntries(r.firedByKind))}`);
-  const ce = r.counterexample;
-  assert.equal(r.violatingRuns, 0, ce ? `seed ${ce.seed} path ${ce.path}\n${describeSchedule(ce.schedule)}\n${formatViolations(ce.violations)}` : '');
+  t.diagnostic(reportLine(r));
+  assertNoViolations(r);
   assert.ok(r.runs >= Math.min(100, runs), `only ${r.runs} runs fitted in the time box`);
   for (const k of ['cut-byte', 'corrupt', 'kill', 'fs', 'race', 'stall'] as const) assert.ok((r.firedByKind.get(k) ?? 0) > 0, `fault ${k} never took effect`);
 });

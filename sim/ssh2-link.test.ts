@@ -8,22 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpDir } from '../src/testkit/tmp.js';
-import { formatViolations } from './invariants.js';
+import { assertNoViolations, reportLine } from './report-checks.js';
 import { FAST_LINK } from './link.js';
-import { calibrate, describeSchedule, runOne, simulate, type SimReport } from './runner.js';
+import { calibrate, describeSchedule, runOne, simulate } from './runner.js';
 import type { Fault } from './faults.js';
 import { startSsh2Remote } from './ssh-link.js';
 
 const SEED = Number(process.env.SIM_SEED ?? 20240611);
 const IDLE_MS = 700;
-
-function assertClean(r: SimReport): void {
-  const ce = r.counterexample;
-  assert.equal(r.violatingRuns, 0, ce ? `seed ${ce.seed} path ${ce.path}\n${describeSchedule(ce.schedule)}\n${formatViolations(ce.violations)}` : '');
-}
-
-const summary = (r: SimReport): string =>
-  `${r.runs} runs in ${(r.wallMs / 1000).toFixed(1)} s: ${r.pushesOk} ok, ${r.failedCleanly} failed cleanly; generated ${JSON.stringify(Object.fromEntries(r.generatedByKind))}, fired ${JSON.stringify(Object.fromEntries(r.firedByKind))}`;
 
 test('ssh2 link: directed cut and corrupt, then 20 random schedules, 0 violations', { timeout: 60_000 }, async (t) => {
   const base = tmpDir(t, 'sim-ssh2');
@@ -42,8 +34,8 @@ test('ssh2 link: directed cut and corrupt, then 20 random schedules, 0 violation
   assert.equal(clean.pushOk, true);
 
   const r = await simulate({ runs: 20, seed: SEED, base, remote });
-  t.diagnostic(summary(r));
-  assertClean(r);
+  t.diagnostic(reportLine(r));
+  assertNoViolations(r);
   assert.equal(r.runs, 20);
   assert.ok([...r.firedByKind.values()].reduce((a, b) => a + b, 0) > 0, 'no fault took effect');
 });
