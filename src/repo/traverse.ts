@@ -143,6 +143,11 @@ export async function readCommitIfPresent(repo: RepoLike, checksum: string): Pro
   return load(locator(repo), checksum, 'commit', decodeCommit);
 }
 
+/** A dirtree, decoded; null when absent. */
+export async function readDirtreeIfPresent(repo: RepoLike, checksum: string): Promise<Dirtree | null> {
+  return load(locator(repo), checksum, 'dirtree', decodeDirtree);
+}
+
 interface Frame {
   checksum: string;
   tree: Dirtree;

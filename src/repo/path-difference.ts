@@ -1,0 +1,100 @@
+/**
+ * What a push must send, found by walking the old and the new trees side by
+ * side, path by path, instead of reading the whole old tree first.
+ *
+ * `difference` (traverse.ts) is exact: it reads every dirtree of every `have`
+ * commit to learn what the remote holds, which for an incremental push of a
+ * few objects into a large tree costs more than everything else. Here, at
+ * each path, the `want` and `have` dirtrees found there are compared:
+ *   - a dirtree on both sides stands for its whole subtree, on both sides: it
+ *     is marked known and neither side descends into it;
+ *   - every other dirtree of either side is read; the `have` side's files,
+ *     dirmetas and (once its subtree is done) the dirtree itself are marked
+ *     known, and the walk goes on by subdirectory name.
+ * Then `closure` walks each `want` commit, skipping what is known.
+ *
+ * The result is child first and a superset of `difference`: an object is left
+ * out only when it is in a `have` commit. It can hold a few more: an object
+ * of a new path whose twin sits, unread, in an unchanged subtree elsewhere
+ * (a copied file or directory). Those cost a QUERY entry or a resend of an
+ * object the receiver already has and skips; never a missing object.
+ * Missing `have` objects are ignored, as in `difference`.
+ */
+import { RepoError } from '../errors.js';
+import type { Dirtree } from './metadata.js';
+import type { ObjectName } from './object-names.js';
+import { closure, objectKey, readCommitIfPresent, readDirtreeIfPresent, type RepoLike, type TraverseOptions } from './traverse.js';
+
+export async function* pathDifference(
+  repo: RepoLike,
+  want: readonly string[],
+  have: readonly string[],
+  options: Pick<TraverseOptions, 'checkLeaves'> = {},
+): AsyncGenerator<ObjectName> {
+  const seen = new Set<string>();
+  const wantRoots = new Set<string>();
+  const haveRoots = new Set<string>();
+  for (const w of want) {
+    const c = await readCommitIfPresent(repo, w);
+    // A missing want commit is closure's to report.
+    if (c !== null) wantRoots.add(c.rootDirtree);
+  }
+  for (const h of have) {
+    const c = await readCommitIfPresent(repo, h);
+    if (c === null) continue;
+    seen.add(objectKey(h, 'commit'));
+    seen.add(objectKey(h, 'commitmeta'));
+    seen.add(objectKey(c.rootDirmeta, 'dirmeta'));
+    haveRoots.add(c.rootDirtree);
+  }
+  await compare(repo, wantRoots, haveRoots, seen, { want: new Set(), have: new Set() });
+  for (const w of want) yield* closure(repo, w, { seen, ...options });
+}
+
+/** Dirtrees above this path, per side (one side's tree may sit below its twin on the other: a moved directory). */
+interface Above {
+  want: Set<string>;
+  have: Set<string>;
+}
+
+/** One path: the dirtrees `want` and `have` commits hold there. */
+async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<string>, seen: Set<string>, above: Above): Promise<void> {
+  const children = new Map<string, { want: Set<string>; have: Set<string> }>();
+  const child = (name: string): { want: Set<string>; have: Set<string> } => {
+    let c = children.get(name);
+    if (c === undefined) children.set(name, (c = { want: new Set(), have: new Set() }));
+    return c;
+  };
+  const read = async (checksum: string, onPath: Set<string>): Promise<Dirtree | null> => {
+    // Only possible with objects whose names were never verified.
+    if (onPath.has(checksum)) throw new RepoError('REPO_CORRUPT_OBJECT', `dirtree ${checksum} contains itself`, { checksum, type: 'dirtree' });
+    return readDirtreeIfPresent(repo, checksum);
+  };
+  const haveRead: string[] = [];
+  for (const h of haveTrees) {
+    const key = objectKey(h, 'dirtree');
+    if (seen.has(key)) continue;
+    if (wantTrees.has(h)) {
+      seen.add(key);
+      continue;
+    }
+    const t = await read(h, above.have);
+    if (t === null) continue;
+    for (const f of t.files) seen.add(objectKey(f.checksum, 'file'));
+    for (const d of t.dirs) {
+      seen.add(objectKey(d.dirmeta, 'dirmeta'));
+      child(d.name).have.add(d.dirtree);
+    }
+    haveRead.push(h);
+  }
+  for (const w of wantTrees) {
+    if (seen.has(objectKey(w, 'dirtree'))) continue;
+    const t = await read(w, above.want);
+    if (t === null) continue;
+    for (const d of t.dirs) child(d.name).want.add(d.dirtree);
+  }
+  const below: Above = { want: new Set([...above.want, ...wantTrees]), have: new Set([...above.have, ...haveTrees]) };
+  for (const c of children.values()) await compare(repo, c.want, c.have, seen, below);
+  // Every child of these is now known (shared, read, or missing and so ignored).
+  for (const h of haveRead) seen.add(objectKey(h, 'dirtree'));
+}
