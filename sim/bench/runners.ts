@@ -19,6 +19,7 @@
  * compiled push-driver, whose local receiver is the compiled one too. The
  * tsx loader would add about 0.5 s and 60 MB to every process.
  */
+import { NODE_RUNTIME_FLAGS } from '../../src/runtime-flags.js';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -163,7 +164,7 @@ function ours(id: string, label: string, link: DriverConfig['link'], rttMs: numb
         config.ssh = { options, user, host, port, identityFile, knownHosts };
       }
       const t0 = performance.now();
-      const out = await run(process.execPath, [DRIVER_BIN, JSON.stringify(config)], { timeoutMs });
+      const out = await run(process.execPath, [...NODE_RUNTIME_FLAGS, DRIVER_BIN, JSON.stringify(config)], { timeoutMs });
       const wallMs = performance.now() - t0;
       let res: DriverResult;
       try {
@@ -204,11 +205,11 @@ async function runCommand(r: Runner, ctx: BenchContext, ds: Dataset, dest: strin
   const pusherFile = usageFile(ctx, 'pusher');
   const receiverFile = usageFile(ctx, 'receiver');
   const q = (argv: string[]): string => argv.map(shellQuote).join(' ');
-  const args = ['--json', '-q', `--repo=${ds.repo}`, `--receive-command=${q([...timePrefix(receiverFile), process.execPath, RECEIVE_BIN])}`];
+  const args = ['--json', '-q', `--repo=${ds.repo}`, `--receive-command=${q([...timePrefix(receiverFile), process.execPath, ...NODE_RUNTIME_FLAGS, RECEIVE_BIN])}`];
   if (link === 'ssh2') args.push('--ssh=builtin', `--identity=${sshd.identityFile}`, `--known-hosts=${sshd.knownHosts}`);
   else args.push(`--ssh-command=${q(['ssh', ...sshd.options])}`);
   args.push(`ssh://${sshd.user}@${sshd.host}:${port}${dest}`, ds.ref);
-  const argv = [...timePrefix(pusherFile), process.execPath, PUSH_BIN, ...args];
+  const argv = [...timePrefix(pusherFile), process.execPath, ...NODE_RUNTIME_FLAGS, PUSH_BIN, ...args];
   const t0 = performance.now();
   // No agent: the built-in client would try it first, and the bench's key is the one to use.
   const out = await run(argv[0] as string, argv.slice(1), { timeoutMs, env: { ...process.env, SSH_AUTH_SOCK: '' } });

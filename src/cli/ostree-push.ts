@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * ostree-push [--repo=PATH] [-f] [-n] [--json] [-v|-q] [--ssh=openssh|builtin]
  *             [--ssh-command=CMD] [--receive-command=CMD] REMOTE [REF...]

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * ostree-receive-shell: the restricted login shell / ForceCommand that runs
  * only ostree-receive. See receive-shell.ts for what it accepts.

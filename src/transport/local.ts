@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { NODE_RUNTIME_FLAGS } from '../runtime-flags.js';
 import { TransportError } from '../errors.js';
 import type { Transport } from './transport.js';
 
@@ -32,9 +33,9 @@ export function receiverCommand(): string[] {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     const entry = fileURLToPath(new URL('../cli/ostree-receive.ts', here));
-    return ['--import', import.meta.resolve('tsx'), entry];
+    return [...NODE_RUNTIME_FLAGS, '--import', import.meta.resolve('tsx'), entry];
   }
-  return [fileURLToPath(new URL('../cli/ostree-receive.js', here))];
+  return [...NODE_RUNTIME_FLAGS, fileURLToPath(new URL('../cli/ostree-receive.js', here))];
 }
 
 /** Spawns `ostree-receive --repo=PATH` locally with piped stdin/stdout. */
