@@ -9,11 +9,10 @@
  * loader; compiled, dist/src/cli/ostree-receive.js.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { NODE_RUNTIME_FLAGS } from '../runtime-flags.js';
 import { TransportError } from '../errors.js';
-import type { Transport } from './transport.js';
+import { childTransport, type Transport } from './transport.js';
 
 /** The Transport of transport.ts, plus the child's pid. */
 export interface RemoteProcess extends Transport {
@@ -55,20 +54,5 @@ export function spawnLocalReceiver(repoPath: string, options: LocalReceiverOptio
     // end, and the pusher stops reading once the session is over.
     child.once('exit', (code, signal) => resolve(signal !== null ? null : code));
   });
-  // A failed spawn is reported through `exit`; keep it from being an unhandled rejection meanwhile.
-  exit.catch(() => undefined);
-  const stdin = child.stdin as Writable;
-  // Writing to a receiver that died raises EPIPE on stdin; the pusher's writer reports it.
-  stdin.on('error', () => undefined);
-  return {
-    stdin,
-    stdout: child.stdout as Readable,
-    stderr: child.stderr,
-    exit,
-    pid: child.pid,
-    describe: `local ${repoPath}`,
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    },
-  };
+  return childTransport(child, exit, { stderr: child.stderr, describe: `local ${repoPath}` });
 }

@@ -19,10 +19,10 @@
  * rejects with a TransportError whose one-line message says which failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { TransportError } from '../errors.js';
 import type { Remote } from './remote.js';
-import { receiveCommandLine, type Transport } from './transport.js';
+import { childTransport, receiveCommandLine, type Transport } from './transport.js';
 
 export interface OpenSshOptions {
   /** --ssh-command; falls back to env OSTREE_PUSH_SSH_COMMAND, then `ssh`. */
@@ -122,17 +122,8 @@ export function spawnOpenSsh(remote: SshRemote, options: OpenSshOptions = {}): T
       });
     });
   });
-  exit.catch(() => undefined);
-  const stdin = child.stdin as Writable;
-  stdin.on('error', () => undefined);
-  return {
-    stdin,
-    stdout: child.stdout as Readable,
+  return childTransport(child, exit, {
     stderr: null,
-    exit,
     describe: `ssh ${remote.user === undefined ? '' : `${remote.user}@`}${remote.host}${remote.port === undefined ? '' : `:${remote.port}`}`,
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    },
-  };
+  });
 }

@@ -11,6 +11,7 @@
  * remote command is missing): callers that see the stream close early await
  * `exit` to learn why.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 
 export interface Transport {
@@ -48,4 +49,32 @@ export function shellQuote(word: string): string {
  */
 export function receiveCommandLine(repoPath: string, receiveCommand = 'ostree-receive'): string {
   return `${receiveCommand} --repo=${shellQuote(repoPath)}`;
+}
+
+/**
+ * A Transport over a child process that speaks the protocol on its stdio
+ * (our local receiver, or the ssh client): its pipes, the given `exit`
+ * promise, and SIGTERM as the way to stop it.
+ */
+export function childTransport(
+  child: ChildProcess,
+  exit: Promise<number | null>,
+  options: { stderr: Readable | null; describe: string },
+): Transport & { pid: number | undefined } {
+  // A failed spawn or link is reported through `exit`; keep it from being an unhandled rejection meanwhile.
+  exit.catch(() => undefined);
+  const stdin = child.stdin as Writable;
+  // Writing to a receiver that died raises EPIPE on stdin; the pusher's writer reports it.
+  stdin.on('error', () => undefined);
+  return {
+    stdin,
+    stdout: child.stdout as Readable,
+    stderr: options.stderr,
+    exit,
+    pid: child.pid,
+    describe: options.describe,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
 }
