@@ -10,9 +10,9 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
+import { freePort } from '../../src/testkit/sshd.js';
 
 export interface Sshd {
   port: number;
@@ -30,18 +30,6 @@ export interface Sshd {
   /** sshd's own pid (its per-connection children are reaped by it). */
   pid: number | undefined;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts sshd on 127.0.0.1 with state under `dir`; resolves once it accepts connections. */
