@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,7 +33,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     child.stdin.write(encodeMessage({ type: 'PUTOBJECT', object: `${'cd'.repeat(32)}.filez`, size: 100_000n, extra: new Map() }));
     child.stdin.write(new Uint8Array(1000));
     const staged = (): string[] => readdirSync(f.dest.resolve('tmp')).filter((n) => n.startsWith('push-staging-'));
-    for (let i = 0; i < 200 && !staged().some((d) => readdirSync(f.dest.resolve('tmp', d)).some((n) => n.startsWith('.part-'))); i++) await sleep(10);
+    for (let i = 0; i < 200 && !staged().some((d) => existsSync(f.dest.resolve('tmp', d, 'cd', `${'cd'.repeat(31)}.filez`))); i++) await sleep(10);
     assert.equal(staged().length, 1, 'a staging directory with a partial object exists');
     child.kill(signal);
     const end = await exited;

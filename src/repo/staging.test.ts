@@ -55,9 +55,18 @@ test('abort removes the partial file; an unknown type is refused', async () => {
   const s = Staging.create(repo);
   const sink = await s.writeObject('a'.repeat(64), 'file');
   await sink.write(new Uint8Array([1, 2, 3]));
-  await sink.abort();
-  assert.deepEqual(readdirSync(s.dir), ['owner.json']);
+  // Written under its final staging name, yet not staged until committed.
+  assert.deepEqual(readFileSync(join(s.dir, 'aa', `${'a'.repeat(62)}.filez`)), Buffer.from([1, 2, 3]));
   assert.equal(s.has('a'.repeat(64), 'file'), false);
+  assert.deepEqual(s.list(), []);
+  assert.throws(() => s.publish([{ checksum: 'a'.repeat(64), type: 'file' }]), { code: 'REPO_STAGING' });
+  await sink.abort();
+  assert.deepEqual(readdirSync(s.dir).sort(), ['aa', 'owner.json']);
+  assert.deepEqual(readdirSync(join(s.dir, 'aa')), [], 'the partial file is gone');
+  assert.equal(s.has('a'.repeat(64), 'file'), false);
+  // Aborted, the name can be written again.
+  const again = await s.writeObject('a'.repeat(64), 'file');
+  await again.abort();
   await assert.rejects(s.writeObject('a'.repeat(64), '../x' as never), { code: 'REPO_BAD_OBJECT_NAME' });
   s.dispose();
 });
