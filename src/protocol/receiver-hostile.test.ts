@@ -357,6 +357,7 @@ test('hostile: the pusher stream cut at random points publishes nothing', async 
     })(), 'be');
   }
   await w.send({ type: 'DONE', extra: new Map() }, 'be');
+  w.flush();
   const stream = Buffer.concat(chunks);
   const rnd = prng(7);
   const cuts = [0, 1, 4, 5, stream.length - 1, ...Array.from({ length: 10 }, () => Math.floor(rnd() * stream.length))];

@@ -48,6 +48,44 @@ describe('MessageWriter', () => {
     );
   });
 
+  it('hands the messages of one turn to the stream in one writev, at the next tick or on flush()', async () => {
+    const calls: number[] = [];
+    const w = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        calls.push(1);
+        cb();
+      },
+      writev(chunks, cb) {
+        calls.push(chunks.length);
+        cb();
+      },
+    });
+    const writer = new MessageWriter(w);
+    const status: Message = { type: 'STATUS', result: true, message: '', extra: new Map() };
+    for (let i = 0; i < 5; i++) await writer.send(status);
+    assert.deepEqual(calls, [], 'nothing reaches the stream within the turn');
+    await new Promise((r) => process.nextTick(r));
+    assert.deepEqual(calls, [5], 'one writev of five messages');
+    await writer.send(status);
+    await writer.send(status);
+    writer.flush();
+    assert.deepEqual(calls, [5, 2]);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls, [5, 2], 'the tick after a flush finds nothing corked');
+  });
+
+  it('writes a frozen message as encodeMessage would, in either byte order, each time', async () => {
+    const got: Buffer[] = [];
+    const w = new Writable({ write(chunk: Buffer, _enc, cb) { got.push(Buffer.from(chunk)); cb(); } });
+    const writer = new MessageWriter(w);
+    const status: Message = Object.freeze({ type: 'STATUS', result: false, message: 'no', extra: new Map() });
+    for (const order of ['le', 'be', 'le'] as const) {
+      await writer.send(status, order);
+      writer.flush();
+    }
+    assert.deepEqual(got.map((b) => new Uint8Array(b)), [encodeMessage(status, 'le'), encodeMessage(status, 'be'), encodeMessage(status, 'le')]);
+  });
+
   it('uses little endian unless told', async () => {
     const sink = slowSink(64);
     const w = new MessageWriter(sink.w);

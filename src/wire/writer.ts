@@ -8,6 +8,14 @@
  * is buffered. If the stream errors or closes, the pending and every later
  * call fail with WIRE_STREAM_CLOSED (the stream's error as `cause`).
  *
+ * Coalescing: the first write of a turn corks the stream and the next tick
+ * uncorks it, so everything written in between (a receiver's STATUS for
+ * each small object of one incoming chunk; a pusher's PUTOBJECT header and
+ * payload) leaves in one writev instead of one system call per message.
+ * Nothing waits on it: the tick comes as soon as the caller awaits anything
+ * (`flush()` for a caller that needs the bytes in the stream now; `end()`
+ * flushes too, `destroy()` of the stream drops what is corked).
+ *
  * A payload that turns out shorter or longer than its announced size is
  * WIRE_PAYLOAD_SIZE_MISMATCH. The header has already gone out by then, so the
  * stream is out of step with the peer: the writer refuses further use and the
@@ -19,12 +27,27 @@ import { OstreePushError, WireError } from '../errors.js';
 import type { ByteOrder } from './constants.js';
 import { encodeMessage, type Message, type PutObjectMessage } from './messages.js';
 
+/**
+ * Encoded bytes of frozen messages (a receiver's STATUS true, sent once per
+ * object), by byte order. A frozen message is taken as immutable; the bytes
+ * are shared by every write of it, and streams never modify what they get.
+ */
+const frozenBytes = new WeakMap<Message, Partial<Record<ByteOrder, Uint8Array>>>();
+
+function encoded(message: Message, order: ByteOrder): Uint8Array {
+  if (!Object.isFrozen(message)) return encodeMessage(message, order);
+  let cached = frozenBytes.get(message);
+  if (cached === undefined) frozenBytes.set(message, (cached = {}));
+  return (cached[order] ??= encodeMessage(message, order));
+}
+
 export class MessageWriter {
   readonly #w: Writable;
   #error: Error | null = null;
   #closed = false;
   #broken: OstreePushError | null = null;
   #bytesWritten = 0;
+  #corked = false;
 
   constructor(w: Writable) {
     this.#w = w;
@@ -53,7 +76,7 @@ export class MessageWriter {
       });
     }
     this.#check();
-    await this.#write(encodeMessage(message, order));
+    await this.#write(encoded(message, order));
   }
 
   /** Sends PUTOBJECT and streams its payload, which must hold exactly `size` bytes. */
@@ -83,6 +106,13 @@ export class MessageWriter {
       throw e;
     }
     if (sent !== put.size) throw this.#break(put, String(sent));
+  }
+
+  /** Hands what this turn has written to the stream now, instead of at the next tick. */
+  flush(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#w.uncork();
   }
 
   /** Ends the stream and waits until everything written is flushed. */
@@ -120,6 +150,11 @@ export class MessageWriter {
 
   async #write(chunk: Uint8Array): Promise<void> {
     this.#check();
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#w.cork();
+      process.nextTick(() => this.flush());
+    }
     const ok = this.#w.write(chunk);
     this.#bytesWritten += chunk.length;
     if (!ok) await this.#drain();
