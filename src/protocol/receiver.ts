@@ -31,7 +31,7 @@ import type { Repo } from '../repo/repo.js';
 import { Staging } from '../repo/staging.js';
 import { assertSummaryWritable } from '../repo/summary.js';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../wire/constants.js';
-import type { QueryMessage, UpdateMessage } from '../wire/messages.js';
+import type { QueryMessage, StatusMessage, UpdateMessage } from '../wire/messages.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
 import { Endpoint, type StepRecord } from './endpoint.js';
@@ -98,6 +98,9 @@ export interface ReceiveResult {
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 /** The reader must never refuse a size itself: the receiver answers an oversized object with STATUS. */
 const NO_READER_LIMIT = 2n ** 64n - 1n;
+
+/** The answer to every accepted UPDATE and object: frozen, so it is validated and encoded once per byte order. */
+const STATUS_OK: StatusMessage = Object.freeze({ type: 'STATUS', result: true, message: '', extra: new Map<string, never>() });
 
 /** Codes that mean "the request was refused" rather than "the session broke". */
 const REFUSALS = new Set<string>([
@@ -283,7 +286,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
           result.updated = [];
         }
       } else if (ep.state === 'acceptUpdate' || ep.state === 'acceptObject') {
-        await ep.send({ type: 'STATUS', result: true, message: '', extra: new Map() });
+        await ep.send(STATUS_OK);
       } else if (ep.state === 'refuseUpdate' || ep.state === 'refuseObject') {
         const why = refused ?? new ProtocolError('PROTOCOL_BAD_MESSAGE', 'refused', {});
         refusal ??= why;

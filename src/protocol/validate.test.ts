@@ -25,6 +25,19 @@ function rejects(type: string, body: unknown, message: string | RegExp): void {
 }
 
 describe('validateBody', () => {
+  it('remembers only valid frozen messages: a frozen bad body is refused every time', () => {
+    const bad = Object.freeze({ type: 'STATUS', result: 'yes', message: '', extra: new Map() });
+    for (let i = 0; i < 2; i++) assert.throws(() => validateMessage(bad), { code: 'PROTOCOL_BAD_MESSAGE' });
+    const good = Object.freeze({ type: 'STATUS', result: true, message: '', extra: new Map() });
+    validateMessage(good);
+    validateMessage(good);
+    // An unfrozen message is judged on what it holds now.
+    const loose: Record<string, unknown> = { type: 'STATUS', result: true, message: '', extra: new Map() };
+    validateMessage(loose as never);
+    loose['result'] = 1;
+    assert.throws(() => validateMessage(loose as never), { code: 'PROTOCOL_BAD_MESSAGE' });
+  });
+
   it('accepts well-formed bodies of every type', () => {
     validateBody('INFO', { mode: 1, refs: { 'os/x86_64/main': A, 'é': B } });
     validateBody('INFO', { mode: 4, refs: {}, capabilities: ['later'] });

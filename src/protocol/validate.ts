@@ -126,7 +126,12 @@ export function bodyToJson(msg: DecodedMessage): Record<string, unknown> {
   return out;
 }
 
+/** Frozen messages already found valid: a frozen message is taken as immutable (the receiver's STATUS true). */
+const validFrozen = new WeakSet<object>();
+
 /** validateBody over a decoded message: what an engine calls on each message. */
 export function validateMessage(msg: DecodedMessage): void {
+  if (validFrozen.has(msg)) return;
   validateBody(msg.type as MessageType, bodyToJson(msg));
+  if (Object.isFrozen(msg)) validFrozen.add(msg);
 }
