@@ -12,7 +12,8 @@
  *      `trustStoreSubtrees`), so an incremental push reads only new directories;
  *   3. each ref's old commit is in its new commit's parent chain, walked over
  *      staged ∪ store (else PROTOCOL_NOT_FAST_FORWARD, unless force is allowed);
- *   4. staged objects move into objects/ child first, in the order of the
+ *   4. staged objects move into objects/ child first (their bytes made
+ *      durable by one syncfs started on DONE, while 1–3 run), in the order of the
  *      closure walk (never the arrival order), grouped in levels with one
  *      durability barrier each (repo/staging.ts); staged objects no commit
  *      reaches are dropped;
@@ -128,6 +129,8 @@ export async function publishUpdate(
   hooks: PublishHooks = {},
 ): Promise<PublishOutcome> {
   const view = stagedView(repo, staging);
+  // Every object has arrived: its bytes go to disk while the closure is walked and checked.
+  const durable = staging.makeDurable();
   const lock = await acquireLock(repo);
   try {
     for (const u of updates) {
@@ -152,6 +155,7 @@ export async function publishUpdate(
     // Signatures checked (and made) before anything is published.
     const signed = await policy.checks?.beforePublish(repo, staging, updates);
     const stagedCount = staging.list().length;
+    await durable;
     const moved = staging.publish(order, {
       onStep: (k, o) => hooks.onPublished?.(o, k),
     });

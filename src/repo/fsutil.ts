@@ -3,7 +3,7 @@
  * it survives only if the directory holding the new name was fsynced, and the
  * renamed file's bytes only if the file was fsynced before the rename.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,6 +27,15 @@ export function fsyncDir(dir: string): void {
 export function syncFileSystem(path: string): boolean {
   const r = spawnSync('sync', ['-f', path], { stdio: 'ignore', timeout: 10 * 60 * 1000 });
   return r.error === undefined && r.status === 0;
+}
+
+/** syncFileSystem without blocking: resolves true when `sync -f` succeeded, never rejects. */
+export function syncFileSystemAsync(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('sync', ['-f', path], { stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('close', (code) => resolve(code === 0));
+  });
 }
 
 /** fsync of one file by path (opened read-only: enough for fsync on Linux). */

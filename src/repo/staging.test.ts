@@ -50,6 +50,21 @@ test('stage, publish child-first, dispose', async () => {
   assert.throws(() => s.publish([]), { code: 'REPO_STAGING' });
 });
 
+test('makeDurable covers the objects committed before it; a later commit needs a new sync', async () => {
+  const repo = fresh();
+  const s = Staging.create(repo);
+  const meta = await stage(s, DIRMETA, 'dirmeta');
+  assert.equal(s.durable, false);
+  await s.makeDurable();
+  assert.equal(s.durable, true, 'sync -f ran (coreutils is a test dependency)');
+  const syncing = s.makeDurable();
+  const tree = await stage(s, EMPTY_TREE, 'dirtree');
+  await syncing;
+  assert.equal(s.durable, false, 'the dirtree was committed after that sync began');
+  assert.deepEqual(s.publish([{ checksum: meta, type: 'dirmeta' }, { checksum: tree, type: 'dirtree' }]), { published: 2, alreadyPresent: 0 });
+  s.dispose();
+});
+
 test('abort removes the partial file; an unknown type is refused', async () => {
   const repo = fresh();
   const s = Staging.create(repo);

@@ -26,7 +26,9 @@
  *      first link, one syncfs of the file system holding the staging
  *      directory (`sync -f`, fsutil.syncFileSystem; or, where that is
  *      missing, an fsync of each staged file) makes every staged byte and
- *      inode durable. A name in `objects/` can then only ever point at
+ *      inode durable. `makeDurable` runs it in the background once the last
+ *      object is in, and `publish` waits for nothing more when no object
+ *      was committed after it started. A name in `objects/` can then only ever point at
  *      complete bytes (ostree pull does the same: no per-object fsync, one
  *      syncfs before its transaction commits).
  *   2. children before parents: objects are linked in levels
@@ -53,7 +55,7 @@ import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readdir
 import { join } from 'node:path';
 import { RepoError } from '../errors.js';
 import { onExitCleanup } from './exit-cleanup.js';
-import { fsyncDir, fsyncFile, randomSuffix, syncFileSystem, writeNewFileSync } from './fsutil.js';
+import { fsyncDir, fsyncFile, randomSuffix, syncFileSystem, syncFileSystemAsync, writeNewFileSync } from './fsutil.js';
 import { OBJECT_TYPES, objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 import { publicationLevels } from './publish-levels.js';
 import { currentOwner, ownerAlive, parseOwner, pidAlive } from './owner.js';
@@ -104,6 +106,9 @@ export class Staging {
   private readonly open = new Set<string>();
   /** XX directories created inside staging. */
   private readonly subdirs = new Set<string>();
+  /** Objects committed so far, and how many of the first of them a finished syncfs covers. */
+  private commits = 0;
+  private durableCommits = -1;
 
   private constructor(
     readonly repo: Repo,
@@ -181,6 +186,7 @@ export class Staging {
           closeSync(fd);
           this.alive();
           this.staged.add(rel);
+          this.commits++;
         } finally {
           this.open.delete(rel);
         }
@@ -199,6 +205,22 @@ export class Staging {
     };
   }
 
+  /** Every committed object is covered by a finished makeDurable. */
+  get durable(): boolean {
+    return this.durableCommits === this.commits;
+  }
+
+  /**
+   * Makes every object committed so far durable, without blocking: one
+   * syncfs in a child process, so the caller can walk the closure and check
+   * the update meanwhile. `publish` then skips its own sync when no object
+   * was committed since. Never rejects; on failure `publish` syncs itself.
+   */
+  async makeDurable(): Promise<void> {
+    const upTo = this.commits;
+    if (await syncFileSystemAsync(this.dir)) this.durableCommits = Math.max(this.durableCommits, upTo);
+  }
+
   /**
    * Moves the given staged objects into `objects/` in this order (the caller
    * makes it child-first). Every object listed must have been staged.
@@ -212,8 +234,8 @@ export class Staging {
     if (ordered.length === 0) return result;
     const stagedPath = (o: ObjectName): string => join(this.dir, this.rel(o.checksum, o.type));
     const levels = publicationLevels(ordered, (o) => readFileSync(stagedPath(o)));
-    // 1. bytes before names.
-    if (!syncFileSystem(this.dir)) for (const o of ordered) fsyncFile(stagedPath(o));
+    // 1. bytes before names (already done when makeDurable covered every commit).
+    if (!this.durable && !syncFileSystem(this.dir)) for (const o of ordered) fsyncFile(stagedPath(o));
     const objectsDir = this.repo.resolve('objects');
     const present = new Set<string>();
     let k = 0;
