@@ -104,7 +104,8 @@ describe('the schemas themselves', () => {
 describe('validateMessage over decoded wire messages', () => {
   it('turns Maps into objects, keeps extra keys, and a huge u64 size still fails', () => {
     const json = bodyToJson({ type: 'INFO', mode: 1, refs: new Map([['main', A]]), extra: new Map([['caps', 1]]) });
-    assert.deepEqual(json, { caps: 1, mode: 1, refs: { main: A } });
+    assert.deepEqual(JSON.parse(JSON.stringify(json)), { caps: 1, mode: 1, refs: { main: A } });
+    assert.equal(Object.getPrototypeOf(json), null, 'no prototype a key could reach');
     validateMessage({ type: 'PUTOBJECT', object: `${A}.filez`, size: 2n ** 53n - 1n, extra: new Map() });
     for (const size of [2n ** 53n, 2n ** 64n - 1n]) {
       assert.throws(() => validateMessage({ type: 'PUTOBJECT', object: `${A}.filez`, size, extra: new Map() }), /size must be at most 9007199254740991/);
@@ -114,6 +115,7 @@ describe('validateMessage over decoded wire messages', () => {
   it('keeps a ref named __proto__ as a key instead of touching the prototype', () => {
     const json = bodyToJson({ type: 'UPDATE', refs: new Map([['__proto__', { from: Z, to: A }]]) });
     assert.deepEqual(Object.keys(json['refs'] as object), ['__proto__']);
+    assert.equal(({} as Record<string, unknown>)['from'], undefined, 'Object.prototype untouched');
     validateMessage({ type: 'UPDATE', refs: new Map([['__proto__', { from: Z, to: A }]]) });
   });
 });

@@ -97,12 +97,22 @@ export function validateBody<T extends MessageType>(type: T, json: unknown): ass
 /** The shape of the wire layer's decoded messages, kept structural to avoid a cycle. */
 export type DecodedMessage = { type: string } & Record<string, unknown>;
 
+/**
+ * Objects without a prototype: assigning the key "__proto__" (a ref may be
+ * named so) makes an own property, as on any other key, and no key can
+ * reach Object.prototype. Cheaper than defineProperty per key.
+ */
+function bare(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
+}
+
 function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Map) {
-    // fromEntries defines own properties, so a ref named "__proto__" stays a key.
     // An a{sv} inside an extension key (INFO `policy`) holds variants: their values are what the schema checks.
-    return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(variantValue(v))]));
+    const out = bare();
+    for (const [k, v] of value) out[String(k)] = plain(variantValue(v));
+    return out;
   }
   return value;
 }
@@ -113,15 +123,13 @@ function variantValue(v: unknown): unknown {
 
 /** The JSON form of a decoded message's body (see the module comment). */
 export function bodyToJson(msg: DecodedMessage): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = bare();
   const extra = msg['extra'];
-  if (extra instanceof Map) {
-    // Extension keys (spec/protocol.md section 12) are checked by value, like the known ones.
-    for (const [k, v] of extra) Object.defineProperty(out, String(k), { value: plain(variantValue(v)), enumerable: true, writable: true, configurable: true });
-  }
-  for (const [k, v] of Object.entries(msg)) {
-    if (k === 'type' || k === 'extra') continue;
-    Object.defineProperty(out, k, { value: plain(v), enumerable: true, writable: true, configurable: true });
+  // Extension keys (spec/protocol.md section 12) are checked by value, like the known ones.
+  if (extra instanceof Map) for (const [k, v] of extra) out[String(k)] = plain(variantValue(v));
+  for (const k in msg) {
+    if (k === 'type' || k === 'extra' || !Object.hasOwn(msg, k)) continue;
+    out[k] = plain(msg[k]);
   }
   return out;
 }
