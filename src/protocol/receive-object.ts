@@ -18,6 +18,7 @@
  * false and ends the session without touching the payload: its framing can
  * no longer be trusted (spec/protocol.md, "The exchange").
  */
+import { readdirSync } from 'node:fs';
 import { type OstreePushError, type ProtocolError, RepoError, asOstreePushError } from '../errors.js';
 import { isMetadataType, parseObjectBasename, type ObjectName } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
@@ -30,6 +31,26 @@ export type ObjectVerdict =
   | { ok: true; object: ObjectName; stored: 'staged' | 'alreadyPresent' }
   /** `inStep` false: the payload was not consumed, the session cannot go on. */
   | { ok: false; error: OstreePushError; inStep: boolean };
+
+/** Whether the store already holds an object (the receiver's step 3). */
+export type StoreLookup = (object: ObjectName) => boolean;
+
+/**
+ * A lookup that skips the lstat for objects whose fan-out directory
+ * (`objects/XX/`) did not exist when the session began: pushing into a new
+ * or sparse repository then costs no lookup per object. Only an
+ * optimisation: an object another writer stores meanwhile is staged again,
+ * and publication finds it present and keeps the stored copy.
+ */
+export function storeLookup(repo: Repo): StoreLookup {
+  let dirs: Set<string>;
+  try {
+    dirs = new Set(readdirSync(repo.resolve('objects')));
+  } catch {
+    return (o) => repo.objects.hasSync(o.checksum, o.type);
+  }
+  return (o) => dirs.has(o.checksum.slice(0, 2)) && repo.objects.hasSync(o.checksum, o.type);
+}
 
 export interface ObjectLimits {
   maxObjectSize: bigint;
@@ -61,6 +82,7 @@ export async function receiveObject(
   payload: Payload,
   limits: ObjectLimits,
   invalid?: ProtocolError,
+  inStore: StoreLookup = (o) => repo.objects.hasSync(o.checksum, o.type),
 ): Promise<ObjectVerdict> {
   if (invalid !== undefined) return { ok: false, error: invalid, inStep: false };
   let object: ObjectName;
@@ -80,7 +102,7 @@ export async function receiveObject(
   }
 
   // Synchronous lstat: a thread-pool hop per object costs more than the look.
-  if (staging.has(object.checksum, object.type) || repo.objects.hasSync(object.checksum, object.type)) {
+  if (staging.has(object.checksum, object.type) || inStore(object)) {
     await skip(payload);
     return { ok: true, object, stored: 'alreadyPresent' };
   }

@@ -38,7 +38,7 @@ import { Endpoint, type StepRecord } from './endpoint.js';
 import { idleLimited } from './idle.js';
 import { answerQuery, infoBody, type InfoPolicy } from './receive-info.js';
 import { notArchive, refMoved, statusText, unchanged } from './receive-messages.js';
-import { receiveObject } from './receive-object.js';
+import { receiveObject, storeLookup, type StoreLookup } from './receive-object.js';
 import { publishUpdate, type AcceptedUpdate, type PublishPolicy } from './receive-publish.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import type { HookOutcome } from '../policy/update-hook.js';
@@ -163,6 +163,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
 
   const result: ReceiveResult = { outcome: 'aborted', updated: [], objects: { received: 0, alreadyPresent: 0, published: 0 } };
   let staging: Staging | null = null;
+  let inStore: StoreLookup | undefined;
   let accepted: AcceptedUpdate[] = [];
   /** The first refusal of this session: it decides the outcome. */
   let refusal: OstreePushError | undefined;
@@ -216,7 +217,8 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
           }
           if (m.message.type === 'PUTOBJECT' && m.payload !== undefined) {
             staging ??= Staging.create(repo);
-            let v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid);
+            inStore ??= storeLookup(repo);
+            let v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid, inStore);
             if (v.ok && policy.checks !== undefined) {
               const name = m.message.object;
               const dot = name.indexOf('.');
