@@ -82,3 +82,26 @@ test('pathDifference: an unchanged subtree is not read on either side', async ()
   const got = await keys(pathDifference(repo, [b.commit], [a.commit]));
   assert.deepEqual(got.map((k) => k.split('.')[1]), ['file', 'dirtree', 'commit']);
 });
+
+test('pathDifference: each wanted dirtree is read once, with no have and below a path the have side lacks', async () => {
+  const repo = join(root, 'once');
+  initArchiveRepo(repo);
+  const deep: DirNode = { type: 'dir', children: { e: { type: 'dir', children: { f: { type: 'file', content: 'deep' } } }, g: { type: 'file', content: 'g' } } };
+  const a = await commitTree(repo, { tree: { type: 'dir', children: { m: { type: 'file', content: '1' } } }, timestamp: 1, fsync: false });
+  const b = await commitTree(repo, { tree: { type: 'dir', children: { m: { type: 'file', content: '2' }, deep } }, timestamp: 2, parent: a.commit, fsync: false });
+  for (const have of [[], [a.commit]]) {
+    const reads = new Map<string, number>();
+    const counted = {
+      path: repo,
+      objectPath: (checksum: string, type: ObjectName['type']): string => {
+        if (type === 'dirtree') reads.set(checksum, (reads.get(checksum) ?? 0) + 1);
+        return join(repo, objectRelPath(checksum, type));
+      },
+    };
+    const got = await keys(pathDifference(counted, [b.commit], have));
+    assert.deepEqual(got, await keys(difference(repo, [b.commit], have)));
+    // b's root, deep and deep/e: 3 dirtrees; a's root too when it is the have side.
+    assert.equal(reads.size, have.length === 0 ? 3 : 4);
+    for (const [c, n] of reads) assert.equal(n, 1, `dirtree ${c} read ${n} times`);
+  }
+});

@@ -87,11 +87,16 @@ async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<st
     }
     haveRead.push(h);
   }
-  for (const w of wantTrees) {
-    if (seen.has(objectKey(w, 'dirtree'))) continue;
-    const t = await read(w, above.want);
-    if (t === null) continue;
-    for (const d of t.dirs) child(d.name).want.add(d.dirtree);
+  // Below a path the `have` side does not reach, there is nothing to learn:
+  // `closure` reads those `want` dirtrees anyway, so they are not read twice
+  // (a full push reads each dirtree once).
+  if (children.size > 0) {
+    for (const w of wantTrees) {
+      if (seen.has(objectKey(w, 'dirtree'))) continue;
+      const t = await read(w, above.want);
+      if (t === null) continue;
+      for (const d of t.dirs) children.get(d.name)?.want.add(d.dirtree);
+    }
   }
   const below: Above = { want: new Set([...above.want, ...wantTrees]), have: new Set([...above.have, ...haveTrees]) };
   for (const c of children.values()) await compare(repo, c.want, c.have, seen, below);
