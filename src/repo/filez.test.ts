@@ -7,7 +7,7 @@ import { inflateRawSync, deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { RepoError } from '../errors.js';
 import { xattrsFromRecord } from './metadata.js';
-import { checksumPrefix, contentChecksum, openFilezContent, readFilezHeader, writeFilez, type FileMeta } from './filez.js';
+import { checksumPrefix, checksumPrefixFromHeader, contentChecksum, encodeFilezHeader, openFilezContent, readFilezHeader, writeFilez, type FileMeta } from './filez.js';
 
 const reg = (mode = 0o100644): FileMeta => ({ uid: 0, gid: 0, mode, symlinkTarget: '', xattrs: [] });
 const isCode = (code: string) => (e: unknown) => e instanceof RepoError && e.code === code;
@@ -90,3 +90,35 @@ test('bad metadata is refused before writing', () =>
     await assert.rejects(writeFilez(join(dir, 'x'), { ...reg(), symlinkTarget: 'a' }, new Uint8Array(0)), isCode('REPO_MALFORMED_OBJECT'));
     await assert.rejects(writeFilez(join(dir, 'x'), { ...reg(), mode: 0o120777 }, new Uint8Array(0)), isCode('REPO_MALFORMED_OBJECT'));
   }));
+
+test('checksum prefix from the received header bytes equals the re-encoded one, across offset-width boundaries', () => {
+  const cases: FileMeta[] = [reg(), reg(0o100755), { uid: 1234, gid: 5678, mode: 0o100640, symlinkTarget: '', xattrs: xattrsFromRecord({ 'user.a': 'x', 'security.selinux': 'system_u:object_r:bin_t:s0' }) }];
+  // The (tuuuusa(ayay)) and the (uuuusa(ayay)) change offset width at different target lengths.
+  for (const n of [1, 2, 200, 220, 225, 228, 229, 230, 231, 232, 236, 237, 238, 239, 240, 250, 65_490, 65_500, 65_503, 65_504, 65_510, 65_511, 65_512, 65_520, 70_000]) {
+    cases.push({ uid: 0, gid: 0, mode: 0o120777, symlinkTarget: 't'.repeat(n), xattrs: [] });
+    cases.push({ uid: 0, gid: 0, mode: 0o100644, symlinkTarget: '', xattrs: xattrsFromRecord({ 'user.v': 'v'.repeat(n) }) });
+  }
+  for (const m of cases) {
+    const bytes = Buffer.from(encodeFilezHeader({ ...m, size: 12345n })).subarray(8);
+    assert.deepEqual(checksumPrefixFromHeader(bytes), Buffer.from(checksumPrefix(m)), `${m.symlinkTarget.length} ${m.xattrs.length}`);
+  }
+});
+
+test('property: checksum prefix from header bytes equals the re-encoded one', () => {
+  fc.assert(
+    fc.property(
+      fc.nat(),
+      fc.nat(),
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      fc.option(fc.string({ minLength: 1, maxLength: 400 })),
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }).map((k) => `user.${k.replace(/\0/g, '')}`), fc.string({ minLength: 1, maxLength: 300 }), { maxKeys: 4 }),
+      (uid, gid, size, target, xa) => {
+        const m: FileMeta = target === null ? { uid, gid, mode: 0o100644, symlinkTarget: '', xattrs: xattrsFromRecord(xa) } : { uid, gid, mode: 0o120777, symlinkTarget: target.replace(/\0/g, 'x'), xattrs: xattrsFromRecord(xa) };
+        const hsize = target === null ? size : 0n;
+        const bytes = Buffer.from(encodeFilezHeader({ ...m, size: hsize })).subarray(8);
+        assert.deepEqual(checksumPrefixFromHeader(bytes), Buffer.from(checksumPrefix(m)));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

@@ -80,6 +80,40 @@ export function checksumPrefix(m: FileMeta): Uint8Array {
   return Buffer.concat([u32be(h.byteLength), new Uint8Array(4), h]);
 }
 
+/** Width of a framing offset for a container of `total` bytes (ostree-format.md §2.4). */
+function offsetWidth(total: number): number {
+  return total <= 0xff ? 1 : total <= 0xffff ? 2 : 4;
+}
+
+/**
+ * The checksum prefix computed from the received header bytes, without a
+ * decode and re-encode: `bytes` must be a `(tuuuusa(ayay))` that
+ * `decodeFilezHeader` accepted (so it is in normal form). The name's
+ * `(uuuusa(ayay))` is those bytes minus the leading `t`: the four `u`
+ * (alignment 4, at 8 and now at 0), the `s` and the `a(ayay)` (alignment 1)
+ * keep their bytes; only the one framing offset (the end of the `s`, little-
+ * endian, last in the tuple) moves down by 8, and its width is chosen again
+ * from the new total (§2.3, §2.4). The result equals `checksumPrefix` of the
+ * decoded header byte for byte (filez.test.ts checks it across the width
+ * boundaries).
+ */
+export function checksumPrefixFromHeader(bytes: Uint8Array): Buffer {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const w = offsetWidth(b.byteLength);
+  const body = b.byteLength - w; // t, u×4, s, a(ayay)
+  const stringEnd = b.readUIntLE(body, w) - 8;
+  const inner = body - 8;
+  let w2 = 1;
+  while (inner + w2 > (w2 === 1 ? 0xff : w2 === 2 ? 0xffff : 0xffffffff)) w2 *= 2;
+  const h = inner + w2;
+  const out = Buffer.allocUnsafe(8 + h);
+  out.writeUInt32BE(h, 0);
+  out.writeUInt32BE(0, 4);
+  b.copy(out, 8, 8, body);
+  out.writeUIntLE(stringEnd, 8 + inner, w2);
+  return out;
+}
+
 /** A hash already fed with the checksum prefix; update it with the content, then digest. */
 export function contentHasher(m: FileMeta): Hash {
   return createHash('sha256').update(checksumPrefix(m));

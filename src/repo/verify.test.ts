@@ -13,6 +13,7 @@ import { encodeCommitmeta, encodeDirmeta, encodeDirtree, Variant } from './metad
 import { encodeFilezHeader, writeFilez, type FileMeta } from './filez.js';
 import { createObjectVerifier, ONE_SHOT_DEFLATED, ONE_SHOT_INFLATED, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
 import { objectRelPath, parseObjectBasename, type ObjectName } from './object-names.js';
+import { usePublicInflateForTests } from './raw-inflate.js';
 import { needTools } from '../testkit/tools.js';
 import { listObjects, ostree } from '../testkit/ostree-trees.js';
 
@@ -191,18 +192,21 @@ test('oracle: every object of an ostree-made repository verifies; flips and swap
   }
 });
 
-test('one-shot and streaming inflate agree at their bounds: sizes, trailing bytes, truncation', async () => {
+test('one-shot and streaming inflate agree at their bounds: sizes, trailing bytes, truncation', async (t) => {
   const cases = [
     { what: 'small', content: randomBytes(2000) },
     { what: 'deflated just over the one-shot bound', content: randomBytes(ONE_SHOT_DEFLATED + 100) },
     { what: 'small deflated, inflated over the bound', content: new Uint8Array(ONE_SHOT_INFLATED + 1) },
     { what: 'inflated exactly at the bound', content: new Uint8Array(ONE_SHOT_INFLATED) },
   ];
-  for (const { what, content } of cases) {
+  for (const [{ what, content }, publicOnly] of cases.flatMap((c) => [[c, false], [c, true]] as const)) {
+    // Both ways of the one-shot inflate: the reused zlib handle and the public inflateRawSync.
+    usePublicInflateForTests(publicOnly);
+    t.after(() => usePublicInflateForTests(false));
     const f = await filez(content);
     for (const sizes of [[f.bytes.length], [1000], [ONE_SHOT_DEFLATED - 7, 13]]) {
       const r = await verifyStream(chunked(f.bytes, sizes), f.name);
-      assert.equal(r.contentSize, content.byteLength, `${what} ${sizes.join(',')}`);
+      assert.equal(r.contentSize, content.byteLength, `${what} ${sizes.join(',')} ${publicOnly ? 'public' : 'handle'}`);
       await assert.rejects(verifyStream(chunked(Buffer.concat([f.bytes, Buffer.from([7, 7])]), sizes), f.name), (e: unknown) => isCode('REPO_CORRUPT_OBJECT')(e) && (e as RepoError).data.trailing === 2, `${what}: trailing`);
       await assert.rejects(verifyStream(chunked(f.bytes.subarray(0, f.bytes.length - 2), sizes), f.name), isCode('REPO_CORRUPT_OBJECT'), `${what}: truncated`);
     }

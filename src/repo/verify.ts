@@ -26,10 +26,11 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
+import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import { RepoError, isOstreePushError } from '../errors.js';
 import { MAX_METADATA_SIZE, checkMetadata } from './metadata.js';
-import { contentHasher, decodeFilezHeader, decodeFilezPrefix, isSymlinkMode, type FilezHeader } from './filez.js';
+import { checksumPrefixFromHeader, decodeFilezHeader, decodeFilezPrefix, isSymlinkMode, type FilezHeader } from './filez.js';
+import { inflateRawOnce } from './raw-inflate.js';
 import { assertChecksum, objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 
 export interface VerifyResult {
@@ -124,28 +125,35 @@ class FilezEngine implements VerifyEngine {
   async write(chunk: Uint8Array): Promise<void> {
     this.size += chunk.byteLength;
     if (this.header === undefined) {
-      this.pending.push(Buffer.from(chunk));
-      this.pendingSize += chunk.byteLength;
-      const rest = this.takeHeader();
+      let rest: Uint8Array | undefined;
+      if (this.pendingSize === 0 && chunk.byteLength >= 8) {
+        // The usual case, the whole header in the first chunk: read it in place.
+        rest = this.takeHeader(chunk);
+      }
+      if (this.header === undefined) {
+        this.pending.push(Buffer.from(chunk)); // a copy: callers may reuse their buffer
+        this.pendingSize += chunk.byteLength;
+        rest = this.takeHeader(this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending));
+        if (this.header !== undefined) this.pending = [];
+      }
       if (rest === undefined || rest.byteLength === 0) return;
       chunk = rest;
     }
     await this.feed(chunk);
   }
 
-  /** Consumes the prefix and header once enough bytes are pending; returns what follows them. */
-  private takeHeader(): Uint8Array | undefined {
+  /** Consumes the prefix and header when `all` (every byte so far) holds them; returns what follows them. */
+  private takeHeader(all: Uint8Array): Uint8Array | undefined {
     if (this.headerLength < 0) {
-      if (this.pendingSize < 8) return undefined;
-      this.headerLength = decodeFilezPrefix(Buffer.concat(this.pending).subarray(0, 8));
+      if (all.byteLength < 8) return undefined;
+      this.headerLength = decodeFilezPrefix(all.subarray(0, 8));
     }
     const end = 8 + this.headerLength;
-    if (this.pendingSize < end) return undefined;
-    const all = Buffer.concat(this.pending);
-    this.pending = [];
-    const header = decodeFilezHeader(all.subarray(8, end));
+    if (all.byteLength < end) return undefined;
+    const bytes = all.subarray(8, end);
+    const header = decodeFilezHeader(bytes);
     this.header = header;
-    this.hash = contentHasher(header);
+    this.hash = createHash('sha256').update(checksumPrefixFromHeader(bytes));
     if (!isSymlinkMode(header.mode)) this.deflated = [];
     return all.subarray(end);
   }
@@ -196,20 +204,22 @@ class FilezEngine implements VerifyEngine {
 
   /** The one-shot inflate; false when the output is over the cap (then stream instead). */
   private oneShot(): boolean {
-    const input = Buffer.concat(this.deflated ?? []);
-    let out: { buffer: Buffer; engine: { bytesWritten: number } };
+    const kept = this.deflated ?? [];
+    const input = kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept);
+    const hash = this.hash as Hash;
+    let out: { consumed: number; produced: number } | undefined;
     try {
-      out = inflateRawSync(input, { info: true, maxOutputLength: ONE_SHOT_INFLATED }) as unknown as typeof out;
+      // The output is hashed as it comes: nothing reaches the hash when the cap is exceeded.
+      out = inflateRawOnce(input, ONE_SHOT_INFLATED, (bytes) => hash.update(bytes));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return false;
       throw corrupt(this.target, `bad deflate stream: ${(e as Error).message}`, {}, e);
     }
+    if (out === undefined) return false;
     this.deflated = undefined;
-    if (out.engine.bytesWritten !== this.fed) {
-      throw corrupt(this.target, `${this.fed - out.engine.bytesWritten} trailing bytes after the deflate stream`, { trailing: this.fed - out.engine.bytesWritten });
+    if (out.consumed !== this.fed) {
+      throw corrupt(this.target, `${this.fed - out.consumed} trailing bytes after the deflate stream`, { trailing: this.fed - out.consumed });
     }
-    this.inflated = out.buffer.byteLength;
-    this.hash?.update(out.buffer);
+    this.inflated = out.produced;
     return true;
   }
 
