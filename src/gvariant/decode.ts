@@ -16,28 +16,31 @@
  */
 import { GVariantError } from '../errors.js';
 import { MAX_DEPTH, type ByteOrder } from './encode.js';
-import { alignUp, layout, parseTypeUncached, toType, typeString, type GVType } from './type.js';
+import { alignUp } from './type.js';
+import type { GVType } from './type.js';
+import { K_ARRAY, K_BASIC, K_DICT_ENTRY, K_MAYBE, K_VARIANT, planFor, planForUntrusted, type Plan } from './plan.js';
 import { Variant, type GVValue } from './variant.js';
 import { checkObjectPath, checkSignature } from './strings.js';
 
+// The walk keeps absolute positions in the one input buffer: no slice objects
+// per value. Every container's start is aligned (its parent aligned it, and
+// the top is at 0), but alignment is still computed relative to the
+// container's start, as the format defines it.
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-function notNormal(t: GVType, why: string, at: number): GVariantError {
-  return new GVariantError('GVARIANT_NOT_NORMAL', `not normal ${typeString(t)} at byte ${at}: ${why}`, {
-    type: typeString(t),
+function notNormal(p: Plan, why: string, at: number): GVariantError {
+  return new GVariantError('GVARIANT_NOT_NORMAL', `not normal ${p.str} at byte ${at}: ${why}`, {
+    type: p.str,
     offset: at,
   });
 }
 
-/** The input slice being decoded and its absolute position (for error messages). */
-interface Slice {
+/** The input of one decode() call. */
+interface Input {
   b: Uint8Array;
-  at: number;
-}
-
-function sub(s: Slice, start: number, end: number): Slice {
-  return { b: s.b.subarray(start, end), at: s.at + start };
+  dv: DataView;
+  le: boolean;
 }
 
 export function widthForSize(size: number): number {
@@ -49,181 +52,214 @@ export function widthForSize(size: number): number {
 
 /** Reads a little-endian framing offset; values beyond 2^53 come back as Infinity (always out of range). */
 function readOffset(b: Uint8Array, pos: number, w: number): number {
+  if (w === 1) return b[pos]!;
+  if (w === 2) return b[pos]! | (b[pos + 1]! << 8);
   let v = 0;
   for (let k = w - 1; k >= 0; k--) v = v * 256 + b[pos + k]!;
   return Number.isSafeInteger(v) ? v : Infinity;
 }
 
-function checkZero(t: GVType, s: Slice, from: number, to: number): void {
-  for (let p = from; p < to; p++) if (s.b[p] !== 0) throw notNormal(t, 'non-zero padding', s.at + p);
+function checkZero(p: Plan, b: Uint8Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) if (b[i] !== 0) throw notNormal(p, 'non-zero padding', i);
 }
 
-function decodeBasic(t: GVType & { kind: 'basic' }, s: Slice, le: boolean): GVValue {
-  const { b } = s;
-  const fixed = layout(t).fixedSize;
-  if (fixed !== 0) {
-    if (b.length !== fixed) throw notNormal(t, `size ${b.length}, expected ${fixed}`, s.at);
-    const dv = new DataView(b.buffer, b.byteOffset, b.length);
-    switch (t.code) {
-      case 'b':
-        if (b[0]! > 1) throw notNormal(t, `boolean byte ${b[0]}`, s.at);
-        return b[0] === 1;
-      case 'y': return b[0]!;
-      case 'n': return dv.getInt16(0, le);
-      case 'q': return dv.getUint16(0, le);
-      case 'i': case 'h': return dv.getInt32(0, le);
-      case 'u': return dv.getUint32(0, le);
-      case 'x': return dv.getBigInt64(0, le);
-      case 't': return dv.getBigUint64(0, le);
-      case 'd': return dv.getFloat64(0, le);
+function decodeString(p: Plan, b: Uint8Array, start: number, end: number): string {
+  const last = end - 1;
+  if (end === start || b[last] !== 0) throw notNormal(p, 'string not NUL-terminated', end);
+  // One pass: the first inner NUL is an error; note whether all is ASCII.
+  let ascii = true;
+  for (let i = start; i < last; i++) {
+    const c = b[i]!;
+    if (c === 0) throw notNormal(p, 'string contains NUL', i);
+    if (c > 0x7f) ascii = false;
+  }
+  let str: string;
+  if (ascii && last - start <= 16) {
+    // Short ASCII (dictionary keys, most names): cheaper than a decoder call.
+    str = '';
+    for (let i = start; i < last; i++) str += String.fromCharCode(b[i]!);
+  } else {
+    try {
+      str = utf8.decode(b.subarray(start, last));
+    } catch {
+      throw notNormal(p, 'string is not valid UTF-8', start);
     }
   }
-  if (b.length === 0 || b[b.length - 1] !== 0) throw notNormal(t, 'string not NUL-terminated', s.at + b.length);
-  const nul = b.indexOf(0);
-  if (nul !== b.length - 1) throw notNormal(t, 'string contains NUL', s.at + nul);
-  let str: string;
-  try {
-    str = utf8.decode(b.subarray(0, b.length - 1));
-  } catch {
-    throw notNormal(t, 'string is not valid UTF-8', s.at);
-  }
-  if (t.code === 'o' && !checkObjectPath(str)) throw notNormal(t, 'invalid object path', s.at);
-  if (t.code === 'g' && !checkSignature(str)) throw notNormal(t, 'invalid signature', s.at);
+  if (p.code === 'o' && !checkObjectPath(str)) throw notNormal(p, 'invalid object path', start);
+  if (p.code === 'g' && !checkSignature(str)) throw notNormal(p, 'invalid signature', start);
   return str;
 }
 
-function decodeVariant(t: GVType, s: Slice, le: boolean, depth: number): Variant {
-  const { b } = s;
-  const z = b.lastIndexOf(0);
-  if (z < 0) throw notNormal(t, 'variant has no type string separator', s.at);
+function decodeBasic(p: Plan, c: Input, start: number, end: number): GVValue {
+  const fixed = p.fixedSize;
+  if (fixed === 0) return decodeString(p, c.b, start, end);
+  if (end - start !== fixed) throw notNormal(p, `size ${end - start}, expected ${fixed}`, start);
+  const { dv, le } = c;
+  switch (p.code) {
+    case 'b': {
+      const v = c.b[start]!;
+      if (v > 1) throw notNormal(p, `boolean byte ${v}`, start);
+      return v === 1;
+    }
+    case 'y': return c.b[start]!;
+    case 'n': return dv.getInt16(start, le);
+    case 'q': return dv.getUint16(start, le);
+    case 'i': case 'h': return dv.getInt32(start, le);
+    case 'u': return dv.getUint32(start, le);
+    case 'x': return dv.getBigInt64(start, le);
+    case 't': return dv.getBigUint64(start, le);
+    default: return dv.getFloat64(start, le);
+  }
+}
+
+function decodeVariant(p: Plan, c: Input, start: number, end: number, depth: number): Variant {
+  const { b } = c;
+  let z = end - 1;
+  while (z >= start && b[z] !== 0) z--;
+  if (z < start) throw notNormal(p, 'variant has no type string separator', start);
   let ts = '';
-  for (let p = z + 1; p < b.length; p++) ts += String.fromCharCode(b[p]!);
-  let child: GVType;
+  for (let i = z + 1; i < end; i++) ts += String.fromCharCode(b[i]!);
+  let child: Plan;
   try {
-    child = parseTypeUncached(ts);
+    child = planForUntrusted(ts);
   } catch (e) {
     if (!(e instanceof GVariantError)) throw e;
-    throw notNormal(t, `variant type string ${JSON.stringify(ts.slice(0, 40))} is not one complete type`, s.at + z + 1);
+    throw notNormal(p, `variant type string ${JSON.stringify(ts.slice(0, 40))} is not one complete type`, z + 1);
   }
   // GLib: the child is kept only if depth + depth(child type) < MAX_DEPTH.
-  if (depth + layout(child).depth >= MAX_DEPTH) {
-    throw new GVariantError('GVARIANT_TOO_DEEP', `variant at byte ${s.at} nests deeper than ${MAX_DEPTH}`, { offset: s.at, depth });
+  if (depth + child.depth >= MAX_DEPTH) {
+    throw new GVariantError('GVARIANT_TOO_DEEP', `variant at byte ${start} nests deeper than ${MAX_DEPTH}`, { offset: start, depth });
   }
-  return new Variant(child, decodeAt(child, sub(s, 0, z), le, depth + 1));
+  return new Variant(child.t, decodeAt(child, c, start, z, depth + 1));
 }
 
-function decodeMaybe(t: GVType & { kind: 'maybe' }, s: Slice, le: boolean, depth: number): GVValue {
-  const { b } = s;
-  if (b.length === 0) return null;
-  const el = t.element;
-  const fixed = layout(el).fixedSize;
+function decodeMaybe(p: Plan, c: Input, start: number, end: number, depth: number): GVValue {
+  const size = end - start;
+  if (size === 0) return null;
+  const el = p.element!;
+  const fixed = el.fixedSize;
   let v: GVValue;
   if (fixed !== 0) {
-    if (b.length !== fixed) throw notNormal(t, `Just of size ${b.length}, expected ${fixed}`, s.at);
-    v = decodeAt(el, s, le, depth + 1);
+    if (size !== fixed) throw notNormal(p, `Just of size ${size}, expected ${fixed}`, start);
+    v = decodeAt(el, c, start, end, depth + 1);
   } else {
-    if (b[b.length - 1] !== 0) throw notNormal(t, 'Just of a variable type must end in 00', s.at + b.length - 1);
-    v = decodeAt(el, sub(s, 0, b.length - 1), le, depth + 1);
+    if (c.b[end - 1] !== 0) throw notNormal(p, 'Just of a variable type must end in 00', end - 1);
+    v = decodeAt(el, c, start, end - 1, depth + 1);
   }
-  return el.kind === 'maybe' ? { just: v } : v;
+  return el.tag === K_MAYBE ? { just: v } : v;
 }
 
-/** Splits an array into element slices (checking framing and padding), then decodes each. */
-function arrayElements(t: GVType & { kind: 'array' }, s: Slice): Slice[] {
-  const { b } = s;
-  const size = b.length;
-  if (size === 0) return [];
-  const el = layout(t.element);
+/**
+ * Checks an array's framing and padding, all of it before any element is
+ * decoded. Returns the element count, and for variable elements the offset
+ * width and table start (the second pass re-reads the ends from the table).
+ */
+function arrayFraming(p: Plan, b: Uint8Array, start: number, end: number): [n: number, w: number, table: number] {
+  const size = end - start;
+  if (size === 0) return [0, 0, 0];
+  const el = p.element!;
   if (el.fixedSize !== 0) {
-    if (size % el.fixedSize !== 0) throw notNormal(t, `size ${size} is not a multiple of ${el.fixedSize}`, s.at);
-    const out: Slice[] = [];
-    for (let p = 0; p < size; p += el.fixedSize) out.push(sub(s, p, p + el.fixedSize));
-    return out;
+    if (size % el.fixedSize !== 0) throw notNormal(p, `size ${size} is not a multiple of ${el.fixedSize}`, start);
+    return [size / el.fixedSize, 0, 0];
   }
   const w = widthForSize(size);
-  if (size < w) throw notNormal(t, 'too short for its offset table', s.at);
-  const tableStart = readOffset(b, size - w, w);
-  if (tableStart > size || (size - tableStart) % w !== 0) throw notNormal(t, 'bad offset table start', s.at + size - w);
+  if (size < w) throw notNormal(p, 'too short for its offset table', start);
+  const tableStart = readOffset(b, end - w, w);
+  if (tableStart > size || (size - tableStart) % w !== 0) throw notNormal(p, 'bad offset table start', end - w);
   const n = (size - tableStart) / w;
-  if (n === 0) throw notNormal(t, 'non-empty array without elements', s.at);
-  const out: Slice[] = [];
+  if (n === 0) throw notNormal(p, 'non-empty array without elements', start);
+  const table = start + tableStart;
   let prevEnd = 0;
   for (let i = 0; i < n; i++) {
-    const start = alignUp(prevEnd, el.alignment);
-    const end = readOffset(b, tableStart + i * w, w);
-    if (end < start || end > tableStart) throw notNormal(t, `element ${i} has bad bounds`, s.at + tableStart + i * w);
-    checkZero(t, s, prevEnd, start);
-    out.push(sub(s, start, end));
-    prevEnd = end;
+    const s = alignUp(prevEnd, el.alignment);
+    const e = readOffset(b, table + i * w, w);
+    if (e < s || e > tableStart) throw notNormal(p, `element ${i} has bad bounds`, table + i * w);
+    checkZero(p, b, start + prevEnd, start + s);
+    prevEnd = e;
   }
-  return out;
+  return [n, w, table];
 }
 
-function decodeArray(t: GVType & { kind: 'array' }, s: Slice, le: boolean, depth: number): GVValue {
-  const el = t.element;
-  if (el.kind === 'basic' && el.code === 'y') return s.b.slice();
-  const parts = arrayElements(t, s);
-  if (el.kind === 'dictEntry') {
-    const map = new Map<GVValue, GVValue>();
-    for (const part of parts) {
-      const [k, v] = decodeTuple(el, [el.key, el.value], part, le, depth + 1);
-      if (map.has(k!)) {
-        throw new GVariantError('GVARIANT_DUPLICATE_KEY', `dictionary ${typeString(t)} at byte ${s.at} repeats key ${String(k)}`, {
-          type: typeString(t),
-          offset: part.at,
+function decodeArray(p: Plan, c: Input, start: number, end: number, depth: number): GVValue {
+  const el = p.element!;
+  const { b } = c;
+  if (el.code === 'y') return b.slice(start, end);
+  const [n, w, table] = arrayFraming(p, b, start, end);
+  const dict = el.tag === K_DICT_ENTRY;
+  const map = dict ? new Map<GVValue, GVValue>() : null;
+  const out: GVValue[] = dict ? [] : new Array<GVValue>(n);
+  const fixed = el.fixedSize;
+  let prevEnd = 0;
+  for (let i = 0; i < n; i++) {
+    let s: number;
+    let e: number;
+    if (fixed !== 0) {
+      s = i * fixed;
+      e = s + fixed;
+    } else {
+      s = alignUp(prevEnd, el.alignment);
+      e = readOffset(b, table + i * w, w);
+    }
+    prevEnd = e;
+    if (map !== null) {
+      const kv = decodeTuple(el, c, start + s, start + e, depth + 1);
+      const k = kv[0]!;
+      if (map.has(k)) {
+        throw new GVariantError('GVARIANT_DUPLICATE_KEY', `dictionary ${p.str} at byte ${start} repeats key ${String(k)}`, {
+          type: p.str,
+          offset: start + s,
         });
       }
-      map.set(k!, v!);
+      map.set(k, kv[1]!);
+    } else {
+      out[i] = decodeAt(el, c, start + s, start + e, depth + 1);
     }
-    return map;
   }
-  return parts.map((part) => decodeAt(el, part, le, depth + 1));
+  return map ?? out;
 }
 
-function decodeTuple(t: GVType, members: GVType[], s: Slice, le: boolean, depth: number): GVValue[] {
-  const { b } = s;
-  const size = b.length;
-  const tl = layout(t);
-  if (tl.fixedSize !== 0 && size !== tl.fixedSize) throw notNormal(t, `size ${size}, expected ${tl.fixedSize}`, s.at);
-  if (members.length === 0) {
-    checkZero(t, s, 0, size);
+/** Decodes a tuple, or a dict entry as [key, value]. */
+function decodeTuple(p: Plan, c: Input, start: number, end: number, depth: number): GVValue[] {
+  const { b } = c;
+  const size = end - start;
+  if (p.fixedSize !== 0 && size !== p.fixedSize) throw notNormal(p, `size ${size}, expected ${p.fixedSize}`, start);
+  const members = p.members;
+  const count = members.length;
+  if (count === 0) {
+    checkZero(p, b, start, end);
     return [];
   }
-  let nOffsets = 0;
-  members.forEach((m, i) => {
-    if (layout(m).fixedSize === 0 && i < members.length - 1) nOffsets++;
-  });
+  const nOffsets = p.nOffsets;
   const w = nOffsets === 0 ? 0 : widthForSize(size);
   const tableStart = size - nOffsets * w;
-  if (tableStart < 0) throw notNormal(t, 'too short for its offset table', s.at);
-  const out: GVValue[] = [];
+  if (tableStart < 0) throw notNormal(p, 'too short for its offset table', start);
+  const out = new Array<GVValue>(count);
   let pos = 0;
   let k = 0;
-  members.forEach((m, i) => {
-    const l = layout(m);
-    const start = alignUp(pos, l.alignment);
-    let end: number;
-    if (l.fixedSize !== 0) end = start + l.fixedSize;
-    else if (i === members.length - 1) end = tableStart;
-    else end = readOffset(b, size - ++k * w, w);
-    if (start > end || end > tableStart) throw notNormal(t, `member ${i} has bad bounds`, s.at + start);
-    checkZero(t, s, pos, start);
-    out.push(decodeAt(m, sub(s, start, end), le, depth + 1));
-    pos = end;
-  });
-  if (tl.fixedSize !== 0) checkZero(t, s, pos, size);
-  else if (pos !== tableStart) throw notNormal(t, `${tableStart - pos} stray bytes before the offset table`, s.at + pos);
+  for (let i = 0; i < count; i++) {
+    const m = members[i]!;
+    const s = alignUp(pos, m.alignment);
+    let e: number;
+    if (m.fixedSize !== 0) e = s + m.fixedSize;
+    else if (i === count - 1) e = tableStart;
+    else e = readOffset(b, end - ++k * w, w);
+    if (s > e || e > tableStart) throw notNormal(p, `member ${i} has bad bounds`, start + s);
+    checkZero(p, b, start + pos, start + s);
+    out[i] = decodeAt(m, c, start + s, start + e, depth + 1);
+    pos = e;
+  }
+  if (p.fixedSize !== 0) checkZero(p, b, start + pos, end);
+  else if (pos !== tableStart) throw notNormal(p, `${tableStart - pos} stray bytes before the offset table`, start + pos);
   return out;
 }
 
-function decodeAt(t: GVType, s: Slice, le: boolean, depth: number): GVValue {
-  switch (t.kind) {
-    case 'basic': return decodeBasic(t, s, le);
-    case 'variant': return decodeVariant(t, s, le, depth);
-    case 'maybe': return decodeMaybe(t, s, le, depth);
-    case 'array': return decodeArray(t, s, le, depth);
-    case 'tuple': return decodeTuple(t, t.members, s, le, depth);
-    case 'dictEntry': return decodeTuple(t, [t.key, t.value], s, le, depth);
+function decodeAt(p: Plan, c: Input, start: number, end: number, depth: number): GVValue {
+  switch (p.tag) {
+    case K_BASIC: return decodeBasic(p, c, start, end);
+    case K_VARIANT: return decodeVariant(p, c, start, end, depth);
+    case K_MAYBE: return decodeMaybe(p, c, start, end, depth);
+    case K_ARRAY: return decodeArray(p, c, start, end, depth);
+    default: return decodeTuple(p, c, start, end, depth);
   }
 }
 
@@ -237,9 +273,10 @@ export function decode(type: string | GVType, bytes: Uint8Array, order: ByteOrde
     throw new GVariantError('GVARIANT_BAD_VALUE', `byte order must be 'le' or 'be'`, { order: String(order) });
   }
   if (!(bytes instanceof Uint8Array)) throw new GVariantError('GVARIANT_BAD_VALUE', 'decode needs a Uint8Array', {});
-  const t = toType(type);
+  const p = planFor(type);
   try {
-    return decodeAt(t, { b: bytes, at: 0 }, order === 'le', 0);
+    const input: Input = { b: bytes, dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), le: order === 'le' };
+    return decodeAt(p, input, 0, bytes.length, 0);
   } catch (e) {
     if (e instanceof GVariantError) throw e;
     // A bug, not an input problem; still surface a typed error.

@@ -24,14 +24,24 @@ export type GVValue =
 export class Variant {
   readonly type: string;
   readonly value: GVValue;
+  // The parsed type, kept so encoding needs no lookup by string. Private
+  // (#), so it is invisible to deepEqual and JSON.
+  readonly #gvtype: GVType;
 
   constructor(type: string | GVType, value: GVValue) {
     // Parsing here surfaces a bad type at construction (GVARIANT_BAD_TYPE).
-    this.type = typeof type === 'string' ? typeString(parseType(type)) : typeString(type);
+    // A valid type string is its own canonical form.
+    if (typeof type === 'string') {
+      this.#gvtype = parseType(type);
+      this.type = type;
+    } else {
+      this.type = typeString(type);
+      this.#gvtype = type;
+    }
     this.value = value;
   }
 
   get gvtype(): GVType {
-    return parseType(this.type);
+    return this.#gvtype;
   }
 }
