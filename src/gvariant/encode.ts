@@ -12,7 +12,8 @@
  * Each value is checked against its type; a mismatch is GVARIANT_BAD_VALUE.
  */
 import { GVariantError } from '../errors.js';
-import { alignUp, layout, toType, typeString, type GVType } from './type.js';
+import { alignUp, type GVType } from './type.js';
+import { K_ARRAY, K_BASIC, K_DICT_ENTRY, K_MAYBE, K_TUPLE, K_VARIANT, planFor, planOf, type Plan } from './plan.js';
 import { Variant, type GVValue } from './variant.js';
 import { checkObjectPath, checkSignature, hasLoneSurrogate } from './strings.js';
 
@@ -21,37 +22,54 @@ export type ByteOrder = 'le' | 'be';
 /** GLib's G_VARIANT_MAX_RECURSION_DEPTH; shared with the decoder. */
 export const MAX_DEPTH = 128;
 
+// The whole value is written into one growing buffer at absolute positions:
+// every container starts aligned (its parent padded to its alignment, the
+// top is at 0), and its framing offsets come after its body, so nothing
+// written ever moves. Offsets are relative to the container's start.
+
 const utf8 = new TextEncoder();
 
-function bad(t: GVType, why: string, path: string): GVariantError {
-  return new GVariantError('GVARIANT_BAD_VALUE', `value for ${typeString(t)} at ${path || '/'}: ${why}`, {
-    type: typeString(t),
-    path: path || '/',
-  });
+/** One encode() call's output, and the path segments leading to the value being written (for errors only). */
+class Writer {
+  buf = new Uint8Array(256);
+  dv = new DataView(this.buf.buffer);
+  len = 0;
+  le = true;
+  /** segs[d] is the path segment of the value at depth d + 1 under the top. */
+  segs: (string | number)[] = [];
+  /** End offsets of variable members, as a stack shared by nested containers. */
+  ends: number[] = [];
+
+  reserve(n: number): void {
+    const need = this.len + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    this.dv = new DataView(next.buffer);
+  }
+
+  /** Zero padding up to `alignment`, relative to `base` (a container start). */
+  pad(base: number, alignment: number): void {
+    const n = alignUp(this.len - base, alignment) - (this.len - base);
+    if (n === 0) return;
+    this.reserve(n);
+    this.buf.fill(0, this.len, this.len + n);
+    this.len += n;
+  }
+
+  path(depth: number): string {
+    let s = '';
+    for (let i = 0; i < depth; i++) s += '/' + String(this.segs[i]);
+    return s;
+  }
 }
 
-/** Byte chunks with a running length, concatenated once at the end of each container. */
-class Builder {
-  parts: Uint8Array[] = [];
-  length = 0;
-  push(b: Uint8Array): void {
-    this.parts.push(b);
-    this.length += b.length;
-  }
-  pad(alignment: number): void {
-    const n = alignUp(this.length, alignment) - this.length;
-    if (n > 0) this.push(new Uint8Array(n));
-  }
-  finish(): Uint8Array {
-    if (this.parts.length === 1) return this.parts[0]!;
-    const out = new Uint8Array(this.length);
-    let p = 0;
-    for (const part of this.parts) {
-      out.set(part, p);
-      p += part.length;
-    }
-    return out;
-  }
+function bad(p: Plan, why: string, w: Writer, depth: number): GVariantError {
+  const path = w.path(depth) || '/';
+  return new GVariantError('GVARIANT_BAD_VALUE', `value for ${p.str} at ${path}: ${why}`, { type: p.str, path });
 }
 
 /** Width of framing offsets for a container with this body size and offset count. */
@@ -63,172 +81,257 @@ export function offsetWidth(bodySize: number, count: number): number {
   return 8;
 }
 
-function appendOffsets(b: Builder, ends: number[]): void {
-  const w = offsetWidth(b.length, ends.length);
-  if (w === 0) return;
-  const table = new Uint8Array(ends.length * w);
-  ends.forEach((end, i) => {
-    let v = end;
-    for (let k = 0; k < w; k++) {
-      table[i * w + k] = v & 0xff;
-      v = Math.floor(v / 256);
+/** Appends ends[from..] (in order, or reversed), little-endian, then drops them from the stack. */
+function appendOffsets(w: Writer, base: number, from: number, reverse: boolean): void {
+  const ends = w.ends;
+  const count = ends.length - from;
+  const width = offsetWidth(w.len - base, count);
+  if (width !== 0) {
+    w.reserve(count * width);
+    const buf = w.buf;
+    let p = w.len;
+    for (let j = 0; j < count; j++) {
+      let v = ends[reverse ? ends.length - 1 - j : from + j]!;
+      for (let k = 0; k < width; k++) {
+        buf[p++] = v & 0xff;
+        v = Math.floor(v / 256);
+      }
     }
-  });
-  b.push(table);
+    w.len = p;
+  }
+  ends.length = from;
 }
 
-const INT_RANGES: Record<string, [number, number]> = {
-  y: [0, 0xff], n: [-0x8000, 0x7fff], q: [0, 0xffff],
-  i: [-0x80000000, 0x7fffffff], u: [0, 0xffffffff], h: [-0x80000000, 0x7fffffff],
-};
+const INT_LO: Record<string, number> = { y: 0, n: -0x8000, q: 0, i: -0x80000000, u: 0, h: -0x80000000 };
+const INT_HI: Record<string, number> = { y: 0xff, n: 0x7fff, q: 0xffff, i: 0x7fffffff, u: 0xffffffff, h: 0x7fffffff };
 
-function encodeBasic(t: GVType & { kind: 'basic' }, v: GVValue, le: boolean, path: string): Uint8Array {
-  const code = t.code;
+function encodeString(p: Plan, v: GVValue, w: Writer, depth: number): void {
+  if (typeof v !== 'string') throw bad(p, 'expected a string', w, depth);
+  const n = v.length;
+  // Fast path: plain ASCII is copied as it is checked; anything else takes
+  // the general path below (nothing is kept from the attempt).
+  w.reserve(n + 1);
+  const buf = w.buf;
+  const at = w.len;
+  let i = 0;
+  for (; i < n; i++) {
+    const ch = v.charCodeAt(i);
+    if (ch === 0 || ch > 0x7f) break;
+    buf[at + i] = ch;
+  }
+  if (i === n) {
+    if (p.code === 'o' && !checkObjectPath(v)) throw bad(p, 'not a valid object path', w, depth);
+    if (p.code === 'g' && !checkSignature(v)) throw bad(p, 'not a valid signature', w, depth);
+    buf[at + n] = 0;
+    w.len = at + n + 1;
+    return;
+  }
+  if (v.includes('\0')) throw bad(p, 'string contains NUL', w, depth);
+  if (hasLoneSurrogate(v)) throw bad(p, 'string is not valid Unicode (lone surrogate)', w, depth);
+  if (p.code === 'o' && !checkObjectPath(v)) throw bad(p, 'not a valid object path', w, depth);
+  if (p.code === 'g' && !checkSignature(v)) throw bad(p, 'not a valid signature', w, depth);
+  // UTF-8 needs at most 3 bytes per UTF-16 unit.
+  w.reserve(3 * n + 1);
+  const { written } = utf8.encodeInto(v, w.buf.subarray(w.len, w.len + 3 * n));
+  w.buf[w.len + written] = 0;
+  w.len += written + 1;
+}
+
+function encodeBasic(p: Plan, v: GVValue, w: Writer, depth: number): void {
+  const code = p.code;
   switch (code) {
     case 'b':
-      if (typeof v !== 'boolean') throw bad(t, 'expected a boolean', path);
-      return Uint8Array.of(v ? 1 : 0);
+      if (typeof v !== 'boolean') throw bad(p, 'expected a boolean', w, depth);
+      w.reserve(1);
+      w.buf[w.len++] = v ? 1 : 0;
+      return;
     case 'y': case 'n': case 'q': case 'i': case 'u': case 'h': {
-      const [lo, hi] = INT_RANGES[code]!;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw bad(t, `expected an integer in ${lo}..${hi}`, path);
-      const out = new Uint8Array(layout(t).fixedSize);
-      const dv = new DataView(out.buffer);
-      if (code === 'y') out[0] = v;
-      else if (code === 'n') dv.setInt16(0, v, le);
-      else if (code === 'q') dv.setUint16(0, v, le);
-      else if (code === 'u') dv.setUint32(0, v, le);
-      else dv.setInt32(0, v, le);
-      return out;
+      const lo = INT_LO[code]!;
+      const hi = INT_HI[code]!;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw bad(p, `expected an integer in ${lo}..${hi}`, w, depth);
+      w.reserve(p.fixedSize);
+      const at = w.len;
+      if (code === 'y') w.buf[at] = v;
+      else if (code === 'n') w.dv.setInt16(at, v, w.le);
+      else if (code === 'q') w.dv.setUint16(at, v, w.le);
+      else if (code === 'u') w.dv.setUint32(at, v, w.le);
+      else w.dv.setInt32(at, v, w.le);
+      w.len = at + p.fixedSize;
+      return;
     }
     case 'x': case 't': {
-      if (typeof v !== 'bigint') throw bad(t, 'expected a bigint', path);
+      if (typeof v !== 'bigint') throw bad(p, 'expected a bigint', w, depth);
       const ok = code === 'x' ? BigInt.asIntN(64, v) === v : BigInt.asUintN(64, v) === v;
-      if (!ok) throw bad(t, `out of range for ${code === 'x' ? 'int64' : 'uint64'}`, path);
-      const out = new Uint8Array(8);
-      const dv = new DataView(out.buffer);
-      if (code === 'x') dv.setBigInt64(0, v, le);
-      else dv.setBigUint64(0, v, le);
-      return out;
+      if (!ok) throw bad(p, `out of range for ${code === 'x' ? 'int64' : 'uint64'}`, w, depth);
+      w.reserve(8);
+      if (code === 'x') w.dv.setBigInt64(w.len, v, w.le);
+      else w.dv.setBigUint64(w.len, v, w.le);
+      w.len += 8;
+      return;
     }
     case 'd': {
-      if (typeof v !== 'number') throw bad(t, 'expected a number', path);
-      const out = new Uint8Array(8);
-      new DataView(out.buffer).setFloat64(0, v, le);
-      return out;
+      if (typeof v !== 'number') throw bad(p, 'expected a number', w, depth);
+      w.reserve(8);
+      w.dv.setFloat64(w.len, v, w.le);
+      w.len += 8;
+      return;
     }
-    case 's': case 'o': case 'g': {
-      if (typeof v !== 'string') throw bad(t, 'expected a string', path);
-      if (v.includes('\0')) throw bad(t, 'string contains NUL', path);
-      if (hasLoneSurrogate(v)) throw bad(t, 'string is not valid Unicode (lone surrogate)', path);
-      if (code === 'o' && !checkObjectPath(v)) throw bad(t, 'not a valid object path', path);
-      if (code === 'g' && !checkSignature(v)) throw bad(t, 'not a valid signature', path);
-      const bytes = utf8.encode(v);
-      const out = new Uint8Array(bytes.length + 1);
-      out.set(bytes);
-      return out;
-    }
+    default:
+      encodeString(p, v, w, depth);
   }
 }
 
-function isPlainArray(v: GVValue): v is GVValue[] {
-  return Array.isArray(v);
-}
-
-function encodeTuple(t: GVType, members: GVType[], v: GVValue, le: boolean, path: string, depth: number): Uint8Array {
-  if (!isPlainArray(v) || v.length !== members.length) throw bad(t, `expected an array of ${members.length} members`, path);
-  if (members.length === 0) return Uint8Array.of(0);
-  const b = new Builder();
-  const ends: number[] = [];
-  members.forEach((m, i) => {
-    const l = layout(m);
-    b.pad(l.alignment);
-    b.push(encodeAt(m, v[i]!, le, `${path}/${i}`, depth + 1));
-    if (l.fixedSize === 0 && i < members.length - 1) ends.push(b.length);
-  });
-  const tl = layout(t);
-  if (tl.fixedSize !== 0) {
-    b.pad(tl.alignment);
-    return b.finish();
+/** Tuples and dict entries: `v` is the member array. */
+function encodeTuple(p: Plan, v: GVValue, w: Writer, depth: number): void {
+  const members = p.members;
+  const count = members.length;
+  if (!Array.isArray(v) || v.length !== count) throw bad(p, `expected an array of ${count} members`, w, depth);
+  if (count === 0) {
+    w.reserve(1);
+    w.buf[w.len++] = 0;
+    return;
   }
-  appendOffsets(b, ends.reverse());
-  return b.finish();
+  const base = w.len;
+  const from = w.ends.length;
+  for (let i = 0; i < count; i++) {
+    const m = members[i]!;
+    w.pad(base, m.alignment);
+    w.segs[depth] = i;
+    encodeAt(m, v[i]!, w, depth + 1);
+    if (m.fixedSize === 0 && i < count - 1) w.ends.push(w.len - base);
+  }
+  if (p.fixedSize !== 0) {
+    w.pad(base, p.alignment);
+    return;
+  }
+  appendOffsets(w, base, from, true);
 }
 
-function encodeArray(t: GVType & { kind: 'array' }, v: GVValue, le: boolean, path: string, depth: number): Uint8Array {
-  const el = t.element;
-  if (el.kind === 'basic' && el.code === 'y' && v instanceof Uint8Array) return v.slice();
-  let items: GVValue[];
-  if (el.kind === 'dictEntry') {
-    if (!(v instanceof Map)) throw bad(t, 'expected a Map', path);
-    items = [];
-    for (const [k, val] of v) items.push([k, val]);
+/** A dict entry from a Map: key and value given apart (no [k, v] array). */
+function encodeEntry(p: Plan, k: GVValue, val: GVValue, w: Writer, depth: number): void {
+  const [kp, vp] = p.members as [Plan, Plan];
+  const base = w.len;
+  w.segs[depth] = 0;
+  encodeAt(kp, k, w, depth + 1);
+  const keyEnd = w.len - base;
+  w.pad(base, vp.alignment);
+  w.segs[depth] = 1;
+  encodeAt(vp, val, w, depth + 1);
+  if (p.fixedSize !== 0) {
+    w.pad(base, p.alignment);
+    return;
+  }
+  // A key is basic: its end is an offset only when it is a string.
+  if (kp.fixedSize === 0) {
+    w.ends.push(keyEnd);
+    appendOffsets(w, base, w.ends.length - 1, true);
+  }
+}
+
+function encodeArray(p: Plan, v: GVValue, w: Writer, depth: number): void {
+  const el = p.element!;
+  if (el.code === 'y' && v instanceof Uint8Array) {
+    w.reserve(v.length);
+    w.buf.set(v, w.len);
+    w.len += v.length;
+    return;
+  }
+  const base = w.len;
+  const from = w.ends.length;
+  const variable = el.fixedSize === 0;
+  if (el.tag === K_DICT_ENTRY) {
+    if (!(v instanceof Map)) throw bad(p, 'expected a Map', w, depth);
+    let i = 0;
+    for (const [k, val] of v) {
+      w.pad(base, el.alignment);
+      w.segs[depth] = i++;
+      encodeEntry(el, k, val, w, depth + 1);
+      if (variable) w.ends.push(w.len - base);
+    }
   } else {
-    if (!isPlainArray(v)) throw bad(t, el.kind === 'basic' && el.code === 'y' ? 'expected a Uint8Array' : 'expected an array', path);
-    items = v;
+    if (!Array.isArray(v)) throw bad(p, el.code === 'y' ? 'expected a Uint8Array' : 'expected an array', w, depth);
+    const items: GVValue[] = v;
+    // An index loop, not forEach: a hole in a sparse array must fail, not vanish.
+    for (let i = 0; i < items.length; i++) {
+      w.pad(base, el.alignment);
+      w.segs[depth] = i;
+      encodeAt(el, items[i]!, w, depth + 1);
+      if (variable) w.ends.push(w.len - base);
+    }
   }
-  const l = layout(el);
-  const b = new Builder();
-  const ends: number[] = [];
-  // An index loop, not forEach: a hole in a sparse array must fail, not vanish.
-  for (let i = 0; i < items.length; i++) {
-    b.pad(l.alignment);
-    b.push(encodeAt(el, items[i]!, le, `${path}/${i}`, depth + 1));
-    ends.push(b.length);
-  }
-  if (l.fixedSize === 0) appendOffsets(b, ends);
-  return b.finish();
+  if (variable) appendOffsets(w, base, from, false);
 }
 
-function encodeAt(t: GVType, v: GVValue, le: boolean, path: string, depth = 0): Uint8Array {
-  switch (t.kind) {
-    case 'basic':
-      return encodeBasic(t, v, le, path);
-    case 'variant': {
-      if (!(v instanceof Variant)) throw bad(t, 'expected a Variant', path);
-      const inner = v.gvtype;
-      // The decoder's rule (GLib's): depth + depth(child type) < MAX_DEPTH.
-      if (depth + layout(inner).depth >= MAX_DEPTH) {
-        throw new GVariantError('GVARIANT_TOO_DEEP', `variants nest deeper than ${MAX_DEPTH} at ${path || '/'}`, { path: path || '/' });
-      }
-      const body = encodeAt(inner, v.value, le, `${path}/v`, depth + 1);
-      const ts = utf8.encode(v.type);
-      const out = new Uint8Array(body.length + 1 + ts.length);
-      out.set(body);
-      out.set(ts, body.length + 1);
-      return out;
+function encodeVariant(p: Plan, v: GVValue, w: Writer, depth: number): void {
+  if (!(v instanceof Variant)) throw bad(p, 'expected a Variant', w, depth);
+  const inner = planOf(v.gvtype);
+  // The decoder's rule (GLib's): depth + depth(child type) < MAX_DEPTH.
+  if (depth + inner.depth >= MAX_DEPTH) {
+    const path = w.path(depth) || '/';
+    throw new GVariantError('GVARIANT_TOO_DEEP', `variants nest deeper than ${MAX_DEPTH} at ${path}`, { path });
+  }
+  w.segs[depth] = 'v';
+  encodeAt(inner, v.value, w, depth + 1);
+  const ts = v.type;
+  w.reserve(ts.length + 1);
+  const buf = w.buf;
+  let at = w.len;
+  buf[at++] = 0;
+  // A valid type string is ASCII.
+  for (let i = 0; i < ts.length; i++) buf[at++] = ts.charCodeAt(i);
+  w.len = at;
+}
+
+function encodeMaybe(p: Plan, v: GVValue, w: Writer, depth: number): void {
+  const el = p.element!;
+  let inner: GVValue;
+  if (el.tag === K_MAYBE) {
+    if (v === null) return;
+    if (typeof v !== 'object' || !('just' in v) || Object.getPrototypeOf(v) !== Object.prototype) {
+      throw bad(p, 'expected null or { just: value }', w, depth);
     }
-    case 'maybe': {
-      const el = t.element;
-      let inner: GVValue;
-      if (el.kind === 'maybe') {
-        if (v === null) return new Uint8Array(0);
-        if (typeof v !== 'object' || !('just' in v) || Object.getPrototypeOf(v) !== Object.prototype) {
-          throw bad(t, 'expected null or { just: value }', path);
-        }
-        inner = v.just;
-      } else {
-        if (v === null) return new Uint8Array(0);
-        inner = v;
-      }
-      const bytes = encodeAt(el, inner, le, `${path}/just`, depth + 1);
-      if (layout(el).fixedSize !== 0) return bytes;
-      const out = new Uint8Array(bytes.length + 1);
-      out.set(bytes);
-      return out;
-    }
-    case 'array':
-      return encodeArray(t, v, le, path, depth);
-    case 'tuple':
-      return encodeTuple(t, t.members, v, le, path, depth);
-    case 'dictEntry':
-      return encodeTuple(t, [t.key, t.value], v, le, path, depth);
+    inner = v.just;
+  } else {
+    if (v === null) return;
+    inner = v;
+  }
+  w.segs[depth] = 'just';
+  encodeAt(el, inner, w, depth + 1);
+  if (el.fixedSize !== 0) return;
+  w.reserve(1);
+  w.buf[w.len++] = 0;
+}
+
+function encodeAt(p: Plan, v: GVValue, w: Writer, depth: number): void {
+  switch (p.tag) {
+    case K_BASIC: return encodeBasic(p, v, w, depth);
+    case K_VARIANT: return encodeVariant(p, v, w, depth);
+    case K_MAYBE: return encodeMaybe(p, v, w, depth);
+    case K_ARRAY: return encodeArray(p, v, w, depth);
+    case K_TUPLE: case K_DICT_ENTRY: return encodeTuple(p, v, w, depth);
   }
 }
+
+// One writer reused across calls; a nested call (say, from a getter run while
+// encoding) gets its own.
+let spare: Writer | null = new Writer();
 
 /** Serializes `value` as `type` in normal form. Throws GVARIANT_BAD_TYPE / GVARIANT_BAD_VALUE. */
 export function encode(type: string | GVType, value: GVValue, order: ByteOrder = 'le'): Uint8Array {
   if (order !== 'le' && order !== 'be') {
     throw new GVariantError('GVARIANT_BAD_VALUE', `byte order must be 'le' or 'be'`, { order: String(order) });
   }
-  return encodeAt(toType(type), value, order === 'le', '');
+  const p = planFor(type);
+  const w = spare ?? new Writer();
+  spare = null;
+  try {
+    w.len = 0;
+    w.le = order === 'le';
+    encodeAt(p, value, w, 0);
+    return w.buf.slice(0, w.len);
+  } finally {
+    w.ends.length = 0;
+    // A writer grown by a large value is dropped, not kept for the process's life.
+    spare = w.buf.length <= 65536 ? w : new Writer();
+  }
 }
