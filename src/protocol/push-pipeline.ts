@@ -14,7 +14,6 @@
  *
  * A window of 1 is version 0's stop-and-wait exactly.
  */
-import type { Readable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 import type { PlannedObject } from './push-plan.js';
@@ -27,7 +26,11 @@ export const MAX_WINDOW = 4096;
 export interface PipelineOptions {
   window: number;
   windowBytes: number;
-  openRead: (obj: PlannedObject) => Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * The object's bytes, opened synchronously (no hop per object); `close`
+   * releases what the send did not take (ArchiveObjectStore.openReader).
+   */
+  openRead: (obj: PlannedObject) => AsyncIterable<Uint8Array> & { close(): void };
   onAnswered?: (obj: PlannedObject, sent: number, bytes: number) => void;
   /** Called when the STATUS stream ended early: the error to throw unless a refusal is known. */
   closed: (what: string) => Promise<Error>;
@@ -107,19 +110,15 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
       // object goes out: a synchronous openRead no longer yields by itself.
       if (inFlight.length > 0) await new Promise<void>((r) => setImmediate(r));
       if (refusal !== undefined || stop) break;
-      const stream = await o.openRead(obj);
-      if (refusal !== undefined || stop) {
-        (stream as unknown as Readable).destroy?.();
-        break;
-      }
+      const payload = o.openRead(obj);
       inFlight.push(obj);
       bytesInFlight += obj.size;
       maxInFlight = Math.max(maxInFlight, inFlight.length);
       bump();
       try {
-        await ep.sendPutObject({ object: obj.name, size: BigInt(obj.size) }, stream, { moreObjects: true, windowOpen: true });
+        await ep.sendPutObject({ object: obj.name, size: BigInt(obj.size) }, payload, { moreObjects: true, windowOpen: true });
       } finally {
-        (stream as unknown as Readable).destroy?.();
+        payload.close();
       }
     }
   } catch (e) {

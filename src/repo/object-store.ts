@@ -5,7 +5,7 @@
  * yields the archive representation of an object: the exact bytes a
  * PUTOBJECT carries (ostree-format.md §1.3, §3.5).
  */
-import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,8 +17,21 @@ export interface ObjectStat {
   size: number;
 }
 
-/** Objects up to this size are read in one synchronous call (see `openRead`). */
+/** Objects up to this size are read in one synchronous call (see `openReader`). */
 export const SMALL_OBJECT_READ = 64 * 1024;
+/** A larger object is read in chunks of this size, one at a time, as they are taken. */
+export const OBJECT_READ_CHUNK = 256 * 1024;
+
+/**
+ * An object's archive bytes from a file `openReader` opened. Iterate once;
+ * stopping early (break, throw) closes the file, and so does `close`.
+ */
+export interface ObjectReader extends AsyncIterable<Uint8Array> {
+  /** Size in bytes: what the chunks add up to, or REPO_CORRUPT_OBJECT while reading. */
+  readonly size: number;
+  /** Releases the file when the chunks were not all taken; idempotent. */
+  close(): void;
+}
 
 export interface ObjectStore {
   has(checksum: string, type: ObjectType): Promise<boolean>;
@@ -30,6 +43,13 @@ export interface ObjectStore {
   stat(checksum: string, type: ObjectType): Promise<ObjectStat | null>;
   /** A stream of the object's archive bytes; REPO_OBJECT_MISSING when absent. */
   openRead(checksum: string, type: ObjectType): Promise<NodeJS.ReadableStream>;
+  /**
+   * As `openRead`, synchronously and without a stream: the object is opened
+   * now (REPO_OBJECT_MISSING when absent) and read as the chunks are taken.
+   * `size`, when the caller already knows it (a push plan stats every
+   * object), saves an fstat; a file of another size is REPO_CORRUPT_OBJECT.
+   */
+  openReader(checksum: string, type: ObjectType, size?: number): ObjectReader;
   /** Every loose object, in no particular order; files that are not object names are skipped. */
   list(): AsyncIterable<ObjectName>;
 }
@@ -68,44 +88,53 @@ export class ArchiveObjectStore implements ObjectStore {
     return this.statSync(checksum, type) !== null;
   }
 
+  async openRead(checksum: string, type: ObjectType): Promise<NodeJS.ReadableStream> {
+    return Readable.from(this.openReader(checksum, type), { objectMode: false });
+  }
+
   /**
    * Opened with O_NOFOLLOW (a symlink planted in objects/ is not followed)
-   * and checked to be a regular file with fstat: no separate lstat. An
-   * object of at most SMALL_OBJECT_READ bytes, most of a tree, is read at
-   * once with synchronous calls (the same one buffer a stream would fill);
-   * a larger one is streamed from the open descriptor.
+   * and O_NONBLOCK (a fifo planted there does not block the open). Without
+   * a known size, fstat checks it is a regular file and gives the size; with
+   * one, the reads do: an object of at most SMALL_OBJECT_READ bytes, most of
+   * a tree, is read at once with one read of size + 1 bytes (a regular
+   * file's read stops short only at its end, so a longer file shows as the
+   * extra byte) and closed before this returns; a larger one is read in
+   * OBJECT_READ_CHUNK chunks as they are taken, so memory stays bounded.
    */
-  async openRead(checksum: string, type: ObjectType): Promise<NodeJS.ReadableStream> {
-    const gone = (): RepoError => new RepoError('REPO_OBJECT_MISSING', `object ${checksum}.${type} is not in the repository`, { checksum, type });
+  openReader(checksum: string, type: ObjectType, size?: number): ObjectReader {
+    const what = { checksum, type };
     let fd: number;
     try {
-      fd = openSync(this.pathOf(checksum, type), constants.O_RDONLY | constants.O_NOFOLLOW);
+      fd = openSync(this.pathOf(checksum, type), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') throw gone();
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') throw missingObject(what);
       throw e;
     }
-    let size: number;
+    let streaming = false;
     try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) throw gone();
-      size = st.size;
-      if (size <= SMALL_OBJECT_READ) {
-        const buf = Buffer.allocUnsafe(size);
-        let got = 0;
-        while (got < size) {
-          const n = readSync(fd, buf, got, size - got, got);
-          if (n === 0) break;
-          got += n;
-        }
-        closeSync(fd);
-        return Readable.from(got === 0 ? [] : [buf.subarray(0, got)], { objectMode: false });
+      if (size === undefined) {
+        const st = fstatSync(fd);
+        if (!st.isFile()) throw missingObject(what);
+        size = st.size;
       }
-    } catch (e) {
-      closeSync(fd);
-      throw e;
+      if (size > SMALL_OBJECT_READ) {
+        streaming = true;
+        return new ChunkReader(fd, size, what);
+      }
+      const buf = Buffer.allocUnsafe(size + 1);
+      let got = 0;
+      while (got < size) {
+        const n = readAt(fd, buf, got, buf.byteLength - got, got, what);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got !== size) throw changedSize(what, size);
+      return new OneChunk(buf.subarray(0, size));
+    } finally {
+      if (!streaming) closeSync(fd);
     }
-    return createReadStream('', { fd, autoClose: true });
   }
 
   async *list(): AsyncIterable<ObjectName> {
@@ -123,5 +152,114 @@ export class ArchiveObjectStore implements ObjectStore {
         }
       }
     }
+  }
+}
+
+type What = { checksum: string; type: ObjectType };
+
+function missingObject({ checksum, type }: What): RepoError {
+  return new RepoError('REPO_OBJECT_MISSING', `object ${checksum}.${type} is not in the repository`, { checksum, type });
+}
+
+function changedSize({ checksum, type }: What, size: number): RepoError {
+  return new RepoError('REPO_CORRUPT_OBJECT', `object ${checksum}.${type} is not ${size} bytes (it changed while being pushed?)`, { checksum, type, size });
+}
+
+/** readSync, with "not a regular file" (EISDIR: a directory; ESPIPE: a fifo or socket) reported as the object missing. */
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number, what: What): number {
+  try {
+    return readSync(fd, buf, offset, length, position);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ESPIPE' || code === 'EAGAIN') throw missingObject(what);
+    throw e;
+  }
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** A small object, already read: one chunk. Its own iterator: no generator, no stream. */
+class OneChunk implements ObjectReader, AsyncIterator<Uint8Array> {
+  #chunk: Uint8Array | null;
+  readonly size: number;
+
+  constructor(chunk: Uint8Array) {
+    this.#chunk = chunk;
+    this.size = chunk.byteLength;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    const c = this.#chunk;
+    this.#chunk = null;
+    return Promise.resolve(c === null || c.byteLength === 0 ? DONE : { done: false, value: c });
+  }
+
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.#chunk = null;
+    return Promise.resolve(DONE);
+  }
+
+  close(): void {
+    this.#chunk = null;
+  }
+}
+
+/** A larger object: one synchronous read per chunk taken, from the open file; closed at the end. */
+class ChunkReader implements ObjectReader, AsyncIterator<Uint8Array> {
+  #fd: number;
+  #at = 0;
+
+  constructor(fd: number, readonly size: number, private readonly what: What) {
+    this.#fd = fd;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    try {
+      return Promise.resolve(this.#step());
+    } catch (e) {
+      this.close();
+      return Promise.reject(e);
+    }
+  }
+
+  #step(): IteratorResult<Uint8Array> {
+    if (this.#fd < 0) return DONE;
+    const left = this.size - this.#at;
+    // At the announced end, one more byte read tells a file that grew.
+    const buf = Buffer.allocUnsafe(left === 0 ? 1 : Math.min(OBJECT_READ_CHUNK, left));
+    let got = 0;
+    while (got < buf.byteLength) {
+      const n = readAt(this.#fd, buf, got, buf.byteLength - got, this.#at + got, this.what);
+      if (n === 0) break;
+      got += n;
+    }
+    if (left === 0) {
+      if (got > 0) throw changedSize(this.what, this.size);
+      this.close();
+      return DONE;
+    }
+    if (got < buf.byteLength) throw changedSize(this.what, this.size);
+    this.#at += got;
+    return { done: false, value: buf };
+  }
+
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.close();
+    return Promise.resolve(DONE);
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    closeSync(fd);
   }
 }
