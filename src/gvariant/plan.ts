@@ -98,3 +98,8 @@ export function planForUntrusted(ts: string): Plan {
   }
   return p;
 }
+
+/** How many input type strings the bounded cache holds (for tests). */
+export function untrustedCacheSize(): number {
+  return untrusted.size;
+}
