@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { RepoError } from '../errors.js';
 import { encodeCommitmeta, encodeDirmeta, encodeDirtree, Variant } from './metadata.js';
 import { encodeFilezHeader, writeFilez, type FileMeta } from './filez.js';
-import { createObjectVerifier, ONE_SHOT_DEFLATED, ONE_SHOT_INFLATED, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
+import { createObjectVerifier, createVerifyEngine, ONE_SHOT_DEFLATED, ONE_SHOT_INFLATED, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
 import { objectRelPath, parseObjectBasename, type ObjectName } from './object-names.js';
 import { usePublicInflateForTests } from './raw-inflate.js';
 import { needTools } from '../testkit/tools.js';
@@ -211,4 +211,36 @@ test('one-shot and streaming inflate agree at their bounds: sizes, trailing byte
       await assert.rejects(verifyStream(chunked(f.bytes.subarray(0, f.bytes.length - 2), sizes), f.name), isCode('REPO_CORRUPT_OBJECT'), `${what}: truncated`);
     }
   }
+});
+
+/** Feeds `parts` to an engine made with a size, scribbling over each part once write() is done with it. */
+async function viaEngine(parts: Uint8Array[], name: ObjectName, size: number): Promise<number | undefined> {
+  const engine = createVerifyEngine(name, { size });
+  for (const p of parts) {
+    const mine = Buffer.from(p);
+    await engine.write(mine);
+    mine.fill(0x55); // the caller reuses its buffer: the engine must not hold on to it
+  }
+  return (await engine.finish()).contentSize;
+}
+
+test('a size given to the engine: whole-chunk objects inflate in place; wrong sizes never let a bad object pass', async () => {
+  for (const content of [randomBytes(3000), Buffer.from('text '.repeat(2000)), new Uint8Array(ONE_SHOT_INFLATED + 1), randomBytes(ONE_SHOT_DEFLATED + 10), new Uint8Array(0)]) {
+    const f = await filez(content);
+    const n = f.bytes.length;
+    assert.equal(await viaEngine([f.bytes], f.name, n), content.byteLength);
+    assert.equal(await viaEngine([f.bytes.subarray(0, 40), f.bytes.subarray(40)], f.name, n), content.byteLength);
+    // Too short a size: the rest is trailing, not a second payload.
+    await assert.rejects(viaEngine([f.bytes, Buffer.from([1, 2])], f.name, n), (e: unknown) => isCode('REPO_CORRUPT_OBJECT')(e) && (e as RepoError).data.trailing === 2);
+    // Truncated, with the size of what came: a bad stream.
+    await assert.rejects(viaEngine([f.bytes.subarray(0, n - 1)], f.name, n - 1), isCode('REPO_CORRUPT_OBJECT'));
+    const flipped = Buffer.from(f.bytes);
+    const first = 8 + f.bytes.readUInt32BE(0); // the first block's BFINAL bit (the last byte may be only padding bits)
+    flipped[first] = (flipped[first] as number) ^ 0x01;
+    await assert.rejects(viaEngine([flipped], f.name, n), isCode('REPO_CORRUPT_OBJECT'));
+    // A size that does not match at all is only a missed speed-up.
+    assert.equal(await viaEngine([f.bytes], f.name, n + 5), content.byteLength);
+  }
+  const l = await filez(new Uint8Array(0), { ...reg, mode: 0o120777, symlinkTarget: 't' });
+  await assert.rejects(viaEngine([l.bytes, Buffer.from([3, 0])], l.name, l.bytes.length + 2), isCode('REPO_CORRUPT_OBJECT'));
 });

@@ -114,13 +114,19 @@ class FilezEngine implements VerifyEngine {
   private inflateFailed: Promise<never> | undefined;
   private inflateEnded = false;
   /** Payload kept for the one-shot inflate while it stays small. */
-  private deflated: Buffer[] | undefined;
+  private deflated: Uint8Array[] | undefined;
+  /** Set once the one-shot inflate ran: where the deflate stream ended. */
+  private oneShotConsumed: number | undefined;
   private deflatedSize = 0;
   private fed = 0;
   private inflated = 0;
   private size = 0;
 
-  constructor(private readonly target: ObjectName) {}
+  constructor(
+    private readonly target: ObjectName,
+    /** The exact length of the object when the caller knows it (see VerifyEngineOptions). */
+    private readonly expectedSize?: number,
+  ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
     this.size += chunk.byteLength;
@@ -176,9 +182,24 @@ class FilezEngine implements VerifyEngine {
 
   private async feed(chunk: Uint8Array): Promise<void> {
     const header = this.header as FilezHeader;
+    if (this.oneShotConsumed !== undefined) {
+      // Already inflated (the size given was short): all of this is trailing, counted in finish().
+      this.fed += chunk.byteLength;
+      return;
+    }
     if (this.inflate === undefined && this.deflated === undefined) throw corrupt(this.target, 'symlink object has payload bytes', { symlinkTarget: header.symlinkTarget });
     this.fed += chunk.byteLength;
     if (this.deflated !== undefined) {
+      if (this.deflated.length === 0 && this.size === this.expectedSize && chunk.byteLength <= ONE_SHOT_DEFLATED) {
+        // The whole payload in this one chunk: inflate it now, in place, rather than keep a copy for finish().
+        this.deflated.push(chunk);
+        this.deflatedSize = chunk.byteLength;
+        if (this.oneShot()) return;
+        this.deflated = undefined; // over the output cap: stream it, before write() returns
+        this.startInflate();
+        await this.write1(chunk);
+        return;
+      }
       if (this.deflatedSize + chunk.byteLength <= ONE_SHOT_DEFLATED) {
         this.deflated.push(Buffer.from(chunk)); // a copy: callers may reuse their buffer
         this.deflatedSize += chunk.byteLength;
@@ -205,7 +226,7 @@ class FilezEngine implements VerifyEngine {
   /** The one-shot inflate; false when the output is over the cap (then stream instead). */
   private oneShot(): boolean {
     const kept = this.deflated ?? [];
-    const input = kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept);
+    const input = kept.length === 1 ? (kept[0] as Uint8Array) : Buffer.concat(kept);
     const hash = this.hash as Hash;
     let out: { consumed: number; produced: number } | undefined;
     try {
@@ -216,6 +237,7 @@ class FilezEngine implements VerifyEngine {
     }
     if (out === undefined) return false;
     this.deflated = undefined;
+    this.oneShotConsumed = out.consumed;
     if (out.consumed !== this.fed) {
       throw corrupt(this.target, `${this.fed - out.consumed} trailing bytes after the deflate stream`, { trailing: this.fed - out.consumed });
     }
@@ -227,6 +249,9 @@ class FilezEngine implements VerifyEngine {
     if (this.header === undefined) throw new RepoError('REPO_MALFORMED_OBJECT', `file object ${this.target.checksum} ends inside its header`, { ...this.target });
     const header = this.header;
     if (this.deflated !== undefined && !this.oneShot()) await this.toStreaming();
+    if (this.oneShotConsumed !== undefined && this.oneShotConsumed !== this.fed) {
+      throw corrupt(this.target, `${this.fed - this.oneShotConsumed} trailing bytes after the deflate stream`, { trailing: this.fed - this.oneShotConsumed });
+    }
     if (this.inflate !== undefined) {
       const inflate = this.inflate;
       await Promise.race([
@@ -252,14 +277,25 @@ class FilezEngine implements VerifyEngine {
   }
 }
 
-/** The verifier without a stream around it: for a caller that feeds chunks itself (receive-object.ts). */
-export function createVerifyEngine(target: ObjectName): VerifyEngine {
-  return engineFor(target);
+export interface VerifyEngineOptions {
+  /**
+   * The exact number of bytes that will be written (a PUTOBJECT's size).
+   * Only a speed-up: a small content object that arrives in one chunk is
+   * then inflated from that chunk, without a copy kept until finish(). A
+   * wrong value can make a good object fail, never a bad one pass: bytes
+   * after the end of the deflate stream are still counted as trailing.
+   */
+  size?: number | bigint;
 }
 
-function engineFor(target: ObjectName): VerifyEngine {
+/** The verifier without a stream around it: for a caller that feeds chunks itself (receive-object.ts). */
+export function createVerifyEngine(target: ObjectName, options: VerifyEngineOptions = {}): VerifyEngine {
+  return engineFor(target, options.size === undefined ? undefined : Number(options.size));
+}
+
+function engineFor(target: ObjectName, size?: number): VerifyEngine {
   assertChecksum(target.checksum);
-  return target.type === 'file' ? new FilezEngine(target) : new MetadataEngine({ checksum: target.checksum, type: target.type });
+  return target.type === 'file' ? new FilezEngine(target, size) : new MetadataEngine({ checksum: target.checksum, type: target.type });
 }
 
 /**
