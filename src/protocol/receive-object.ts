@@ -10,7 +10,9 @@
  *   2. the size: at most maxObjectSize, at most maxMetadataSize for metadata;
  *   3. already stored or already staged: the payload is skipped, not staged;
  *   4. the payload is streamed into a staging file and through the verifier
- *      in the same pass; it is kept only if it hashes to its name.
+ *      in the same pass; it is kept only if it hashes to its name. A content
+ *      object of at most SMALL_CONTENT bytes is verified in memory first and
+ *      written afterwards, in the background (receiveSmall).
  *
  * An object refused for its bytes (3, 4) has its payload read to the end,
  * so the stream stays in step (`inStep`) and the session waits for DONE. One
@@ -51,6 +53,9 @@ export function storeLookup(repo: Repo): StoreLookup {
   }
   return (o) => dirs.has(o.checksum.slice(0, 2)) && repo.objects.hasSync(o.checksum, o.type);
 }
+
+/** Content objects up to this size are verified in memory and written in the background. */
+export const SMALL_CONTENT = 64n * 1024n;
 
 export interface ObjectLimits {
   maxObjectSize: bigint;
@@ -107,6 +112,8 @@ export async function receiveObject(
     return { ok: true, object, stored: 'alreadyPresent' };
   }
 
+  if (object.type === 'file' && msg.size <= SMALL_CONTENT) return receiveSmall(staging, object, msg.object, payload);
+
   const sink = await staging.writeObject(object.checksum, object.type);
   // The verifier's engine is fed directly (no Writable around it): one call per chunk.
   const engine = createVerifyEngine(object);
@@ -139,6 +146,42 @@ export async function receiveObject(
     return { ok: false, error: named(msg.object, asOstreePushError(bad)), inStep: true };
   }
   await sink.commit();
+  return { ok: true, object, stored: 'staged' };
+}
+
+/**
+ * A small content object (most of a tree) is kept in memory, verified, and
+ * only then written, in the background (Staging.stageVerified): a corrupt
+ * one never touches the disk, and the file's creation overlaps reading and
+ * verifying the next object.
+ */
+async function receiveSmall(staging: Staging, object: ObjectName, name: string, payload: Payload): Promise<ObjectVerdict> {
+  const engine = createVerifyEngine(object);
+  const chunks: Uint8Array[] = [];
+  let bad: unknown;
+  for await (const chunk of payload) {
+    // A copy: the chunk is a view into the reader's input buffer.
+    const own = Uint8Array.prototype.slice.call(chunk);
+    chunks.push(own);
+    try {
+      await engine.write(own);
+    } catch (e) {
+      bad = e;
+      break;
+    }
+  }
+  if (bad === undefined) {
+    try {
+      await engine.finish();
+    } catch (e) {
+      bad = e;
+    }
+  }
+  if (bad !== undefined) {
+    await skip(payload);
+    return { ok: false, error: named(name, asOstreePushError(bad)), inStep: true };
+  }
+  await staging.stageVerified(object.checksum, object.type, chunks);
   return { ok: true, object, stored: 'staged' };
 }
 
