@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { tmpDir } from '../testkit/tmp.js';
 import { ArchiveObjectStore, OBJECT_READ_CHUNK, SMALL_OBJECT_READ, type ObjectReader } from './object-store.js';
 
@@ -107,4 +107,14 @@ test('openReader: absent, a symlink, a directory or a fifo in its place is REPO_
   assert.throws(() => s.openReader(name(8), 'file'), { code: 'REPO_OBJECT_MISSING' });
   assert.throws(() => s.openReader(name(8), 'file', 6), (e: Error & { code?: string }) => e.code === 'REPO_OBJECT_MISSING' || e.code === 'REPO_CORRUPT_OBJECT');
   assert.equal(openUnder(s.root), 0);
+});
+
+test('pathOf: the root joined with the object path, however the root is spelled', () => {
+  const c = name(9);
+  for (const root of ['/srv/repo', '/srv/repo/', 'repo', './repo//', '/', '.', '../x/./repo']) {
+    const p = new ArchiveObjectStore(root).pathOf(c, 'dirtree');
+    assert.equal(resolve(p), resolve(join(root, 'objects', c.slice(0, 2), `${c.slice(2)}.dirtree`)), root);
+    assert.ok(!p.includes('//'), p);
+  }
+  assert.throws(() => new ArchiveObjectStore('/srv').pathOf('../etc', 'file'), { code: 'REPO_BAD_OBJECT_NAME' });
 });

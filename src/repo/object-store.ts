@@ -55,11 +55,17 @@ export interface ObjectStore {
 }
 
 export class ArchiveObjectStore implements ObjectStore {
-  constructor(readonly root: string) {}
+  /** The root, normalized once: a path per object is then one concatenation, not a join. */
+  readonly #root: string;
 
-  /** Absolute path of an object (the checksum is validated by objectRelPath). */
+  constructor(readonly root: string) {
+    const r = join(root, '.');
+    this.#root = r.endsWith('/') ? r : `${r}/`;
+  }
+
+  /** Path of an object (the checksum is validated by objectRelPath), as join(root, relative path) gives it. */
   pathOf(checksum: string, type: ObjectType): string {
-    return join(this.root, objectRelPath(checksum, type, 'archive'));
+    return this.#root + objectRelPath(checksum, type, 'archive');
   }
 
   async stat(checksum: string, type: ObjectType): Promise<ObjectStat | null> {
