@@ -103,8 +103,7 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
   let sendError: unknown;
   try {
     for (const obj of objects) {
-      const fits = (): boolean => inFlight.length === 0 || (inFlight.length < window && bytesInFlight + obj.size <= o.windowBytes);
-      while (!fits() && refusal === undefined && !stop) await changed;
+      while (inFlight.length > 0 && (inFlight.length >= window || bytesInFlight + obj.size > o.windowBytes) && refusal === undefined && !stop) await changed;
       if (refusal !== undefined || stop) break;
       // Let replies that already arrived (a refusal) be read before the next
       // object goes out: a synchronous openRead no longer yields by itself.

@@ -234,7 +234,8 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   if (offered.has('query') && updates.length > 0 && plan.objects.length > 0 && (remote.size > 0 || truncated) && o.dryRun !== true) {
     const q = await queryObjects(ep, plan.objects, closed);
     known = q.known;
-    plan.bytes -= plan.objects.filter((x) => !q.objects.includes(x)).reduce((n, x) => n + x.size, 0);
+    // What is left, summed (a search of the kept list per planned object was quadratic).
+    plan.bytes = q.objects.reduce((n, x) => n + x.size, 0);
     plan.objects = q.objects;
     if (!used.includes('query')) used.push('query');
     o.log?.(`the receiver already holds ${known} of the planned objects (${q.queries} QUERY)`);
