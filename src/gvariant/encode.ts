@@ -37,8 +37,13 @@ class Writer {
   le = true;
   /** segs[d] is the path segment of the value at depth d + 1 under the top. */
   segs: (string | number)[] = [];
-  /** End offsets of variable members, as a stack shared by nested containers. */
+  /** End offsets of variable members, as a stack shared by nested containers: ends[0..top). */
   ends: number[] = [];
+  top = 0;
+
+  pushEnd(end: number): void {
+    this.ends[this.top++] = end;
+  }
 
   reserve(n: number): void {
     const need = this.len + n;
@@ -81,17 +86,17 @@ export function offsetWidth(bodySize: number, count: number): number {
   return 8;
 }
 
-/** Appends ends[from..] (in order, or reversed), little-endian, then drops them from the stack. */
+/** Appends ends[from..top) (in order, or reversed), little-endian, then drops them from the stack. */
 function appendOffsets(w: Writer, base: number, from: number, reverse: boolean): void {
   const ends = w.ends;
-  const count = ends.length - from;
+  const count = w.top - from;
   const width = offsetWidth(w.len - base, count);
   if (width !== 0) {
     w.reserve(count * width);
     const buf = w.buf;
     let p = w.len;
     for (let j = 0; j < count; j++) {
-      let v = ends[reverse ? ends.length - 1 - j : from + j]!;
+      let v = ends[reverse ? w.top - 1 - j : from + j]!;
       for (let k = 0; k < width; k++) {
         buf[p++] = v & 0xff;
         v = Math.floor(v / 256);
@@ -99,7 +104,8 @@ function appendOffsets(w: Writer, base: number, from: number, reverse: boolean):
     }
     w.len = p;
   }
-  ends.length = from;
+  // Setting the stack's length would be a slow builtin call; the top index is enough.
+  w.top = from;
 }
 
 const INT_LO: Record<string, number> = { y: 0, n: -0x8000, q: 0, i: -0x80000000, u: 0, h: -0x80000000 };
@@ -192,13 +198,13 @@ function encodeTuple(p: Plan, v: GVValue, w: Writer, depth: number): void {
     return;
   }
   const base = w.len;
-  const from = w.ends.length;
+  const from = w.top;
   for (let i = 0; i < count; i++) {
     const m = members[i]!;
     w.pad(base, m.alignment);
     w.segs[depth] = i;
     encodeAt(m, v[i]!, w, depth + 1);
-    if (m.fixedSize === 0 && i < count - 1) w.ends.push(w.len - base);
+    if (m.fixedSize === 0 && i < count - 1) w.pushEnd(w.len - base);
   }
   if (p.fixedSize !== 0) {
     w.pad(base, p.alignment);
@@ -223,8 +229,8 @@ function encodeEntry(p: Plan, k: GVValue, val: GVValue, w: Writer, depth: number
   }
   // A key is basic: its end is an offset only when it is a string.
   if (kp.fixedSize === 0) {
-    w.ends.push(keyEnd);
-    appendOffsets(w, base, w.ends.length - 1, true);
+    w.pushEnd(keyEnd);
+    appendOffsets(w, base, w.top - 1, true);
   }
 }
 
@@ -237,7 +243,7 @@ function encodeArray(p: Plan, v: GVValue, w: Writer, depth: number): void {
     return;
   }
   const base = w.len;
-  const from = w.ends.length;
+  const from = w.top;
   const variable = el.fixedSize === 0;
   if (el.tag === K_DICT_ENTRY) {
     if (!(v instanceof Map)) throw bad(p, 'expected a Map', w, depth);
@@ -246,7 +252,7 @@ function encodeArray(p: Plan, v: GVValue, w: Writer, depth: number): void {
       w.pad(base, el.alignment);
       w.segs[depth] = i++;
       encodeEntry(el, k, val, w, depth + 1);
-      if (variable) w.ends.push(w.len - base);
+      if (variable) w.pushEnd(w.len - base);
     }
   } else {
     if (!Array.isArray(v)) throw bad(p, el.code === 'y' ? 'expected a Uint8Array' : 'expected an array', w, depth);
@@ -256,7 +262,7 @@ function encodeArray(p: Plan, v: GVValue, w: Writer, depth: number): void {
       w.pad(base, el.alignment);
       w.segs[depth] = i;
       encodeAt(el, items[i]!, w, depth + 1);
-      if (variable) w.ends.push(w.len - base);
+      if (variable) w.pushEnd(w.len - base);
     }
   }
   if (variable) appendOffsets(w, base, from, false);
@@ -330,8 +336,8 @@ export function encode(type: string | GVType, value: GVValue, order: ByteOrder =
     encodeAt(p, value, w, 0);
     return w.buf.slice(0, w.len);
   } finally {
-    w.ends.length = 0;
+    w.top = 0;
     // A writer grown by a large value is dropped, not kept for the process's life.
-    spare = w.buf.length <= 65536 ? w : new Writer();
+    spare = w.buf.length <= 65536 && w.ends.length <= 4096 ? w : new Writer();
   }
 }
