@@ -116,7 +116,7 @@ export async function receiveObject(
 
   const sink = await staging.writeObject(object.checksum, object.type);
   // The verifier's engine is fed directly (no Writable around it): one call per chunk.
-  const engine = createVerifyEngine(object);
+  const engine = createVerifyEngine(object, { size: payload.size });
   let bad: unknown;
   try {
     for await (const chunk of payload) {
@@ -156,7 +156,7 @@ export async function receiveObject(
  * verifying the next object.
  */
 async function receiveSmall(staging: Staging, object: ObjectName, name: string, payload: Payload): Promise<ObjectVerdict> {
-  const engine = createVerifyEngine(object);
+  const engine = createVerifyEngine(object, { size: payload.size });
   const chunks: Uint8Array[] = [];
   let bad: unknown;
   for await (const chunk of payload) {
