@@ -12,7 +12,7 @@
  *   4. the payload is streamed into a staging file and through the verifier
  *      in the same pass; it is kept only if it hashes to its name. A content
  *      object of at most SMALL_CONTENT bytes is verified in memory first and
- *      written afterwards, in the background (receiveSmall).
+ *      written afterwards (receiveSmall).
  *
  * An object refused for its bytes (3, 4) has its payload read to the end,
  * so the stream stays in step (`inStep`) and the session waits for DONE. One
@@ -54,7 +54,7 @@ export function storeLookup(repo: Repo): StoreLookup {
   return (o) => dirs.has(o.checksum.slice(0, 2)) && repo.objects.hasSync(o.checksum, o.type);
 }
 
-/** Content objects up to this size are verified in memory and written in the background. */
+/** Content objects up to this size are verified in memory, then written. */
 export const SMALL_CONTENT = 64n * 1024n;
 
 export interface ObjectLimits {
@@ -151,9 +151,8 @@ export async function receiveObject(
 
 /**
  * A small content object (most of a tree) is kept in memory, verified, and
- * only then written, in the background (Staging.stageVerified): a corrupt
- * one never touches the disk, and the file's creation overlaps reading and
- * verifying the next object.
+ * only then written, with one writev (Staging.stageVerified): a corrupt one
+ * never touches the disk.
  */
 async function receiveSmall(staging: Staging, object: ObjectName, name: string, payload: Payload): Promise<ObjectVerdict> {
   const engine = createVerifyEngine(object, { size: payload.size });
@@ -181,7 +180,7 @@ async function receiveSmall(staging: Staging, object: ObjectName, name: string, 
     await skip(payload);
     return { ok: false, error: named(name, asOstreePushError(bad)), inStep: true };
   }
-  await staging.stageVerified(object.checksum, object.type, chunks);
+  staging.stageVerified(object.checksum, object.type, chunks);
   return { ok: true, object, stored: 'staged' };
 }
 

@@ -129,9 +129,7 @@ export async function publishUpdate(
   hooks: PublishHooks = {},
 ): Promise<PublishOutcome> {
   const view = stagedView(repo, staging);
-  // Every object has arrived: once their background writes are done, their
-  // bytes go to disk while the closure is walked and checked.
-  await staging.settle();
+  // Every object has arrived: their bytes go to disk while the closure is walked and checked.
   const durable = staging.makeDurable();
   const lock = await acquireLock(repo);
   try {

@@ -169,13 +169,6 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
   let refusal: OstreePushError | undefined;
   /** DONE was received and publishing began: its failures are refusals of the update. */
   let publishing = false;
-  /** Every staging of this session, so the end can wait for its background writes. */
-  const stagings: Staging[] = [];
-  const newStaging = (): Staging => {
-    const s = Staging.create(repo);
-    stagings.push(s);
-    return s;
-  };
   const cleanup = (): void => {
     staging?.dispose();
     staging = null;
@@ -223,7 +216,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
             return {};
           }
           if (m.message.type === 'PUTOBJECT' && m.payload !== undefined) {
-            staging ??= newStaging();
+            staging ??= Staging.create(repo);
             inStore ??= storeLookup(repo);
             let v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid, inStore);
             if (v.ok && policy.checks !== undefined) {
@@ -254,11 +247,11 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
       }
       for (const action of r.actions) {
         if (action === 'beginStaging') {
-          staging ??= newStaging();
+          staging ??= Staging.create(repo);
           accepted = update;
           for (const u of accepted) log(`update ${u.ref}: ${u.from} -> ${u.to}`);
         } else if (action === 'publish') {
-          staging ??= newStaging();
+          staging ??= Staging.create(repo);
           publishing = true;
           let done;
           try {
@@ -316,8 +309,6 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     log(`${result.outcome}: ${err.message}`);
   } finally {
     cleanup();
-    // A disposed staging removes itself again once its last background write is done.
-    for (const s of stagings) await s.settle().catch(() => undefined);
   }
   return result;
 }
