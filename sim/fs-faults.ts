@@ -3,16 +3,19 @@
  * the repository code imports named functions from `node:fs` and
  * `node:fs/promises`, and `module.syncBuiltinESMExports()` makes ES module
  * bindings follow the built-in modules' properties. So the simulator replaces
- * `renameSync`, `linkSync`, `openSync`/`writeSync`/`closeSync` and
- * `fs.promises.open` for the duration of a run,
+ * `renameSync`, `linkSync`, `openSync`/`writeSync`/`writevSync`/`closeSync`
+ * and `fs.promises.open` for the duration of a run,
  * acting only on paths inside the destination repository:
  *
  *   stage-write  the N-th write into a staging file fails (ENOSPC / EIO)
- *   publish      the N-th link(2) of an object into objects/ fails
- *   kill points  SIGKILL after the N-th object committed into staging
- *                (`receiving`), once the repository lock is taken for
+ *   publish      the N-th object placed into objects/ fails: a link(2) of
+ *                one object, or the rename of a whole leaf directory that
+ *                would place it (then none of that directory is placed)
+ *   kill points  SIGKILL after the N-th object committed into staging (its
+ *                file closed: `receiving`), once the repository lock is taken for
  *                publication (`closure`: closure and ref checks run under it),
- *                after the N-th object linked into objects/ (`publish`), after
+ *                after the N-th object placed into objects/ (`publish`; a
+ *                directory moved whole places all its objects at once), after
  *                the ref journal (step 0) or the N-th ref file (`ref`) is written,
  *                and between writing the temp file of each of those and
  *                renaming it into place (`ref-temp`).
@@ -58,9 +61,18 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     if (plan.kill !== undefined && plan.kill.at === at && plan.kill.step === step) plan.onKill?.();
   };
 
-  const orig = { renameSync: fs.renameSync, linkSync: fs.linkSync, open: fsp.open, openSync: fs.openSync, writeSync: fs.writeSync, closeSync: fs.closeSync };
+  const orig = {
+    renameSync: fs.renameSync,
+    linkSync: fs.linkSync,
+    open: fsp.open,
+    openSync: fs.openSync,
+    writeSync: fs.writeSync,
+    writevSync: fs.writevSync,
+    closeSync: fs.closeSync,
+  };
   /** Descriptors of staging files opened with openSync (the staging code writes them with writeSync). */
   const stagingFds = new Set<number>();
+  const ownerFds = new Set<number>();
   const failWrite = (path: string): void => {
     const f = plan.fail;
     if (f?.op !== 'stage-write') return;
@@ -71,37 +83,52 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
   };
   const patchedOpenSync = (path: fs.PathLike, ...rest: unknown[]): number => {
     const fd = (orig.openSync as (...a: unknown[]) => number)(path, ...rest);
-    if (typeof path === 'string' && resolve(path).startsWith(staging)) stagingFds.add(fd);
+    // Staged objects, not the staging's owner.json: closing one is a commit into staging.
+    if (typeof path === 'string' && resolve(path).startsWith(staging) && !path.endsWith(`${sep}owner.json`)) stagingFds.add(fd);
+    else if (typeof path === 'string' && resolve(path).startsWith(staging)) ownerFds.add(fd);
     return fd;
   };
-  const patchedWriteSync = (fd: number, ...rest: unknown[]): number => {
+  const patchedWritevSync = (fd: number, ...rest: unknown[]): number => {
     if (stagingFds.has(fd)) failWrite(`fd ${fd}`);
+    return (orig.writevSync as (...a: unknown[]) => number)(fd, ...rest);
+  };
+  const patchedWriteSync = (fd: number, ...rest: unknown[]): number => {
+    if (stagingFds.has(fd) || ownerFds.has(fd)) failWrite(`fd ${fd}`);
     return (orig.writeSync as (...a: unknown[]) => number)(fd, ...rest);
   };
   const patchedCloseSync = (fd: number): void => {
-    stagingFds.delete(fd);
+    const staged = stagingFds.delete(fd);
+    ownerFds.delete(fd);
     orig.closeSync(fd);
+    if (staged) kill('receiving', ++counts.staged);
+  };
+  /** Counts objects placed into objects/ (`n` at once for a directory) and injects the publish fault and kills. */
+  const place = (n: number, dst: string, doIt: () => void): void => {
+    const f = plan.fail;
+    if (f?.op === 'publish' && f.after >= counts.published && f.after < counts.published + n) {
+      failed = true;
+      throw errnoError(f.errno, n === 1 ? 'link' : 'rename', dst);
+    }
+    doIt();
+    for (let i = 0; i < n; i++) kill('publish', ++counts.published);
   };
   const patchedRename = (from: fs.PathLike, to: fs.PathLike): void => {
     const dst = resolve(String(to));
+    if (dst.startsWith(objects) && fs.lstatSync(from).isDirectory()) {
+      place(fs.readdirSync(from).length, dst, () => orig.renameSync(from, to));
+      return;
+    }
     // The temp file is complete, its rename not done: what a kill here leaves is a `.tmp-*` beside the target.
     if (dst === journal) kill('ref-temp', 0);
     else if (dst.startsWith(refs)) kill('ref-temp', counts.refs + 1);
     orig.renameSync(from, to);
-    if (dst.startsWith(staging)) kill('receiving', ++counts.staged);
-    else if (dst === journal) kill('ref', 0);
+    if (dst === journal) kill('ref', 0);
     else if (dst.startsWith(refs)) kill('ref', ++counts.refs);
   };
   const patchedLink = (existing: fs.PathLike, to: fs.PathLike): void => {
     const dst = resolve(String(to));
     if (dst.startsWith(objects)) {
-      const n = counts.published++;
-      if (plan.fail?.op === 'publish' && plan.fail.after === n) {
-        failed = true;
-        throw errnoError(plan.fail.errno, 'link', dst);
-      }
-      orig.linkSync(existing, to);
-      kill('publish', n + 1);
+      place(1, dst, () => orig.linkSync(existing, to));
       return;
     }
     orig.linkSync(existing, to);
@@ -130,11 +157,20 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     f['linkSync'] = to.linkSync;
     f['openSync'] = to.openSync;
     f['writeSync'] = to.writeSync;
+    f['writevSync'] = to.writevSync;
     f['closeSync'] = to.closeSync;
     (fsp as { open: unknown }).open = to.open;
     syncBuiltinESMExports();
   };
-  set({ renameSync: patchedRename, linkSync: patchedLink, open: patchedOpen, openSync: patchedOpenSync, writeSync: patchedWriteSync, closeSync: patchedCloseSync });
+  set({
+    renameSync: patchedRename,
+    linkSync: patchedLink,
+    open: patchedOpen,
+    openSync: patchedOpenSync,
+    writeSync: patchedWriteSync,
+    writevSync: patchedWritevSync,
+    closeSync: patchedCloseSync,
+  });
   let installed = true;
   return {
     get failed() {

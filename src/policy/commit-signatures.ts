@@ -66,7 +66,7 @@ export function needsSigning(s: SignSettings): boolean {
 export async function readCommitForSigning(repo: Repo, staging: Staging | null, checksum: string): Promise<CommitForSigning> {
   const stored = (type: 'commit' | 'commitmeta'): string => repo.resolve(objectRelPath(checksum, type));
   const staged = (type: 'commit' | 'commitmeta'): string | null =>
-    staging !== null && staging.has(checksum, type) ? join(staging.dir, objectRelPath(checksum, type).slice('objects/'.length)) : null;
+    staging !== null && staging.has(checksum, type) ? staging.pathOf(checksum, type) : null;
   const commitPath = staged('commit') ?? stored('commit');
   let commitBytes: Uint8Array;
   try {

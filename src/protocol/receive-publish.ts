@@ -71,10 +71,7 @@ export interface PublishPolicy {
 export function stagedView(repo: Repo, staging: Staging): RepoLike {
   return {
     path: repo.path,
-    objectPath: (checksum: string, type: ObjectType) => {
-      const rel = objectRelPath(checksum, type);
-      return staging.has(checksum, type) ? join(staging.dir, rel.slice('objects/'.length)) : join(repo.path, rel);
-    },
+    objectPath: (checksum: string, type: ObjectType) => (staging.has(checksum, type) ? staging.pathOf(checksum, type) : join(repo.path, objectRelPath(checksum, type))),
     staged: (checksum: string, type: ObjectType) => staging.has(checksum, type),
   };
 }

@@ -92,7 +92,8 @@ test('SIGKILL at every publication step and at random moments leaves a sound sto
     const what = JSON.stringify(plan);
     if (plan.killAfter !== null) assert.equal(signal, 'SIGKILL', what);
     const count = await assertStoreSound(dst);
-    if (plan.killAfter !== null) assert.equal(count, plan.killAfter, `${what}: exactly k objects published`);
+    // A leaf directory moved whole (Staging.publish) places several objects in one step.
+    if (plan.killAfter !== null) assert.ok(count >= plan.killAfter && count <= N, `${what}: ${count} objects published, at least k`);
     else t.diagnostic(`random kill after ${plan.delayMs} ms: ${count}/${N} objects published, signal ${signal}`);
     const left = readdirSync(join(dst, 'tmp')).filter((n) => n !== 'cache');
     // (A random kill may land after publish and dispose, just before exit.)

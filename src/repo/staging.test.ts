@@ -87,6 +87,29 @@ test('stageVerified writes verified bytes in one go; a taken name fails and leav
   s.dispose();
 });
 
+test('publish moves a leaf directory whole when objects/XX/ is absent, drops unreferenced leaves, links the rest', async () => {
+  const repo = fresh();
+  const s = Staging.create(repo);
+  // Four file objects under 'aa', one under 'bb' whose objects/bb/ already exists, one never published.
+  const files = [0, 1, 2, 3].map((i) => ({ checksum: `aa${String(i).repeat(62)}`, bytes: Buffer.from(`file ${i}`) }));
+  const other = { checksum: `bb${'5'.repeat(62)}`, bytes: Buffer.from('other') };
+  const unreferenced = { checksum: `aa${'9'.repeat(62)}`, bytes: Buffer.from('nobody wants me') };
+  for (const f of [...files, other, unreferenced]) s.stageVerified(f.checksum, 'file', [f.bytes]);
+  const tree = await stage(s, EMPTY_TREE, 'dirtree');
+  assert.equal(s.pathOf(tree, 'dirtree'), join(s.dir, 'm', tree.slice(0, 2), `${tree.slice(2)}.dirtree`), 'parents are staged apart');
+  mkdirSync(repo.resolve('objects', 'bb'));
+  const order = [...files, other].map((f) => ({ checksum: f.checksum, type: 'file' as const }));
+  const steps: string[] = [];
+  const r = s.publish([...order, { checksum: tree, type: 'dirtree' }], { onStep: (_k, o) => steps.push(o.checksum) });
+  assert.deepEqual(r, { published: 6, alreadyPresent: 0 });
+  assert.equal(steps.at(-1), tree, 'the parent comes last');
+  assert.deepEqual(readdirSync(repo.resolve('objects', 'aa')).sort(), files.map((f) => `${f.checksum.slice(2)}.filez`).sort(), 'moved whole, without the unreferenced leaf');
+  for (const f of [...files, other]) assert.deepEqual(readFileSync(repo.resolve('objects', f.checksum.slice(0, 2), `${f.checksum.slice(2)}.filez`)), f.bytes);
+  assert.equal(existsSync(join(s.dir, 'aa')), false);
+  assert.deepEqual(readdirSync(join(s.dir, 'bb')), [], 'linked one by one into the existing objects/bb/');
+  s.dispose();
+});
+
 test('abort removes the partial file; an unknown type is refused', async () => {
   const repo = fresh();
   const s = Staging.create(repo);

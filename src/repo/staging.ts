@@ -1,8 +1,9 @@
 /**
  * The staging directory of one receive, and child-first publication.
  *
- *   tmp/push-staging-<pid>-<random>/owner.json     who owns it (pid, boot id, start time)
- *   tmp/push-staging-<pid>-<random>/XX/rest.ext    an object, being received or verified
+ *   tmp/push-staging-<pid>-<random>/owner.json       who owns it (pid, boot id, start time)
+ *   tmp/push-staging-<pid>-<random>/XX/rest.ext      a leaf object (file, dirmeta, commitmeta)
+ *   tmp/push-staging-<pid>-<random>/m/XX/rest.ext    a parent object (dirtree, commit)
  *
  * An object is written under its final staging name from its first byte: a
  * name in staging promises nothing (the directory is private to this
@@ -14,7 +15,13 @@
  * create plus rename in one busy directory cost about 60 µs per object on
  * ext4, a create in the fan-out directory about 35 µs.
  *
- * `publish` moves objects into `objects/`; each move
+ * `publish` moves objects into `objects/`. A leaf directory `XX/` whose
+ * `objects/XX/` does not exist yet moves whole, with one rename, in the
+ * first level: its objects have no children, are complete and durable
+ * (step 1 below), and unreferenced leaves are removed from it first. This
+ * is what makes the first push into an empty repository cheap (256 renames
+ * instead of a link and an unlink per object). Every other object moves on
+ * its own; each such move
  * is link(2) then unlink of the staged name: link is as atomic as rename but
  * fails instead of replacing, so an object already in the store is never
  * overwritten (the staged copy is dropped).
@@ -62,6 +69,12 @@ import { currentOwner, ownerAlive, parseOwner, pidAlive } from './owner.js';
 import { Repo } from './repo.js';
 
 export const STAGING_PREFIX = 'push-staging-';
+/** The staging subdirectory of parent objects (see Staging.pathOf). */
+const PARENTS_DIR = 'm';
+
+function isParentType(type: ObjectType): boolean {
+  return type === 'dirtree' || type === 'commit';
+}
 const STAGING_RE = /^push-staging-(\d+)-[0-9a-f]+$/;
 /** Temp files of the lock and of durable writes left in tmp/ by a killed process. */
 const DEBRIS_RE = /^(?:ostree-push\.lock(?:\.break)?\.|\.tmp-)(\d+)-[0-9a-f]+$/;
@@ -142,16 +155,36 @@ export class Staging {
     return objectRelPath(checksum, type, 'archive').slice('objects/'.length);
   }
 
+  /**
+   * Where a staged object is: leaves (file, dirmeta, commitmeta: objects
+   * with no children) in `XX/`, parents (dirtree, commit) in `m/XX/`. A
+   * leaf directory then holds only objects that can be published in any
+   * order, so it can be moved into a store that has no `objects/XX/` whole.
+   */
+  pathOf(checksum: string, type: ObjectType): string {
+    return join(this.dir, this.physical(this.rel(checksum, type), type));
+  }
+
+  private physical(rel: string, type: ObjectType): string {
+    return isParentType(type) ? `${PARENTS_DIR}/${rel}` : rel;
+  }
+
+  /** Creates the directory of a staged object's path once. */
+  private ensureDir(physical: string): void {
+    const sub = physical.slice(0, physical.lastIndexOf('/'));
+    if (this.subdirs.has(sub)) return;
+    // The mode of objects/XX/ (as the store makes them): a leaf directory may become one.
+    mkdirSync(join(this.dir, sub), { recursive: true, mode: 0o755 });
+    this.subdirs.add(sub);
+  }
+
   has(checksum: string, type: ObjectType): boolean {
     return this.staged.has(this.rel(checksum, type));
   }
 
   /** The objects committed so far, in commit order. */
   list(): ObjectName[] {
-    return [...this.staged].map((rel) => {
-      const dot = rel.indexOf('.');
-      return { checksum: rel.slice(0, 2) + rel.slice(3, dot), type: rel.slice(dot + 1).replace(/^filez$/, 'file') as ObjectType };
-    });
+    return [...this.staged].map((rel) => ({ checksum: rel.slice(0, 2) + rel.slice(3, rel.indexOf('.')), type: typeOfRel(rel) }));
   }
 
   /**
@@ -162,12 +195,9 @@ export class Staging {
     this.alive();
     const rel = this.rel(checksum, type);
     if (this.staged.has(rel) || this.open.has(rel)) throw staging(`object ${rel} is already staged`, { checksum, type });
-    const sub = rel.slice(0, 2);
-    if (!this.subdirs.has(sub)) {
-      mkdirSync(join(this.dir, sub), { recursive: true });
-      this.subdirs.add(sub);
-    }
-    const path = join(this.dir, rel);
+    const physical = this.physical(rel, type);
+    this.ensureDir(physical);
+    const path = join(this.dir, physical);
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     this.open.add(rel);
     let state: 'open' | 'committed' | 'aborted' = 'open';
@@ -215,12 +245,9 @@ export class Staging {
     this.alive();
     const rel = this.rel(checksum, type);
     if (this.staged.has(rel) || this.open.has(rel)) throw staging(`object ${rel} is already staged`, { checksum, type });
-    const sub = rel.slice(0, 2);
-    if (!this.subdirs.has(sub)) {
-      mkdirSync(join(this.dir, sub), { recursive: true });
-      this.subdirs.add(sub);
-    }
-    const path = join(this.dir, rel);
+    const physical = this.physical(rel, type);
+    this.ensureDir(physical);
+    const path = join(this.dir, physical);
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
       const rest = [...chunks];
@@ -267,19 +294,36 @@ export class Staging {
     }
     const result: PublishResult = { published: 0, alreadyPresent: 0 };
     if (ordered.length === 0) return result;
-    const stagedPath = (o: ObjectName): string => join(this.dir, this.rel(o.checksum, o.type));
+    const stagedPath = (o: ObjectName): string => this.pathOf(o.checksum, o.type);
     const levels = publicationLevels(ordered, (o) => readFileSync(stagedPath(o)));
     // 1. bytes before names (already done when makeDurable covered every commit).
     if (!this.durable && !syncFileSystem(this.dir)) for (const o of ordered) fsyncFile(stagedPath(o));
     const objectsDir = this.repo.resolve('objects');
+    const wholeDirs = this.dropUnpublishedLeaves(ordered);
     const present = new Set<string>();
     let k = 0;
     for (const level of levels) {
       const dirty = new Set<string>();
       let newSubdir = false;
+      // Level 0 first moves whole leaf directories whose objects/XX/ does not exist yet (see wholeDirs).
+      const moved = new Set<string>();
+      if (level === levels[0]) {
+        for (const sub of wholeDirs) {
+          if (!this.moveDirIntoStore(sub, join(objectsDir, sub))) continue;
+          moved.add(sub);
+          present.add(sub);
+          newSubdir = true;
+        }
+      }
       for (const o of level) {
         const rel = this.rel(o.checksum, o.type);
         const sub = rel.slice(0, 2);
+        if (moved.has(sub) && !isParentType(o.type)) {
+          result.published++;
+          this.staged.delete(rel);
+          options.onStep?.(k++, o);
+          continue;
+        }
         const dstDir = join(objectsDir, sub);
         if (!present.has(sub)) {
           try {
@@ -290,13 +334,14 @@ export class Staging {
           }
           present.add(sub);
         }
-        if (placeWithoutReplacing(join(this.dir, rel), join(dstDir, rel.slice(3)))) {
+        const src = stagedPath(o);
+        if (placeWithoutReplacing(src, join(dstDir, rel.slice(3)))) {
           result.published++;
           dirty.add(dstDir);
         } else {
           result.alreadyPresent++;
         }
-        unlinkSync(join(this.dir, rel));
+        unlinkSync(src);
         this.staged.delete(rel);
         options.onStep?.(k++, o);
       }
@@ -307,6 +352,48 @@ export class Staging {
     return result;
   }
 
+  /**
+   * Removes staged leaves that are not to be published (no commit reaches
+   * them), and returns the leaf directories that may move whole: those
+   * whose `objects/XX/` does not exist. A leaf directory then holds exactly
+   * objects of level 0 of this publication.
+   */
+  private dropUnpublishedLeaves(ordered: readonly ObjectName[]): string[] {
+    const publishing = new Set(ordered.map((o) => this.rel(o.checksum, o.type)));
+    const leafDirs = new Set<string>();
+    for (const rel of [...this.staged]) {
+      const type = typeOfRel(rel);
+      if (isParentType(type)) continue;
+      if (publishing.has(rel)) {
+        leafDirs.add(rel.slice(0, 2));
+        continue;
+      }
+      unlinkSync(join(this.dir, rel));
+      this.staged.delete(rel);
+    }
+    const objectsDir = this.repo.resolve('objects');
+    return [...leafDirs].filter((sub) => lstatSync(join(objectsDir, sub), { throwIfNoEntry: false }) === undefined);
+  }
+
+  /**
+   * One rename for a whole leaf directory: every object in it is complete
+   * (durable since step 1), verified, and has no children, so they may all
+   * appear at once. rename(2) of a directory fails when the target exists
+   * and is not empty (another writer made objects/XX/ meanwhile): then false,
+   * and the objects go one by one.
+   */
+  private moveDirIntoStore(sub: string, dst: string): boolean {
+    try {
+      renameSync(join(this.dir, sub), dst);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EXDEV') return false;
+      throw e;
+    }
+    this.subdirs.delete(sub);
+    return true;
+  }
+
   /** Removes the staging directory. Idempotent; synchronous so it can run at exit. */
   dispose(): void {
     if (this.disposed) return;
@@ -314,6 +401,12 @@ export class Staging {
     this.unregister();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The type of a staged object from its `XX/rest.ext` name. */
+function typeOfRel(rel: string): ObjectType {
+  const ext = rel.slice(rel.indexOf('.') + 1);
+  return (ext === 'filez' ? 'file' : ext) as ObjectType;
 }
 
 /** link(src, dst); true if placed, false if dst already existed. */
