@@ -25,7 +25,7 @@ import { type OstreePushError, type ProtocolError, RepoError, asOstreePushError 
 import { isMetadataType, parseObjectBasename, type ObjectName } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
-import { createVerifyEngine } from '../repo/verify.js';
+import { createVerifyEngine, type VerifyEngine } from '../repo/verify.js';
 import type { PutObjectMessage } from '../wire/messages.js';
 import type { Payload } from '../wire/reader.js';
 
@@ -119,22 +119,10 @@ export async function receiveObject(
   const engine = createVerifyEngine(object, { size: payload.size });
   let bad: unknown;
   try {
-    for await (const chunk of payload) {
+    bad = await verifyPayload(engine, payload, async (chunk) => {
       await sink.write(chunk);
-      try {
-        await engine.write(chunk);
-      } catch (e) {
-        bad = e;
-        break;
-      }
-    }
-    if (bad === undefined) {
-      try {
-        await engine.finish();
-      } catch (e) {
-        bad = e;
-      }
-    }
+      return chunk;
+    });
   } catch (e) {
     // Reading the payload or writing the staging file failed: the session cannot go on.
     await sink.abort();
@@ -157,31 +145,40 @@ export async function receiveObject(
 async function receiveSmall(staging: Staging, object: ObjectName, name: string, payload: Payload): Promise<ObjectVerdict> {
   const engine = createVerifyEngine(object, { size: payload.size });
   const chunks: Uint8Array[] = [];
-  let bad: unknown;
-  for await (const chunk of payload) {
+  const bad = await verifyPayload(engine, payload, (chunk) => {
     // A copy: the chunk is a view into the reader's input buffer.
     const own = Uint8Array.prototype.slice.call(chunk);
     chunks.push(own);
-    try {
-      await engine.write(own);
-    } catch (e) {
-      bad = e;
-      break;
-    }
-  }
-  if (bad === undefined) {
-    try {
-      await engine.finish();
-    } catch (e) {
-      bad = e;
-    }
-  }
+    return own;
+  });
   if (bad !== undefined) {
     await skip(payload);
     return { ok: false, error: named(name, asOstreePushError(bad)), inStep: true };
   }
   staging.stageVerified(object.checksum, object.type, chunks);
   return { ok: true, object, stored: 'staged' };
+}
+
+/**
+ * Feeds the payload to the verifier, each chunk through `each` first, and
+ * finishes it: the verifier's objection, or undefined for a good object.
+ * Failures of reading or of `each` are thrown.
+ */
+async function verifyPayload(engine: VerifyEngine, payload: Payload, each: (chunk: Uint8Array) => Uint8Array | Promise<Uint8Array>): Promise<unknown> {
+  for await (const chunk of payload) {
+    const c = await each(chunk);
+    try {
+      await engine.write(c);
+    } catch (e) {
+      return e;
+    }
+  }
+  try {
+    await engine.finish();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
 }
 
 function named(object: string, e: OstreePushError): OstreePushError {
