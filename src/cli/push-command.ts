@@ -18,7 +18,6 @@ import { OstreePushError, TransportError, WireError, asOstreePushError } from '.
 import { localRefs } from '../protocol/push-plan.js';
 import { push, type PushOptions, type PushResult } from '../protocol/pusher.js';
 import { Repo } from '../repo/repo.js';
-import { connectBuiltinSsh } from '../transport/builtin-ssh.js';
 import { spawnLocalReceiver } from '../transport/local.js';
 import { spawnOpenSsh } from '../transport/openssh.js';
 import { describeRemote, parseRemote, type Remote } from '../transport/remote.js';
@@ -119,6 +118,8 @@ async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c
     return spawnOpenSsh(remote, { ...common, ...(o.sshCommand === undefined ? {} : { sshCommand: o.sshCommand }) });
   }
   if (o.sshCommand !== undefined) throw usageError('--ssh-command applies to --ssh=openssh');
+  // Loaded only here: the ssh2 library adds about 40 ms to the start of every push that does not use it.
+  const { connectBuiltinSsh } = await import('../transport/builtin-ssh.js');
   return await connectBuiltinSsh(remote, {
     ...common,
     ...(o.identity === undefined ? {} : { identityFiles: o.identity }),
