@@ -12,7 +12,7 @@
  *   4. the payload is streamed into a staging file and through the verifier
  *      in the same pass; it is kept only if it hashes to its name. A content
  *      object of at most SMALL_CONTENT bytes is verified in memory first and
- *      written afterwards (receiveSmall).
+ *      written afterwards, in the background (receiveSmall).
  *
  * An object refused for its bytes (3, 4) has its payload read to the end,
  * so the stream stays in step (`inStep`) and the session waits for DONE. One
@@ -139,8 +139,9 @@ export async function receiveObject(
 
 /**
  * A small content object (most of a tree) is kept in memory, verified, and
- * only then written, with one writev (Staging.stageVerified): a corrupt one
- * never touches the disk.
+ * only then written, in the background (Staging.stageVerified): a corrupt
+ * one never touches the disk, and the file's creation overlaps the answer
+ * and the next object.
  */
 async function receiveSmall(staging: Staging, object: ObjectName, name: string, payload: Payload): Promise<ObjectVerdict> {
   const engine = createVerifyEngine(object, { size: payload.size });
@@ -155,7 +156,7 @@ async function receiveSmall(staging: Staging, object: ObjectName, name: string, 
     await skip(payload);
     return { ok: false, error: named(name, asOstreePushError(bad)), inStep: true };
   }
-  staging.stageVerified(object.checksum, object.type, chunks);
+  await staging.stageVerified(object.checksum, object.type, chunks);
   return { ok: true, object, stored: 'staged' };
 }
 

@@ -126,7 +126,10 @@ export async function publishUpdate(
   hooks: PublishHooks = {},
 ): Promise<PublishOutcome> {
   const view = stagedView(repo, staging);
-  // Every object has arrived: their bytes go to disk while the closure is walked and checked.
+  // Every object has arrived: once their background writes are done (a
+  // failed one ends the push here), their bytes go to disk while the closure
+  // is walked and checked.
+  await staging.settle();
   const durable = staging.makeDurable();
   const lock = await acquireLock(repo);
   try {

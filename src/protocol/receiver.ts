@@ -169,6 +169,13 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
   let refusal: OstreePushError | undefined;
   /** DONE was received and publishing began: its failures are refusals of the update. */
   let publishing = false;
+  /** Every staging of this session, so that the end can wait for its background writes. */
+  const stagings: Staging[] = [];
+  const newStaging = (): Staging => {
+    const s = Staging.create(repo);
+    stagings.push(s);
+    return s;
+  };
   const cleanup = (): void => {
     staging?.dispose();
     staging = null;
@@ -216,7 +223,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
             return {};
           }
           if (m.message.type === 'PUTOBJECT' && m.payload !== undefined) {
-            staging ??= Staging.create(repo);
+            staging ??= newStaging();
             inStore ??= storeLookup(repo);
             let v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid, inStore);
             if (v.ok && policy.checks !== undefined) {
@@ -247,11 +254,11 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
       }
       for (const action of r.actions) {
         if (action === 'beginStaging') {
-          staging ??= Staging.create(repo);
+          staging ??= newStaging();
           accepted = update;
           for (const u of accepted) log(`update ${u.ref}: ${u.from} -> ${u.to}`);
         } else if (action === 'publish') {
-          staging ??= Staging.create(repo);
+          staging ??= newStaging();
           publishing = true;
           let done;
           try {
@@ -309,6 +316,8 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     log(`${result.outcome}: ${err.message}`);
   } finally {
     cleanup();
+    // A disposed staging removes itself again once its last background write ends.
+    for (const s of stagings) await s.settle().catch(() => undefined);
   }
   return result;
 }

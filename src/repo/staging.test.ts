@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Repo } from './repo.js';
-import { cleanStaleStaging, openRepoForWriting, Staging } from './staging.js';
+import { cleanStaleStaging, MAX_PENDING_WRITES, openRepoForWriting, Staging } from './staging.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'staging-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -65,25 +65,52 @@ test('makeDurable covers the objects committed before it; a later commit needs a
   s.dispose();
 });
 
-test('stageVerified writes verified bytes in one go; a taken name fails and leaves nothing staged', () => {
+test('stageVerified writes in the background: staged at once, complete after settle, failures reported', async () => {
   const repo = fresh();
   const s = Staging.create(repo);
-  const objects = Array.from({ length: 20 }, (_, i) => {
-    const parts = [Buffer.from(`part one of ${i} `), Buffer.alloc(i * 7000, i & 0xff), Buffer.from(' end')];
+  const objects = Array.from({ length: MAX_PENDING_WRITES * 2 + 3 }, (_, i) => {
+    const parts = [Buffer.from(`part one of ${i} `), Buffer.alloc(i * 7, i & 0xff), Buffer.from(' end')];
     return { checksum: sha(Buffer.concat(parts)), parts };
   });
   for (const o of objects) {
-    s.stageVerified(o.checksum, 'file', o.parts);
+    await s.stageVerified(o.checksum, 'file', o.parts);
     assert.equal(s.has(o.checksum, 'file'), true);
-    assert.deepEqual(readFileSync(join(s.dir, o.checksum.slice(0, 2), `${o.checksum.slice(2)}.filez`)), Buffer.concat(o.parts));
   }
-  assert.throws(() => s.stageVerified(objects[0]!.checksum, 'file', objects[0]!.parts), { code: 'REPO_STAGING' });
-  assert.deepEqual(s.publish(objects.map((o) => ({ checksum: o.checksum, type: 'file' as const }))), { published: objects.length, alreadyPresent: 0 });
+  await assert.rejects(s.stageVerified(objects[0]!.checksum, 'file', objects[0]!.parts), { code: 'REPO_STAGING' });
+  const all = objects.map((o) => ({ checksum: o.checksum, type: 'file' as const }));
+  assert.throws(() => s.publish(all), { code: 'REPO_STAGING', message: /settled/ });
+  await s.settle();
+  for (const o of objects) assert.deepEqual(readFileSync(s.pathOf(o.checksum, 'file')), Buffer.concat(o.parts));
+  assert.deepEqual(s.publish(all), { published: objects.length, alreadyPresent: 0 });
+  // A failed write (the name is taken: O_EXCL) is reported by settle, by the next stage, and refuses publication.
   const c = 'b'.repeat(64);
   mkdirSync(join(s.dir, 'bb'), { recursive: true });
   writeFileSync(join(s.dir, 'bb', `${'b'.repeat(62)}.filez`), 'squatter');
-  assert.throws(() => s.stageVerified(c, 'file', [Buffer.from('x')]), { code: 'EEXIST' });
-  assert.equal(s.has(c, 'file'), false);
+  await s.stageVerified(c, 'file', [Buffer.from('x')]);
+  await assert.rejects(s.settle(), { code: 'REPO_STAGING', message: /writing a staged object failed/ });
+  await assert.rejects(s.stageVerified('c'.repeat(64), 'file', [Buffer.from('y')]), { code: 'REPO_STAGING' });
+  assert.throws(() => s.publish([{ checksum: c, type: 'file' }]), { code: 'REPO_STAGING' });
+  s.dispose();
+});
+
+test('a staging disposed with background writes pending is gone once they end', async () => {
+  const repo = fresh();
+  for (let round = 0; round < 5; round++) {
+    const s = Staging.create(repo);
+    for (let i = 0; i < 30; i++) await s.stageVerified(sha(Buffer.from([round, i])), 'file', [Buffer.alloc(50_000, i)]);
+    s.dispose();
+    await s.settle().catch(() => undefined);
+    assert.equal(existsSync(s.dir), false, `round ${round}`);
+  }
+});
+
+test('makeDurable waits for the background writes it must cover', async () => {
+  const repo = fresh();
+  const s = Staging.create(repo);
+  await s.stageVerified(sha(Buffer.from('x')), 'file', [Buffer.from('x')]);
+  await s.makeDurable();
+  assert.equal(s.durable, true);
+  assert.deepEqual(readFileSync(s.pathOf(sha(Buffer.from('x')), 'file')), Buffer.from('x'));
   s.dispose();
 });
 
@@ -94,7 +121,8 @@ test('publish moves a leaf directory whole when objects/XX/ is absent, drops unr
   const files = [0, 1, 2, 3].map((i) => ({ checksum: `aa${String(i).repeat(62)}`, bytes: Buffer.from(`file ${i}`) }));
   const other = { checksum: `bb${'5'.repeat(62)}`, bytes: Buffer.from('other') };
   const unreferenced = { checksum: `aa${'9'.repeat(62)}`, bytes: Buffer.from('nobody wants me') };
-  for (const f of [...files, other, unreferenced]) s.stageVerified(f.checksum, 'file', [f.bytes]);
+  for (const f of [...files, other, unreferenced]) await s.stageVerified(f.checksum, 'file', [f.bytes]);
+  await s.settle();
   const tree = await stage(s, EMPTY_TREE, 'dirtree');
   assert.equal(s.pathOf(tree, 'dirtree'), join(s.dir, 'm', tree.slice(0, 2), `${tree.slice(2)}.dirtree`), 'parents are staged apart');
   mkdirSync(repo.resolve('objects', 'bb'));
