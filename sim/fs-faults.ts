@@ -3,8 +3,9 @@
  * the repository code imports named functions from `node:fs` and
  * `node:fs/promises`, and `module.syncBuiltinESMExports()` makes ES module
  * bindings follow the built-in modules' properties. So the simulator replaces
- * `renameSync`, `linkSync`, `openSync`/`writeSync`/`writevSync`/`closeSync`
- * and `fs.promises.open` for the duration of a run,
+ * `renameSync`, `linkSync`, `openSync`/`writeSync`/`writevSync`/`closeSync`,
+ * their callback forms `open`/`writev`/`close` (the staging's background
+ * writes) and `fs.promises.open` for the duration of a run,
  * acting only on paths inside the destination repository:
  *
  *   stage-write  the N-th write into a staging file fails (ENOSPC / EIO)
@@ -69,6 +70,9 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     writeSync: fs.writeSync,
     writevSync: fs.writevSync,
     closeSync: fs.closeSync,
+    openCb: fs.open,
+    writevCb: fs.writev,
+    closeCb: fs.close,
   };
   /** Descriptors of staging files opened with openSync (the staging code writes them with writeSync). */
   const stagingFds = new Set<number>();
@@ -101,6 +105,34 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     ownerFds.delete(fd);
     orig.closeSync(fd);
     if (staged) kill('receiving', ++counts.staged);
+  };
+  type Cb = (e: NodeJS.ErrnoException | null, ...r: unknown[]) => void;
+  const patchedOpenCb = (path: fs.PathLike, ...rest: unknown[]): void => {
+    const cb = rest.pop() as Cb;
+    const mine = typeof path === 'string' && resolve(path).startsWith(staging) && !path.endsWith(`${sep}owner.json`);
+    (orig.openCb as (...a: unknown[]) => void)(path, ...rest, (e: NodeJS.ErrnoException | null, fd: number) => {
+      if (e === null && mine) stagingFds.add(fd);
+      cb(e, fd);
+    });
+  };
+  const patchedWritevCb = (fd: number, ...rest: unknown[]): void => {
+    const cb = rest.pop() as Cb;
+    if (stagingFds.has(fd)) {
+      try {
+        failWrite(`fd ${fd}`);
+      } catch (e) {
+        process.nextTick(cb, e);
+        return;
+      }
+    }
+    (orig.writevCb as (...a: unknown[]) => void)(fd, ...rest, cb);
+  };
+  const patchedCloseCb = (fd: number, cb: Cb): void => {
+    const staged = stagingFds.delete(fd);
+    orig.closeCb(fd, (e) => {
+      cb(e);
+      if (staged) kill('receiving', ++counts.staged);
+    });
   };
   /** Counts objects placed into objects/ (`n` at once for a directory) and injects the publish fault and kills. */
   const place = (n: number, dst: string, doIt: () => void): void => {
@@ -158,6 +190,9 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     f['openSync'] = to.openSync;
     f['writeSync'] = to.writeSync;
     f['writevSync'] = to.writevSync;
+    f['open'] = to.openCb;
+    f['writev'] = to.writevCb;
+    f['close'] = to.closeCb;
     f['closeSync'] = to.closeSync;
     (fsp as { open: unknown }).open = to.open;
     syncBuiltinESMExports();
@@ -170,6 +205,9 @@ export function installFsFaults(plan: FsFaultPlan): FsFaults {
     writeSync: patchedWriteSync,
     writevSync: patchedWritevSync,
     closeSync: patchedCloseSync,
+    openCb: patchedOpenCb,
+    writevCb: patchedWritevCb,
+    closeCb: patchedCloseCb,
   });
   let installed = true;
   return {
