@@ -17,6 +17,7 @@
 import { OstreePushError, TransportError, WireError, asOstreePushError } from '../errors.js';
 import { localRefs } from '../protocol/push-plan.js';
 import { push, type PushOptions, type PushResult } from '../protocol/pusher.js';
+import { prepareValidators } from '../protocol/validate.js';
 import { Repo } from '../repo/repo.js';
 import { spawnLocalReceiver } from '../transport/local.js';
 import { spawnOpenSsh } from '../transport/openssh.js';
@@ -225,6 +226,8 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
   const where = describeRemote(remote);
 
   const link = await openLink(remote, o, io, onStderr);
+  // Idle until the receiver's INFO arrives: compile the message validators meanwhile.
+  setImmediate(prepareValidators);
   let interrupted = false;
   let allSent = false;
   const stopListening = (io.onInterrupt ?? defaultInterrupt)(() => {

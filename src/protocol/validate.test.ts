@@ -5,7 +5,7 @@ import Ajv2020Module from 'ajv/dist/2020.js';
 import { DEFS_SCHEMA, MESSAGE_SCHEMAS } from '../../spec/schemas.js';
 import { ProtocolError } from '../errors.js';
 import { needTools } from '../testkit/tools.js';
-import { bodyToJson, validateBody, validateMessage } from './validate.js';
+import { bodyToJson, prepareValidators, validateBody, validateMessage } from './validate.js';
 
 const Z = '0'.repeat(64);
 const A = 'a'.repeat(64);
@@ -25,6 +25,13 @@ function rejects(type: string, body: unknown, message: string | RegExp): void {
 }
 
 describe('validateBody', () => {
+  it('prepareValidators may run first and twice; validation is the same after it', () => {
+    prepareValidators();
+    prepareValidators();
+    validateBody('STATUS', { result: true, message: '' });
+    assert.throws(() => validateBody('STATUS', { result: 'yes', message: '' }), { code: 'PROTOCOL_BAD_MESSAGE' });
+  });
+
   it('remembers only valid frozen messages: a frozen bad body is refused every time', () => {
     const bad = Object.freeze({ type: 'STATUS', result: 'yes', message: '', extra: new Map() });
     for (let i = 0; i < 2; i++) assert.throws(() => validateMessage(bad), { code: 'PROTOCOL_BAD_MESSAGE' });

@@ -78,6 +78,15 @@ export function renderError(type: string, errors: readonly ErrorObject[]): strin
   return `${type}: ${at === '' ? 'body' : at} ${describe(e)}`;
 }
 
+/**
+ * Compiles the validators now rather than at the first message: a pusher
+ * calls it right after starting the receiver, so the compiling (about 50 ms)
+ * happens while the receiver starts instead of after its INFO arrives.
+ */
+export function prepareValidators(): void {
+  validators ??= compileAll();
+}
+
 /** Throws PROTOCOL_BAD_MESSAGE unless `json` is a valid body of message `type`. */
 export function validateBody<T extends MessageType>(type: T, json: unknown): asserts json is MessageBodies[T] {
   validators ??= compileAll();
