@@ -58,6 +58,9 @@ function tagged(target: ObjectName, e: unknown): unknown {
   return e;
 }
 
+/** Output bytes per step of the streaming inflater (see startInflate). */
+export const STREAM_INFLATE_CHUNK = 256 * 1024;
+
 /** Largest deflated payload inflated in one call. */
 export const ONE_SHOT_DEFLATED = 64 * 1024;
 /** Largest output of that one call; beyond it the object is streamed. */
@@ -165,7 +168,10 @@ class FilezEngine implements VerifyEngine {
   }
 
   private startInflate(): void {
-    const inflate = createInflateRaw();
+    // 256 KiB of output per 'data' event instead of zlib's 16 KiB: 16 times
+    // fewer events and hash updates. Verifying a 2 GiB object took 7.1 s
+    // instead of 12.5 s (CPU 7.3 s against 12.3 s), for 240 KiB more memory.
+    const inflate = createInflateRaw({ chunkSize: STREAM_INFLATE_CHUNK });
     this.inflate = inflate;
     inflate.on('data', (d: Buffer) => {
       this.inflated += d.byteLength;
