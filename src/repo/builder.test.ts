@@ -4,8 +4,9 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { needTools } from '../testkit/tools.js';
-import { diffTrees, hasSetfattr, listObjects, materialize, ostree, pseudoRandomContent, treeArb } from '../testkit/ostree-trees.js';
+import { hasTool, needTools } from '../testkit/tools.js';
+import { diffTrees, listObjects, materialize, pseudoRandomContent, treeArb } from '../testkit/ostree-trees.js';
+import { ostree } from '../testkit/ostree.js';
 import { RepoError } from '../errors.js';
 import { Variant } from '../gvariant/index.js';
 import { commitTree, initArchiveRepo, type DirNode } from './builder.js';
@@ -25,8 +26,8 @@ async function commitBoth(dir: string, tree: DirNode, tag: string, extra: string
   await mkdir(src);
   await materialize(tree, src);
   const theirs = join(dir, `theirs-${tag}`);
-  await ostree('init', `--repo=${theirs}`, '--mode=archive');
-  const c = (await ostree('commit', `--repo=${theirs}`, '--fsync=false', '--branch=test/main', `--timestamp=@${TS}`, '-s', 'subject', '-m', 'body\nline 2', '--owner-uid=0', '--owner-gid=0', ...extra, src)).trim();
+  await ostree(['init', `--repo=${theirs}`, '--mode=archive']);
+  const c = (await ostree(['commit', `--repo=${theirs}`, '--fsync=false', '--branch=test/main', `--timestamp=@${TS}`, '-s', 'subject', '-m', 'body\nline 2', '--owner-uid=0', '--owner-gid=0', ...extra, src])).trim();
   const ours = join(dir, `ours-${tag}`);
   initArchiveRepo(ours);
   const common = { branch: 'test/main', timestamp: TS, subject: 'subject', body: 'body\nline 2', ownerUid: 0, ownerGid: 0, fsync: false, ...opts };
@@ -38,7 +39,7 @@ async function commitBoth(dir: string, tree: DirNode, tag: string, extra: string
 test('oracle: same commit checksum as ostree commit; fsck clean; checkout reproduces the tree', async (t) => {
   if (!needTools(t, 'ostree')) return;
   const { dir, done } = await scratch();
-  const xattrs = hasSetfattr();
+  const xattrs = hasTool('setfattr');
   let n = 0;
   try {
     await fc.assert(
@@ -59,9 +60,9 @@ test('oracle: same commit checksum as ostree commit; fsck clean; checkout reprod
           if (filez) [a, b] = [a.subarray(0, 8 + a.readUInt32BE(0)), b.subarray(0, 8 + b.readUInt32BE(0))];
           assert.ok(a.equals(b), o);
         }
-        await ostree('fsck', `--repo=${r.ours}`);
+        await ostree(['fsck', `--repo=${r.ours}`]);
         const out = join(dir, `co-${tag}`);
-        await ostree('checkout', `--repo=${r.ours}`, r.c, out);
+        await ostree(['checkout', `--repo=${r.ours}`, r.c, out]);
         assert.deepEqual(await diffTrees(r.src, out), []);
       }),
       { numRuns: 6 },
@@ -90,7 +91,7 @@ test('oracle: a 5 MiB incompressible file, --no-bindings, metadata in GLib order
     assert.equal(withBinding.fromMemory.commit, withBinding.c);
     const c = decodeCommit(await readMetadataFile(join(withBinding.ours, objectRelPath(withBinding.c, 'commit'))));
     assert.equal(c.metadata.size, 2);
-    await ostree('fsck', `--repo=${r.ours}`);
+    await ostree(['fsck', `--repo=${r.ours}`]);
   } finally {
     await done();
   }

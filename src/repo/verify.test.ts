@@ -15,7 +15,8 @@ import { createObjectVerifier, createVerifyEngine, ONE_SHOT_DEFLATED, ONE_SHOT_I
 import { objectRelPath, parseObjectBasename, type ObjectName } from './object-names.js';
 import { usePublicInflateForTests } from './raw-inflate.js';
 import { needTools } from '../testkit/tools.js';
-import { listObjects, ostree } from '../testkit/ostree-trees.js';
+import { listObjects } from '../testkit/ostree-trees.js';
+import { ostree } from '../testkit/ostree.js';
 
 const reg: FileMeta = { uid: 0, gid: 0, mode: 0o100644, symlinkTarget: '', xattrs: [] };
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -166,8 +167,8 @@ test('oracle: every object of an ostree-made repository verifies; flips and swap
   await writeFile(join(src, 'sub', 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
   await symlink('../text', join(src, 'sub', 'link'));
   const repo = join(dir, 'oracle-repo');
-  await ostree('init', `--repo=${repo}`, '--mode=archive');
-  await ostree('commit', `--repo=${repo}`, '--fsync=false', '--branch=main', '--add-detached-metadata-string=k=v', src);
+  await ostree(['init', `--repo=${repo}`, '--mode=archive']);
+  await ostree(['commit', `--repo=${repo}`, '--fsync=false', '--branch=main', '--add-detached-metadata-string=k=v', src]);
   const names = (await listObjects(repo)).map((n) => parseObjectBasename(n));
   assert.ok(names.length >= 9);
   for (const o of names) await verifyObject(repo, o.checksum, o.type);

@@ -4,7 +4,7 @@
  * deep comparison of two directories (for `ostree checkout` round trips),
  * and a thin `ostree` runner.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
@@ -16,24 +16,6 @@ import fc from 'fast-check';
 import type { DirNode, FileNode, TreeNode, XattrRecord } from '../repo/builder.js';
 
 const run = promisify(execFile);
-
-export async function ostree(...args: string[]): Promise<string> {
-  const { stdout } = await run('ostree', args, { maxBuffer: 1 << 26 });
-  return stdout;
-}
-
-let setfattrPresent: boolean | undefined;
-export function hasSetfattr(): boolean {
-  if (setfattrPresent === undefined) {
-    try {
-      execFileSync('setfattr', ['--version'], { stdio: 'ignore' });
-      setfattrPresent = true;
-    } catch {
-      setfattrPresent = false;
-    }
-  }
-  return setfattrPresent;
-}
 
 /** Deterministic incompressible bytes, streamed: `size` bytes derived from `seed`. */
 export function pseudoRandomContent(seed: string, size: number, chunk = 1 << 16): () => AsyncIterable<Uint8Array> {

@@ -22,6 +22,7 @@ export const TOOLS = {
   sshd: { command: '/usr/sbin/sshd', debian: 'openssh-server' },
   ssh: { command: 'ssh', debian: 'openssh-client' },
   rsync: { command: 'rsync', debian: 'rsync' },
+  setfattr: { command: 'setfattr', debian: 'attr' },
   gpg: { command: 'gpg', debian: 'gpg' },
   gpgv: { command: 'gpgv', debian: 'gpgv' },
 } satisfies Record<string, Tool>;
