@@ -8,13 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+/** fsync by path, opened read-only (enough for fsync on Linux) with `flags`. */
+function fsyncPath(path: string, flags: number): void {
+  const fd = openSync(path, constants.O_RDONLY | flags);
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+export function fsyncDir(dir: string): void {
+  fsyncPath(dir, constants.O_DIRECTORY);
 }
 
 /**
@@ -38,14 +43,9 @@ export function syncFileSystemAsync(path: string): Promise<boolean> {
   });
 }
 
-/** fsync of one file by path (opened read-only: enough for fsync on Linux). */
+/** fsync of one file by path (a symlink in its place is not followed). */
 export function fsyncFile(path: string): void {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncPath(path, constants.O_NOFOLLOW);
 }
 
 export function randomSuffix(): string {
