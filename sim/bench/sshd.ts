@@ -8,11 +8,11 @@
  * The ssh client options make every run identical and quiet: no known_hosts
  * writes, no agent, no multiplexing, the default cipher (what a user gets).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { freePort } from '../../src/testkit/sshd.js';
+import { launchSshd } from '../../src/testkit/sshd.js';
 
 export interface Sshd {
   port: number;
@@ -27,12 +27,10 @@ export interface Sshd {
   identityFile: string;
   /** A known_hosts file holding the host key for 127.0.0.1 on any port (sshd's and the delay proxies'). */
   knownHosts: string;
-  /** sshd's own pid (its per-connection children are reaped by it). */
-  pid: number | undefined;
   stop(): Promise<void>;
 }
 
-/** Starts sshd on 127.0.0.1 with state under `dir`; resolves once it accepts connections. */
+/** Starts sshd on 127.0.0.1 with state under `dir` (the test harness's launchSshd); resolves once it listens. */
 export async function startSshd(dir: string): Promise<Sshd> {
   mkdirSync(dir, { recursive: true });
   const hostKey = join(dir, 'host_ed25519');
@@ -40,37 +38,11 @@ export async function startSshd(dir: string): Promise<Sshd> {
   for (const k of [hostKey, userKey]) {
     if (!existsSync(k)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k], { stdio: 'ignore' });
   }
-  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${userKey}.pub`));
-  // sshd running as root insists on its privilege-separation directory.
-  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const port = await freePort();
+  const authorized = join(dir, 'authorized_keys');
+  writeFileSync(authorized, readFileSync(`${userKey}.pub`));
+  const server = await launchSshd(dir, hostKey, authorized, [`PidFile ${join(dir, 'sshd.pid')}`, 'MaxStartups 100']);
+  const { port } = server;
   const user = userInfo().username;
-  const config = join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PubkeyAuthentication yes',
-      'PermitRootLogin yes',
-      'StrictModes no',
-      'UsePAM no',
-      'MaxStartups 100',
-      'LogLevel ERROR',
-      '',
-    ].join('\n'),
-  );
-  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    log += d.toString();
-  });
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const options = [
     '-i', userKey,
     '-o', 'IdentitiesOnly=yes',
@@ -86,7 +58,14 @@ export async function startSshd(dir: string): Promise<Sshd> {
   const knownHosts = join(dir, 'known_hosts');
   const [type, key] = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
   writeFileSync(knownHosts, `[127.0.0.1]:* ${type} ${key}\n`);
-  const sshd: Sshd = {
+  // One real login, so a key or config problem fails here, not in every run.
+  try {
+    execFileSync('ssh', [...sshArgs, `${user}@127.0.0.1`, 'true'], { stdio: 'ignore', timeout: 10_000 });
+  } catch (e) {
+    await server.stop();
+    throw new Error(`sshd on port ${port} refused a login with the bench's key: ${(e as Error).message}\n${server.log().trim()}`);
+  }
+  return {
     port,
     user,
     host: '127.0.0.1',
@@ -95,25 +74,6 @@ export async function startSshd(dir: string): Promise<Sshd> {
     options,
     sshArgs,
     sshCommand: ['ssh', ...sshArgs].join(' '),
-    pid: child.pid,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
+    stop: server.stop,
   };
-  // Wait until a real login works (sshd has no readiness signal).
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`sshd exited: ${log.trim()}`);
-    try {
-      execFileSync('ssh', [...sshArgs, `${user}@127.0.0.1`, 'true'], { stdio: 'ignore', timeout: 5000 });
-      return sshd;
-    } catch {
-      if (Date.now() > deadline) {
-        await sshd.stop();
-        throw new Error(`sshd on port ${port} did not accept a login within 10 s: ${log.trim()}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }

@@ -83,10 +83,77 @@ export function writeCliWrapper(dir: string, name: string, cli: string, env: Rec
   return path;
 }
 
-export async function startSshd(t: TestContext, options: SshdOptions = {}): Promise<Sshd> {
-  const dir = tmpDir(t, 'sshd');
+/** A running sshd of launchSshd. */
+export interface SshdProcess {
+  port: number;
+  /** Its log so far (stderr, -e; the last 64 KiB). */
+  log(): string;
+  /** SIGTERM, then waits for its exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `/usr/sbin/sshd -D -e` on a free loopback port with `dir/sshd_config`:
+ * the host key, only the keys in `authorizedKeys`, public-key logins only
+ * (StrictModes off: the test user may be root and the files in /tmp), then
+ * the caller's `extra` lines. Resolves once sshd says it is listening.
+ */
+export async function launchSshd(dir: string, hostKey: string, authorizedKeys: string, extra: readonly string[]): Promise<SshdProcess> {
   // OpenSSH insists on its privilege separation directory; in a fresh container it may be missing.
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755, recursive: true });
+  const port = await freePort();
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      // INFO: "Server listening on" is the readiness signal.
+      'LogLevel INFO',
+      ...extra,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const listening = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sshd did not start within 10 s:\n${log}`)), 10_000);
+    child.stderr.on('data', (c: Buffer) => {
+      log = (log + c.toString('utf8')).slice(-65_536);
+      if (log.includes('Server listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sshd exited with status ${String(code)}:\n${log}`));
+    });
+  });
+  try {
+    await listening;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { port, log: () => log, stop };
+}
+
+export async function startSshd(t: TestContext, options: SshdOptions = {}): Promise<Sshd> {
+  const dir = tmpDir(t, 'sshd');
   const hostKey = join(dir, 'host_ed25519');
   const userKey = join(dir, 'user_ed25519');
   const strangerKey = join(dir, 'stranger_ed25519');
@@ -102,55 +169,16 @@ export async function startSshd(t: TestContext, options: SshdOptions = {}): Prom
     for (const name of ['ostree-receive', 'ostree-receive-0', 'ostree-receive-1']) writeCliWrapper(binDir, name, 'ostree-receive.ts', env);
   }
   writeCliWrapper(binDir, 'ostree-receive-shell', 'ostree-receive-shell.ts', env);
-  const port = await freePort();
   const path = `${binDir}:/usr/local/bin:/usr/bin:/bin`;
   const setEnv = [`PATH=${path}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].map((kv) => `"${kv}"`).join(' ');
-  const config = join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      'PidFile none',
-      `AuthorizedKeysFile ${authorized}`,
-      'StrictModes no',
-      'PermitRootLogin prohibit-password',
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'LogLevel INFO',
-      `SetEnv ${setEnv}`,
-      ...(options.forceCommand === undefined ? [] : [`ForceCommand ${options.forceCommand}`]),
-      ...(options.forceShell === true ? [`ForceCommand ${join(binDir, 'ostree-receive-shell')}`] : []),
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sshd did not start within 10 s:\n${log}`)), 10_000);
-    child.stderr.on('data', (c: Buffer) => {
-      log += c.toString('utf8');
-      if (log.includes('Server listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sshd exited with status ${String(code)}:\n${log}`));
-    });
-  });
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await gone;
-    }
-  });
-  await listening;
+  const server = await launchSshd(dir, hostKey, authorized, [
+    'PidFile none',
+    `SetEnv ${setEnv}`,
+    ...(options.forceCommand === undefined ? [] : [`ForceCommand ${options.forceCommand}`]),
+    ...(options.forceShell === true ? [`ForceCommand ${join(binDir, 'ostree-receive-shell')}`] : []),
+  ]);
+  t.after(() => server.stop());
+  const { port } = server;
   const knownHosts = join(dir, 'known_hosts');
   const hostPub = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`);
@@ -169,6 +197,6 @@ export async function startSshd(t: TestContext, options: SshdOptions = {}): Prom
     sshCommand: ssh(userKey),
     strangerSshCommand: ssh(strangerKey),
     binDir,
-    log: () => log,
+    log: server.log,
   };
 }
