@@ -25,7 +25,7 @@ import { type OstreePushError, type ProtocolError, RepoError, asOstreePushError 
 import { isMetadataType, parseObjectBasename, type ObjectName } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
-import { createVerifyEngine, type VerifyEngine } from '../repo/verify.js';
+import { createVerifyEngine, ONE_SHOT_DEFLATED, type VerifyEngine } from '../repo/verify.js';
 import type { PutObjectMessage } from '../wire/messages.js';
 import type { Payload } from '../wire/reader.js';
 
@@ -54,8 +54,11 @@ export function storeLookup(repo: Repo): StoreLookup {
   return (o) => dirs.has(o.checksum.slice(0, 2)) && repo.objects.hasSync(o.checksum, o.type);
 }
 
-/** Content objects up to this size are verified in memory, then written. */
-export const SMALL_CONTENT = 64n * 1024n;
+/**
+ * Content objects up to this size are verified in memory, then written: the
+ * verifier's one-shot bound, so what is held here is what it inflates in one call.
+ */
+export const SMALL_CONTENT = BigInt(ONE_SHOT_DEFLATED);
 
 export interface ObjectLimits {
   maxObjectSize: bigint;
