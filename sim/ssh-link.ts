@@ -22,7 +22,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import ssh2 from 'ssh2';
+import { generateSshKeyPair } from '../src/transport/ssh-keygen.js';
 import { startSsh2Server } from '../src/testkit/ssh2-server.js';
 import { startSshd } from '../src/testkit/sshd.js';
 import type { HasAfter } from '../src/testkit/tmp.js';
@@ -63,7 +63,7 @@ export interface RemoteReceiver {
 const CHILD = join(import.meta.dirname, 'receiver.child.ts');
 
 export async function startSsh2Remote(dir: string, idleMs: number): Promise<RemoteReceiver> {
-  const user = ssh2.utils.generateKeyPairSync('ed25519');
+  const user = generateSshKeyPair();
   const keyFile = join(dir, 'id_ed25519');
   writeFileSync(keyFile, user.private, { mode: 0o600 });
   const server = await startSsh2Server({ authorizedKey: user.public, baseDir: dir, policy: { idleTimeoutMs: idleMs } });

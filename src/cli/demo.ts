@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import { generateSshKeyPair } from '../transport/ssh-keygen.js';
 import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   const c1 = await commitTree(src, { tree: tree(1), timestamp: 1_700_000_000, branch: REF, subject: 'Demo OS 1' });
   say(`1. Built commit ${c1.commit.slice(0, 12)} on ${REF} in the source repository (archive mode).`);
 
-  const user = ssh2.utils.generateKeyPairSync('ed25519');
+  const user = generateSshKeyPair();
   const keyFile = join(clientDir, 'id_ed25519');
   writeFileSync(keyFile, user.private, { mode: 0o600 });
   const server = await startSsh2Server({ authorizedKey: user.public, baseDir: join(work, 'server') });

@@ -11,6 +11,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import ssh2 from 'ssh2';
+import { generateSshKeyPair } from '../transport/ssh-keygen.js';
 import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { isOstreePushError } from '../errors.js';
 import { receive, type ReceiverPolicy, type ReceiveResult } from '../protocol/receiver.js';
@@ -96,7 +97,7 @@ async function serveExec(stream: ServerChannel, command: string, options: Ssh2Se
 
 export async function startSsh2Server(options: Ssh2ServerOptions): Promise<Ssh2Server> {
   const allowed = parsePublic(options.authorizedKey);
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateSshKeyPair();
   const hostKey = Buffer.from(pair.public.split(' ')[1] ?? '', 'base64');
   const commands: string[] = [];
   const connections = new Set<Connection>();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import ssh2 from 'ssh2';
+import { generateSshKeyPair } from './ssh-keygen.js';
 import { TransportError } from '../errors.js';
 import { push } from '../protocol/pusher.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
@@ -15,7 +15,7 @@ import { connectBuiltinSsh, type BuiltinSshOptions } from './builtin-ssh.js';
 import { fingerprint, knownHostsLine } from './known-hosts.js';
 
 function keyPair(dir: string, name: string): { file: string; pub: string } {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateSshKeyPair();
   const file = join(dir, name);
   writeFileSync(file, pair.private, { mode: 0o600 });
   return { file, pub: pair.public };
@@ -88,7 +88,7 @@ test('an unknown host key is refused with its SHA256 fingerprint, before anythin
 
 test('a changed host key is refused naming the known_hosts line, and a revoked one too', async (t) => {
   const { dir, server, remote, options } = await setup(t);
-  const other = ssh2.utils.generateKeyPairSync('ed25519').public.split(' ')[1] ?? '';
+  const other = generateSshKeyPair().public.split(' ')[1] ?? '';
   const kh = join(dir, 'changed_known_hosts');
   writeFileSync(kh, `# header\n${knownHostsLine('127.0.0.1', server.port, Buffer.from(other, 'base64'))}\n`);
   const e = await refusal(connectBuiltinSsh(remote, { ...options, knownHosts: [kh] }));

@@ -3,13 +3,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import ssh2 from 'ssh2';
+import { generateSshKeyPair } from './ssh-keygen.js';
 import { tmpDir } from '../testkit/tmp.js';
 import { needTools } from '../testkit/tools.js';
 import { blobKeyType, checkHostKey, fingerprint, knownHostName, knownHostsLine, parseKnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 
 function newKey(type: 'ed25519' | 'ecdsa' = 'ed25519'): { line: string; blob: Buffer } {
-  const pair = type === 'ed25519' ? ssh2.utils.generateKeyPairSync('ed25519') : ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 });
+  const pair = generateSshKeyPair(type);
   const [, b64 = ''] = pair.public.split(' ');
   return { line: pair.public.split(' ').slice(0, 2).join(' '), blob: Buffer.from(b64, 'base64') };
 }
