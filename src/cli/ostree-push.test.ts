@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { commitTree, initArchiveRepo, setRef, type DirNode } from '../repo/builder.js';
 import type { Repo } from '../repo/repo.js';
 import { difference } from '../repo/traverse.js';
-import { serveDirectory } from '../testkit/http-server.js';
-import { ostreeFsck, ostreeInit, ostreePullHttp, ostreeRevParse, ostreeSummaryUpdate } from '../testkit/ostree.js';
+import { ostreeFsck, ostreeInit, ostreeRevParse, ostreeSummaryUpdate } from '../testkit/ostree.js';
+import { assertPullable } from '../testkit/pull-check.js';
 import { tmpDir } from '../testkit/tmp.js';
 import { needTools } from '../testkit/tools.js';
 import { runMain } from './common.js';
@@ -92,6 +92,8 @@ test('full push into an empty archive repo: fsck passes and refs match', async (
   assert.match(r.stderr, new RegExp(`sent ${total} objects`));
   assert.equal(await ostreeRevParse(f.dest, 'main'), f.c1);
   await assertFsck(f.dest);
+  // A client pulls it over http (no summary: refs/heads/main is read).
+  assert.deepEqual((await assertPullable(t, f.dest)).refs, { main: f.c1 });
 });
 
 test('incremental push sends exactly the objects of the new commit not in the old closure', async (t) => {
@@ -122,6 +124,8 @@ test('several refs at once, and a new ref at a commit the remote has (no objects
   assert.equal(await ostreeRevParse(f.dest, 'main'), f.c1);
   assert.equal(await ostreeRevParse(f.dest, 'os/x86_64/stable'), c3);
   await assertFsck(f.dest);
+  // Each commit is bound to the ref it was pushed as: a client pulling both checks the bindings.
+  assert.deepEqual((await assertPullable(t, f.dest)).refs, { main: f.c1, 'os/x86_64/stable': c3 });
 
   await setRef(f.src, 'release/1', f.c1);
   const r2 = await inproc([`--repo=${f.src.path}`, f.dest, 'release/1']);
@@ -196,10 +200,9 @@ test('a push into a repository with a summary: ostree pull over http then gets t
   await ostreeSummaryUpdate(f.dest);
   const r = await inproc([`--repo=${f.src.path}`, f.dest]);
   assert.equal(r.code, 0, r.stderr);
-  const server = await serveDirectory(f.dest, t);
-  const client = `${tmpDir(t, 'pull')}/client`;
-  assert.equal(await ostreePullHttp(client, server.url, 'main'), f.c1);
-  assert.ok(server.log.some((e) => e.path === '/summary' && e.status === 200));
+  const pulled = await assertPullable(t, f.dest);
+  assert.deepEqual(pulled.refs, { main: f.c1 });
+  assert.ok(pulled.requested.includes('/summary'), 'the client read the summary');
 });
 
 test('dry run shows what would move and changes nothing', async (t) => {

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { commitTree } from '../repo/builder.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
+import { assertPullable } from '../testkit/pull-check.js';
 import { needTools } from '../testkit/tools.js';
 import { assertClean, commit, receiverLines, setup, tree } from './receive-policy-fixture.js';
 
@@ -29,6 +30,7 @@ test('cli policy: ref_permissions refuses stable and allows app/*/x86_64/beta', 
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(listRefs(Repo.open(s.dest)), new Map([['app/org.example.App/x86_64/beta', beta]]));
   await assertClean(s);
+  assert.deepEqual((await assertPullable(t, s.dest)).refs, { 'app/org.example.App/x86_64/beta': beta });
 });
 
 test('cli policy: the update hook sees the Python environment; a failing hook is one warning line and the push still succeeds', async (t) => {

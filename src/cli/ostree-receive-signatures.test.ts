@@ -14,6 +14,7 @@ import { ED25519_KEY, loadPublicKeys, verifyAny } from '../policy/ed25519.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
 import { SUMMARY_FILE, SUMMARY_SIG_FILE } from '../repo/summary.js';
+import { assertPullable } from '../testkit/pull-check.js';
 import { needTools } from '../testkit/tools.js';
 import { assertClean, commit, receiverLines, setup, signInSource } from './receive-policy-fixture.js';
 
@@ -35,6 +36,8 @@ test('cli policy: sign_verify refuses an unsigned commit in one line naming it, 
   assert.equal(signed.code, 0, signed.stderr);
   assert.deepEqual(listRefs(Repo.open(s.dest)), new Map([['os/main', c1]]));
   await assertClean(s);
+  // The signed commit and its commitmeta reach a client intact.
+  assert.deepEqual((await assertPullable(t, s.dest)).refs, { 'os/main': c1 });
 });
 
 test('cli policy: sign_keyfiles signs each received commit and the summary; our verifier accepts both', async (t) => {
@@ -50,6 +53,10 @@ test('cli policy: sign_keyfiles signs each received commit and the summary; our 
   const sig = decode('a{sv}', readFileSync(dest.resolve(SUMMARY_SIG_FILE)), 'le') as Map<string, Variant>;
   assert.equal(verifyAny(trusted.keys, readFileSync(dest.resolve(SUMMARY_FILE)), sig.get(ED25519_KEY)?.value as Uint8Array[]), 0);
   await assertClean(s);
+  // A client reads the signed summary (Debian's ostree cannot check ed25519 signatures: unverified).
+  const pulled = await assertPullable(t, s.dest);
+  assert.deepEqual(pulled.refs, { 'os/main': c1 });
+  assert.ok(pulled.requested.includes('/summary'), 'the client read the summary');
 });
 
 test('cli policy: a bad policy setting ends the receiver before INFO: one line naming the file and the key', async (t) => {

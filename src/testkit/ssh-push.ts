@@ -1,7 +1,8 @@
 /**
  * Shared by the real-sshd push tests: run ostree-push in this process,
  * a source repository with a commit and an empty archive destination, and
- * a full-then-incremental push over ssh checked with `ostree fsck`.
+ * a full-then-incremental push over ssh checked with `ostree fsck` and a
+ * real `ostree pull` over http of the result.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { runMain } from '../cli/common.js';
 import { pushMain, type PushIo } from '../cli/push-command.js';
 import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
 import { ostreeFsck, ostreeInit, ostreeRevParse } from './ostree.js';
+import { assertPullable } from './pull-check.js';
 import type { Sshd } from './sshd.js';
 import { tmpDir } from './tmp.js';
 
@@ -65,6 +67,7 @@ export async function fullThenIncremental(t: TestContext, sshd: Sshd, options: {
   assert.equal(await ostreeRevParse(f.dest, 'main'), c2);
   const fsck = await ostreeFsck(f.dest);
   assert.equal(fsck.code, 0, fsck.stderr);
+  assert.deepEqual((await assertPullable(t, f.dest)).refs, { main: c2 });
 
   if (options.again !== true) return;
   const again = await ostreePush([`--repo=${f.src.path}`, `--ssh-command=${sshd.sshCommand}`, remote]);
