@@ -122,7 +122,9 @@ async function main(argv: string[]): Promise<number> {
   child.stdin.on('error', () => undefined);
   process.stdout.on('error', () => undefined);
   let broken = false;
+  let over = false;
   const fail = (e: unknown): void => {
+    if (over) return; // the input cut short once CMD has exited is no error of the proxy
     broken = true;
     process.stderr.write(`interop-order-proxy: ${(e as Error).message}\n`);
     child.kill('SIGKILL');
@@ -137,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
   );
   const code = await exited;
   await fromChild;
+  over = true;
   process.stdin.destroy();
   void intoChild;
   return broken ? 3 : code;
