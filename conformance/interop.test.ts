@@ -6,8 +6,11 @@
  * into the other order, payloads untouched.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Variant } from '../src/gvariant/index.js';
+import { tmpDir } from '../src/testkit/tmp.js';
 import { needTools } from '../src/testkit/tools.js';
 import { encodeMessage, type Message } from '../src/wire/index.js';
 import { entryCommands } from './bundle.js';
@@ -83,6 +86,20 @@ describe('npm run interop against our own commands', { timeout: 300_000 }, () =>
     );
     assert.deepEqual(results.filter((r) => r.status !== 'pass').map((r) => `${r.row}/${r.scenario}: ${r.message}`), []);
     assert.equal(interopFailed(results), false);
+  });
+
+  it('be-pusher: what reaches their receiver from their pusher is big-endian; in the full push, little-endian', async (t) => {
+    if (!needTools(t, 'ostree')) return;
+    const dir = tmpDir(t, 'interop-bytes');
+    const results = await runInterop({
+      pusher: `${push} --repo={source} {remote} {ref}`,
+      receiver: `tee ${dir}/"$(basename "$(dirname {repo})")".in | ${receive} --repo={repo}`,
+      rows: ['theirs-to-theirs'],
+      scenarios: ['full', 'be-pusher'],
+    });
+    assert.deepEqual(results.map((r) => `${r.scenario}: ${r.status} ${r.message ?? ''}`), ['full: pass ', 'be-pusher: pass ']);
+    assert.equal(String.fromCharCode(readFileSync(join(dir, 'theirs-to-theirs-full.in'))[0] ?? 0), 'l');
+    assert.equal(String.fromCharCode(readFileSync(join(dir, 'theirs-to-theirs-be-pusher.in'))[0] ?? 0), 'B');
   });
 
   it('a peer that breaks a judged property fails the cell naming it; a listed failure is xfail', async (t) => {
