@@ -39,7 +39,7 @@
  * refs/heads refs into a fresh archive repository gets the same commits
  * (src/testkit/pull-check.ts, which fscks the client too).
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,13 +142,39 @@ interface RunResult {
   stderr: string;
 }
 
+/** Runs `sh -c command` in its own process group; on the deadline the whole group is killed (a hung receiver under the ssh stand-in too). */
 function run(command: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile('sh', ['-c', command], { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20, encoding: 'utf8' }, (err, _stdout, stderr) => {
-      let code: number | null = 0;
-      if (err !== null) code = typeof err.code === 'number' ? err.code : null;
-      resolve({ code, stderr });
+    const child = spawn('sh', ['-c', command], { env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
     });
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: 127, stderr: e.message });
+    });
+    let exitCode: number | null = null;
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      exitCode = code;
+      // What is left of the group (a receiver the pusher did not wait for) goes too, as when ssh hangs up.
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        /* the group is gone */
+      }
+    });
+    child.once('close', () => resolve({ code: killed ? null : exitCode, stderr }));
   });
 }
 
@@ -224,7 +250,7 @@ exit $status
     const command = this.pusher.command(this.source, `${SSH_HOST}:${this.dest}`, refs, be.pusher === true && this.pusher.ours);
     const r = await run(command, env, this.opts.timeoutMs);
     const what = `push ${n}`;
-    if (r.code === null) throw new CellFailure(`${what}: the pusher was killed (timeout ${this.opts.timeoutMs} ms?)${r.stderr ? `: ${tail(r.stderr)}` : ''}`);
+    if (r.code === null) throw new CellFailure(`${what}: the pusher did not finish within ${this.opts.timeoutMs} ms (killed, with its receiver)${r.stderr ? `: ${tail(r.stderr)}` : ''}`);
     const receiverCode = existsSync(statusFile) ? Number(readFileSync(statusFile, 'utf8').trim()) : undefined;
     if (r.code !== 0 || receiverCode !== 0) {
       const receiverErr = existsSync(stderrFile) ? tail(readFileSync(stderrFile, 'utf8'), 2) : '';

@@ -6,8 +6,10 @@
  * into the other order, payloads untouched.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { Variant } from '../src/gvariant/index.js';
 import { tmpDir } from '../src/testkit/tmp.js';
@@ -129,5 +131,43 @@ describe('npm run interop against our own commands', { timeout: 300_000 }, () =>
     const [unreadable] = await runInterop({ receiver: `${receive} --repo={repo} && printf junk > {repo}/summary`, scenarios: ['full'] });
     assert.equal(unreadable?.status, 'fail');
     assert.match(unreadable?.message ?? '', /ostree pull over http from the destination failed/);
+  });
+
+  it('a peer that hangs is killed at the deadline, with what it started, and the cell fails saying so', async (t) => {
+    if (!needTools(t, 'ostree')) return;
+    const pidFile = join(tmpDir(t, 'interop-hang'), 'pid');
+    const [hung] = await runInterop({ receiver: `sleep 600 & echo $! > ${pidFile}; wait; : {repo}`, scenarios: ['full'], timeoutMs: 2000 });
+    assert.equal(hung?.status, 'fail');
+    assert.match(hung?.message ?? '', /did not finish within 2000 ms/);
+    // SIGKILL was sent to the whole group; the sleeper is dead once it is gone or a zombie (waiting for init to reap it).
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const state = (): string => (existsSync(`/proc/${pid}/stat`) ? (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '?').charAt(0) : 'gone');
+    for (let i = 0; i < 100 && !['gone', 'Z', 'X'].includes(state()); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(['gone', 'Z', 'X'].includes(state()), `the hung receiver's child ${pid} is still ${state()}`);
+  });
+});
+
+describe('npm run interop: usage', () => {
+  const entry = fileURLToPath(new URL('./interop.ts', import.meta.url));
+  const cli = (...args: string[]): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, ['--import', import.meta.resolve('tsx'), entry, ...args], { timeout: 30_000 }, (err, _out, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
+      });
+    });
+
+  it('bad arguments: exit 2, the reason on the first line, no stack trace', async () => {
+    for (const [args, reason] of [
+      [[], 'give --pusher and/or --receiver'],
+      [['--receiver', 'other-receive'], '--receiver must contain {repo}'],
+      [['--pusher', 'other-push {source}'], '--pusher must contain {remote}'],
+      [['--receiver', 'r {repo}', '--only', 'full,sideways'], "unknown scenario 'sideways'"],
+      [['--receiver', 'r {repo}', '--jobs', '0'], '--jobs must be a positive integer'],
+    ] as const) {
+      const r = await cli(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(`interop: ${reason}`), r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
   });
 });
