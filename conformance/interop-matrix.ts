@@ -30,8 +30,10 @@
  * stand-in (drops the options and the host, runs the remote command here)
  * and an `ostree-receive` that checks it was asked for DEST (`--repo=DEST`
  * or `--repo DEST`), runs the receiver under test, and records its exit
- * status. Our receiver gets the arguments the pusher gave; another is run
- * from its template with `{repo}` = DEST.
+ * status and stderr (passed on to the pusher once the receiver has ended, so
+ * the report can tell the pusher's lines from the receiver's). Our receiver
+ * gets the arguments the pusher gave; another is run from its template with
+ * `{repo}` = DEST.
  *
  * A cell passes when every pusher and receiver exited 0, the destination's
  * refs are exactly the expected ones (remote refs included), `ostree fsck`
@@ -232,6 +234,7 @@ fi
 ${cmd} 2> ${shellQuote(stderrFile)}
 status=$?
 echo $status > ${shellQuote(statusFile)}
+cat ${shellQuote(stderrFile)} >&2
 exit $status
 `;
     writeFileSync(join(this.bin, 'ostree-receive'), script);
@@ -253,9 +256,16 @@ exit $status
     if (r.code === null) throw new CellFailure(`${what}: the pusher did not finish within ${this.opts.timeoutMs} ms (killed, with its receiver)${r.stderr ? `: ${tail(r.stderr)}` : ''}`);
     const receiverCode = existsSync(statusFile) ? Number(readFileSync(statusFile, 'utf8').trim()) : undefined;
     if (r.code !== 0 || receiverCode !== 0) {
-      const receiverErr = existsSync(stderrFile) ? tail(readFileSync(stderrFile, 'utf8'), 2) : '';
-      const rc = receiverCode === undefined ? 'never ran' : `exit ${receiverCode}`;
-      throw new CellFailure(`${what}: pusher exit ${r.code}${r.stderr ? ` (${tail(r.stderr, 2)})` : ''}, receiver ${rc}${receiverErr ? ` (${receiverErr})` : ''}`);
+      const receiverText = existsSync(stderrFile) ? readFileSync(stderrFile, 'utf8') : '';
+      // The pusher's own lines: what it printed less what it passed on from the receiver.
+      const relayed = new Set(receiverText.split('\n'));
+      const pusherText = r.stderr
+        .split('\n')
+        .filter((l) => !relayed.has(l))
+        .join('\n');
+      const rc = receiverCode === undefined ? 'exit unknown (never ran, or killed)' : `exit ${receiverCode}`;
+      const said = (text: string): string => (text.trim() === '' ? '' : ` (${tail(text, 2)})`);
+      throw new CellFailure(`${what}: pusher exit ${r.code}${said(pusherText)}, receiver ${rc}${said(receiverText)}`);
     }
   }
 }
