@@ -5,9 +5,9 @@ import { Prng } from './content.js';
 import type { Sample } from './runners.js';
 import { median, pairedRatio, ratios, rssTargets, summarize } from './stats.js';
 import { readUsage } from './timed.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpDir } from '../../src/testkit/tmp.js';
 
 const sample = (dataset: string, runner: string, rep: number, wallMs: number, ok = true): Sample => ({
   runner,
@@ -55,8 +55,8 @@ test('summaries and the RSS target (150 MB a side)', () => {
   assert.equal(big.find((x) => x.side === 'receiver')?.met, false, '150,000 KiB is 153.6 MB');
 });
 
-test('/usr/bin/time output is parsed, with or without the non-zero status line', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ostree-push-bench-test-'));
+test('/usr/bin/time output is parsed, with or without the non-zero status line', (t) => {
+  const dir = tmpDir(t, 'bench-test');
   writeFileSync(join(dir, 'a'), '12345 1.50 0.25 3.00\n');
   writeFileSync(join(dir, 'b'), 'Command exited with non-zero status 1\n2048 0.01 0.00 0.02\n');
   assert.deepEqual(readUsage(join(dir, 'a')), { maxRssKiB: 12345, userMs: 1500, sysMs: 250 });
