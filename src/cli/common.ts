@@ -6,8 +6,9 @@
  * Nothing here ever prints a stack trace for bad input; OSTREE_PUSH_DEBUG=1
  * adds the stack of an unexpected error, for bug reports.
  */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OstreePushError, UsageError, asOstreePushError } from '../errors.js';
 
@@ -20,6 +21,23 @@ export function parseCommandLine<O extends Options>(args: readonly string[], opt
   } catch (e) {
     const text = e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e);
     throw new UsageError('USAGE', `${text.split('\n')[0]} (see --help)`, {});
+  }
+}
+
+/**
+ * `PROG VERSION`, the line `--version` prints: the version of the package
+ * this file belongs to (the nearest package.json above it, from src/ under
+ * tsx as from dist/ when installed).
+ */
+export function versionLine(prog: string): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'ostree-push' && typeof pkg.version === 'string') return `${prog} ${pkg.version}`;
+    } catch {
+      // no package.json here, or not ours: keep climbing
+    }
+    if (dirname(dir) === dir) return `${prog} (unknown version)`;
   }
 }
 

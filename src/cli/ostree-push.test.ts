@@ -252,3 +252,34 @@ test('usage errors: one line each, exit 2', async (t) => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^ostree-push: Unknown option '--bogus' \(see --help\)\n$/);
 });
+
+test('--json: every failure prints one JSON error object on stdout, usage errors included, with the same exit status', async (t) => {
+  const notRepo = tmpDir(t, 'json-usage');
+  const cases: Array<[string[], string, number]> = [
+    [['--json', '--bogus', notRepo], 'USAGE', 2],
+    [['--bogus', '--json', notRepo], 'USAGE', 2],
+    [['--json', '--ssh'], 'USAGE', 2],
+    [['--json'], 'USAGE', 2],
+    [['--json', 'host:'], 'PUSH_BAD_REMOTE', 2],
+    [['--json', `--repo=${notRepo}`, notRepo], 'REPO_NOT_FOUND', 1],
+  ];
+  for (const [args, code, exit] of cases) {
+    const r = await inproc(args);
+    assert.equal(r.code, exit, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, `one JSON line for ${args.join(' ')}: ${r.stdout}`);
+    const j = JSON.parse(lines[0] as string) as { ok: boolean; error: { code: string; exit: number } | null; refs: unknown[] };
+    assert.equal(j.ok, false);
+    assert.equal(j.error?.code, code, args.join(' '));
+    assert.equal(j.error?.exit, exit);
+    assert.deepEqual(j.refs, []);
+  }
+  // Without --json, stdout stays empty; after `--`, '--json' is an operand, not the option.
+  assert.equal((await inproc(['--bogus', notRepo])).stdout, '');
+  assert.equal((await inproc(['--bogus', '--', '--json'])).stdout, '');
+  // The real process too.
+  const r = await cli(['--json', '--bogus']);
+  assert.equal(r.code, 2);
+  assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'USAGE');
+  assert.match(r.stderr, /^ostree-push: Unknown option '--bogus' \(see --help\)\n$/);
+});

@@ -2,8 +2,15 @@
 /**
  * ostree-receive-shell: the restricted login shell / ForceCommand that runs
  * only ostree-receive. See receive-shell.ts for what it accepts.
+ * `ostree-receive-shell --version` prints its own version.
  */
-import { runMain } from './common.js';
+import { runMain, versionLine } from './common.js';
 import { shellMain } from './receive-shell.js';
 
-process.exitCode = await runMain('ostree-receive-shell', () => shellMain(process.argv.slice(2), process.env));
+const PROG = 'ostree-receive-shell';
+const argv = process.argv.slice(2);
+if (argv.length === 1 && argv[0] === '--version') {
+  process.stdout.write(`${versionLine(PROG)}\n`);
+} else {
+  process.exitCode = await runMain(PROG, () => shellMain(argv, process.env));
+}

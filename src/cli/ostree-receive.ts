@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * ostree-receive --repo=PATH [-v]
+ * ostree-receive --version
  *
  * The receiving end, as version 0 runs it (`ssh HOST ostree-receive
  * --repo=PATH`): the protocol on stdin/stdout and nothing else on stdout;
@@ -25,11 +26,11 @@
 import { receiverPolicyParts } from '../policy/engine.js';
 import { receive } from '../protocol/receiver.js';
 import { openRepoForWriting } from '../repo/staging.js';
-import { parseCommandLine, runMain, usageError } from './common.js';
+import { parseCommandLine, runMain, usageError, versionLine } from './common.js';
 import { ConfigError, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 
 const PROG = 'ostree-receive';
-const USAGE = 'usage: ostree-receive --repo=PATH [-v]';
+const USAGE = 'usage: ostree-receive --repo=PATH [-v] | --version';
 
 // stdout belongs to the protocol: anything printed by mistake goes to stderr.
 console.log = console.error;
@@ -45,9 +46,15 @@ async function main(argv: readonly string[]): Promise<number> {
     repo: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   });
   if (values.help === true) {
     process.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  // Not a session: nothing else is on stdout (`ssh HOST ostree-receive --version` reads it).
+  if (values.version === true) {
+    process.stdout.write(`${versionLine(PROG)}\n`);
     return 0;
   }
   if (positionals.length > 0) throw usageError(`unexpected argument '${positionals[0]}'`);

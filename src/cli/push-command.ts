@@ -24,7 +24,7 @@ import { spawnOpenSsh } from '../transport/openssh.js';
 import { describeRemote, parseRemote, type Remote } from '../transport/remote.js';
 import type { Transport } from '../transport/transport.js';
 import type { ByteOrder } from '../wire/constants.js';
-import { defaultRepoPath, looksLikeRepo, parseCommandLine, usageError } from './common.js';
+import { defaultRepoPath, looksLikeRepo, parseCommandLine, usageError, versionLine } from './common.js';
 import { Progress } from './progress.js';
 import { reportLines } from './push-report.js';
 import { signatureLines } from './push-signatures.js';
@@ -46,7 +46,8 @@ ref under refs/heads.
                        if it is a repository, else $OSTREE_REPO, else /ostree/repo)
   -f, --force          also ask for non-fast-forward updates
   -n, --dry-run        show what would move and how much would be sent; change nothing
-  --json               print one JSON summary on stdout
+  --json               print one JSON summary on stdout (also for a failure,
+                       usage errors included)
   -v, --verbose        more detail (each step; progress lines even off a terminal)
   -q, --quiet          print errors only
   --ssh=openssh        the system ssh client (default; honours ~/.ssh/config, agents)
@@ -56,6 +57,7 @@ ref under refs/heads.
   -i, --identity=FILE  --ssh=builtin: a private key to use (repeatable)
   --known-hosts=FILE   --ssh=builtin: known_hosts file (repeatable; default ~/.ssh/known_hosts)
   --byte-order=le|be   byte order of the messages sent (for testing)
+  --version            print the version and exit
 
 Exit status: 0 pushed or nothing to do; 1 refused by the remote or rejected
 (non-fast-forward); 2 usage; 3 connection or transport failure (including
@@ -147,9 +149,15 @@ async function explain(e: unknown, link: Transport, lastRemoteLine: () => string
   return err;
 }
 
+/** Whether --json was asked for: looked up before parsing, so that a bad command line answers in JSON too. */
+function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 export async function pushMain(argv: readonly string[], io: PushIo): Promise<number> {
   const started = Date.now();
-  const { values, positionals } = parseCommandLine(argv, {
+  const parse = () => parseCommandLine(argv, {
     repo: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
     'dry-run': { type: 'boolean', short: 'n' },
@@ -163,9 +171,22 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
     'known-hosts': { type: 'string', multiple: true },
     'byte-order': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (e) {
+    if (asksForJson(argv)) io.out(`${JSON.stringify(jsonSummary({ remote: '', dryRun: false, result: undefined, error: asOstreePushError(e), seconds: (Date.now() - started) / 1000 }))}\n`);
+    throw e;
+  }
+  const { values, positionals } = parsed;
   if (values.help === true) {
     io.out(PUSH_USAGE);
+    return 0;
+  }
+  if (values.version === true) {
+    io.out(`${versionLine('ostree-push')}\n`);
     return 0;
   }
   const json = values.json === true;

@@ -9,7 +9,8 @@
  *   - the program `ostree-receive`, `ostree-receive-0` or `ostree-receive-1`,
  *     a bare name (a path could name any program);
  *   - exactly one `--repo=PATH` or `--repo PATH`;
- *   - `-v`/`--verbose` (more log lines on stderr), which changes nothing else.
+ *   - `-v`/`--verbose` (more log lines on stderr), which changes nothing else;
+ *   - or `--version` alone (the receiver prints its version; no repository).
  * The command is split by shell-words.ts (no shell syntax), and whichever
  * name was used, the SAME receiver runs with the SAME configuration: our
  * ostree-receive, which loads receive-config.ts and applies `root`. (The
@@ -25,12 +26,14 @@ import { ShellError, splitShellWords } from './shell-words.js';
 
 export const RECEIVE_NAMES: readonly string[] = ['ostree-receive', 'ostree-receive-0', 'ostree-receive-1'];
 
-export interface ReceiveInvocation {
-  /** The name the client used (for logs only: it changes nothing). */
-  name: string;
-  repo: string;
-  verbose: boolean;
-}
+export type ReceiveInvocation =
+  | {
+      /** The name the client used (for logs only: it changes nothing). */
+      name: string;
+      repo: string;
+      verbose: boolean;
+    }
+  | { name: string; version: true };
 
 /** Parses and checks the client's command; throws ShellError SHELL_REFUSED. */
 export function parseReceiveCommand(command: string): ReceiveInvocation {
@@ -40,6 +43,7 @@ export function parseReceiveCommand(command: string): ReceiveInvocation {
   if (!RECEIVE_NAMES.includes(name)) {
     throw new ShellError('SHELL_REFUSED', `refused: '${name}' is not allowed; this account only runs ${RECEIVE_NAMES.join(', ')}`, { command, name });
   }
+  if (args.length === 1 && args[0] === '--version') return { name, version: true };
   let repo: string | undefined;
   let verbose = false;
   for (let i = 0; i < args.length; i++) {
@@ -54,7 +58,7 @@ export function parseReceiveCommand(command: string): ReceiveInvocation {
       verbose = true;
       continue;
     } else {
-      throw new ShellError('SHELL_REFUSED', `refused: argument '${a}' is not allowed (only --repo=PATH and -v)`, { command, argument: a });
+      throw new ShellError('SHELL_REFUSED', `refused: argument '${a}' is not allowed (only --repo=PATH and -v, or --version alone)`, { command, argument: a });
     }
     if (repo !== undefined) throw new ShellError('SHELL_REFUSED', 'refused: --repo given twice', { command });
     if (value === '' || value.startsWith('-')) throw new ShellError('SHELL_REFUSED', `refused: '${value}' is not a repository path`, { command });
@@ -78,6 +82,7 @@ export function commandToServe(argv: readonly string[], env: NodeJS.ProcessEnv):
 
 /** Node's arguments for our receiver: the name used is deliberately absent. */
 export function receiverArgs(inv: ReceiveInvocation): string[] {
+  if ('version' in inv) return [...receiverCommand(), '--version'];
   return [...receiverCommand(), `--repo=${inv.repo}`, ...(inv.verbose ? ['-v'] : [])];
 }
 

@@ -16,6 +16,7 @@ import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { isOstreePushError } from '../errors.js';
 import { receive, type ReceiverPolicy, type ReceiveResult } from '../protocol/receiver.js';
 import { openRepoForWriting } from '../repo/staging.js';
+import { versionLine } from '../cli/common.js';
 import { parseReceiveCommand } from '../cli/receive-shell.js';
 import { knownHostsLine } from '../transport/known-hosts.js';
 
@@ -70,21 +71,26 @@ async function serveExec(stream: ServerChannel, command: string, options: Ssh2Se
   let code = 1;
   try {
     const inv = parseReceiveCommand(command);
-    const path = isAbsolute(inv.repo) ? inv.repo : resolve(options.baseDir, inv.repo);
-    const repo = openRepoForWriting(path);
-    const result = await receive({
-      repo,
-      input: stream,
-      output: stream,
-      ...(options.policy === undefined ? {} : { policy: options.policy }),
-      log: (line) => {
-        options.log?.(line);
-        if (inv.verbose) stream.stderr.write(`ostree-receive: ${line}\n`);
-      },
-    });
-    if (result.error !== undefined) stream.stderr.write(`ostree-receive: ${result.error.message}\n`);
-    code = result.outcome === 'idle' || result.outcome === 'published' ? 0 : 1;
-    options.onSession?.(command, result);
+    if ('version' in inv) {
+      stream.write(`${versionLine('ostree-receive')}\n`);
+      code = 0;
+    } else {
+      const path = isAbsolute(inv.repo) ? inv.repo : resolve(options.baseDir, inv.repo);
+      const repo = openRepoForWriting(path);
+      const result = await receive({
+        repo,
+        input: stream,
+        output: stream,
+        ...(options.policy === undefined ? {} : { policy: options.policy }),
+        log: (line) => {
+          options.log?.(line);
+          if (inv.verbose) stream.stderr.write(`ostree-receive: ${line}\n`);
+        },
+      });
+      if (result.error !== undefined) stream.stderr.write(`ostree-receive: ${result.error.message}\n`);
+      code = result.outcome === 'idle' || result.outcome === 'published' ? 0 : 1;
+      options.onSession?.(command, result);
+    }
   } catch (e) {
     const refused = isOstreePushError(e) && e.code === 'SHELL_REFUSED';
     stream.stderr.write(`${refused ? 'sh' : 'ostree-receive'}: ${e instanceof Error ? e.message : String(e)}\n`);
