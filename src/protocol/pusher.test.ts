@@ -210,11 +210,28 @@ test('a non-archive remote is refused before any request; the session is dropped
   const fake = fakeReceiver({ mode: 0 });
   await assert.rejects(push({ repo, input: fake.toPusher, output: fake.toReceiver }), (e: OstreePushError) => {
     assert.equal(e.code, 'PUSH_REMOTE_NOT_ARCHIVE');
-    assert.match(e.message, /not in archive mode/);
     return true;
   });
   await fake.done;
   assert.deepEqual(types(fake.seen), []);
+});
+
+test('a non-archive remote is named by its mode, never by the bare number INFO carries', async (t) => {
+  const { repo } = await fixture(t);
+  // (A number outside 0-4 fails INFO's schema before this: PROTOCOL_BAD_MESSAGE.)
+  const names: Array<[number, string]> = [[0, 'bare'], [2, 'bare-user'], [3, 'bare-user-only'], [4, 'bare-split-xattrs']];
+  for (const [mode, name] of names) {
+    const fake = fakeReceiver({ mode });
+    await assert.rejects(push({ repo, input: fake.toPusher, output: fake.toReceiver }), (e: OstreePushError) => {
+      assert.equal(e.code, 'PUSH_REMOTE_NOT_ARCHIVE');
+      assert.equal(e.data['mode'], mode);
+      assert.equal(e.data['modeName'], name);
+      assert.ok(e.message.includes(`a ${name} repository`), e.message);
+      assert.doesNotMatch(e.message, new RegExp(`mode ${mode}\\b`));
+      return true;
+    });
+    await fake.done;
+  }
 });
 
 test('the receiver hanging up is TRANSPORT_CLOSED (exit 3) naming its exit status', async (t) => {

@@ -26,7 +26,7 @@ import type { Readable, Writable } from 'node:stream';
 import { OstreePushError, ProtocolError, TransportError, WireError } from '../errors.js';
 import { Variant } from '../gvariant/index.js';
 import { PUSHER } from '../../spec/machine.js';
-import type { Repo } from '../repo/repo.js';
+import { repoModeOfNumber, type Repo } from '../repo/repo.js';
 import type { ByteOrder } from '../wire/constants.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
@@ -207,8 +207,11 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   if (info === null) throw await closedError(o, 'waiting for INFO');
   if (info.message.type !== 'INFO') throw new ProtocolError('INTERNAL', 'the machine let a non-INFO through', {});
   if (info.message.mode !== ARCHIVE_MODE_NUMBER) {
-    throw new ProtocolError('PUSH_REMOTE_NOT_ARCHIVE', `the remote repository is not in archive mode (mode ${info.message.mode}); only archive repositories can be pushed to`, {
+    const name = repoModeOfNumber(info.message.mode);
+    const what = name === undefined ? `in an unknown mode (${info.message.mode})` : `a ${name} repository`;
+    throw new ProtocolError('PUSH_REMOTE_NOT_ARCHIVE', `the remote repository is ${what}, not archive; only archive repositories can be pushed to (ostree init --mode=archive)`, {
       mode: info.message.mode,
+      modeName: name ?? 'unknown',
     });
   }
   const offered = o.extensions === false ? new Set<string>() : capabilitiesOf(info.message);

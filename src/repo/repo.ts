@@ -28,6 +28,11 @@ export const REPO_MODE_NUMBER: Readonly<Record<RepoMode, number>> = {
   'bare-split-xattrs': 4,
 };
 
+/** The mode libostree numbers `n` (INFO carries the number), or undefined for a number it does not use. */
+export function repoModeOfNumber(n: number): RepoMode | undefined {
+  return (Object.keys(REPO_MODE_NUMBER) as RepoMode[]).find((m) => REPO_MODE_NUMBER[m] === n);
+}
+
 /** Config spelling → mode. `archive` is accepted on read although ostree writes `archive-z2`. */
 const MODE_NAMES: ReadonlyMap<string, RepoMode> = new Map<string, RepoMode>([
   ['bare', 'bare'],
