@@ -155,6 +155,8 @@ test('non-fast-forward is rejected locally unless forced', async (t) => {
   assert.equal(r1.result.ok, false);
   assert.equal(r1.result.refs[0]!.status, 'rejected');
   assert.equal(r1.result.error?.code, 'PUSH_REJECTED');
+  // ostree has no merge: pull the remote's commit and build on it, or force where the remote allows it.
+  assert.equal(r1.result.error?.message, "rejected (non-fast-forward): main; pull the remote's commit and build on it, or push with --force if the remote allows replacing it");
 
   const r2 = await run(repo, { refs: { main: other } }, { force: true });
   const update = r2.seen[0]!.message;

@@ -348,7 +348,7 @@ async function refused(ep: Endpoint, o: PushOptions, result: ResultOf, message: 
 function withRejection(r: PushResult): PushResult {
   const rejected = r.refs.filter((x) => x.status === 'rejected').map((x) => x.ref);
   if (rejected.length > 0 && r.error === undefined) {
-    r.error = new ProtocolError('PUSH_REJECTED', `rejected (non-fast-forward): ${rejected.join(', ')}; use --force to push anyway`, { refs: rejected });
+    r.error = new ProtocolError('PUSH_REJECTED', `rejected (non-fast-forward): ${rejected.join(', ')}; pull the remote's commit and build on it, or push with --force if the remote allows replacing it`, { refs: rejected });
   }
   return r;
 }

@@ -113,7 +113,7 @@ async function checkFastForward(view: RepoLike, u: AcceptedUpdate): Promise<void
     'PROTOCOL_NOT_FAST_FORWARD',
     shallow
       ? `ref ${u.ref}: cannot show that ${u.to} descends from ${u.from}: its history stops at ${last.checksum}, whose parent was not sent; send the commits in between, or push with --force`
-      : `ref ${u.ref}: ${u.to} does not descend from ${u.from}: fetch and merge, or push with --force to replace it`,
+      : `ref ${u.ref}: ${u.to} does not descend from ${u.from}, and this repository accepts fast-forwards only: build the new commit on ${u.from} (pull it, then commit on top of it) and push again`,
     { ref: u.ref, from: u.from, to: u.to },
   );
 }

@@ -48,6 +48,8 @@ interface Expect {
   outcome: ReceiveResult['outcome'];
   /** The STATUS false text, when the receiver could answer. */
   status?: RegExp;
+  /** The error's text, where its advice is what is tested. */
+  message?: RegExp;
 }
 
 /** Runs a hostile script and checks the result and that nothing changed. */
@@ -66,6 +68,7 @@ async function hostile(t: TestContext, f: Fixture, script: (p: ScriptedPusher) =
   assert.equal(result.outcome, expect.outcome);
   assert.deepEqual(result.updated, []);
   if (expect.status !== undefined) assert.match(String(status), expect.status);
+  if (expect.message !== undefined) assert.match(result.error?.message ?? '', expect.message);
   assert.doesNotMatch(result.error?.message ?? '', /\n\s+at /, 'no stack trace in the message');
   await assertUntouched(t, f, before, refs, { fsck: false });
 }
@@ -235,7 +238,12 @@ test('hostile: a stale from, a non-fast-forward, and a ref moved by someone else
     for (const o of c3objects) await p.put(o.name, objectBytes(f.src, o));
     await p.done();
   };
-  await hostile(t, f, nonFF, { code: 'PROTOCOL_NOT_FAST_FORWARD', outcome: 'refused' });
+  // ostree has no merge: the advice is to build on the remote's commit; --force is no advice where it is not allowed.
+  await hostile(t, f, nonFF, {
+    code: 'PROTOCOL_NOT_FAST_FORWARD',
+    outcome: 'refused',
+    message: new RegExp(`^ref os/main: ${f.c3} does not descend from ${f.c2}, and this repository accepts fast-forwards only: build the new commit on ${f.c2} \\(pull it, then commit on top of it\\) and push again$`),
+  });
   const forced = await runSession({ repo: f.dest, policy: { allowForce: true } }, nonFF);
   assert.equal(forced.result.outcome, 'published', forced.result.error?.message);
   assert.equal(listRefs(f.dest).get('os/main'), f.c3);
