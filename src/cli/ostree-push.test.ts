@@ -153,6 +153,8 @@ test('non-fast-forward: rejected locally (exit 1); --force is refused cleanly by
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, / ! \[rejected\] +main \(non-fast-forward\)/);
   assert.match(r.stderr, /^ostree-push: .*--force/m);
+  assert.match(r.stderr, /pull the remote's commit and build on it/, 'ostree has no merge: say what to do instead');
+  assert.doesNotMatch(r.stderr, /merge/);
   assert.equal(await ostreeRevParse(f.dest, 'main'), f.c1);
 
   const forced = await inproc([`--repo=${f.src.path}`, '--force', f.dest]);

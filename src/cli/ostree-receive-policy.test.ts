@@ -23,7 +23,13 @@ test('cli policy: ref_permissions refuses stable and allows app/*/x86_64/beta', 
 
   const stable = await s.push(env, 'stable');
   assert.equal(stable.code, 1, stable.stderr);
-  assert.deepEqual(receiverLines(stable.stderr), ['ostree-receive: ref stable: this repository does not allow a push to create it: no ref_permissions pattern matches it']);
+  // The refusal once, as the git-style line: not the receiver's own line too, nor a closing line that repeats it.
+  const refusal = 'ref stable: this repository does not allow a push to create it: no ref_permissions pattern matches it';
+  assert.deepEqual(stable.stderr.split('\n'), [`To ${s.dest}`, ` ! [remote rejected] stable (${refusal})`, `ostree-push: failed to push some refs to ${s.dest}`, '']);
+  // -q prints errors only: the same lines.
+  const quiet = await s.push(env, '-q', 'stable');
+  assert.equal(quiet.code, 1, quiet.stderr);
+  assert.equal(quiet.stderr, stable.stderr);
   assert.deepEqual(listRefs(Repo.open(s.dest)), new Map());
 
   const ok = await s.push(env, 'app/org.example.App/x86_64/beta');
@@ -54,12 +60,26 @@ test('cli policy: the update hook sees the Python environment; a failing hook is
   assert.deepEqual(env['OSTREE_RECEIVE_UPDATES']?.split(' ').sort(), [`os/a:${zeros}:${a}`, `os/b:${zeros}:${b}`]);
 
   const c = (await commitTree(s.src, { tree: tree('c'), subject: 'c', timestamp: 2, parent: a, branch: 'os/a' })).commit;
-  const failing = await s.push(s.configure("update_hook: |\n  echo hook-complains >&2\n  exit 7\n"), 'os/a');
+  const failingHook = s.configure("update_hook: |\n  echo hook-complains >&2\n  exit 7\n");
+  const failing = await s.push(failingHook, 'os/a');
   assert.equal(failing.code, 0, failing.stderr);
-  assert.match(failing.stderr, /^hook-complains$/m, "the hook's own output reaches the pusher");
+  assert.equal(failing.stderr.match(/^hook-complains$/gm)?.length, 1, "the hook's own output reaches the pusher, once");
   const warnings = receiverLines(failing.stderr);
   assert.equal(warnings.length, 1, failing.stderr);
-  assert.match(warnings[0] ?? '', /^ostree-receive: warning: update_hook 'echo hook-complains >&2 exit 7 ?' exited with status 7; the refs were already published and stay so$/);
+  const warning = /^ostree-receive: warning: update_hook 'echo hook-complains >&2 exit 7 ?' exited with status 7; the refs were already published and stay so$/;
+  assert.match(warnings[0] ?? '', warning);
   assert.equal(listRefs(Repo.open(s.dest)).get('os/a'), c);
+
+  // -q: the hook's output is hidden; the warning that it failed is not.
+  await commitTree(s.src, { tree: tree('d'), subject: 'd', timestamp: 3, parent: c, branch: 'os/a' });
+  const quiet = await s.push(failingHook, '-q', 'os/a');
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.stderr.split('\n').length, 2, quiet.stderr);
+  assert.match(quiet.stderr.split('\n')[0] ?? '', warning);
+  const talkative = s.configure('update_hook: "echo hook-says-hello; echo hook-says-more >&2"\n');
+  await commitTree(s.src, { tree: tree('e'), subject: 'e', timestamp: 4, branch: 'os/e' });
+  const silent = await s.push(talkative, '-q', 'os/e');
+  assert.equal(silent.code, 0, silent.stderr);
+  assert.equal(silent.stderr, '', '-q hides what the update hook prints');
   await assertClean(s);
 });

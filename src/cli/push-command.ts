@@ -26,7 +26,8 @@ import type { Transport } from '../transport/transport.js';
 import type { ByteOrder } from '../wire/constants.js';
 import { defaultRepoPath, looksLikeRepo, parseCommandLine, usageError, versionLine } from './common.js';
 import { Progress } from './progress.js';
-import { reportLines } from './push-report.js';
+import { closingLine, reportLines } from './push-report.js';
+import { RemoteRelay } from './remote-relay.js';
 import { signatureLines } from './push-signatures.js';
 import { jsonSummary } from './push-json.js';
 
@@ -49,7 +50,8 @@ ref under refs/heads.
   --json               print one JSON summary on stdout (also for a failure,
                        usage errors included)
   -v, --verbose        more detail (each step; progress lines even off a terminal)
-  -q, --quiet          print errors only
+  -q, --quiet          print errors only (the refs that failed, the error, the
+                       remote's warnings; not the remote's update hook output)
   --ssh=openssh        the system ssh client (default; honours ~/.ssh/config, agents)
   --ssh=builtin        the built-in client: agent and key auth, strict known_hosts
   --ssh-command=CMD    run CMD instead of ssh (also $OSTREE_PUSH_SSH_COMMAND), via sh -c
@@ -238,15 +240,16 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
 
   const stderr = io.stderr ?? ((t: string | Buffer) => process.stderr.write(t));
   const progress = new Progress((t) => stderr(t), quiet ? 'off' : io.tty === true ? 'tty' : verbose ? 'lines' : 'off');
-  let remoteTail = '';
-  const onStderr = (c: Buffer) => {
-    remoteTail = (remoteTail + c.toString('utf8')).slice(-4096);
-    progress.interject(c.toString('utf8'));
-  };
-  const lastRemoteLine = () => remoteTail.split('\n').map((l) => l.trim()).filter((l) => l !== '').pop() ?? '';
+  // The remote's stderr, each message once (remote-relay.ts); -q hides all but its warnings and errors.
+  const relay = new RemoteRelay((t) => progress.interject(t), { quiet });
+  const onStderr = (c: Buffer) => relay.push(c);
+  const lastRemoteLine = () => relay.lastLine();
   const where = describeRemote(remote);
 
-  const link = await openLink(remote, o, io, onStderr);
+  const link = await openLink(remote, o, io, onStderr).catch((e: unknown) => {
+    relay.end([asOstreePushError(e).message]);
+    throw e;
+  });
   // Idle until the receiver's INFO arrives: compile the message validators meanwhile.
   setImmediate(prepareValidators);
   let interrupted = false;
@@ -277,6 +280,7 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
     link.kill();
     progress.finish();
     if (interrupted) {
+      relay.end([]);
       throw new TransportError(
         'TRANSPORT_INTERRUPTED',
         allSent
@@ -285,20 +289,37 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
         { remote: where },
       );
     }
-    throw await explain(e, link, lastRemoteLine, where);
+    const failure = await explain(e, link, lastRemoteLine, where);
+    relay.end([failure.message]);
+    throw failure;
   } finally {
     stopListening();
     link.stdout.destroy();
   }
   progress.finish();
   await link.exit.catch(() => undefined);
-  if (!quiet) for (const line of reportLines(result, { dest, verbose, dryRun })) io.err(line);
+  await drained(link);
+  relay.end([...result.refs.map((r) => (r.status === 'refused' ? (r.reason ?? '') : '')), result.error?.message ?? '']);
+  // -q still prints the refs that failed: they carry the reasons.
+  for (const line of reportLines(result, { dest, verbose, dryRun, failuresOnly: quiet })) io.err(line);
   // A dry run also says whether each commit carries what the remote requires (spec/protocol.md 12.6).
   if (!quiet && dryRun) for (const line of await signatureLines(repo, result)) io.err(line);
   done(result);
   if (result.ok) return 0;
   const err: OstreePushError | undefined = result.error;
-  if (err !== undefined) io.err(`ostree-push: ${err.message}`);
+  if (err !== undefined) io.err(`ostree-push: ${closingLine(result, err, dest)}`);
   return err?.exitCode ?? 1;
+}
+
+/** Waits (briefly) until the receiver's stderr is read to its end, so its last line is judged before the report. */
+async function drained(link: Transport): Promise<void> {
+  const s = link.stderr;
+  if (s === null || s.readableEnded || s.destroyed) return;
+  await new Promise<void>((resolve) => {
+    s.once('end', resolve);
+    s.once('close', resolve);
+    s.once('error', () => resolve());
+    setTimeout(resolve, 1000).unref();
+  });
 }
 

@@ -9,7 +9,9 @@
  *    ! [remote rejected] main (<the receiver's reason>)
  *
  * then one summary line. A dry run prints the same lines and says what would
- * be sent.
+ * be sent. With -q only the refs that failed are listed; when one of them
+ * gives the receiver's reason, the closing error line does not repeat it
+ * (`ostree-push: failed to push some refs to DEST`).
  */
 import { ZERO_CHECKSUM } from '../wire/constants.js';
 import type { PushProgress, PushResult, RefResult } from '../protocol/pusher.js';
@@ -55,10 +57,18 @@ export interface ReportOptions {
   dest: string;
   verbose: boolean;
   dryRun: boolean;
+  /** Only `To DEST` and the refs that failed, and nothing at all when none did (-q). */
+  failuresOnly?: boolean;
 }
 
-/** The lines to print for a finished session (quiet mode prints none of them). */
+const failed = (r: RefResult): boolean => r.status === 'rejected' || r.status === 'refused';
+
+/** The lines to print for a finished session. */
 export function reportLines(result: PushResult, o: ReportOptions): string[] {
+  if (o.failuresOnly === true) {
+    const failures = result.refs.filter(failed);
+    return failures.length === 0 ? [] : [`To ${o.dest}`, ...failures.map((r) => refLine(r) as string)];
+  }
   const lines: string[] = [];
   const moving = result.refs.filter((r) => r.status !== 'up-to-date');
   if (moving.length === 0) {
@@ -81,6 +91,17 @@ export function reportLines(result: PushResult, o: ReportOptions): string[] {
     lines.push(`sent ${plural(result.objectsSent, 'object')} (${formatBytes(result.bytesSent)})`);
   }
   return lines;
+}
+
+/**
+ * The text of the closing `ostree-push:` line when the push failed: the
+ * error's message, or, when a ref line above already gives the receiver's
+ * reason, only that the push failed (as git does), so the reason is printed
+ * once.
+ */
+export function closingLine(result: PushResult, error: { message: string }, dest: string): string {
+  const shown = result.refs.some((r) => r.status === 'refused' && r.reason !== undefined && r.reason !== '' && error.message.includes(r.reason));
+  return shown ? `failed to push some refs to ${dest}` : error.message;
 }
 
 /** One progress line, for a terminal (rewritten in place with \r). */
