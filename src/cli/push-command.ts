@@ -289,6 +289,7 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
         { remote: where },
       );
     }
+    await drained(link);
     const failure = await explain(e, link, lastRemoteLine, where);
     relay.end([failure.message]);
     throw failure;
