@@ -45,3 +45,19 @@ test('ostree-receive: INFO on stdout, DONE on stdin ends idle with exit 0; error
   assert.equal(missing.stdout.length, 0);
   assert.match(missing.stderr, /^ostree-receive: .* is not an OSTree repository \(no config\)\n$/);
 });
+
+test('ostree-receive: the options a version-0 pusher sends (--verbose, --debug) are accepted; --debug logs like -v', async (t) => {
+  const repo = initArchiveRepo(`${tmpDir(t, 'receive-cli')}/repo`);
+  // An UPDATE from a commit the ref is not at: refused, and -v logs the refusal besides the one error line.
+  const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+  const stdin = Buffer.concat([encodeMessage({ type: 'UPDATE', refs: new Map([['main', { from: a, to: b }]]) }), encodeMessage({ type: 'DONE', extra: new Map() })]);
+  const quiet = await run([`--repo=${repo.path}`], stdin);
+  assert.equal(quiet.code, 1, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /^ostree-receive: refused: /m);
+  for (const args of [['--debug'], ['--verbose', '--debug'], ['-v']]) {
+    const r = await run([`--repo=${repo.path}`, ...args], stdin);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.deepEqual(r.stdout, quiet.stdout, `${args.join(' ')}: the same protocol bytes`);
+    assert.match(r.stderr, /^ostree-receive: refused: /m, `${args.join(' ')}: the log line`);
+  }
+});

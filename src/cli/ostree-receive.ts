@@ -1,10 +1,11 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
- * ostree-receive --repo=PATH [-v]
+ * ostree-receive --repo=PATH [-v|--verbose] [--debug]
  * ostree-receive --version
  *
  * The receiving end, as version 0 runs it (`ssh HOST ostree-receive
- * --repo=PATH`): the protocol on stdin/stdout and nothing else on stdout;
+ * --repo=PATH`, and the 2015 pusher adds `--verbose` and `--debug` when it
+ * was given them: `--debug` means the same as -v here): the protocol on stdin/stdout and nothing else on stdout;
  * log lines and the one-line error on stderr. Exit status 0 when the session
  * ended idle or published, 1 when refused or aborted, else the ending
  * error's status (2 usage or a bad configuration file).
@@ -30,7 +31,7 @@ import { parseCommandLine, runMain, usageError, versionLine } from './common.js'
 import { ConfigError, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 
 const PROG = 'ostree-receive';
-const USAGE = 'usage: ostree-receive --repo=PATH [-v] | --version';
+const USAGE = 'usage: ostree-receive --repo=PATH [-v|--verbose] [--debug] | --version';
 
 // stdout belongs to the protocol: anything printed by mistake goes to stderr.
 console.log = console.error;
@@ -45,6 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
     repo: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
+    debug: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
@@ -67,7 +69,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const policy = receivePolicyFor(config, path);
   const repo = openRepoForWriting(path);
-  const verbose = values.verbose === true || settings.logLevel === 'debug';
+  const verbose = values.verbose === true || values.debug === true || settings.logLevel === 'debug';
   const result = await receive({
     repo,
     input: process.stdin,

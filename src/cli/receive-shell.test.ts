@@ -62,6 +62,17 @@ test('parseReceiveCommand: the three names, --repo in both forms, -v; nothing el
   for (const [command, message] of bad) assert.throws(() => parseReceiveCommand(command), refusedWith('SHELL_REFUSED', message), command);
 });
 
+test('parseReceiveCommand: every option a version-0 pusher sends (--verbose, --debug) is accepted; --debug means -v', () => {
+  // The 2015 pusher runs `ostree-receive --repo=PATH [--verbose] [--debug]`.
+  for (const name of RECEIVE_NAMES) {
+    assert.deepEqual(parseReceiveCommand(`${name} --repo=/srv/r --debug`), { name, repo: '/srv/r', verbose: true });
+    assert.deepEqual(parseReceiveCommand(`${name} --repo=/srv/r --verbose --debug`), { name, repo: '/srv/r', verbose: true });
+  }
+  assert.deepEqual(receiverArgs(parseReceiveCommand('ostree-receive --repo=/srv/r --debug')), receiverArgs(parseReceiveCommand('ostree-receive --repo=/srv/r -v')));
+  assert.throws(() => parseReceiveCommand('ostree-receive --repo --debug'), refusedWith('SHELL_REFUSED', /'--debug' is not a repository path/));
+  assert.throws(() => parseReceiveCommand('ostree-receive --repo=r --debug=1'), refusedWith('SHELL_REFUSED', /argument '--debug=1' is not allowed/));
+});
+
 test('every accepted name runs the same receiver with the same arguments (no configuration bypass)', () => {
   const args = RECEIVE_NAMES.map((name) => receiverArgs(parseReceiveCommand(`${name} --repo=/srv/r`)));
   for (const a of args) assert.deepEqual(a, args[0]);

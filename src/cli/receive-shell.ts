@@ -9,7 +9,9 @@
  *   - the program `ostree-receive`, `ostree-receive-0` or `ostree-receive-1`,
  *     a bare name (a path could name any program);
  *   - exactly one `--repo=PATH` or `--repo PATH`;
- *   - `-v`/`--verbose` (more log lines on stderr), which changes nothing else;
+ *   - `-v`/`--verbose` and `--debug` (more log lines on stderr; the 2015
+ *     pusher appends `--verbose` and `--debug` when it runs with them), which
+ *     change nothing else;
  *   - or `--version` alone (the receiver prints its version; no repository).
  * The command is split by shell-words.ts (no shell syntax), and whichever
  * name was used, the SAME receiver runs with the SAME configuration: our
@@ -54,11 +56,11 @@ export function parseReceiveCommand(command: string): ReceiveInvocation {
       if (value === undefined) throw new ShellError('SHELL_REFUSED', 'refused: --repo needs a PATH', { command });
     } else if (a.startsWith('--repo=')) {
       value = a.slice('--repo='.length);
-    } else if (a === '-v' || a === '--verbose') {
+    } else if (a === '-v' || a === '--verbose' || a === '--debug') {
       verbose = true;
       continue;
     } else {
-      throw new ShellError('SHELL_REFUSED', `refused: argument '${a}' is not allowed (only --repo=PATH and -v, or --version alone)`, { command, argument: a });
+      throw new ShellError('SHELL_REFUSED', `refused: argument '${a}' is not allowed (only --repo=PATH, -v, --verbose and --debug, or --version alone)`, { command, argument: a });
     }
     if (repo !== undefined) throw new ShellError('SHELL_REFUSED', 'refused: --repo given twice', { command });
     if (value === '' || value.startsWith('-')) throw new ShellError('SHELL_REFUSED', `refused: '${value}' is not a repository path`, { command });
