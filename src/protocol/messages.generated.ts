@@ -13,6 +13,9 @@ export type ChecksumOrZero = string;
 /** An object's file basename: checksum, '.', object type as sent in an archive-mode push. */
 export type ObjectName = string;
 
+/** What PUTOBJECT may name: an objectName, or a version-0 compatibility file '<commit checksum>.sig' or '<commit checksum>.sizes2', which the 2015 pusher sends beside a commit when its source holds one. The receiver reads such a payload to the end and discards it (nothing here verifies it), answers STATUS true and never publishes it. */
+export type PushedObjectName = string;
+
 /** The object names whose payload is a metadata object, read whole and capped at 10 MiB. */
 export type MetadataObjectName = string;
 
@@ -56,7 +59,7 @@ export interface UpdateBody {
 
 /** PUTOBJECT: one object follows as the payload, exactly 'size' bytes of the object file. */
 export interface PutObjectBody {
-  object: ObjectName;
+  object: PushedObjectName;
   /** Payload length in bytes (the wire's u64, exact in JSON up to 2^53-1). Metadata objects are capped at 10 MiB; a receiver may refuse smaller sizes by policy. */
   size: number;
   [key: string]: unknown;

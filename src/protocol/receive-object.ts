@@ -6,7 +6,11 @@
  *
  * Order of checks, each before the next costs anything:
  *   1. the name: `<64 lowercase hex>.<filez|dirtree|dirmeta|commit|commitmeta>`
- *      and nothing else (no path is ever built from an unchecked name);
+ *      and nothing else (no path is ever built from an unchecked name); or
+ *      a version-0 compatibility file `<64 hex>.sig` / `<64 hex>.sizes2`
+ *      (spec/protocol.md section 10), whose payload, once within the object
+ *      size limit, is read to the end and discarded: nothing verifies it, so
+ *      it is never staged or published, and the answer is STATUS true;
  *   2. the size: at most maxObjectSize, at most maxMetadataSize for metadata;
  *   3. already stored or already staged: the payload is skipped, not staged;
  *   4. the payload is streamed into a staging file and through the verifier
@@ -31,6 +35,8 @@ import type { Payload } from '../wire/reader.js';
 
 export type ObjectVerdict =
   | { ok: true; object: ObjectName; stored: 'staged' | 'alreadyPresent' }
+  /** A version-0 compatibility file: its payload was read and dropped. */
+  | { ok: true; stored: 'discarded' }
   /** `inStep` false: the payload was not consumed, the session cannot go on. */
   | { ok: false; error: OstreePushError; inStep: boolean };
 
@@ -65,6 +71,18 @@ export interface ObjectLimits {
   maxMetadataSize: number;
 }
 
+/**
+ * The files the 2015 pusher sends beside a commit when its source holds them
+ * (`<commit>.sig`, `<commit>.sizes2`): not ostree objects, and nothing here
+ * can verify them, so a receiver drops them (spec/protocol.md section 10).
+ */
+const COMPAT_FILE = /^[0-9a-f]{64}\.(?:sig|sizes2)$/;
+
+/** True for a version-0 compatibility file name: accepted, read, discarded, never published. */
+export function isCompatFileName(name: string): boolean {
+  return COMPAT_FILE.test(name);
+}
+
 /** The receiver's judgement of one object name; REPO_BAD_OBJECT_NAME for anything but the five push types. */
 export function parsePushedName(name: string): ObjectName {
   const o = parseObjectBasename(name, { mode: 'archive' });
@@ -93,6 +111,7 @@ export async function receiveObject(
   inStore: StoreLookup = (o) => repo.objects.hasSync(o.checksum, o.type),
 ): Promise<ObjectVerdict> {
   if (invalid !== undefined) return { ok: false, error: invalid, inStep: false };
+  if (isCompatFileName(msg.object)) return discardCompat(msg, payload, limits);
   let object: ObjectName;
   try {
     object = parsePushedName(msg.object);
@@ -138,6 +157,20 @@ export async function receiveObject(
   }
   await sink.commit();
   return { ok: true, object, stored: 'staged' };
+}
+
+/** A compatibility file: within the object size limit, read to the end and dropped. */
+async function discardCompat(msg: PutObjectMessage, payload: Payload, limits: ObjectLimits): Promise<ObjectVerdict> {
+  if (msg.size > limits.maxObjectSize) {
+    const error = new RepoError('REPO_OBJECT_TOO_LARGE', `${msg.object} announces ${msg.size} bytes; the limit is ${limits.maxObjectSize}`, {
+      object: msg.object,
+      size: String(msg.size),
+      max: String(limits.maxObjectSize),
+    });
+    return { ok: false, error, inStep: false };
+  }
+  await skip(payload);
+  return { ok: true, stored: 'discarded' };
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decode } from '../gvariant/index.js';
@@ -62,7 +62,7 @@ for (const order of ORDERS) {
     assert.equal(result.outcome, 'published', result.error?.message);
     assert.equal(result.error, undefined);
     assert.deepEqual(result.updated, [{ ref: 'os/main', from: ZERO_CHECKSUM, to: f.c2 }]);
-    assert.deepEqual(result.objects, { received: objects.length, alreadyPresent: 0, published: objects.length });
+    assert.deepEqual(result.objects, { received: objects.length, alreadyPresent: 0, published: objects.length, discarded: 0 });
     assert.deepEqual(pusher.orders, ['le', ...Array<ByteOrder>(objects.length + 1).fill(order)], 'INFO in le, then the pusher order');
     assert.deepEqual(listRefs(f.dest), new Map([['os/main', f.c2]]));
     assert.deepEqual(stagingLeft(f.dest), []);
@@ -149,7 +149,7 @@ test('receiver: a fast-forward sends only the difference; a new ref to a stored 
 
   const bare = await push(f, f.dest, { 'os/copy': { from: ZERO_CHECKSUM, to: f.c2 } }, []);
   assert.equal(bare.outcome, 'published', bare.error?.message);
-  assert.deepEqual(bare.objects, { received: 0, alreadyPresent: 0, published: 0 });
+  assert.deepEqual(bare.objects, { received: 0, alreadyPresent: 0, published: 0, discarded: 0 });
   assert.deepEqual(listRefs(f.dest), new Map([['os/copy', f.c2], ['os/main', f.c4]]));
 
   // Objects the store has are answered true and not staged again.
@@ -158,6 +158,41 @@ test('receiver: a fast-forward sends only the difference; a new ref to a stored 
   assert.equal(again.objects.received, 0);
   assert.ok(again.objects.alreadyPresent > 0);
   if (needTools(t, 'ostree')) assert.ok((await ostreeFsck(f.dest.path)).ok);
+});
+
+test("receiver: a version-0 pusher's <commit>.sig and .sizes2 files are read, discarded and answered true, never published", async (t) => {
+  const f = await makeFixture(t);
+  const objects = await closureObjects(f.src, f.c2);
+  const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_v, i) => (i * 31 + seed) & 0xff);
+  const logs: string[] = [];
+  const { result } = await runSession({ repo: f.dest, log: (line) => logs.push(line) }, async (p) => {
+    await p.info();
+    assert.equal((await p.update({ 'os/main': { from: ZERO_CHECKSUM, to: f.c2 } }))?.result, true);
+    // The 2015 pusher sends them in no particular order: before, among and after the objects.
+    const compat = (name: string, n: number) => async (): Promise<void> => {
+      const st = await p.put(name, bytes(n, n));
+      assert.deepEqual([st?.result, st?.message], [true, ''], name);
+    };
+    await compat(`${f.c2}.sig`, 566)();
+    for (const [i, o] of objects.entries()) {
+      const st = await p.put(o.name, objectBytes(f.src, o));
+      assert.equal(st?.result, true, st?.message);
+      if (i === 2) await compat(`${f.c2}.sizes2`, 70_000)();
+    }
+    await compat(`${f.c1}.sig`, 0)();
+    await p.done();
+  });
+  assert.equal(result.outcome, 'published', result.error?.message);
+  assert.deepEqual(result.objects, { received: objects.length, alreadyPresent: 0, published: objects.length, discarded: 3 });
+  assert.deepEqual(listRefs(f.dest), new Map([['os/main', f.c2]]));
+  const stored = readdirSync(f.dest.resolve('objects'), { recursive: true, encoding: 'utf8' });
+  assert.deepEqual(stored.filter((n) => /\.(sig|sizes2)$/.test(n)), [], 'nothing unverified in objects/');
+  assert.equal(logs.filter((l) => /^discarded [0-9a-f]{64}\.(sig|sizes2) \(\d+ bytes\)/.test(l)).length, 3, logs.join('\n'));
+  assert.deepEqual(stagingLeft(f.dest), []);
+  if (needTools(t, 'ostree')) {
+    const fsck = await ostreeFsck(f.dest.path);
+    assert.ok(fsck.ok, fsck.stderr);
+  }
 });
 
 test('receiver: DONE at once is idle; a non-archive repository is refused with a clear STATUS', async (t) => {

@@ -10,6 +10,7 @@
  *      ref's current value, the summary can be rewritten) → STATUS;
  *   4. each PUTOBJECT → judged and staged (receive-object.ts) → STATUS; after
  *      a refusal, objects still in flight are answered STATUS false unstaged;
+ *      a version-0 `.sig`/`.sizes2` file is read, dropped and answered true;
  *   5. DONE → publish (receive-publish.ts), or after a refusal nothing; when
  *      `report` was offered and DONE asks, one REPORT says what happened.
  *
@@ -88,7 +89,8 @@ export interface ReceiveResult {
   outcome: ReceiveOutcome;
   /** Refs moved (only when published). */
   updated: AcceptedUpdate[];
-  objects: { received: number; alreadyPresent: number; published: number };
+  /** `discarded`: version-0 compatibility files (`.sig`, `.sizes2`) read and dropped, never published. */
+  objects: { received: number; alreadyPresent: number; published: number; discarded: number };
   /** Why the session did not do everything asked (refused or aborted). */
   error?: OstreePushError;
   /** The update hook's outcome, when one ran (a failure does not change `outcome`). */
@@ -161,7 +163,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     ...(policy.checks === undefined ? {} : { checks: policy.checks }),
   };
 
-  const result: ReceiveResult = { outcome: 'aborted', updated: [], objects: { received: 0, alreadyPresent: 0, published: 0 } };
+  const result: ReceiveResult = { outcome: 'aborted', updated: [], objects: { received: 0, alreadyPresent: 0, published: 0, discarded: 0 } };
   let staging: Staging | null = null;
   let inStore: StoreLookup | undefined;
   let accepted: AcceptedUpdate[] = [];
@@ -226,6 +228,11 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
             staging ??= newStaging();
             inStore ??= storeLookup(repo);
             let v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid, inStore);
+            if (v.ok && v.stored === 'discarded') {
+              result.objects.discarded++;
+              log(`discarded ${m.message.object} (${m.message.size} bytes): a version-0 compatibility file nothing here verifies; not published`);
+              return { objectValid: true };
+            }
             if (v.ok && policy.checks !== undefined) {
               const name = m.message.object;
               const dot = name.indexOf('.');

@@ -57,6 +57,14 @@ describe('validateBody', () => {
     validateBody('DONE', { unknown: 1 });
   });
 
+  it("accepts the 2015 pusher's <commit>.sig and .sizes2 compatibility files in PUTOBJECT, and nothing like them", () => {
+    validateBody('PUTOBJECT', { object: `${A}.sig`, size: 566 });
+    validateBody('PUTOBJECT', { object: `${A}.sizes2`, size: 20 * 1024 * 1024 });
+    for (const bad of [`${A}.sizes`, `${A}.sig2`, `${A}.SIG`, `${A.toUpperCase()}.sig`, `../${A}.sig`, `${A}.sig/x`, '.sig', `${A}.sigs`]) {
+      rejects('PUTOBJECT', { object: bad, size: 1 }, /^PUTOBJECT: object does not match the object-name pattern/);
+    }
+  });
+
   it('renders a bad ref name as one clear line', () => {
     rejects('UPDATE', { refs: { '../x': { from: Z, to: A } } }, "UPDATE: refs/'../x' does not match the ref-name pattern");
     rejects('INFO', { mode: 1, refs: { 'a//b': A } }, "INFO: refs/'a//b' does not match the ref-name pattern");

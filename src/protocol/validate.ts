@@ -41,6 +41,7 @@ const DEF_WORDS: Record<string, string> = {
   checksum: 'the checksum pattern (64 lowercase hex digits)',
   checksumOrZero: 'the checksum pattern (64 lowercase hex digits)',
   objectName: 'the object-name pattern (<64 hex>.filez|dirtree|dirmeta|commit|commitmeta)',
+  pushedObjectName: 'the object-name pattern (<64 hex>.filez|dirtree|dirmeta|commit|commitmeta, or a .sig|.sizes2 compatibility file)',
 };
 
 function where(e: ErrorObject): string {
