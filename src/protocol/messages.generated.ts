@@ -4,6 +4,9 @@
 /** A ref name: '/'-separated components, each a word character then word characters, '-', '.' or '_'. Word characters are Unicode letters, numbers and '_' (ostree's GRegex rule with Unicode \w). No remote prefix, no empty, leading '.' or '-' component, so '..' can never be a component. */
 export type RefName = string;
 
+/** A name in INFO's refs, as a receiver may list it: any non-empty string of at most 4096 characters (PATH_MAX). Real version-0 receivers list what libostree's list_refs returns: the refs/heads refs, and remote refs as 'remote:ref'. A pusher plans against the names that are refNames (the heads) only; any other never matches a local ref, is never updated, and its commit is not taken as held by the receiver. */
+export type ListedRefName = string;
+
 /** A SHA-256 object checksum: 64 lowercase hex digits. */
 export type Checksum = string;
 
@@ -25,7 +28,7 @@ export type RepoMode = number;
 /** INFO: the receiver's repository mode and its refs. Unknown keys are allowed and ignored (version-0 peers ignore them; capabilities will be advertised this way). */
 export interface InfoBody {
   mode: RepoMode;
-  /** The refs of the receiving repository, name to commit checksum: all of them, or (refs-truncated) those that fit. */
+  /** The refs of the receiving repository, name to commit checksum: all of them, or (refs-truncated) those that fit. Names are listedRefNames: a version-0 receiver may list remote refs ('origin:stable') besides its heads. */
   refs: {
     [ref: string]: Checksum;
   };

@@ -19,7 +19,7 @@
  *   alone; its older history is not sent (as a depth-0 `ostree pull` does).
  */
 import { RepoError, UsageError } from '../errors.js';
-import { listRefs, readRef } from '../repo/refs.js';
+import { isValidRefName, listRefs, readRef } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { objectBasename, type ObjectType } from '../repo/object-names.js';
 import { pathDifference } from '../repo/path-difference.js';
@@ -54,6 +54,17 @@ export interface PushPlan {
   refs: RefPlan[];
   objects: PlannedObject[];
   bytes: number;
+}
+
+/**
+ * The remote's heads among the names INFO lists: those that are ref names.
+ * A version-0 receiver lists what libostree's list_refs returns, remote refs
+ * (`origin:stable`) included (spec/protocol.md section 7); such a name never
+ * matches a local ref, is never updated, and its commit is not taken as held
+ * by the remote (a remote ref may name a commit that was never pulled).
+ */
+export function remoteHeads(listed: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map([...listed].filter(([name]) => isValidRefName(name)));
 }
 
 /**

@@ -147,6 +147,45 @@ test('a new ref at a commit the remote already has: UPDATE, no objects', async (
   assert.equal(result.objectsSent, 0);
 });
 
+test('INFO listing remote refs (origin:stable), as libostree list_refs does: they never match a head and are never updated', async (t) => {
+  const { repo, c1 } = await fixture(t);
+  // The remote's 'origin:main' names c1, but a remote ref's commit may be absent there: the whole closure goes.
+  const { result, seen } = await run(repo, { refs: { 'origin:main': c1, 'origin:stable': c1, 'mirror:os/x86_64/3.0': c1, 'a b/../c': c1 } });
+  const expected: string[] = [];
+  for await (const o of closure(repo, c1)) expected.push(objectBasename(o.checksum, o.type));
+  assert.deepEqual(types(seen), ['UPDATE', ...expected.map(() => 'PUTOBJECT'), 'DONE']);
+  const update = seen[0]!.message;
+  assert.deepEqual(update.type === 'UPDATE' && [...update.refs], [['main', { from: ZERO_CHECKSUM, to: c1 }]]);
+  assert.deepEqual(seen.filter((s) => s.message.type === 'PUTOBJECT').map((s) => (s.message as { object: string }).object), expected);
+  assert.equal(result.ok, true);
+  assert.deepEqual(result.refs, [{ ref: 'main', from: ZERO_CHECKSUM, to: c1, status: 'pushed' }]);
+});
+
+test("a remote ref's commit is not taken as held by the remote: a fast-forward sends the difference from the head", async (t) => {
+  const { repo, c1 } = await fixture(t);
+  const c2 = (await commitTree(repo, { tree: tree({ NEW: 'new file\n' }), subject: 'two', timestamp: 2, parent: c1, branch: 'main' })).commit;
+  const { result, seen } = await run(repo, { refs: { main: c1, 'origin:main': c2 } });
+  const expected: string[] = [];
+  for await (const o of difference(repo, [c2], [c1])) expected.push(objectBasename(o.checksum, o.type));
+  assert.equal(expected.length, 3);
+  assert.deepEqual(seen.filter((s) => s.message.type === 'PUTOBJECT').map((s) => (s.message as { object: string }).object), expected);
+  assert.deepEqual(result.refs, [{ ref: 'main', from: c1, to: c2, status: 'pushed' }]);
+});
+
+test('INFO refs stay typed: an empty name or a value that is not a lowercase 64-hex checksum is PROTOCOL_BAD_MESSAGE', async (t) => {
+  const { repo, c1 } = await fixture(t);
+  const bad: Array<Record<string, string>> = [{ '': c1 }, { 'origin:stable': c1.toUpperCase() }, { 'origin:stable': c1.slice(1) }, { main: 'x'.repeat(64) }, { ['r'.repeat(4097)]: c1 }];
+  for (const refs of bad) {
+    const fake = fakeReceiver({ refs });
+    await assert.rejects(push({ repo, input: fake.toPusher, output: fake.toReceiver }), (e: OstreePushError) => {
+      assert.equal(e.code, 'PROTOCOL_BAD_MESSAGE', e.message);
+      return true;
+    });
+    await fake.done;
+    assert.deepEqual(types(fake.seen), [], JSON.stringify(Object.keys(refs)).slice(0, 40));
+  }
+});
+
 test('non-fast-forward is rejected locally unless forced', async (t) => {
   const { repo, c1 } = await fixture(t);
   const other = 'ab'.repeat(32); // unknown locally: cannot be proven an ancestor

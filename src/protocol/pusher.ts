@@ -3,7 +3,8 @@
  * and section 12, "Extensions"):
  *
  *   1. read INFO (the remote's mode, refs and capabilities); only archive
- *      mode is served
+ *      mode is served, and only its heads count (remote refs it lists, such
+ *      as `origin:stable`, are left out: push-plan.ts `remoteHeads`)
  *   2. with `query` offered: ask for the refs a truncated INFO left out
  *   3. plan (push-plan.ts): per ref new / up to date / fast-forward / rejected,
  *      and the objects the remote lacks, children first; with `query`
@@ -34,7 +35,7 @@ import { capabilitiesOf, Endpoint } from './endpoint.js';
 import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
 import { queryObjects, queryRefs } from './push-query.js';
 import type { InfoPolicy } from './receive-info.js';
-import { ARCHIVE_MODE_NUMBER, localRefs, planPush, type PlannedObject, type PushPlan, type RefStatus } from './push-plan.js';
+import { ARCHIVE_MODE_NUMBER, localRefs, planPush, remoteHeads, type PlannedObject, type PushPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
 
@@ -217,7 +218,8 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   const offered = o.extensions === false ? new Set<string>() : capabilitiesOf(info.message);
   const used: string[] = [];
   const closed = (what: string): Promise<Error> => closedError(o, what);
-  const remote = new Map(info.message.refs);
+  const remote = remoteHeads(info.message.refs);
+  if (remote.size < info.message.refs.size) o.log?.(`INFO lists ${info.message.refs.size - remote.size} name(s) that are not heads (remote refs such as origin:stable); planning against the heads only`);
   const remotePolicy = o.extensions === false ? undefined : remotePolicyOf(info.message.extra);
   const truncated = info.message.extra.get('refs-truncated')?.value === true;
   if (truncated && offered.has('query')) {

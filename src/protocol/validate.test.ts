@@ -67,15 +67,23 @@ describe('validateBody', () => {
 
   it('renders a bad ref name as one clear line', () => {
     rejects('UPDATE', { refs: { '../x': { from: Z, to: A } } }, "UPDATE: refs/'../x' does not match the ref-name pattern");
-    rejects('INFO', { mode: 1, refs: { 'a//b': A } }, "INFO: refs/'a//b' does not match the ref-name pattern");
+    rejects('REPORT', { moved: [], refused: { 'a//b': 'no' } }, "REPORT: refused/'a//b' does not match the ref-name pattern");
+  });
+
+  it('INFO may list any non-empty name of at most 4096 characters (remote refs such as origin:stable), each with a checksum', () => {
+    validateBody('INFO', { mode: 1, refs: { 'origin:stable': A, 'os/main': B, 'remote:os/x86_64/3.0': A, 'a b/../c': A, ['r'.repeat(4096)]: A } });
+    rejects('INFO', { mode: 1, refs: { '': A } }, "INFO: refs/'' does not meet the listed-ref-name rule (a non-empty string of at most 4096 characters)");
+    rejects('INFO', { mode: 1, refs: { ['r'.repeat(4097)]: A } }, `INFO: refs/'${'r'.repeat(77)}...' does not meet the listed-ref-name rule (a non-empty string of at most 4096 characters)`);
+    rejects('INFO', { mode: 1, refs: { 'origin:stable': A.toUpperCase() } }, "INFO: refs/'origin:stable' does not match the checksum pattern (64 lowercase hex digits)");
+    rejects('INFO', { mode: 1, refs: { 'origin:stable': Z.slice(1) } }, /^INFO: refs\/'origin:stable' does not match the checksum pattern/);
   });
 
   it('applies ostree ref-name rules, Unicode-aware', () => {
     for (const good of ['a', 'a.b-c_d', '1abc', '_under', 'A.B', 'os/x86_64/main', 'x..y', 'trailing.', 'é', '١']) {
-      validateBody('INFO', { mode: 1, refs: { [good]: A } });
+      validateBody('UPDATE', { refs: { [good]: { from: Z, to: A } } });
     }
     for (const bad of ['', '..', 'a/../b', '/lead', 'trail/', 'a//b', 'has space', '-dash', '.dot', 'a/.hidden', 'a~1', 'a*b', 'a@b', 'a+b', 'remote:ref']) {
-      rejects('INFO', { mode: 1, refs: { [bad]: A } }, /ref-name pattern$/);
+      rejects('UPDATE', { refs: { [bad]: { from: Z, to: A } } }, /ref-name pattern$/);
     }
   });
 
@@ -111,7 +119,7 @@ describe('the schemas themselves', () => {
     const script = `import json,sys\nfrom gi.repository import GLib\nr='^(?:[\\w\\d][-._\\w\\d]*/)*[\\w\\d][-._\\w\\d]*$'\nprint(json.dumps([GLib.Regex.match_simple(r, n, 0, 0) for n in json.load(sys.stdin)]))`;
     const decoded = names.map((n) => n.replace(/\\u([0-9a-f]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
     const glib = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(decoded), encoding: 'utf8' })) as boolean[];
-    const ours = decoded.map((n) => { try { validateBody('INFO', { mode: 1, refs: { [n]: A } }); return true; } catch { return false; } });
+    const ours = decoded.map((n) => { try { validateBody('UPDATE', { refs: { [n]: { from: Z, to: A } } }); return true; } catch { return false; } });
     assert.deepEqual(ours, glib, JSON.stringify(decoded.map((n, i) => [n, glib[i], ours[i]])));
   });
 });

@@ -38,6 +38,7 @@ let validators: Map<string, ValidateFunction> | undefined;
 /** Names of the shared definitions, as a reader would say them. */
 const DEF_WORDS: Record<string, string> = {
   refName: 'the ref-name pattern',
+  listedRefName: 'the listed-ref-name rule (a non-empty string of at most 4096 characters)',
   checksum: 'the checksum pattern (64 lowercase hex digits)',
   checksumOrZero: 'the checksum pattern (64 lowercase hex digits)',
   objectName: 'the object-name pattern (<64 hex>.filez|dirtree|dirmeta|commit|commitmeta)',
@@ -46,10 +47,12 @@ const DEF_WORDS: Record<string, string> = {
 
 function where(e: ErrorObject): string {
   // Ref names contain '/', so any segment that is not a plain key is quoted.
-  const quote = (p: string): string => (/^[A-Za-z_]\w*$/.test(p) ? p : `'${p}'`);
+  // A long name (INFO may list one of 4096 characters) is shortened: the line stays readable.
+  const short = (p: string): string => (p.length > 80 ? `${p.slice(0, 77)}...` : p);
+  const quote = (p: string): string => (/^[A-Za-z_]\w*$/.test(p) ? p : `'${short(p)}'`);
   const parts = e.instancePath.split('/').slice(1).map((p) => quote(p.replace(/~1/g, '/').replace(/~0/g, '~')));
   const name = (e as ErrorObject & { propertyName?: string }).propertyName;
-  if (name !== undefined) parts.push(`'${name}'`);
+  if (name !== undefined) parts.push(`'${short(name)}'`);
   return parts.join('/');
 }
 
@@ -64,6 +67,9 @@ function describe(e: ErrorObject): string {
       return `has the unknown key '${String(e.params['additionalProperty'])}'`;
     case 'minProperties':
       return `must name at least ${String(e.params['limit'])} ref`;
+    case 'minLength':
+    case 'maxLength':
+      return def !== undefined && DEF_WORDS[def] !== undefined ? `does not meet ${DEF_WORDS[def]}` : (e.message ?? e.keyword);
     case 'maximum':
       return `must be at most ${String(e.params['limit'])}${e.schemaPath.includes('/then/') ? ' (the metadata object cap)' : ''}`;
     default:
