@@ -68,6 +68,18 @@ export function remoteHeads(listed: ReadonlyMap<string, string>): Map<string, st
 }
 
 /**
+ * The commit object `checksum` as a planned object. A version-0 receiver of
+ * 2015 writes the refs of an accepted UPDATE only when it received at least
+ * one object, so an update with nothing else to send carries its commit
+ * (spec/protocol.md section 10); a receiver that holds it skips the payload.
+ */
+export function plannedCommit(repo: Repo, checksum: string): PlannedObject {
+  const st = repo.objects.statSync(checksum, 'commit');
+  if (st === null) throw new RepoError('REPO_OBJECT_MISSING', `object ${checksum}.commit is not in the repository`, { checksum, type: 'commit' });
+  return { checksum, type: 'commit', name: objectBasename(checksum, 'commit', 'archive'), size: st.size };
+}
+
+/**
  * The local refs to push, name → commit: every refs/heads ref, or the named
  * ones (PUSH_UNKNOWN_REF for a name that is not a local ref).
  */

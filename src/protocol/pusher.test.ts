@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { OstreePushError } from '../errors.js';
+import { Variant } from '../gvariant/index.js';
 import { commitTree, initArchiveRepo, setRef, type DirNode } from '../repo/builder.js';
 import { objectBasename, type ObjectName } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
@@ -37,6 +38,8 @@ interface FakeScript {
   onObject?: (index: number, name: string) => [boolean, string];
   /** Hang up right after INFO. */
   hangUp?: boolean;
+  /** INFO's `capabilities` (absent: a plain version-0 receiver). */
+  capabilities?: string[];
 }
 
 /** A scripted receiver over in-memory streams: INFO, then STATUS for each request, until DONE or EOF. */
@@ -46,7 +49,8 @@ function fakeReceiver(script: FakeScript) {
   const seen: Seen[] = [];
   const done = (async () => {
     const writer = new MessageWriter(toPusher);
-    await writer.send({ type: 'INFO', mode: script.mode ?? 1, refs: new Map(Object.entries(script.refs ?? {})), extra: new Map() });
+    const extra = new Map(script.capabilities === undefined ? [] : [['capabilities', new Variant('as', script.capabilities)]]);
+    await writer.send({ type: 'INFO', mode: script.mode ?? 1, refs: new Map(Object.entries(script.refs ?? {})), extra });
     if (script.hangUp === true) {
       toPusher.end();
       return;
@@ -138,13 +142,25 @@ test('incremental push sends only the objects the remote lacks', async (t) => {
   assert.deepEqual(result.refs, [{ ref: 'main', from: c1, to: c2, status: 'pushed' }]);
 });
 
-test('a new ref at a commit the remote already has: UPDATE, no objects', async (t) => {
+test('a new ref at a commit the remote already has: UPDATE, no objects (a receiver with capabilities)', async (t) => {
   const { repo, c1 } = await fixture(t);
   await setRef(repo, 'release/1', c1);
-  const { result, seen } = await run(repo, { refs: { main: c1 } });
+  const { result, seen } = await run(repo, { refs: { main: c1 }, capabilities: ['query'] });
   assert.deepEqual(types(seen), ['UPDATE', 'DONE']);
   assert.deepEqual(result.refs.map((r) => [r.ref, r.status]), [['main', 'up-to-date'], ['release/1', 'pushed']]);
   assert.equal(result.objectsSent, 0);
+});
+
+test('to a plain version-0 receiver an update with nothing to send still sends its commit: the 2015 receiver writes refs only after an object', async (t) => {
+  const { repo, c1 } = await fixture(t);
+  await setRef(repo, 'release/1', c1);
+  const { result, seen } = await run(repo, { refs: { main: c1 } });
+  assert.deepEqual(types(seen), ['UPDATE', 'PUTOBJECT', 'DONE']);
+  const put = seen[1]!;
+  assert.equal(put.message.type === 'PUTOBJECT' && put.message.object, `${c1}.commit`);
+  assert.deepEqual(Buffer.from(put.payload!), readFileSync(repo.resolve('objects', c1.slice(0, 2), `${c1.slice(2)}.commit`)));
+  assert.deepEqual(result.refs.map((r) => [r.ref, r.status]), [['main', 'up-to-date'], ['release/1', 'pushed']]);
+  assert.equal(result.objectsSent, 1);
 });
 
 test('INFO listing remote refs (origin:stable), as libostree list_refs does: they never match a head and are never updated', async (t) => {

@@ -35,7 +35,7 @@ import { capabilitiesOf, Endpoint } from './endpoint.js';
 import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
 import { queryObjects, queryRefs } from './push-query.js';
 import type { InfoPolicy } from './receive-info.js';
-import { ARCHIVE_MODE_NUMBER, localRefs, planPush, remoteHeads, type PlannedObject, type PushPlan, type RefStatus } from './push-plan.js';
+import { ARCHIVE_MODE_NUMBER, localRefs, plannedCommit, planPush, remoteHeads, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
 
@@ -244,6 +244,13 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
     plan.objects = q.objects;
     if (!used.includes('query')) used.push('query');
     o.log?.(`the receiver already holds ${known} of the planned objects (${q.queries} QUERY)`);
+  }
+  if (offered.size === 0 && updates.length > 0 && plan.objects.length === 0) {
+    // A version-0 receiver of 2015 moves no ref unless it received an object (spec/protocol.md section 10).
+    const commit = plannedCommit(o.repo, (updates[0] as RefPlan).to);
+    plan.objects = [commit];
+    plan.bytes = commit.size;
+    o.log?.(`nothing to send but the receiver is plain version 0: sending ${commit.name} so that it writes the refs`);
   }
   o.log?.(`plan: ${updates.length} ref(s) to update, ${plan.objects.length} object(s), ${plan.bytes} bytes`);
 
