@@ -68,6 +68,35 @@ export function remoteHeads(listed: ReadonlyMap<string, string>): Map<string, st
 }
 
 /**
+ * What a receiver listing remote refs compares `from` with for a head it
+ * lacks. The 2015 and 1.x receivers check `from` with libostree's
+ * resolve_rev, which for a name absent from refs/heads falls back to the
+ * first refs/remotes/REMOTE/name it finds: so for a head X the remote lacks,
+ * when every listed `REMOTE:X` names one commit, that commit is the `from`
+ * such a receiver expects (spec/protocol.md section 7). When they disagree,
+ * which one it finds is unknown: `ambiguous` lists them, and 64 zeros goes.
+ */
+export function remoteRefFallback(listed: ReadonlyMap<string, string>): { from: Map<string, string>; ambiguous: Map<string, string[]> } {
+  const seen = new Map<string, Array<[string, string]>>();
+  for (const [name, commit] of listed) {
+    const colon = name.indexOf(':');
+    if (colon <= 0) continue;
+    const ref = name.slice(colon + 1);
+    if (!isValidRefName(ref) || listed.has(ref)) continue;
+    const list = seen.get(ref) ?? [];
+    list.push([name, commit]);
+    seen.set(ref, list);
+  }
+  const from = new Map<string, string>();
+  const ambiguous = new Map<string, string[]>();
+  for (const [ref, list] of seen) {
+    if (new Set(list.map(([, c]) => c)).size === 1) from.set(ref, (list[0] as [string, string])[1]);
+    else ambiguous.set(ref, list.map(([n]) => n).sort());
+  }
+  return { from, ambiguous };
+}
+
+/**
  * The commit object `checksum` as a planned object. A version-0 receiver of
  * 2015 writes the refs of an accepted UPDATE only when it received at least
  * one object, so an update with nothing else to send carries its commit
@@ -122,17 +151,19 @@ export async function planPush(
   repo: Repo,
   local: ReadonlyMap<string, string>,
   remote: ReadonlyMap<string, string>,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; fallbackFrom?: ReadonlyMap<string, string> } = {},
 ): Promise<PushPlan> {
   const refs: RefPlan[] = [];
   const wanted = new Set<string>();
   for (const [ref, to] of local) {
-    const from = remote.get(ref) ?? ZERO_CHECKSUM;
-    if (from === to) {
-      refs.push({ ref, from, to, action: 'up-to-date', forced: false });
+    const listed = remote.get(ref) ?? ZERO_CHECKSUM;
+    if (listed === to) {
+      refs.push({ ref, from: listed, to, action: 'up-to-date', forced: false });
       continue;
     }
-    const between = from === ZERO_CHECKSUM ? [to] : await commitsSince(repo, from, to);
+    // A head the remote lacks is new, whatever 'from' its remote refs make it expect (remoteRefFallback).
+    const from = listed === ZERO_CHECKSUM ? (options.fallbackFrom?.get(ref) ?? ZERO_CHECKSUM) : listed;
+    const between = listed === ZERO_CHECKSUM ? [to] : await commitsSince(repo, listed, to);
     if (between === null && options.force !== true) {
       refs.push({ ref, from, to, action: 'rejected', forced: false });
       continue;

@@ -165,8 +165,8 @@ test('to a plain version-0 receiver an update with nothing to send still sends i
 
 test('INFO listing remote refs (origin:stable), as libostree list_refs does: they never match a head and are never updated', async (t) => {
   const { repo, c1 } = await fixture(t);
-  // The remote's 'origin:main' names c1, but a remote ref's commit may be absent there: the whole closure goes.
-  const { result, seen } = await run(repo, { refs: { 'origin:main': c1, 'origin:stable': c1, 'mirror:os/x86_64/3.0': c1, 'a b/../c': c1 } });
+  // The remote's remote refs name c1, but a remote ref's commit may be absent there: the whole closure goes.
+  const { result, seen } = await run(repo, { refs: { 'origin:release': c1, 'origin:stable': c1, 'mirror:os/x86_64/3.0': c1, 'a b/../c': c1 } });
   const expected: string[] = [];
   for await (const o of closure(repo, c1)) expected.push(objectBasename(o.checksum, o.type));
   assert.deepEqual(types(seen), ['UPDATE', ...expected.map(() => 'PUTOBJECT'), 'DONE']);
@@ -186,6 +186,30 @@ test("a remote ref's commit is not taken as held by the remote: a fast-forward s
   assert.equal(expected.length, 3);
   assert.deepEqual(seen.filter((s) => s.message.type === 'PUTOBJECT').map((s) => (s.message as { object: string }).object), expected);
   assert.deepEqual(result.refs, [{ ref: 'main', from: c1, to: c2, status: 'pushed' }]);
+});
+
+test("a head the remote lacks but one of its remotes has (origin:main): UPDATE names that commit as 'from', as libostree's resolve_rev there does", async (t) => {
+  const { repo, c1 } = await fixture(t);
+  const [x, y] = ['ab'.repeat(32), 'cd'.repeat(32)];
+  const expected: string[] = [];
+  for await (const o of closure(repo, c1)) expected.push(objectBasename(o.checksum, o.type));
+  // One remote, or several naming the same commit: that commit; the ref is still new (whole closure, never a rejection).
+  for (const refs of [{ 'origin:main': x }, { 'origin:main': x, 'upstream:main': x, 'origin:other': y }]) {
+    const { result, seen } = await run(repo, { refs });
+    const update = seen[0]!.message;
+    assert.deepEqual(update.type === 'UPDATE' && [...update.refs], [['main', { from: x, to: c1 }]], JSON.stringify(refs));
+    assert.deepEqual(seen.filter((s) => s.message.type === 'PUTOBJECT').map((s) => (s.message as { object: string }).object), expected);
+    assert.deepEqual(result.refs, [{ ref: 'main', from: x, to: c1, status: 'pushed' }]);
+  }
+  // Remotes disagreeing: which one such a receiver finds first is unknown; 64 zeros, and the log says why.
+  const lines: string[] = [];
+  const { seen } = await run(repo, { refs: { 'origin:main': x, 'upstream:main': y } }, { log: (l) => lines.push(l) });
+  const update = seen[0]!.message;
+  assert.deepEqual(update.type === 'UPDATE' && [...update.refs], [['main', { from: ZERO_CHECKSUM, to: c1 }]]);
+  assert.ok(lines.some((l) => /main: the remote's remotes name different commits \(origin:main, upstream:main\)/.test(l)), lines.join('\n'));
+  // A head listed wins over any remote ref of the same name.
+  const head = await run(repo, { refs: { main: c1, 'origin:main': x } });
+  assert.deepEqual(types(head.seen), ['DONE']);
 });
 
 test('INFO refs stay typed: an empty name or a value that is not a lowercase 64-hex checksum is PROTOCOL_BAD_MESSAGE', async (t) => {

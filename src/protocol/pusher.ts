@@ -35,7 +35,7 @@ import { capabilitiesOf, Endpoint } from './endpoint.js';
 import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
 import { queryObjects, queryRefs } from './push-query.js';
 import type { InfoPolicy } from './receive-info.js';
-import { ARCHIVE_MODE_NUMBER, localRefs, plannedCommit, planPush, remoteHeads, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
+import { ARCHIVE_MODE_NUMBER, localRefs, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
 
@@ -232,7 +232,11 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   } else if (truncated) {
     o.log?.('the receiver listed only part of its refs; a ref it left out will be refused if it exists there');
   }
-  const plan = await planPush(o.repo, local, remote, { force: o.force === true });
+  const viaRemotes = remoteRefFallback(info.message.refs);
+  for (const [ref, names] of viaRemotes.ambiguous) {
+    if (local.has(ref) && !remote.has(ref)) o.log?.(`${ref}: the remote's remotes name different commits (${names.join(', ')}); sending 64 zeros as 'from', which it may refuse`);
+  }
+  const plan = await planPush(o.repo, local, remote, { force: o.force === true, fallbackFrom: viaRemotes.from });
   const updates = plan.refs.filter((r) => r.action === 'update');
   let known = 0;
   // An empty remote (no refs at all) holds nothing worth asking about in practice.
