@@ -84,6 +84,7 @@ export interface ScriptedReceiver {
   noInfo?: true;
   updateAnswerHex?: string;
   capabilities?: ('query' | 'report')[];
+  infoAlsoLists?: Record<string, string>;
   infoOmits?: string[];
   holdReplies?: number;
   badStatusAt?: number;

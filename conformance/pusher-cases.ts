@@ -110,7 +110,10 @@ async function runOnce(c: Case, command: string, transport: 'ssh' | 'local', opt
   if (transport === 'ssh') {
     const bin = join(dir, 'bin');
     writeStandIns(bin, (await entryCommands([SCRIPTED]))[SCRIPTED] as string);
-    writeFileSync(join(dir, 'script.json'), JSON.stringify({ receiver: c.receiver ?? {}, log: logPath }));
+    const receiver = { ...(c.receiver ?? {}) };
+    // The scripted receiver knows no fixture names: it gets the checksums.
+    if (receiver.infoAlsoLists !== undefined) receiver.infoAlsoLists = Object.fromEntries(Object.entries(receiver.infoAlsoLists).map(([k, v]) => [k, fx.rev(v)]));
+    writeFileSync(join(dir, 'script.json'), JSON.stringify({ receiver, log: logPath }));
     env.PATH = `${bin}:${env.PATH ?? ''}`;
     env.CONFORMANCE_SCRIPT = join(dir, 'script.json');
     remote = `${SSH_HOST}:${fx.dest}`;

@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     if (caps.size > 0) extra.set('capabilities', new Variant('as', [...caps]));
     const omit = new Set(cfg.infoOmits ?? []);
     if (omit.size > 0) extra.set('refs-truncated', new Variant('b', true));
-    const refs = Object.entries(destRefs(repo)).filter(([k]) => !omit.has(k));
+    const refs = [...Object.entries(destRefs(repo)).filter(([k]) => !omit.has(k)), ...Object.entries(cfg.infoAlsoLists ?? {})];
     send({ type: 'INFO', mode: cfg.mode ?? 1, refs: new Map(refs), extra }, cfg.infoOrder ?? 'le');
   }
   if (cfg.closeAfter === 'INFO') {
