@@ -195,6 +195,20 @@ test("receiver: a version-0 pusher's <commit>.sig and .sizes2 files are read, di
   }
 });
 
+test('receiver: a compatibility file over the object size limit is refused like an object; nothing is published', async (t) => {
+  const f = await makeFixture(t);
+  const { result } = await runSession({ repo: f.dest, policy: { maxObjectSize: 100n } }, async (p) => {
+    await p.info();
+    assert.equal((await p.update({ 'os/main': { from: ZERO_CHECKSUM, to: f.c1 } }))?.result, true);
+    const st = await p.put(`${f.c1}.sizes2`, new Uint8Array(101));
+    assert.equal(st?.result, false);
+  });
+  assert.equal(result.error?.code, 'REPO_OBJECT_TOO_LARGE');
+  assert.notEqual(result.outcome, 'published');
+  assert.deepEqual(listRefs(f.dest), new Map());
+  assert.deepEqual(stagingLeft(f.dest), []);
+});
+
 test('receiver: DONE at once is idle; a non-archive repository is refused with a clear STATUS', async (t) => {
   const f = await makeFixture(t);
   const idle = await runSession({ repo: f.dest }, async (p) => {
