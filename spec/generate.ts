@@ -33,7 +33,7 @@ function jsonShape(s: JsonSchema, local: Record<string, JsonSchema>): { shape: s
     return { shape: name, rule: String(s['description'] ?? target['description'] ?? '') };
   }
   const bounds: string[] = [];
-  for (const k of ['minimum', 'maximum', 'maxLength', 'minProperties'] as const) if (k in s) bounds.push(`${k} ${String(s[k])}`);
+  for (const k of ['minimum', 'maximum', 'minLength', 'maxLength', 'minProperties'] as const) if (k in s) bounds.push(`${k} ${String(s[k])}`);
   let shape = String(s['type']);
   if (shape === 'object' && s['additionalProperties'] && typeof s['additionalProperties'] === 'object') {
     const names = s['propertyNames'] as JsonSchema | undefined;
@@ -72,7 +72,7 @@ function keysBlock(): string {
 
 function defsBlock(): string {
   return table(['definition', 'JSON', 'rule'], Object.entries(defs).map(([name, s]) => {
-    const bounds = ['pattern', 'minimum', 'maximum', 'maxLength'].filter((k) => k in s).map((k) => `${k} ${code(String(s[k]))}`);
+    const bounds = ['pattern', 'minimum', 'maximum', 'minLength', 'maxLength'].filter((k) => k in s).map((k) => `${k} ${code(String(s[k]))}`);
     return [name, `${String(s['type'])} ${bounds.join(', ')}`, String(s['description'] ?? '')];
   }));
 }
