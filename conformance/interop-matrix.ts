@@ -16,6 +16,12 @@
  * - `remote-refs`: the destination has a remote ref `origin:stable`
  *   (`ostree remote add` + `ostree refs --create`), which a 2015 receiver
  *   lists in INFO; it must stay as it was;
+ * - `remote-ref-head`: a new head `stable` into a destination whose remote
+ *   ref `origin:stable` names another commit; the 2015 and 1.x receivers
+ *   resolve `stable` to that commit when they check UPDATE's `from`;
+ * - `held-commit`: a ref `one`, then a new ref `two` at the same commit, which
+ *   the destination already holds (nothing to send; the 2015 receiver moves
+ *   refs only after an object);
  * - `compat-files`: the source has `<commit>.sig` and `<commit>.sizes2`
  *   under objects/XX/, which the 2015 pusher sends when present (whether
  *   they arrived is noted, not judged);
@@ -45,14 +51,14 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/builder.js';
+import { commitTree, initArchiveRepo, setRef, type DirNode } from '../src/repo/builder.js';
 import { objectRelPath } from '../src/repo/object-names.js';
 import { ostree, ostreeFsck, ostreeRefs, ostreeRevParse } from '../src/testkit/ostree.js';
 import { assertPullable } from '../src/testkit/pull-check.js';
 import { entryCommands } from './bundle.js';
 import { fillTemplate, shellQuote } from './process.js';
 
-export const SCENARIOS = ['full', 'incremental', 'remote-refs', 'compat-files', 'be-pusher', 'be-receiver'] as const;
+export const SCENARIOS = ['full', 'incremental', 'remote-refs', 'remote-ref-head', 'held-commit', 'compat-files', 'be-pusher', 'be-receiver'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export const ROWS = ['ours-to-theirs', 'theirs-to-ours', 'theirs-to-theirs'] as const;
 export type Row = (typeof ROWS)[number];
@@ -324,6 +330,26 @@ async function runScenario(s: Scenario, cell: Cell, notes: string[], cleanups: (
       await ostree(['refs', `--repo=${cell.dest}`, '--delete', 'stable']);
       await cell.push(['main']);
       return judge(cell, { main: c1, 'origin:stable': base }, cleanups);
+    }
+    case 'remote-ref-head': {
+      const base = (await commitTree(src, { tree: tree(2), timestamp: 1_500_000_000, branch: 'stable', subject: 'upstream' })).commit;
+      await ostree(['pull-local', `--repo=${cell.dest}`, cell.source, 'stable']);
+      await ostree(['remote', 'add', `--repo=${cell.dest}`, '--no-gpg-verify', 'origin', 'http://127.0.0.1:1/']);
+      await ostree(['refs', `--repo=${cell.dest}`, `--create=origin:stable`, base]);
+      await ostree(['refs', `--repo=${cell.dest}`, '--delete', 'stable']);
+      // Our 'stable', unrelated to the remote's.
+      const head = (await commitTree(src, { tree: tree(5), timestamp: 1_600_000_050, branch: 'stable', subject: 'ours' })).commit;
+      await cell.push(['stable']);
+      return judge(cell, { stable: head, 'origin:stable': base }, cleanups);
+    }
+    case 'held-commit': {
+      // One commit under two refs, so it is bound to neither.
+      const shared = (await commitTree(src, { tree: tree(5), timestamp: 1_600_000_050, subject: 'shared' })).commit;
+      await setRef(src, 'one', shared);
+      await cell.push(['one']);
+      await setRef(src, 'two', shared);
+      await cell.push(['two']);
+      return judge(cell, { one: shared, two: shared }, cleanups);
     }
     case 'compat-files': {
       const files = ['sig', 'sizes2'].map((ext) => `${objectRelPath(c1, 'commit').replace(/\.commit$/, '')}.${ext}`);
