@@ -166,7 +166,7 @@ test('to a plain version-0 receiver an update with nothing to send still sends i
 test('INFO listing remote refs (origin:stable), as libostree list_refs does: they never match a head and are never updated', async (t) => {
   const { repo, c1 } = await fixture(t);
   // The remote's remote refs name c1, but a remote ref's commit may be absent there: the whole closure goes.
-  const { result, seen } = await run(repo, { refs: { 'origin:release': c1, 'origin:stable': c1, 'mirror:os/x86_64/3.0': c1, 'a b/../c': c1 } });
+  const { result, seen } = await run(repo, { refs: { 'origin:release': c1, 'origin:stable': c1, 'upstream:os/x86_64/3.0': c1, 'a b/../c': c1 } });
   const expected: string[] = [];
   for await (const o of closure(repo, c1)) expected.push(objectBasename(o.checksum, o.type));
   assert.deepEqual(types(seen), ['UPDATE', ...expected.map(() => 'PUTOBJECT'), 'DONE']);
