@@ -109,12 +109,16 @@ async function checkFastForward(view: RepoLike, u: AcceptedUpdate): Promise<void
   if (chain.some((c) => c.checksum === u.from)) return;
   const last = chain.at(-1);
   const shallow = last !== undefined && last.commit.parent !== null;
+  // Reached only when this repository does not accept forced updates (with
+  // force allowed the caller takes this as a non-fast-forward), so pushing
+  // with --force is no advice: the pusher may have used it already.
+  const noForce = 'this repository accepts fast-forwards only';
   throw new ProtocolError(
     'PROTOCOL_NOT_FAST_FORWARD',
     shallow
-      ? `ref ${u.ref}: cannot show that ${u.to} descends from ${u.from}: its history stops at ${last.checksum}, whose parent was not sent; send the commits in between, or push with --force`
-      : `ref ${u.ref}: ${u.to} does not descend from ${u.from}, and this repository accepts fast-forwards only: build the new commit on ${u.from} (pull it, then commit on top of it) and push again`,
-    { ref: u.ref, from: u.from, to: u.to },
+      ? `ref ${u.ref}: cannot show that ${u.to} descends from ${u.from}: its history stops at ${last.checksum}, whose parent was not sent, and ${noForce}: send the commits in between`
+      : `ref ${u.ref}: ${u.to} does not descend from ${u.from}, and ${noForce}: build the new commit on ${u.from} (pull it, then commit on top of it) and push again`,
+    { ref: u.ref, from: u.from, to: u.to, forceAllowed: false },
   );
 }
 

@@ -270,7 +270,21 @@ test('receiver: a fast-forward over several commits needs the commits in between
   const refused = await push(f, f.dest, { 'os/main': { from: f.c1, to: f.c4 } }, tipOnly);
   assert.equal(refused.outcome, 'refused');
   assert.equal(refused.error?.code, 'PROTOCOL_NOT_FAST_FORWARD');
-  assert.equal(refused.error?.message, `ref os/main: cannot show that ${f.c4} descends from ${f.c1}: its history stops at ${f.c4}, whose parent was not sent; send the commits in between, or push with --force`);
+  assert.equal(
+    refused.error?.message,
+    `ref os/main: cannot show that ${f.c4} descends from ${f.c1}: its history stops at ${f.c4}, whose parent was not sent, and this repository accepts fast-forwards only: send the commits in between`,
+  );
   assert.equal(listRefs(f.dest).get('os/main'), f.c1);
   assert.deepEqual(stagingLeft(f.dest), []);
+});
+
+test('receiver: with force off, a non-fast-forward is refused without advising --force (the pusher may have used it)', async (t) => {
+  const f = await makeFixture(t);
+  assert.equal((await push(f, f.dest, { 'os/other': { from: ZERO_CHECKSUM, to: f.c3 } }, await closureObjects(f.src, f.c3))).outcome, 'published');
+  const refused = await push(f, f.dest, { 'os/other': { from: f.c3, to: f.c1 } }, await closureObjects(f.src, f.c1));
+  assert.equal(refused.error?.code, 'PROTOCOL_NOT_FAST_FORWARD');
+  assert.equal(refused.error?.data['forceAllowed'], false);
+  assert.doesNotMatch(refused.error?.message ?? '', /--force/);
+  assert.match(refused.error?.message ?? '', /accepts fast-forwards only/);
+  assert.equal(listRefs(f.dest).get('os/other'), f.c3);
 });
