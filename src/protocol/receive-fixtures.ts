@@ -27,7 +27,7 @@ export interface Fixture {
   c4: string;
 }
 
-function tree(variant: string): DirNode {
+export function tree(variant: string): DirNode {
   return {
     type: 'dir',
     children: {
@@ -46,13 +46,18 @@ function tree(variant: string): DirNode {
   };
 }
 
+/**
+ * c1 ← c2 ← c4 on os/main and an unrelated c3 on os/other, made without
+ * ref bindings (`ostree commit --no-bindings`): the tests push them to many
+ * refs, and a bound commit is refused on any ref it is not bound to.
+ */
 export async function makeFixture(t: TestContext): Promise<Fixture> {
   const dir = tmpDir(t, 'receiver');
   const src = initArchiveRepo(join(dir, 'src'));
   const dest = initArchiveRepo(join(dir, 'dest'));
-  const c1 = (await commitTree(src, { tree: tree('one'), timestamp: 1_700_000_001, subject: 'one', branch: 'os/main' })).commit;
-  const c2 = (await commitTree(src, { tree: tree('two'), timestamp: 1_700_000_002, subject: 'two', parent: c1, branch: 'os/main' })).commit;
-  const c3 = (await commitTree(src, { tree: tree('three'), timestamp: 1_700_000_003, subject: 'unrelated', branch: 'os/other' })).commit;
+  const c1 = (await commitTree(src, { tree: tree('one'), timestamp: 1_700_000_001, subject: 'one', branch: 'os/main', bindings: false })).commit;
+  const c2 = (await commitTree(src, { tree: tree('two'), timestamp: 1_700_000_002, subject: 'two', parent: c1, branch: 'os/main', bindings: false })).commit;
+  const c3 = (await commitTree(src, { tree: tree('three'), timestamp: 1_700_000_003, subject: 'unrelated', branch: 'os/other', bindings: false })).commit;
   const c4 = (
     await commitTree(src, {
       tree: tree('four'),

@@ -10,7 +10,9 @@
  *      (else PROTOCOL_INCOMPLETE_COMMIT); a dirtree already in the store
  *      counts as its whole subtree (the store's invariant; traverse.ts
  *      `trustStoreSubtrees`), so an incremental push reads only new directories;
- *   3. each ref's old commit is in its new commit's parent chain, walked over
+ *   3. each ref's new commit is bound to that ref and collection when it
+ *      carries bindings (else PROTOCOL_REF_BINDING; receive-bindings.ts), and
+ *      each ref's old commit is in its new commit's parent chain, walked over
  *      staged ∪ store (else PROTOCOL_NOT_FAST_FORWARD, unless force is allowed);
  *   4. staged objects move into objects/ child first (their bytes made
  *      durable by one syncfs started on DONE, while 1–3 run), in the order of the
@@ -36,6 +38,7 @@ import type { Staging } from '../repo/staging.js';
 import { summaryState, writeSummary } from '../repo/summary.js';
 import { closure, parentChain, type RepoLike } from '../repo/traverse.js';
 import type { ReceiveChecks } from '../policy/engine.js';
+import { checkBindings } from './receive-bindings.js';
 import { refMoved } from './receive-messages.js';
 
 export interface AcceptedUpdate {
@@ -58,6 +61,10 @@ export interface PublishHooks {
 
 export interface PublishPolicy {
   allowForce: boolean;
+  /** Refuse a new commit bound to another ref or collection (receive-bindings.ts; default true). */
+  verifyBindings?: boolean;
+  /** The repository's collection id, for the collection binding (default: none). */
+  collectionId?: string | null;
   canSignSummary: boolean;
   /** Signs the freshly written summary (writes summary.sig); only with canSignSummary. */
   signSummary?: (repo: Repo) => Promise<void>;
@@ -142,6 +149,7 @@ export async function publishUpdate(
       if (current !== u.from) throw refMoved(u.ref, current, u.from);
     }
     const order = await publishOrder(view, staging, updates);
+    if (policy.verifyBindings !== false) await checkBindings(view, updates, policy.collectionId ?? null);
     for (const u of updates) {
       if (!policy.allowForce) await checkFastForward(view, u);
       else if (policy.checks !== undefined) {

@@ -27,6 +27,7 @@ import { RECEIVER } from '../../spec/machine.js';
 import { type OstreePushError, ProtocolError, asOstreePushError } from '../errors.js';
 import { MAX_METADATA_SIZE } from '../repo/metadata.js';
 import type { ObjectName } from '../repo/object-names.js';
+import { collectionIdOf } from '../repo/bindings.js';
 import { listRefs, readRef, ZERO_CHECKSUM } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { Staging } from '../repo/staging.js';
@@ -40,7 +41,8 @@ import { idleLimited } from './idle.js';
 import { answerQuery, infoBody, type InfoPolicy } from './receive-info.js';
 import { notArchive, refMoved, statusText, unchanged } from './receive-messages.js';
 import { receiveObject, storeLookup, type StoreLookup } from './receive-object.js';
-import { publishUpdate, type AcceptedUpdate, type PublishPolicy } from './receive-publish.js';
+import { checkBindings } from './receive-bindings.js';
+import { publishUpdate, stagedView, type AcceptedUpdate, type PublishPolicy } from './receive-publish.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import type { HookOutcome } from '../policy/update-hook.js';
 
@@ -60,8 +62,14 @@ export interface ReceiverPolicy {
   alwaysWriteSummary?: boolean;
   /** Receive policy callbacks: ref permissions, signatures, update hook (src/policy/engine.ts `receiverPolicyParts`). */
   checks?: ReceiveChecks;
-  /** The signatures required, advertised in INFO `policy` when extensions are on (spec/protocol.md 12.6). */
+  /** The signatures required and the ref permissions, advertised in INFO `policy` when extensions are on (spec/protocol.md 12.6). */
   infoPolicy?: InfoPolicy;
+  /**
+   * Refuse a ref whose new commit is bound to another ref or collection
+   * (PROTOCOL_REF_BINDING, receive-bindings.ts; default true): `ostree pull`
+   * would refuse that ref.
+   */
+  verifyBindings?: boolean;
 }
 
 export interface ReceiverHooks {
@@ -121,6 +129,7 @@ const REFUSALS = new Set<string>([
   'GVARIANT_BAD_VALUE',
   'GVARIANT_NOT_NORMAL',
   'POLICY_REF_DENIED',
+  'PROTOCOL_REF_BINDING',
   'POLICY_UNSIGNED',
   'POLICY_BAD_SIGNATURE',
 ]);
@@ -155,8 +164,12 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     ...(hooks.onStep === undefined ? {} : { onStep: hooks.onStep }),
   });
 
+  const verifyBindings = policy.verifyBindings !== false;
+  const collectionId = collectionIdOf(repo.config);
   const publishPolicy: PublishPolicy = {
     allowForce: policy.allowForce === true,
+    verifyBindings,
+    collectionId,
     canSignSummary: policy.canSignSummary === true,
     ...(policy.signSummary === undefined ? {} : { signSummary: policy.signSummary }),
     ...(policy.alwaysWriteSummary === undefined ? {} : { alwaysWriteSummary: policy.alwaysWriteSummary }),
@@ -208,6 +221,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
               if (m.invalid !== undefined) throw m.invalid;
               update = judgeUpdate(repo, m.message, policy);
               await policy.checks?.onUpdate(repo, update);
+              if (verifyBindings) await checkBindings(repo.path, update, collectionId);
             } catch (e) {
               refused = asOstreePushError(e);
             }
@@ -233,11 +247,13 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
               log(`discarded ${m.message.object} (${m.message.size} bytes): a version-0 compatibility file nothing here verifies; not published`);
               return { objectValid: true };
             }
-            if (v.ok && policy.checks !== undefined) {
+            if (v.ok && (policy.checks !== undefined || verifyBindings)) {
               const name = m.message.object;
               const dot = name.indexOf('.');
+              const object = { checksum: name.slice(0, dot), type: name.slice(dot + 1) };
               try {
-                await policy.checks.onObjectStaged(repo, staging, { checksum: name.slice(0, dot), type: name.slice(dot + 1) }, accepted);
+                if (verifyBindings && object.type === 'commit') await checkBindings(stagedView(repo, staging), accepted, collectionId, object.checksum);
+                await policy.checks?.onObjectStaged(repo, staging, object, accepted);
               } catch (e) {
                 v = { ok: false, error: asOstreePushError(e), inStep: true };
               }
