@@ -21,15 +21,14 @@ test('cli policy: ref_permissions refuses stable and allows app/*/x86_64/beta', 
   const beta = await commit(s, 'app/org.example.App/x86_64/beta', 'beta');
   const env = s.configure("ref_permissions:\n  'app/*/x86_64/beta': [create, move]\n");
 
-  const stable = await s.push(env, 'stable');
-  assert.equal(stable.code, 1, stable.stderr);
-  // The refusal once, as the git-style line: not the receiver's own line too, nor a closing line that repeats it.
-  const refusal = 'ref stable: this repository does not allow a push to create it: no ref_permissions pattern matches it';
-  assert.deepEqual(stable.stderr.split('\n'), [`To ${s.dest}`, ` ! [remote rejected] stable (${refusal})`, `ostree-push: failed to push some refs to ${s.dest}`, '']);
-  // -q prints errors only: the same lines.
-  const quiet = await s.push(env, '-q', 'stable');
-  assert.equal(quiet.code, 1, quiet.stderr);
-  assert.equal(quiet.stderr, stable.stderr);
+  // Advertised in INFO, so ostree-push rejects it before UPDATE; the receiver's own refusal: src/policy/receive-policy.test.ts.
+  for (const args of [['--dry-run', 'stable'], ['stable'], ['-q', 'stable']]) {
+    const stable = await s.push(env, ...args);
+    assert.equal(stable.code, 1, stable.stderr);
+    assert.match(stable.stderr, /^ ! \[rejected\] +stable \(the remote's ref_permissions do not allow create\)$/m, args.join(' '));
+    assert.equal(stable.stderr.split('do not allow create').length, 2, 'the reason once, on the ref line');
+    assert.deepEqual(receiverLines(stable.stderr), []);
+  }
   assert.deepEqual(listRefs(Repo.open(s.dest)), new Map());
 
   const ok = await s.push(env, 'app/org.example.App/x86_64/beta');
@@ -81,5 +80,21 @@ test('cli policy: the update hook sees the Python environment; a failing hook is
   const silent = await s.push(talkative, '-q', 'os/e');
   assert.equal(silent.code, 0, silent.stderr);
   assert.equal(silent.stderr, '', '-q hides what the update hook prints');
+  await assertClean(s);
+});
+
+test('cli policy: with force off, --dry-run and the push reject a forced non-fast-forward saying the remote does not allow it', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  await commit(s, 'os/main', 'one');
+  const env = s.configure('force: false\n');
+  assert.equal((await s.push(env, 'os/main')).code, 0);
+  await commitTree(s.src, { tree: tree('unrelated'), subject: 'unrelated', timestamp: 2, branch: 'os/main' });
+  for (const args of [['--dry-run', '--force', 'os/main'], ['--force', 'os/main']]) {
+    const r = await s.push(env, ...args);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^ ! \[rejected\] +os\/main \(the remote does not accept non-fast-forward updates \(force is off there\)\)$/m, args.join(' '));
+    assert.doesNotMatch(r.stderr, /use --force|push with --force/);
+  }
   await assertClean(s);
 });

@@ -9,24 +9,19 @@
  *
  * The keys are not checked: the pusher does not have the remote's trusted
  * keys, so "signed" means "carries a signature the remote will check", and
- * only "unsigned" is a certain refusal.
+ * only "unsigned" is a certain refusal: such a ref is already rejected by
+ * the plan (protocol/push-policy.ts), with the reason on its line, and is
+ * not listed here again.
  */
 import { RepoError } from '../errors.js';
 import { readCommitForSigning } from '../policy/commit-signatures.js';
-import { GPG_KEY } from '../policy/gpg.js';
+import { missingSignatures, requiredSignatures } from '../protocol/push-policy.js';
 import type { PushResult } from '../protocol/pusher.js';
 import { ZERO_CHECKSUM } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
 
-/** The kinds required and the commitmeta key each is looked up under. */
-function requiredKinds(result: PushResult): Array<[kind: string, key: string]> {
-  const p = result.remotePolicy;
-  if (p === undefined) return [];
-  return [...p.signVerify.map((t): [string, string] => [t, `ostree.sign.${t}`]), ...(p.gpgVerify ? [['gpg', GPG_KEY] as [string, string]] : [])];
-}
-
 export async function signatureLines(repo: Repo, result: PushResult): Promise<string[]> {
-  const kinds = requiredKinds(result);
+  const kinds = requiredSignatures(result.remotePolicy);
   if (kinds.length === 0) return [];
   const lines = [`the remote requires signed commits (${kinds.map(([k]) => k).join(', ')}); the ones this push would send:`];
   for (const r of result.refs) {
@@ -38,14 +33,11 @@ export async function signatureLines(repo: Repo, result: PushResult): Promise<st
       if (!(e instanceof RepoError)) throw e;
       meta = null;
     }
-    const missing = kinds.filter(([, key]) => {
-      const v = meta?.get(key);
-      return v === undefined || v.type !== 'aay' || (v.value as unknown[]).length === 0;
-    });
+    const missing = missingSignatures(kinds, meta as Parameters<typeof missingSignatures>[1]);
     lines.push(
       missing.length === 0
         ? `   ${r.ref}: signed (${kinds.map(([k]) => k).join(', ')})`
-        : `   ${r.ref}: unsigned (${missing.map(([k]) => k).join(', ')}): the remote will refuse it`,
+        : `   ${r.ref}: unsigned (${missing.join(', ')}): the remote will refuse it`,
     );
   }
   return lines;

@@ -125,6 +125,10 @@ export function receiverPolicyParts(policy: ReceivePolicy): ReceiverPolicyParts 
     ...(signing ? { signSummary: async (repo: Repo) => void (await signSummary(repo, policy.sign)) } : {}),
     alwaysWriteSummary: policy.update,
     checks: receiveChecks(policy),
-    infoPolicy: { signVerify: policy.verify.ed25519 === undefined ? [] : ['ed25519'], gpgVerify: policy.verify.gpg !== undefined },
+    infoPolicy: {
+      signVerify: policy.verify.ed25519 === undefined ? [] : ['ed25519'],
+      gpgVerify: policy.verify.gpg !== undefined,
+      ...(policy.refPermissions.configured === null ? {} : { refPermissions: policy.refPermissions.configured }),
+    },
   };
 }

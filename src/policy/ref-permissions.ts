@@ -87,6 +87,12 @@ export class RefPermissions {
     return this.rules !== null;
   }
 
+  /** The rules as configured (pattern → actions), or null when unrestricted: what INFO advertises. */
+  get configured(): Record<string, RefAction[]> | null {
+    if (this.rules === null) return null;
+    return Object.fromEntries(this.rules.map((r) => [r.pattern, REF_ACTIONS.filter((a) => r.allow.has(a))]));
+  }
+
   allows(ref: string, action: RefAction): boolean {
     if (this.rules === null) return true;
     return this.rules.some((r) => r.allow.has(action) && r.re.test(ref));

@@ -34,10 +34,15 @@ export interface InfoBody {
   };
   /** Optional (extensions): the extensions this receiver accepts, e.g. ['query', 'report']; unknown names are ignored. Absent: plain version 0. */
   capabilities?: string[];
-  /** Optional (extensions): what the receiver requires of each ref's new commit before it publishes, so a pusher can warn before sending. Absent: nothing is required. Keys: 'sign-verify' (as, signature types of which one valid signature is required, e.g. ['ed25519']) and 'gpg-verify' (b); unknown keys are ignored. */
+  /** Optional (extensions): what the receiver will refuse, as far as it can say before any object, so a pusher can predict refusals before sending (advice: the receiver enforces whatever it said). Absent: nothing said. Keys: 'sign-verify' (as, signature types of which one valid signature is required, e.g. ['ed25519']), 'gpg-verify' (b), 'force' (b, whether non-fast-forward updates are accepted at all), 'ref-permissions' (a{sas}, ref pattern to actions among create, move, force, delete; absent: every ref may do anything), 'collection-id' (s, the repository's collection id, against which commit bindings are checked); unknown keys are ignored. */
   policy?: {
     "sign-verify"?: string[];
     "gpg-verify"?: boolean;
+    force?: boolean;
+    "ref-permissions"?: {
+      [key: string]: string[];
+    };
+    "collection-id"?: string;
     [key: string]: unknown;
   };
   /** Optional (extensions): true when 'refs' lists only the refs that fit in one body (sorted by name, a prefix of the full list). Absent: the list is complete. */

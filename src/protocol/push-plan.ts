@@ -17,6 +17,8 @@
  *   chain to prove the fast-forward before it moves the ref, and it publishes
  *   only complete commits. A new ref or a forced update sends the new commit
  *   alone; its older history is not sent (as a depth-0 `ostree pull` does).
+ * - With a `judge` (push-policy.ts), a ref the receiver will certainly refuse
+ *   is rejected with the judge's reason, and its objects are not planned.
  */
 import { RepoError, UsageError } from '../errors.js';
 import { isValidRefName, listRefs, readRef } from '../repo/refs.js';
@@ -25,6 +27,10 @@ import { objectBasename, type ObjectType } from '../repo/object-names.js';
 import { pathDifference } from '../repo/path-difference.js';
 import { parentChain } from '../repo/traverse.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
+import type { Judge } from './push-policy.js';
+
+/** The reason of a ref rejected for being a non-fast-forward, and nothing else. */
+export const NON_FAST_FORWARD = 'non-fast-forward';
 
 /** libostree's number for archive mode, as INFO carries it. */
 export const ARCHIVE_MODE_NUMBER = 1;
@@ -40,6 +46,8 @@ export interface RefPlan {
   action: 'update' | 'up-to-date' | 'rejected';
   /** A non-fast-forward update allowed by force. */
   forced: boolean;
+  /** Why it is rejected: 'non-fast-forward', or what the judge predicted. */
+  reason?: string;
 }
 
 export interface PlannedObject {
@@ -151,7 +159,7 @@ export async function planPush(
   repo: Repo,
   local: ReadonlyMap<string, string>,
   remote: ReadonlyMap<string, string>,
-  options: { force?: boolean; fallbackFrom?: ReadonlyMap<string, string> } = {},
+  options: { force?: boolean; fallbackFrom?: ReadonlyMap<string, string>; judge?: Judge } = {},
 ): Promise<PushPlan> {
   const refs: RefPlan[] = [];
   const wanted = new Set<string>();
@@ -164,11 +172,19 @@ export async function planPush(
     // A head the remote lacks is new, whatever 'from' its remote refs make it expect (remoteRefFallback).
     const from = listed === ZERO_CHECKSUM ? (options.fallbackFrom?.get(ref) ?? ZERO_CHECKSUM) : listed;
     const between = listed === ZERO_CHECKSUM ? [to] : await commitsSince(repo, listed, to);
-    if (between === null && options.force !== true) {
-      refs.push({ ref, from, to, action: 'rejected', forced: false });
+    const forced = between === null;
+    // Judged as the receiver would (push-policy.ts), as a creation when the head is absent there; a
+    // non-fast-forward also as if forced, to say whether --force could help.
+    const refusal = (await options.judge?.({ ref, from: listed, to, forced })) ?? null;
+    if (forced && options.force !== true) {
+      refs.push({ ref, from, to, action: 'rejected', forced: false, reason: refusal === null ? NON_FAST_FORWARD : `${NON_FAST_FORWARD}; ${refusal}` });
       continue;
     }
-    refs.push({ ref, from, to, action: 'update', forced: between === null });
+    if (refusal !== null) {
+      refs.push({ ref, from, to, action: 'rejected', forced: false, reason: refusal });
+      continue;
+    }
+    refs.push({ ref, from, to, action: 'update', forced });
     // Oldest first, so that each commit's objects go out before its child's.
     for (const c of (between ?? [to]).reverse()) wanted.add(c);
   }

@@ -87,9 +87,11 @@ test('--force: refused by the default policy, accepted when the receiver allows 
   assert.equal(plain.pushed.refs[0]!.status, 'rejected');
   assert.equal(plain.received.outcome, 'idle', 'nothing was asked for');
 
+  // The receiver advertised force off (spec/protocol.md 12.6): rejected before UPDATE.
   const refused = await session(src, dest, { force: true });
   assert.equal(refused.pushed.ok, false);
-  assert.equal(refused.pushed.refs[0]!.status, 'refused');
+  assert.equal(refused.pushed.refs[0]!.status, 'rejected');
+  assert.equal(refused.received.outcome, 'idle', 'nothing was asked for');
   assert.deepEqual(listRefs(dest), new Map([['main', c1]]));
 
   const allowed = await session(src, dest, { force: true, policy: { allowForce: true } });

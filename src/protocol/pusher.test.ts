@@ -143,7 +143,10 @@ test('incremental push sends only the objects the remote lacks', async (t) => {
 });
 
 test('a new ref at a commit the remote already has: UPDATE, no objects (a receiver with capabilities)', async (t) => {
-  const { repo, c1 } = await fixture(t);
+  const repo = initArchiveRepo(`${tmpDir(t, 'pusher')}/repo`);
+  // Bound to both refs, as `ostree commit --branch=main --bind-ref=release/1` makes it.
+  const metadata = new Map([['ostree.ref-binding', new Variant('as', ['main', 'release/1'])]]);
+  const c1 = (await commitTree(repo, { tree: tree(), subject: 'one', timestamp: 1, branch: 'main', bindings: false, metadata })).commit;
   await setRef(repo, 'release/1', c1);
   const { result, seen } = await run(repo, { refs: { main: c1 }, capabilities: ['query'] });
   assert.deepEqual(types(seen), ['UPDATE', 'DONE']);

@@ -33,9 +33,10 @@ import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
 import { capabilitiesOf, Endpoint } from './endpoint.js';
 import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
+import { refusalJudge, remotePolicyOf } from './push-policy.js';
 import { queryObjects, queryRefs } from './push-query.js';
 import type { InfoPolicy } from './receive-info.js';
-import { ARCHIVE_MODE_NUMBER, localRefs, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
+import { ARCHIVE_MODE_NUMBER, localRefs, NON_FAST_FORWARD, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
 
@@ -106,20 +107,11 @@ export interface PushResult {
   extensions: string[];
   /** Whether the refs' results came from a REPORT (else from the exit status). */
   reported: boolean;
-  /** The signatures the receiver said it requires (INFO `policy`, section 12.6); absent when it named none. */
+  /** What the receiver said it will refuse (INFO `policy`, section 12.6); absent when it said nothing. */
   remotePolicy?: InfoPolicy;
 }
 
-/** INFO's `policy`, when it requires anything; malformed entries are ignored (it is advice, never trusted). */
-export function remotePolicyOf(extra: ReadonlyMap<string, Variant>): InfoPolicy | undefined {
-  const v = extra.get('policy');
-  if (v?.type !== 'a{sv}') return undefined;
-  const p = v.value as Map<string, Variant>;
-  const sign = p.get('sign-verify');
-  const signVerify = sign?.type === 'as' ? (sign.value as string[]) : [];
-  const gpgVerify = p.get('gpg-verify')?.value === true;
-  return signVerify.length > 0 || gpgVerify ? { signVerify, gpgVerify } : undefined;
-}
+export { remotePolicyOf } from './push-policy.js';
 
 /** How long to wait for the remote's exit status when it hung up early, for the message. */
 const EXIT_GRACE_MS = 2000;
@@ -236,7 +228,8 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   for (const [ref, names] of viaRemotes.ambiguous) {
     if (local.has(ref) && !remote.has(ref)) o.log?.(`${ref}: the remote's remotes name different commits (${names.join(', ')}); sending 64 zeros as 'from', which it may refuse`);
   }
-  const plan = await planPush(o.repo, local, remote, { force: o.force === true, fallbackFrom: viaRemotes.from });
+  // Refs the receiver will certainly refuse are rejected here, before UPDATE (push-policy.ts).
+  const plan = await planPush(o.repo, local, remote, { force: o.force === true, fallbackFrom: viaRemotes.from, judge: refusalJudge(o.repo, remotePolicy) });
   const updates = plan.refs.filter((r) => r.action === 'update');
   let known = 0;
   // An empty remote (no refs at all) holds nothing worth asking about in practice.
@@ -261,7 +254,7 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   const result: ResultOf = (updateStatus, reason, sent = { sent: 0, bytes: 0 }) => {
     const refs: RefResult[] = plan.refs.map((r) => {
       const s: RefStatus = r.action === 'update' ? updateStatus : r.action;
-      const why = s === 'rejected' ? 'non-fast-forward' : s === 'refused' ? reason : undefined;
+      const why = s === 'rejected' ? (r.reason ?? NON_FAST_FORWARD) : s === 'refused' ? reason : undefined;
       return { ref: r.ref, from: r.from, to: r.to, status: s, ...(why === undefined ? {} : { reason: why }), ...(r.forced ? { forced: true } : {}) };
     });
     const ok = refs.every((r) => r.status === 'pushed' || r.status === 'up-to-date');
@@ -359,9 +352,20 @@ async function refused(ep: Endpoint, o: PushOptions, result: ResultOf, message: 
 }
 
 function withRejection(r: PushResult): PushResult {
-  const rejected = r.refs.filter((x) => x.status === 'rejected').map((x) => x.ref);
-  if (rejected.length > 0 && r.error === undefined) {
-    r.error = new ProtocolError('PUSH_REJECTED', `rejected (non-fast-forward): ${rejected.join(', ')}; pull the remote's commit and build on it, or push with --force if the remote allows replacing it`, { refs: rejected });
-  }
+  const rejected = r.refs.filter((x) => x.status === 'rejected');
+  if (rejected.length === 0 || r.error !== undefined) return r;
+  const refs = rejected.map((x) => x.ref);
+  const reasons = Object.fromEntries(rejected.map((x) => [x.ref, x.reason ?? NON_FAST_FORWARD]));
+  // Only a plain non-fast-forward is helped by --force; the other reasons are the receiver's
+  // advertised policy or the commit's bindings, each given once, on its ref's line.
+  const plain = rejected.every((x) => (x.reason ?? NON_FAST_FORWARD) === NON_FAST_FORWARD);
+  const nonFastForward = rejected.some((x) => (x.reason ?? NON_FAST_FORWARD).startsWith(NON_FAST_FORWARD));
+  r.error = new ProtocolError(
+    'PUSH_REJECTED',
+    plain
+      ? `rejected (non-fast-forward): ${refs.join(', ')}; pull the remote's commit and build on it, or push with --force if the remote allows replacing it`
+      : `rejected before sending, as the remote would refuse them: ${refs.join(', ')}${nonFastForward ? "; for a non-fast-forward, pull the remote's commit and build on it" : ''}`,
+    { refs, reasons },
+  );
   return r;
 }

@@ -23,13 +23,26 @@ import { type AnswerMessage, encodeInfo, type InfoMessage, type QueryMessage } f
 import { parsePushedName } from './receive-object.js';
 
 /**
- * What the receiver requires of each new ref commit (INFO `policy`, section
- * 12.6): advertised so a pusher can warn before sending, never relied on.
+ * What the receiver will refuse, as far as it can say before any object
+ * (INFO `policy`, section 12.6): advertised so a pusher can predict, never
+ * relied on by the receiver.
+ *
+ *   sign-verify      as       signature types of which each new ref commit needs one
+ *   gpg-verify       b        a GPG signature is needed too
+ *   force            b        non-fast-forward updates are accepted at all
+ *   ref-permissions  a{sas}   ref pattern → actions (ref-permissions.ts); absent: any
+ *   collection-id    s        the repository's collection id (bindings are checked against it)
  */
 export interface InfoPolicy {
   /** Signature types of which one valid signature is required ('ed25519'). */
   signVerify: readonly string[];
   gpgVerify: boolean;
+  /** The receiver's `force` setting; absent: not said. */
+  allowForce?: boolean;
+  /** `ref_permissions` as configured; absent: every ref may be created, moved, forced, deleted. */
+  refPermissions?: Readonly<Record<string, readonly string[]>>;
+  /** `[core] collection-id` of the repository; absent: none. */
+  collectionId?: string;
 }
 
 /** The extensions this receiver implements, as INFO lists them. */
@@ -42,15 +55,23 @@ export interface InfoBody {
   total: number;
 }
 
+function policyVariant(policy: InfoPolicy): Variant | null {
+  const p = new Map<string, Variant>();
+  if (policy.signVerify.length > 0) p.set('sign-verify', new Variant('as', [...policy.signVerify]));
+  if (policy.gpgVerify) p.set('gpg-verify', new Variant('b', true));
+  if (policy.allowForce !== undefined) p.set('force', new Variant('b', policy.allowForce));
+  if (policy.refPermissions !== undefined) {
+    p.set('ref-permissions', new Variant('a{sas}', new Map(Object.entries(policy.refPermissions).map(([k, v]) => [k, [...v]]))));
+  }
+  if (policy.collectionId !== undefined) p.set('collection-id', new Variant('s', policy.collectionId));
+  return p.size === 0 ? null : new Variant('a{sv}', p);
+}
+
 function build(mode: number, refs: [string, string][], extensions: boolean, truncated: boolean, policy?: InfoPolicy): InfoMessage {
   const extra = new Map<string, Variant>();
   if (extensions) extra.set('capabilities', new Variant('as', [...OFFERED_CAPABILITIES]));
-  if (extensions && policy !== undefined && (policy.signVerify.length > 0 || policy.gpgVerify)) {
-    const p = new Map<string, Variant>();
-    if (policy.signVerify.length > 0) p.set('sign-verify', new Variant('as', [...policy.signVerify]));
-    if (policy.gpgVerify) p.set('gpg-verify', new Variant('b', true));
-    extra.set('policy', new Variant('a{sv}', p));
-  }
+  const p = extensions && policy !== undefined ? policyVariant(policy) : null;
+  if (p !== null) extra.set('policy', p);
   if (truncated) extra.set('refs-truncated', new Variant('b', true));
   return { type: 'INFO', mode, refs: new Map(refs), extra };
 }
@@ -64,8 +85,18 @@ function fits(m: InfoMessage): boolean {
   }
 }
 
-/** INFO for these refs: all of them, or the longest name-ordered prefix that fits one body. */
-export function infoBody(mode: number, refs: ReadonlyMap<string, string>, extensions: boolean, policy?: InfoPolicy): InfoBody {
+/**
+ * INFO for these refs: all of them, or the longest name-ordered prefix that
+ * fits one body. Refs give way to the policy (a pusher with `query` asks for
+ * the refs left out), except ref permissions too large to fit with no ref at
+ * all: those are left out, so the pusher predicts nothing about them.
+ */
+export function infoBody(mode: number, refs: ReadonlyMap<string, string>, extensions: boolean, advertised?: InfoPolicy): InfoBody {
+  let policy = advertised;
+  if (policy?.refPermissions !== undefined && !fits(build(mode, [], extensions, true, policy))) {
+    const { refPermissions: _dropped, ...rest } = policy;
+    policy = rest;
+  }
   const all = build(mode, [...refs], extensions, false, policy);
   if (fits(all)) return { message: all, truncated: false, total: refs.size };
   const sorted = [...refs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

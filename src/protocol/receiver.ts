@@ -198,7 +198,13 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
 
   try {
     const extensions = options.extensions !== false;
-    const info = infoBody(repo.modeNumber, listRefs(repo), extensions, policy.infoPolicy);
+    // What it can say in advance (section 12.6): its policy, whether it takes forced updates, the collection id.
+    const advertised: InfoPolicy = {
+      ...(policy.infoPolicy ?? { signVerify: [], gpgVerify: false }),
+      allowForce: policy.allowForce === true,
+      ...(collectionId === null ? {} : { collectionId }),
+    };
+    const info = infoBody(repo.modeNumber, listRefs(repo), extensions, advertised);
     if (info.truncated) log(`INFO lists ${info.message.refs.size} of ${info.total} refs (body limit)`);
     await ep.send(info.message);
     while (!ep.finished) {
