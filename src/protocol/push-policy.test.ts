@@ -67,7 +67,8 @@ test('push policy: an unpermitted ref is rejected before UPDATE in a dry run and
 
 test('push policy: with force off, --force on a non-fast-forward is rejected before any object, saying the remote does not allow forcing', async (t) => {
   const s = await setup(t);
-  const policy = policyOf({}, false);
+  // ref_permissions without `force` too: force off is the reason given, being the receiver's whole rule.
+  const policy = policyOf({ ref_permissions: { 'os/**': ['create', 'move'] } }, false);
   assert.equal((await session(s.src, s.dest, policy, { refs: ['os/main'] })).received.outcome, 'published');
   const unrelated = (await commitTree(s.src, { tree: tree('unrelated'), timestamp: 3, branch: 'os/main' })).commit;
   const off = 'the remote does not accept non-fast-forward updates (force is off there)';

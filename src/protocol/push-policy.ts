@@ -12,9 +12,9 @@
  *                    ref, or its `ostree.collection-binding` differs from the
  *                    advertised `collection-id` (repo/bindings.ts): known
  *                    from the local commit, whatever the receiver says
+ *   force            a non-fast-forward where `force` is advertised false
  *   ref-permissions  the advertised patterns do not allow `create` (new
  *                    ref), `move` (existing ref) or `force` (non-fast-forward)
- *   force            a non-fast-forward where `force` is advertised false
  *   signatures       `sign-verify` / `gpg-verify` advertised and the commit's
  *                    .commitmeta has no signature of that kind
  *
@@ -109,12 +109,13 @@ export function refusalJudge(repo: Repo, policy: InfoPolicy | undefined): Judge 
       if (c?.kind === 'ref') return `commit bound to ${c.bound.length === 0 ? 'no ref' : c.bound.map((b) => `'${b}'`).join(', ')} by ostree.ref-binding; ostree pull would refuse it`;
       if (c?.kind === 'collection') return `commit bound to collection '${c.bound[0]}', the remote's is '${c.wanted}'; ostree pull would refuse it`;
     }
+    // Force off is said before ref_permissions: no pattern could allow what the whole receiver refuses.
+    if (r.forced && r.from !== ZERO_CHECKSUM && policy?.allowForce === false) return 'the remote does not accept non-fast-forward updates (force is off there)';
     if (perms !== null) {
       const actions = r.from === ZERO_CHECKSUM ? (['create'] as const) : r.forced ? (['move', 'force'] as const) : (['move'] as const);
       const denied = actions.find((a) => !perms.allows(r.ref, a));
       if (denied !== undefined) return `the remote's ref_permissions do not allow ${denied}`;
     }
-    if (r.forced && r.from !== ZERO_CHECKSUM && policy?.allowForce === false) return 'the remote does not accept non-fast-forward updates (force is off there)';
     if (kinds.length > 0) {
       const missing = missingSignatures(kinds, meta?.commitmeta ?? null);
       if (missing.length > 0) return `unsigned (${missing.join(', ')}); the remote requires signed commits`;
