@@ -18,8 +18,11 @@
  * files loaded before INFO is sent: a bad setting ends the receiver with
  * one line and status 2 before anything is received.
  *
- * A refused push (unsigned commit, ref not allowed, …) is one line on
- * stderr and status 1. A failing update hook is always one line on stderr
+ * A refused push (unsigned commit, ref not allowed, a commit bound to
+ * another ref or collection, …) is one line on stderr and status 1. With
+ * the extensions on, INFO advertises `force`, `ref_permissions`, the
+ * signatures required and the collection id (spec/protocol.md 12.6), so a
+ * pusher can reject such refs before sending anything. A failing update hook is always one line on stderr
  * (a warning: the refs are already published) and leaves the status at 0.
  * `dry_run: true` is refused with CONFIG_INVALID: the engine cannot yet
  * receive without publishing, and doing it anyway would break the promise.

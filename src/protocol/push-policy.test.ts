@@ -6,13 +6,16 @@
  * enforces when the pusher does not listen.
  */
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { Variant } from '../gvariant/index.js';
 import { receiverPolicyParts } from '../policy/engine.js';
 import { buildReceivePolicy } from '../policy/policy.js';
 import { commitTree, initArchiveRepo, setRef, type DirNode } from '../repo/builder.js';
+import { COLLECTION_BINDING_KEY } from '../repo/bindings.js';
 import { listRefs } from '../repo/refs.js';
-import type { Repo } from '../repo/repo.js';
+import { Repo } from '../repo/repo.js';
 import { tmpDir } from '../testkit/tmp.js';
 import { push, type PushOptions, type PushResult } from './pusher.js';
 import { receive, type ReceiveResult, type ReceiverPolicy } from './receiver.js';
@@ -116,4 +119,19 @@ test('push policy: the receiver stays the authority: a pusher that ignores the a
   assert.equal(r.received.error?.code, 'POLICY_REF_DENIED');
   assert.equal(r.pushed.objectsSent, 0);
   assert.deepEqual(listRefs(s.dest), new Map());
+});
+
+test('push policy: a commit bound to another collection than the advertised collection-id is rejected by the pusher', async (t) => {
+  const s = await setup(t);
+  appendFileSync(s.dest.resolve('config'), 'collection-id=org.example.Mine\n');
+  const dest = Repo.open(s.dest.path);
+  const bind = (c: string) => new Map([[COLLECTION_BINDING_KEY, new Variant('s', c)]]);
+  await commitTree(s.src, { tree: tree('theirs'), timestamp: 5, branch: 'os/theirs', metadata: bind('org.example.Theirs') });
+  const mine = (await commitTree(s.src, { tree: tree('mine'), timestamp: 6, branch: 'os/mine', metadata: bind('org.example.Mine') })).commit;
+  const r = await session(s.src, dest, {}, { refs: ['os/theirs', 'os/mine'] });
+  assert.deepEqual(status(r.pushed), [
+    ['os/theirs', 'rejected', "commit bound to collection 'org.example.Theirs', the remote's is 'org.example.Mine'; ostree pull would refuse it"],
+    ['os/mine', 'pushed', ''],
+  ]);
+  assert.deepEqual(listRefs(dest), new Map([['os/mine', mine]]));
 });
