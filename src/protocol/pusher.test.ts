@@ -155,7 +155,10 @@ test('a new ref at a commit the remote already has: UPDATE, no objects (a receiv
 });
 
 test('to a plain version-0 receiver an update with nothing to send still sends its commit: the 2015 receiver writes refs only after an object', async (t) => {
-  const { repo, c1 } = await fixture(t);
+  const repo = initArchiveRepo(`${tmpDir(t, 'pusher')}/repo`);
+  // Bound to both refs, so that the binding check lets release/1 through.
+  const metadata = new Map([['ostree.ref-binding', new Variant('as', ['main', 'release/1'])]]);
+  const c1 = (await commitTree(repo, { tree: tree(), subject: 'one', timestamp: 1, branch: 'main', bindings: false, metadata })).commit;
   await setRef(repo, 'release/1', c1);
   const { result, seen } = await run(repo, { refs: { main: c1 } });
   assert.deepEqual(types(seen), ['UPDATE', 'PUTOBJECT', 'DONE']);
