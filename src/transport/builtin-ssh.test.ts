@@ -70,6 +70,31 @@ test('full then incremental push over the built-in transport to the in-process s
   assert.equal(stderr, '');
 });
 
+test('the exit status arrives although the caller stopped reading stdout (a session with nothing to send)', { timeout: 60_000 }, async (t) => {
+  const { dir, remote, options } = await setup(t);
+  const src = initArchiveRepo(join(dir, 'src'));
+  initArchiveRepo(join(dir, 'dest'));
+  await commitTree(src, { tree: { type: 'dir', children: { a: { type: 'file', content: 'one\n' } } }, timestamp: 1, branch: 'main' });
+  for (const dryRun of [false, true]) {
+    const link = await connectBuiltinSsh(remote, options);
+    // A dry run: INFO, then DONE at once; nothing is sent and the pusher stops reading.
+    const r = await push({ repo: src, input: link.stdout, output: link.stdin, remoteExit: link.exit, dryRun });
+    assert.equal(r.ok, true, r.error?.message);
+    link.stdout.destroy();
+    assert.equal(await within(link.exit, 15_000, 'the exit status'), 0);
+  }
+});
+
+/** `p`, or a failure naming `what` after `ms` (a hang fails the test, not the suite). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 test('an unknown host key is refused with its SHA256 fingerprint, before anything runs', async (t) => {
   const { dir, server, remote, options } = await setup(t);
   const empty = join(dir, 'empty_known_hosts');

@@ -208,12 +208,26 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
     });
   });
   exit.catch(() => undefined);
-  // ssh2 emits the channel's 'close' only once its data was read to the end,
-  // and a pusher stops reading at DONE while it awaits the exit status. So
-  // the channel is always drained into a stream of our own (pipe keeps the
-  // backpressure), and the close, and with it the status, cannot stall.
-  const stdout = new PassThrough({ highWaterMark: 64 * 1024 });
-  channel.pipe(stdout);
+  // ssh2 emits the channel's 'close', and with it the status, only once the
+  // channel's data was read to its end; a pusher stops reading (and
+  // destroys its stream) when it has nothing more to receive, at DONE with
+  // nothing to send, a dry run, or a rejection. So the channel is always
+  // read here, into a stream of our own: paused only while that stream holds
+  // more than its (ample) buffer, and read and dropped once the caller has
+  // closed it. The exit status never waits on the caller.
+  const stdout = new PassThrough({ highWaterMark: 1024 * 1024 });
+  let dropping = false;
+  stdout.once('close', () => {
+    dropping = true;
+    channel.resume();
+  });
+  stdout.on('drain', () => channel.resume());
+  channel.on('data', (chunk: Buffer) => {
+    if (!dropping && !stdout.write(chunk)) channel.pause();
+  });
+  channel.once('end', () => {
+    if (!dropping) stdout.end();
+  });
   channel.on('error', (e: Error) => stdout.destroy(e));
   return {
     stdin: channel,
