@@ -146,9 +146,14 @@ test('auth failure, unreachable port, a missing receiver and a bad key file are 
   assert.equal(auth.code, 'TRANSPORT_AUTH_FAILED');
   assert.match(auth.message, /^authentication to 127\.0\.0\.1 port \d+ failed: the server refused .*id_stranger$/);
 
-  const noKeys = await refusal(connectBuiltinSsh(remote, { ...options, identityFiles: [], home: dir }));
+  // Neither an agent nor a key: said as such (not "the server refused no agent"), with how to give a key.
+  const { identityFiles: _, agent: __, ...noAuth } = options;
+  const noKeys = await refusal(connectBuiltinSsh(remote, { ...noAuth, home: dir, env: {} }));
   assert.equal(noKeys.code, 'TRANSPORT_AUTH_FAILED');
-  assert.match(noKeys.message, /no agent and no usable key/);
+  assert.deepEqual(noKeys.data['offered'], []);
+  assert.doesNotMatch(noKeys.message, /refused/);
+  for (const part of ['SSH_AUTH_SOCK is not set', join(dir, '.ssh'), '-i FILE']) assert.ok(noKeys.message.includes(part), `${part} in: ${noKeys.message}`);
+  assert.equal(auth.data['offered'] instanceof Array && auth.data['offered'].length, 1);
 
   const closed = await freePort();
   const unreachable = await refusal(connectBuiltinSsh({ ...remote, port: closed }, options));

@@ -86,23 +86,40 @@ function parseKeyFile(file: string, given: boolean): ParsedKey | undefined {
   return key;
 }
 
-function authMethods(username: string, options: BuiltinSshOptions, env: NodeJS.ProcessEnv, home: string): { methods: AnyAuthMethod[]; tried: string[] } {
+/** What authentication can offer: the methods, what they are called in messages, and why there is none. */
+interface Auth {
+  methods: AnyAuthMethod[];
+  tried: string[];
+  /** Said when `tried` is empty: no agent (and why), no key (and where we looked). */
+  nothing: string;
+}
+
+function authMethods(username: string, options: BuiltinSshOptions, env: NodeJS.ProcessEnv, home: string): Auth {
   const methods: AnyAuthMethod[] = [];
   const tried: string[] = [];
   const agent = options.agent === undefined ? env['SSH_AUTH_SOCK'] : options.agent;
-  if (typeof agent === 'string' && agent !== '' && existsSync(agent)) {
+  const agentUsable = typeof agent === 'string' && agent !== '' && existsSync(agent);
+  if (agentUsable) {
     methods.push({ type: 'agent', username, agent });
     tried.push('the agent');
   }
   const given = options.identityFiles !== undefined;
-  const files = options.identityFiles ?? ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(home, '.ssh', n));
+  const defaults = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+  const files = options.identityFiles ?? defaults.map((n) => join(home, '.ssh', n));
   for (const file of files) {
     const key = parseKeyFile(file, given);
     if (key === undefined) continue;
     methods.push({ type: 'publickey', username, key });
     tried.push(file);
   }
-  return { methods, tried };
+  const noAgent =
+    options.agent === false
+      ? 'no agent is used'
+      : typeof agent !== 'string' || agent === ''
+        ? 'no ssh agent is running (SSH_AUTH_SOCK is not set)'
+        : `no ssh agent answers at ${agent}`;
+  const noKey = given ? 'no key file was given' : `no key was found (${join(home, '.ssh')}/${defaults.join(', ')}: missing or passphrase-protected)`;
+  return { methods, tried, nothing: `${noAgent} and ${noKey}; give a key with -i FILE, or start ssh-agent and ssh-add it` };
 }
 
 function hostKeyError(verdict: Exclude<HostKeyVerdict, { status: 'ok' }>, where: string, key: Buffer, files: readonly string[]): TransportError {
@@ -121,10 +138,10 @@ function hostKeyError(verdict: Exclude<HostKeyVerdict, { status: 'ok' }>, where:
   }
 }
 
-function connectError(e: Error & { level?: string; code?: string }, where: string, tried: readonly string[]): TransportError {
+function connectError(e: Error & { level?: string; code?: string }, where: string, auth: Auth): TransportError {
   if (e.level === 'client-authentication') {
-    const what = tried.length === 0 ? 'no agent and no usable key (~/.ssh/id_ed25519, id_ecdsa, id_rsa; -i FILE)' : tried.join(', ');
-    return new TransportError('TRANSPORT_AUTH_FAILED', `authentication to ${where} failed: the server refused ${what}`, { host: where });
+    if (auth.tried.length === 0) return new TransportError('TRANSPORT_AUTH_FAILED', `cannot authenticate to ${where}: ${auth.nothing}`, { host: where, offered: [] });
+    return new TransportError('TRANSPORT_AUTH_FAILED', `authentication to ${where} failed: the server refused ${auth.tried.join(', ')}`, { host: where, offered: auth.tried });
   }
   if (e.level === 'client-timeout' || ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(e.code ?? '')) {
     return new TransportError('TRANSPORT_UNREACHABLE', `cannot reach ${where}: ${e.code ?? e.message}`, { host: where, cause: e.code ?? e.message });
@@ -141,7 +158,7 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
   const khFiles = options.knownHosts ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2'), '/etc/ssh/ssh_known_hosts'];
   const entries = loadKnownHosts(khFiles);
   const username = remote.user ?? options.username ?? userInfo().username;
-  const { methods, tried } = authMethods(username, options, env, home);
+  const auth = authMethods(username, options, env, home);
   const onStderr = options.onStderr ?? ((c: Buffer) => process.stderr.write(c));
 
   const client = new ssh2.Client();
@@ -154,7 +171,7 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
       client.end();
       reject(e);
     };
-    client.once('error', (e: Error & { level?: string; code?: string }) => fail(hostKeyFailure ?? connectError(e, where, tried)));
+    client.once('error', (e: Error & { level?: string; code?: string }) => fail(hostKeyFailure ?? connectError(e, where, auth)));
     client.once('close', () => fail(hostKeyFailure ?? new TransportError('TRANSPORT_SSH_FAILED', `ssh to ${where} failed: the connection closed during the handshake`, { host: where })));
     client.once('ready', () => {
       // Nagle's algorithm holds a small packet back until the previous one is
@@ -175,7 +192,7 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
       host: remote.host,
       port,
       username,
-      authHandler: methods,
+      authHandler: auth.methods,
       readyTimeout: options.readyTimeoutMs ?? 20_000,
       algorithms: { serverHostKey: preferredHostKeyAlgorithms(entries, remote.host, port) as ssh2.ServerHostKeyAlgorithm[] },
       hostVerifier: (key: Buffer) => {
