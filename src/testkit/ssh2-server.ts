@@ -29,6 +29,8 @@ export interface Ssh2ServerOptions {
   log?: (line: string) => void;
   /** Each finished session, for assertions and the demo's story. */
   onSession?: (command: string, result: ReceiveResult | Error) => void;
+  /** Answers an exec instead of the receiver when it returns true (tests: a receiver killed by a signal). */
+  intercept?: (command: string, channel: ServerChannel) => boolean;
 }
 
 export interface Ssh2Server {
@@ -117,7 +119,9 @@ export async function startSsh2Server(options: Ssh2ServerOptions): Promise<Ssh2S
         const session = accept();
         session.on('exec', (acceptExec, _reject, info) => {
           commands.push(info.command);
-          void serveExec(acceptExec(), info.command, options);
+          const channel = acceptExec();
+          if (options.intercept?.(info.command, channel) === true) return;
+          void serveExec(channel, info.command, options);
         });
         session.on('shell', (_a, reject) => reject());
         session.on('subsystem', (_a, reject) => reject());

@@ -22,6 +22,8 @@
  * which is optional and may come before the last data: the session ends on
  * the channel's close, and a server that sent no status yields null (the
  * pusher then cannot claim success, as version 0 learns it only from there).
+ * A receiver ended by a signal (the channel's exit-signal) rejects `exit`
+ * with TRANSPORT_RECEIVER_KILLED naming it, unless kill() ended it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
@@ -33,7 +35,7 @@ import { TransportError } from '../errors.js';
 import { checkHostKey, fingerprint, blobKeyType, parseKnownHosts, preferredHostKeyAlgorithms, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.js';
 import { classifySshExit } from './openssh.js';
 import type { Remote } from './remote.js';
-import { receiveCommandLine, type Transport } from './transport.js';
+import { receiveCommandLine, receiverKilled, type Transport } from './transport.js';
 
 type SshRemote = Extract<Remote, { kind: 'ssh' }>;
 
@@ -210,12 +212,19 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
     onStderr(c);
   });
   let status: number | null = null;
-  channel.on('exit', (code: number | null) => {
+  let signal: string | undefined;
+  let killed = false;
+  channel.on('exit', (code: number | null, signalName?: string) => {
     status = typeof code === 'number' ? code : null;
+    if (typeof signalName === 'string' && signalName !== '') signal = signalName;
   });
   const exit = new Promise<number | null>((resolve, reject) => {
     channel.once('close', () => {
       client.end();
+      if (signal !== undefined && !killed) {
+        reject(receiverKilled(`the receiver on ${where}`, signal, { host: where }));
+        return;
+      }
       const failure = classifySshExit(status, tail, remote, options.receiveCommand);
       if (failure !== undefined) reject(failure);
       else resolve(status);
@@ -253,6 +262,7 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
     exit,
     describe: `ssh (built-in) ${username}@${remote.host}${port === 22 ? '' : `:${port}`}`,
     kill: () => {
+      killed = true;
       channel.close();
       client.end();
     },

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NODE_RUNTIME_FLAGS } from '../runtime-flags.js';
 import { TransportError } from '../errors.js';
-import { childTransport, type Transport } from './transport.js';
+import { childTransport, receiverKilled, type Transport } from './transport.js';
 
 /** The Transport of transport.ts, plus the child's pid. */
 export interface RemoteProcess extends Transport {
@@ -46,13 +46,36 @@ export function spawnLocalReceiver(repoPath: string, options: LocalReceiverOptio
   } catch (e) {
     throw new TransportError('TRANSPORT_SPAWN', `cannot start the receiver: ${e instanceof Error ? e.message : String(e)}`, { command: process.execPath }, { cause: e });
   }
+  let killed = false;
+  const stderrDone =
+    child.stderr === null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          child.stderr?.once('close', () => resolve());
+          child.stderr?.once('error', () => resolve());
+        });
   const exit = new Promise<number | null>((resolve, reject) => {
     child.once('error', (e) => {
       reject(new TransportError('TRANSPORT_SPAWN', `cannot start the receiver: ${e.message}`, { command: process.execPath }, { cause: e }));
     });
     // 'exit', not 'close': 'close' also waits for stdout to be read to its
-    // end, and the pusher stops reading once the session is over.
-    child.once('exit', (code, signal) => resolve(signal !== null ? null : code));
+    // end, and the pusher stops reading once the session is over. Its last
+    // words on a piped stderr are let through first (briefly), as the caller
+    // explains a failure with them.
+    child.once('exit', (code, signal) => {
+      void Promise.race([stderrDone, new Promise((r) => setTimeout(r, 1000).unref())]).then(() => {
+        if (signal !== null && !killed) reject(receiverKilled(`the receiver (${repoPath})`, signal, { repo: repoPath }));
+        else resolve(signal !== null ? null : code);
+      });
+    });
   });
-  return childTransport(child, exit, { stderr: child.stderr, describe: `local ${repoPath}` });
+  const t = childTransport(child, exit, { stderr: child.stderr, describe: `local ${repoPath}` });
+  const kill = t.kill;
+  return {
+    ...t,
+    kill: () => {
+      killed = true;
+      kill();
+    },
+  };
 }

@@ -45,10 +45,14 @@ test('classifySshExit maps ssh and shell failures to one-line TransportErrors', 
     [255, 'something odd\n', 'TRANSPORT_SSH_FAILED'],
     [127, 'bash: line 1: ostree-receive: command not found\n', 'TRANSPORT_RECEIVER_MISSING'],
     [127, 'sh: 1: ostree-receive: not found\n', 'TRANSPORT_RECEIVER_MISSING'],
+    // A remote shell whose child died by signal N exits 128+N.
+    [137, '', 'TRANSPORT_RECEIVER_KILLED'],
+    [143, 'bash: line 1: 123 Terminated ostree-receive --repo=x\n', 'TRANSPORT_RECEIVER_KILLED'],
   ];
   for (const [code, stderr, want] of cases) {
     const e = classifySshExit(code, stderr, remote);
     assert.equal(e?.code, want, stderr);
+    if (want === 'TRANSPORT_RECEIVER_KILLED') assert.equal(e?.data['signal'], code === 137 ? 'SIGKILL' : 'SIGTERM');
     if (e !== undefined) {
       assert.equal(e.exitCode, 3);
       assert.doesNotMatch(e.message, /\n/);

@@ -17,12 +17,17 @@
  * through as it comes and its tail kept: when ssh exits 255 (its own
  * failure) or the remote shell exits 127/126 (command missing), `exit`
  * rejects with a TransportError whose one-line message says which failure.
+ *
+ * A receiver ended by a signal: OpenSSH's client does not pass the signal
+ * on; it exits 255 without a word (the only silent 255), or, when a remote
+ * shell ran the receiver as its child, the shell exits 128+N. Both are
+ * TRANSPORT_RECEIVER_KILLED, the second naming the signal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { TransportError } from '../errors.js';
 import type { Remote } from './remote.js';
-import { childTransport, receiveCommandLine, type Transport } from './transport.js';
+import { childTransport, receiveCommandLine, receiverKilled, signalName, type Transport } from './transport.js';
 
 export interface OpenSshOptions {
   /** --ssh-command; falls back to env OSTREE_PUSH_SSH_COMMAND, then `ssh`. */
@@ -65,6 +70,10 @@ export function classifySshExit(code: number | null, stderr: string, remote: Ssh
   const program = receiveCommand.split(/\s+/)[0] ?? receiveCommand;
   if (code === 127 || code === 126 || (code !== 0 && /command not found|: not found/.test(stderr) && stderr.includes(program))) {
     return new TransportError('TRANSPORT_RECEIVER_MISSING', `'${program}' is not installed on ${remote.host} or not on its PATH (the remote shell exited ${String(code)}): install ostree-push there or give --receive-command`, data);
+  }
+  // A remote shell reports a child ended by signal N as 128+N.
+  if (code !== null && code > 128 && code < 160 && signalName(code - 128) !== undefined) {
+    return receiverKilled(`the receiver on ${where}`, code - 128, data, `the remote shell reported status ${code}`);
   }
   if (code !== 255) return undefined;
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
@@ -116,7 +125,11 @@ export function spawnOpenSsh(remote: SshRemote, options: OpenSshOptions = {}): T
       const settle = Promise.race([stderrDone, new Promise((r) => setTimeout(r, 1000).unref())]);
       void settle.then(() => {
         const status = signal !== null ? null : code;
-        const failure = classifySshExit(status, tail, remote, options.receiveCommand);
+        // ssh says why whenever it fails itself; a silent 255 is the remote command ended by a signal.
+        const failure =
+          status === 255 && tail.trim() === ''
+            ? receiverKilled(`the receiver on ${remote.port === undefined ? remote.host : `${remote.host} port ${remote.port}`}`, undefined, { host: remote.host, exit: 255 }, 'ssh exited 255 without a message: OpenSSH does not pass on which signal')
+            : classifySshExit(status, tail, remote, options.receiveCommand);
         if (failure !== undefined) reject(failure);
         else resolve(status);
       });

@@ -5,14 +5,18 @@
  * (openssh.ts) and the built-in ssh2 client (builtin-ssh.ts) all fit it, so
  * the CLI and the pusher never know which one they hold.
  *
- * `exit` resolves to the remote command's exit status (null: killed by a
- * signal, or the ssh server sent no status) and REJECTS with a
- * TransportError when the link itself failed (ssh could not connect, the
- * remote command is missing): callers that see the stream close early await
- * `exit` to learn why.
+ * `exit` resolves to the remote command's exit status (null: the ssh server
+ * sent no status) and REJECTS with a TransportError when the link itself
+ * failed (ssh could not connect, the remote command is missing) or a signal
+ * ended the receiver (TRANSPORT_RECEIVER_KILLED, naming the signal when the
+ * transport learns it; not after our own kill()): callers that see the
+ * stream close early await `exit` to learn why. It never waits for the
+ * caller to read stdout to its end.
  */
 import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { TransportError } from '../errors.js';
 
 export interface Transport {
   /** The receiver's stdin: what the pusher writes. */
@@ -26,6 +30,23 @@ export interface Transport {
   kill(): void;
   /** For messages: "ssh example.org", "local /srv/repo". */
   describe?: string;
+}
+
+/** 'KILL' (ssh's spelling), 'SIGKILL' or 9 → 'SIGKILL'; undefined for a number no signal has. */
+export function signalName(signal: string | number): string | undefined {
+  if (typeof signal === 'string') return signal.startsWith('SIG') ? signal : `SIG${signal}`;
+  return Object.entries(constants.signals).find(([, n]) => n === signal)?.[0];
+}
+
+/**
+ * TRANSPORT_RECEIVER_KILLED: "the receiver on HOST was killed by SIGKILL".
+ * `signal` undefined: the transport knows only that a signal ended it.
+ * `how`: what the transport saw, when it is not the signal itself.
+ */
+export function receiverKilled(who: string, signal: string | number | undefined, data: Record<string, unknown>, how?: string): TransportError {
+  const name = signal === undefined ? undefined : signalName(signal);
+  const hint = name === 'SIGKILL' ? ' (out of memory? see the kernel log of the machine it ran on)' : '';
+  return new TransportError('TRANSPORT_RECEIVER_KILLED', `${who} was killed by ${name ?? 'a signal'}${how === undefined ? '' : ` (${how})`}${hint}`, { ...data, signal: name ?? null });
 }
 
 /** Characters that need no quoting in a POSIX shell word. */
