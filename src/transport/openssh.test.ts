@@ -45,6 +45,9 @@ test('classifySshExit maps ssh and shell failures to one-line TransportErrors', 
     [255, 'something odd\n', 'TRANSPORT_SSH_FAILED'],
     [127, 'bash: line 1: ostree-receive: command not found\n', 'TRANSPORT_RECEIVER_MISSING'],
     [127, 'sh: 1: ostree-receive: not found\n', 'TRANSPORT_RECEIVER_MISSING'],
+    // Installed (npm's `#!/usr/bin/env node`), but no node on the server's PATH.
+    [127, "/usr/bin/env: 'node': No such file or directory\n", 'TRANSPORT_RECEIVER_NO_NODE'],
+    [127, '/usr/bin/env: ‘node’: No such file or directory\n', 'TRANSPORT_RECEIVER_NO_NODE'],
     // A remote shell whose child died by signal N exits 128+N.
     [137, '', 'TRANSPORT_RECEIVER_KILLED'],
     [143, 'bash: line 1: 123 Terminated ostree-receive --repo=x\n', 'TRANSPORT_RECEIVER_KILLED'],

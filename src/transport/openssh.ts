@@ -15,8 +15,9 @@
  *
  * ssh's stderr (its own diagnostics and the receiver's log lines) is passed
  * through as it comes and its tail kept: when ssh exits 255 (its own
- * failure) or the remote shell exits 127/126 (command missing), `exit`
- * rejects with a TransportError whose one-line message says which failure.
+ * failure) or the remote shell exits 127/126 (command missing, or Node.js
+ * missing for it), `exit` rejects with a TransportError whose one-line
+ * message says which failure.
  *
  * A receiver ended by a signal: OpenSSH's client does not pass the signal
  * on; it exits 255 without a word (the only silent 255), or, when a remote
@@ -68,6 +69,14 @@ export function classifySshExit(code: number | null, stderr: string, remote: Ssh
   const where = remote.port === undefined ? remote.host : `${remote.host} port ${remote.port}`;
   const data = { host: remote.host, ...(remote.port === undefined ? {} : { port: remote.port }), exit: code, stderr: lastLine(stderr) };
   const program = receiveCommand.split(/\s+/)[0] ?? receiveCommand;
+  // `#!/usr/bin/env node` (how npm installs the commands) on a PATH without node.
+  if (code === 127 && /\benv: .?node.?: No such file or directory|(^|\s)node: (command )?not found/m.test(stderr)) {
+    return new TransportError(
+      'TRANSPORT_RECEIVER_NO_NODE',
+      `'${program}' is installed on ${remote.host}, but Node.js is not on the PATH of its ssh sessions (${lastLine(stderr)}): install Node.js 20 or later there, or link node into a directory of that PATH such as /usr/local/bin`,
+      data,
+    );
+  }
   if (code === 127 || code === 126 || (code !== 0 && /command not found|: not found/.test(stderr) && stderr.includes(program))) {
     return new TransportError('TRANSPORT_RECEIVER_MISSING', `'${program}' is not installed on ${remote.host} or not on its PATH (the remote shell exited ${String(code)}): install ostree-push there or give --receive-command`, data);
   }
