@@ -12,9 +12,11 @@
  * When the link fails, the transport's own explanation (connection refused,
  * authentication, host key, receiver missing) replaces the pusher's generic
  * "connection closed"; a receiver that exits with an error before INFO (no
- * such repository, outside root) is PUSH_RECEIVER_FAILED with its message.
+ * such repository, outside root) is PUSH_RECEIVER_FAILED with its message,
+ * over a local path as over ssh (exit 1). A missing or non-archive source
+ * is a usage error (exit 2), found before anything is started.
  */
-import { OstreePushError, TransportError, WireError, asOstreePushError } from '../errors.js';
+import { OstreePushError, RepoError, TransportError, UsageError, WireError, asOstreePushError } from '../errors.js';
 import { localRefs } from '../protocol/push-plan.js';
 import { push, type PushOptions, type PushResult } from '../protocol/pusher.js';
 import { prepareValidators } from '../protocol/validate.js';
@@ -24,7 +26,7 @@ import { spawnOpenSsh } from '../transport/openssh.js';
 import { describeRemote, parseRemote, type Remote } from '../transport/remote.js';
 import type { Transport } from '../transport/transport.js';
 import type { ByteOrder } from '../wire/constants.js';
-import { defaultRepoPath, looksLikeRepo, parseCommandLine, usageError, versionLine } from './common.js';
+import { defaultRepoPath, parseCommandLine, usageError, versionLine } from './common.js';
 import { Progress } from './progress.js';
 import { closingLine, reportLines } from './push-report.js';
 import { RemoteRelay } from './remote-relay.js';
@@ -112,7 +114,7 @@ interface LinkOptions {
 async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c: Buffer) => void): Promise<Transport> {
   if (remote.kind === 'local') {
     if (o.receiveCommand !== undefined) throw usageError('--receive-command applies to ssh remotes only');
-    if (!looksLikeRepo(remote.path)) throw usageError(`'${remote.path}' is not an OSTree repository`, 'PUSH_DEST_NOT_REPO', { dest: remote.path });
+    // No check here that the path is a repository: the receiver says so, as it does over ssh (exit 1 either way).
     const t = io.spawn ? io.spawn(remote.path) : spawnLocalReceiver(remote.path, { stderr: 'pipe' });
     t.stderr?.on('data', onStderr);
     return t;
@@ -130,6 +132,30 @@ async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c
     ...(o.identity === undefined ? {} : { identityFiles: o.identity }),
     ...(o.knownHosts === undefined ? {} : { knownHosts: o.knownHosts }),
   });
+}
+
+/**
+ * The source repository, opened and checked before anything is started. A
+ * missing or unreadable one, or one the pusher cannot read objects from, is
+ * the command line's fault: a usage error (exit 2), whatever the transport.
+ */
+function openSource(path: string): Repo {
+  try {
+    const repo = Repo.open(path);
+    void repo.objects; // REPO_UNSUPPORTED_MODE unless archive
+    return repo;
+  } catch (e) {
+    if (!(e instanceof RepoError)) throw e;
+    const data = { ...e.data, path };
+    if (e.code === 'REPO_NOT_FOUND' || e.code === 'REPO_BAD_CONFIG') {
+      throw new UsageError('PUSH_SOURCE_NOT_REPO', `the source ${e.code === 'REPO_NOT_FOUND' ? e.message : `${path} is not a usable OSTree repository (config has no [core] group)`}; give it with --repo=PATH`, data, { cause: e });
+    }
+    if (e.code === 'REPO_UNSUPPORTED_MODE' || e.code === 'REPO_UNSUPPORTED_VERSION') {
+      const what = e.code === 'REPO_UNSUPPORTED_MODE' ? `a ${String(e.data['mode'])} repository` : `a repository of repo_version ${String(e.data['version'])}`;
+      throw new UsageError('PUSH_SOURCE_UNSUPPORTED', `the source ${path} is ${what}: only archive repositories can be pushed from (copy the commits into one with ostree pull-local)`, data, { cause: e });
+    }
+    throw e;
+  }
 }
 
 /** The error to report when the session broke: the transport's own reason when it has one. */
@@ -233,8 +259,7 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
   if (o.ssh !== 'openssh' && o.ssh !== 'builtin') throw usageError(`--ssh must be 'openssh' or 'builtin', not '${o.ssh}'`);
 
   const remote = parseRemote(dest);
-  const repo = Repo.open(o.repo ?? defaultRepoPath(io.env, io.cwd));
-  void repo.objects; // REPO_UNSUPPORTED_MODE now, before anything is started
+  const repo = openSource(o.repo ?? defaultRepoPath(io.env, io.cwd));
   // Unknown refs are usage errors, found before the receiver is started.
   localRefs(repo, refNames);
 
