@@ -63,6 +63,21 @@ test('classifySshExit maps ssh and shell failures to one-line TransportErrors', 
   }
 });
 
+test('the ssh client itself killed by a signal is said as such, not as the receiver killed', async () => {
+  // sh -c 'kill -9 $$ # "$@"': the local client process dies by SIGKILL before reaching anyone.
+  const t = spawnOpenSsh(remote, { sshCommand: 'kill -9 $$ #', onStderr: () => undefined });
+  t.stdin.end();
+  t.stdout.resume();
+  const e = await t.exit.then(
+    (code) => assert.fail(`expected a failure, got exit ${String(code)}`),
+    (err: unknown) => err,
+  );
+  assert.ok(e instanceof TransportError, String(e));
+  assert.equal(e.code, 'TRANSPORT_SSH_FAILED');
+  assert.equal(e.data['signal'], 'SIGKILL');
+  assert.doesNotMatch(e.message, /receiver/);
+});
+
 async function failure(options: OpenSshOptions, r: Parameters<typeof spawnOpenSsh>[0]): Promise<{ error: TransportError; stderr: string }> {
   let stderr = '';
   const t = spawnOpenSsh(r, { ...options, onStderr: (c) => (stderr += c.toString()) });

@@ -124,6 +124,7 @@ export function spawnOpenSsh(remote: SshRemote, options: OpenSshOptions = {}): T
     stderr.once('close', () => resolve());
     stderr.once('error', () => resolve());
   });
+  let killed = false;
   const exit = new Promise<number | null>((resolve, reject) => {
     child.once('error', (e: NodeJS.ErrnoException) => {
       const hint = e.code === 'ENOENT' ? ' (is openssh-client installed? --ssh=builtin needs none)' : '';
@@ -134,6 +135,11 @@ export function spawnOpenSsh(remote: SshRemote, options: OpenSshOptions = {}): T
       const settle = Promise.race([stderrDone, new Promise((r) => setTimeout(r, 1000).unref())]);
       void settle.then(() => {
         const status = signal !== null ? null : code;
+        // Our own client (or the --ssh-command around it) ended by a signal we did not send: say so, not "the receiver".
+        if (signal !== null && !killed) {
+          reject(new TransportError('TRANSPORT_SSH_FAILED', `the ssh client (${file === 'ssh' ? 'ssh' : '--ssh-command'}) was killed by ${signal}`, { host: remote.host, signal }));
+          return;
+        }
         // ssh says why whenever it fails itself; a silent 255 is the remote command ended by a signal.
         const failure =
           status === 255 && tail.trim() === ''
@@ -144,8 +150,16 @@ export function spawnOpenSsh(remote: SshRemote, options: OpenSshOptions = {}): T
       });
     });
   });
-  return childTransport(child, exit, {
+  const t = childTransport(child, exit, {
     stderr: null,
     describe: `ssh ${remote.user === undefined ? '' : `${remote.user}@`}${remote.host}${remote.port === undefined ? '' : `:${remote.port}`}`,
   });
+  const kill = t.kill;
+  return {
+    ...t,
+    kill: () => {
+      killed = true;
+      kill();
+    },
+  };
 }
