@@ -262,7 +262,8 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
     exit,
     describe: `ssh (built-in) ${username}@${remote.host}${port === 22 ? '' : `:${port}`}`,
     kill: () => {
-      killed = true;
+      // A receiver whose end was already reported was not killed by us.
+      if (signal === undefined && status === null) killed = true;
       channel.close();
       client.end();
     },

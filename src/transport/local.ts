@@ -74,7 +74,8 @@ export function spawnLocalReceiver(repoPath: string, options: LocalReceiverOptio
   return {
     ...t,
     kill: () => {
-      killed = true;
+      // A receiver that had already died was not killed by us.
+      if (child.exitCode === null && child.signalCode === null) killed = true;
       kill();
     },
   };

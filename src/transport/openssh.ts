@@ -158,7 +158,8 @@ export function spawnOpenSsh(remote: SshRemote, options: OpenSshOptions = {}): T
   return {
     ...t,
     kill: () => {
-      killed = true;
+      // A client that had already died was not killed by us.
+      if (child.exitCode === null && child.signalCode === null) killed = true;
       kill();
     },
   };
