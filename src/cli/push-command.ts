@@ -63,9 +63,11 @@ ref under refs/heads.
   --byte-order=le|be   byte order of the messages sent (for testing)
   --version            print the version and exit
 
-Exit status: 0 pushed or nothing to do; 1 refused by the remote or rejected
-(non-fast-forward); 2 usage; 3 connection or transport failure (including
-an interruption: the remote publishes nothing unless the push completed).
+Exit status, on every transport: 0 pushed or nothing to do; 1 refused by the
+remote (a missing destination too) or rejected (non-fast-forward); 2 usage (a
+missing or non-archive source too); 3 connection or transport failure (the
+receiver killed by a signal, or an interruption: the remote publishes nothing
+unless the push completed).
 `;
 
 export interface PushIo {
