@@ -66,30 +66,42 @@ if (values.faults !== undefined) {
 const base = mkdtempSync(join(tmpdir(), 'ostree-push-sim-'));
 const cleanups = afterList();
 let remote: RemoteReceiver | undefined;
+/** Ends the links and removes the scratch directory (unless --keep), whatever happened. */
+const tidy = async (): Promise<void> => {
+  await remote?.close().catch(() => undefined);
+  await cleanups.run().catch(() => undefined);
+  if (values.keep !== true) rmSync(base, { recursive: true, force: true });
+};
 try {
   if (link === 'ssh2') remote = await startSsh2Remote(base, 1000);
   if (link === 'openssh') remote = await startOpensshRemote(cleanups, base, 1000);
 } catch (e) {
-  await cleanups.run();
+  await tidy();
   fail(`cannot start the ${link} link: ${(e as Error).message}`);
 }
 let dots = 0;
-const report = await simulate({
-  runs,
-  seed,
-  faults,
-  legacy: values.legacy === true,
-  base,
-  ...(remote ? { remote } : {}),
-  onRun: (r) => {
-    if (process.stderr.isTTY) process.stderr.write(r.violations.length > 0 ? 'X' : '.');
-    if (++dots % 80 === 0 && process.stderr.isTTY) process.stderr.write('\n');
-  },
-});
+let report: SimReport;
+try {
+  report = await simulate({
+    runs,
+    seed,
+    faults,
+    legacy: values.legacy === true,
+    base,
+    ...(remote ? { remote } : {}),
+    onRun: (r) => {
+      if (process.stderr.isTTY) process.stderr.write(r.violations.length > 0 ? 'X' : '.');
+      if (++dots % 80 === 0 && process.stderr.isTTY) process.stderr.write('\n');
+    },
+  });
+} catch (e) {
+  // A failure of the simulator itself, not a finding: say so on one line, and leave no scratch behind.
+  await tidy();
+  process.stderr.write(`\nsim: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(3);
+}
 if (process.stderr.isTTY) process.stderr.write('\n');
-await remote?.close();
-await cleanups.run();
-if (values.keep !== true) rmSync(base, { recursive: true, force: true });
+await tidy();
 process.stdout.write(formatReport(report));
 const bad = report.violatingRuns > 0;
 process.exit(report.legacy ? (bad ? 0 : 1) : bad ? 1 : 0);
