@@ -212,3 +212,15 @@ test('a staging dir is removed when its process is stopped by SIGTERM', async ()
   assert.equal(signal, 'SIGTERM', 'the process still dies of the signal');
   assert.equal(existsSync(dir), false);
 });
+
+test('a name in objects/ that is not a regular file is not taken as the object: publication stops before the parents', async () => {
+  const repo = fresh();
+  const s = Staging.create(repo);
+  const meta = await stage(s, DIRMETA, 'dirmeta');
+  const tree = await stage(s, EMPTY_TREE, 'dirtree');
+  // A directory where the dirmeta's file goes (something else's debris, or a blocker): linking onto it fails with EEXIST.
+  mkdirSync(repo.resolve('objects', meta.slice(0, 2), `${meta.slice(2)}.dirmeta`, 'blocker'), { recursive: true });
+  assert.throws(() => s.publish([{ checksum: meta, type: 'dirmeta' }, { checksum: tree, type: 'dirtree' }]), { code: 'REPO_CORRUPT_OBJECT' });
+  assert.equal(existsSync(repo.resolve('objects', tree.slice(0, 2), `${tree.slice(2)}.dirtree`)), false, 'the parent level was never reached');
+  s.dispose();
+});

@@ -478,25 +478,32 @@ function typeOfRel(rel: string): ObjectType {
   return (ext === 'filez' ? 'file' : ext) as ObjectType;
 }
 
-/** link(src, dst); true if placed, false if dst already existed. */
+/**
+ * link(src, dst); true if placed, false if dst already held the object. An
+ * existing name that is not a regular file (a directory, a symlink) is not
+ * the object: REPO_CORRUPT_OBJECT, so publication stops before any parent
+ * of it is published.
+ */
 function placeWithoutReplacing(src: string, dst: string): boolean {
   try {
     linkSync(src, dst);
     return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
+    if (code === 'EEXIST') return presentAsFile(dst);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
   }
   // No hard links on this file system: rename, after checking (the race only
   // replaces an object with one of identical, verified content).
-  try {
-    lstatSync(dst);
-    return false;
-  } catch {
-    renameSync(src, dst);
-    return true;
-  }
+  if (lstatSync(dst, { throwIfNoEntry: false }) !== undefined) return presentAsFile(dst);
+  renameSync(src, dst);
+  return true;
+}
+
+/** false (the object is there already) when `dst` is a regular file; else REPO_CORRUPT_OBJECT. */
+function presentAsFile(dst: string): false {
+  if (lstatSync(dst).isFile()) return false;
+  throw new RepoError('REPO_CORRUPT_OBJECT', `${dst} is in the object store but is not a regular file`, { path: dst });
 }
 
 /**
