@@ -1,11 +1,15 @@
 /**
- * npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|openssh] [--faults LIST] [--legacy] [--keep]
+ * npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|openssh] [--faults LIST] [--legacy]
+ *                [--receiver-command 'CMD {repo}'] [--fsck-every N] [--keep]
  *
  * Runs N fault schedules (pushes over the simulated link, or over real ssh
  * with the fault link in front of the pusher, each followed by the invariant
  * checks I1–I7) and prints a report.
  * Exit status 0 when no invariant was violated (with --legacy: when the 2015
  * model was caught violating them, which is the point of that mode).
+ * --receiver-command runs any receiver as a child process (the real 2015
+ * one, say) under the link faults and races; its violations are reported
+ * (exit 1), not shrunk.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +17,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALL_FAULT_KINDS, type FaultKind } from './faults.js';
 import { formatViolations } from './invariants.js';
-import { describeSchedule, simulate, type SimReport } from './runner.js';
+import { COMMAND_FAULTS, describeSchedule, simulate, type SimReport } from './runner.js';
 import { afterList, LINK_FAULTS, LINK_KINDS, startOpensshRemote, startSsh2Remote, type LinkKind, type RemoteReceiver } from './ssh-link.js';
 
-const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|openssh] [--faults LIST] [--legacy] [--keep]
+const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|openssh] [--faults LIST] [--legacy]
+                      [--receiver-command 'CMD {repo}'] [--fsck-every N] [--keep]
+  --receiver-command  any receiver, run by sh -c with {repo} the destination (link faults and races only)
+  --fsck-every N      cross-check 1 run in N with ostree fsck (default 10 when ostree is installed; 0: never)
   --link    memory (default): the in-memory link; ssh2: the in-process ssh2 server and the
             built-in transport; openssh: a real sshd on loopback and the system ssh client
   --faults  comma-separated kinds (default all): ${ALL_FAULT_KINDS.join(', ')}, or 'none'
@@ -36,6 +43,8 @@ const { values } = (() => {
         link: { type: 'string', default: 'memory' },
         faults: { type: 'string' },
         legacy: { type: 'boolean', default: false },
+        'receiver-command': { type: 'string' },
+        'fsck-every': { type: 'string' },
         keep: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -56,11 +65,19 @@ if (!Number.isInteger(seed)) fail(`--seed must be an integer, not '${values.seed
 const link = values.link as LinkKind;
 if (!LINK_KINDS.includes(link)) fail(`--link must be one of ${LINK_KINDS.join(', ')}, not '${values.link}'`);
 if (link !== 'memory' && values.legacy === true) fail('--legacy runs over the memory link only (the 2015 model is not a program sshd can start)');
-let faults: FaultKind[] = link === 'memory' ? [...ALL_FAULT_KINDS] : [...LINK_FAULTS[link]];
+const command = values['receiver-command'];
+if (command !== undefined) {
+  if (!command.includes('{repo}')) fail('--receiver-command must contain {repo}');
+  if (link !== 'memory' || values.legacy === true) fail('--receiver-command runs over the memory link, without --legacy');
+}
+const fsckEvery = values['fsck-every'] === undefined ? undefined : Number(values['fsck-every']);
+if (fsckEvery !== undefined && !(Number.isInteger(fsckEvery) && fsckEvery >= 0)) fail(`--fsck-every must be a whole number, not '${values['fsck-every']}'`);
+let faults: FaultKind[] = link === 'memory' ? [...(command !== undefined ? COMMAND_FAULTS : ALL_FAULT_KINDS)] : [...LINK_FAULTS[link]];
 if (values.faults !== undefined) {
   faults = values.faults === 'none' ? [] : (values.faults.split(',').map((s) => s.trim()) as FaultKind[]);
   for (const f of faults) if (!ALL_FAULT_KINDS.includes(f)) fail(`unknown fault kind '${f}'`);
   if (link !== 'memory') for (const f of faults) if (!LINK_FAULTS[link].includes(f)) fail(`fault kind '${f}' is not available on --link ${link}`);
+  if (command !== undefined) for (const f of faults) if (!COMMAND_FAULTS.includes(f)) fail(`fault kind '${f}' is not available with --receiver-command`);
 }
 
 const base = mkdtempSync(join(tmpdir(), 'ostree-push-sim-'));
@@ -88,6 +105,8 @@ try {
     faults,
     legacy: values.legacy === true,
     base,
+    ...(command !== undefined ? { receiverCommand: command } : {}),
+    ...(fsckEvery !== undefined ? { fsckOneIn: fsckEvery } : {}),
     ...(remote ? { remote } : {}),
     onRun: (r) => {
       if (process.stderr.isTTY) process.stderr.write(r.violations.length > 0 ? 'X' : '.');
@@ -109,8 +128,8 @@ process.exit(report.legacy ? (bad ? 0 : 1) : bad ? 1 : 0);
 function formatReport(r: SimReport): string {
   const pad = (s: string, n: number): string => s.padEnd(n);
   const lines: string[] = [];
-  lines.push(`ostree-push simulator${r.legacy ? ' — 2015 receiver model (--legacy)' : ''}`);
-  lines.push(`  seed        ${r.seed}   (replay: npm run sim -- --runs ${r.runs} --seed ${r.seed}${r.link === 'memory' ? '' : ` --link ${r.link}`}${values.faults ? ` --faults ${values.faults}` : ''}${r.legacy ? ' --legacy' : ''})`);
+  lines.push(`ostree-push simulator${r.legacy ? ' — 2015 receiver model (--legacy)' : r.receiverCommand !== undefined ? ` — receiver command: ${r.receiverCommand}` : ''}`);
+  lines.push(`  seed        ${r.seed}   (replay: npm run sim -- --runs ${r.runs} --seed ${r.seed}${r.link === 'memory' ? '' : ` --link ${r.link}`}${values.faults ? ` --faults ${values.faults}` : ''}${r.legacy ? ' --legacy' : ''}${r.receiverCommand !== undefined ? ` --receiver-command '${r.receiverCommand.replace(/'/g, `'\\''`)}'` : ''})`);
   lines.push(`  link        ${r.link}${r.link === 'memory' ? '' : ' (real ssh; the fault link sits between the pusher and the transport)'}`);
   lines.push(`  runs        ${r.runs}   (${r.parentFirst} with the parent-first pusher)`);
   lines.push(`  wall time   ${(r.wallMs / 1000).toFixed(1)} s`);
@@ -126,6 +145,7 @@ function formatReport(r: SimReport): string {
     lines.push(`    ${pad(k, 14)} ${String(g).padStart(5)} / ${String(f).padStart(5)}${g > 0 ? `   ${Math.round((100 * f) / g)}%` : ''}`);
   }
   lines.push(`    ${pad('all', 14)} ${String(gen).padStart(5)} / ${String(fired).padStart(5)}${gen > 0 ? `   ${Math.round((100 * fired) / gen)}%` : ''}`);
+  if ((r.generatedByKind.get('race') ?? 0) > 0) lines.push(`    (race takes effect only when the two sessions overlapped: ${r.raceOverlapped} of ${r.generatedByKind.get('race') ?? 0})`);
   lines.push('');
   lines.push('  pushes');
   lines.push(`    succeeded              ${r.pushesOk}`);
@@ -134,6 +154,16 @@ function formatReport(r: SimReport): string {
   const total = [...r.violationsByInvariant.values()].reduce((a, b) => a + b, 0);
   lines.push(`  invariant violations     ${r.violatingRuns} runs${r.legacy ? '   (expected: the 2015 model lacks these guarantees)' : total === 0 ? '   OK' : '   FAILED'}`);
   for (const id of ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7']) lines.push(`    ${id}  ${r.violationsByInvariant.get(id) ?? 0}`);
+  lines.push('');
+  lines.push(`  ostree fsck cross-check   ${r.fsckChecked} runs, ${r.fsckDisagreements.length} disagreeing with I1–I3${r.fsckChecked === 0 ? '' : r.fsckDisagreements.length === 0 ? '   OK' : ''}`);
+  for (const d of r.fsckDisagreements) lines.push(`    run ${d.run}: fsck ${d.fsckOk ? 'passes' : 'fails'}, invariants violated: ${d.invariants.join(', ') || 'none'} (${d.out})`);
+  if (r.firstViolation !== undefined && r.counterexample === undefined) {
+    lines.push('');
+    lines.push(`  first violating run (${r.firstViolation.run}):`);
+    for (const l of describeSchedule(r.firstViolation.schedule).split('\n')) lines.push(`    ${l}`);
+    lines.push('  violations:');
+    lines.push(formatViolations(r.firstViolation.violations.slice(0, 8)).replace(/^/gm, '  '));
+  }
   if (r.counterexample !== undefined) {
     lines.push('');
     lines.push(`  smallest failing schedule (seed ${r.counterexample.seed}, path ${r.counterexample.path}):`);

@@ -11,6 +11,7 @@ import { objectRelPath } from '../src/repo/object-names.js';
 import { tmpDir } from '../src/testkit/tmp.js';
 import {
   checkNoStaging,
+  tmpListing,
   checkNothingOutside,
   checkObjectsComplete,
   checkPusherReport,
@@ -116,6 +117,21 @@ test('I5 catches leftover staging, journal and temp ref files', async (t) => {
   assert.equal(v.length, 3, JSON.stringify(v));
   assert.ok(v.every((x) => x.invariant === 'I5'));
   rmSync(join(repo, 'tmp', 'push-staging-1-abcdef'), { recursive: true });
+});
+
+test('I5 judges tmp/ and refs/ on disk whatever the receiver names its staging: anything new is debris', async (t) => {
+  const { repo } = await sound(t);
+  mkdirSync(join(repo, 'tmp', 'cache'), { recursive: true });
+  writeFileSync(join(repo, 'tmp', 'was-there'), '');
+  const before = tmpListing(repo);
+  assert.deepEqual(checkNoStaging(repo, before), []);
+  // The 2015 receiver's staging (tmp/ostree-push-XXXXXXXX) and ostree's own ref temp file (refs/heads/.tmpXXXXXX).
+  mkdirSync(join(repo, 'tmp', 'ostree-push-k2j4x9q1'));
+  writeFileSync(join(repo, 'refs', 'heads', '.tmpAb12Cd'), 'x');
+  const v = checkNoStaging(repo, before);
+  assert.deepEqual(v.map((x) => x.invariant), ['I5', 'I5'], JSON.stringify(v));
+  assert.match(v[0]?.message ?? '', /tmp\/ostree-push-k2j4x9q1/);
+  assert.match(v[1]?.message ?? '', /refs\/heads\/\.tmpAb12Cd/);
 });
 
 test('I6 catches a success report the remote refs contradict', async (t) => {

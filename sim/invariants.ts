@@ -179,8 +179,19 @@ export function checkRefsAtomic(repoPath: string, before: RefSet, pushes: readon
   return [{ invariant: 'I4', message: `refs are a mix of old and new values: ${show} (allowed ${expect})` }];
 }
 
-/** I5: no staging directory, ref journal, lock or temp file is left in tmp/, objects/ or refs/. */
-export function checkNoStaging(repoPath: string): Violation[] {
+/** tmp/'s entries, to be given to checkNoStaging after the run. */
+export function tmpListing(repoPath: string): Set<string> {
+  return new Set(entries(join(repoPath, 'tmp')).map((e) => e.name));
+}
+
+/**
+ * I5: no staging directory, ref journal, lock or temp file is left in tmp/
+ * or refs/. Judged on disk whatever the receiver calls them: with `before`
+ * (tmp/'s listing before the run), anything new in tmp/ but `cache` is
+ * debris; without it, the names this project's receiver uses. In refs/, a
+ * hidden file (`.tmp-…` here, ostree's `.tmpXXXXXX`) or a `.part-` file is.
+ */
+export function checkNoStaging(repoPath: string, before?: ReadonlySet<string>): Violation[] {
   const out: Violation[] = [];
   for (const e of entries(join(repoPath, 'tmp'))) {
     const rel = `tmp/${e.name}`;
@@ -188,12 +199,13 @@ export function checkNoStaging(repoPath: string): Violation[] {
     else if (rel === JOURNAL_REL) out.push({ invariant: 'I5', message: `ref journal ${rel} was left behind` });
     else if (rel.startsWith(LOCK_REL)) out.push({ invariant: 'I5', message: `lock file ${rel} was left behind` });
     else if (e.name.startsWith('.tmp-')) out.push({ invariant: 'I5', message: `temp file ${rel} was left behind` });
+    else if (before !== undefined && !before.has(e.name) && e.name !== 'cache') out.push({ invariant: 'I5', message: `${e.isDirectory() ? 'directory' : 'file'} ${rel} was left behind (not there before the run)` });
   }
   const walk = (rel: string): void => {
     for (const e of entries(join(repoPath, rel))) {
       const r = `${rel}/${e.name}`;
       if (e.isDirectory()) walk(r);
-      else if (e.name.startsWith('.tmp-') || e.name.startsWith('.part-')) out.push({ invariant: 'I5', message: `temp file ${r} was left behind` });
+      else if (e.name.startsWith('.') || e.name.startsWith('.part-')) out.push({ invariant: 'I5', message: `temp file ${r} was left behind` });
     }
   };
   walk('refs');
@@ -256,9 +268,9 @@ export function checkNothingOutside(before: Snapshot, after: Snapshot): Violatio
   return out;
 }
 
-/** I1–I3 and I5: what holds of any destination whatever the pushes were. */
-export async function checkStore(repoPath: string): Promise<Violation[]> {
-  return [...(await checkObjectsComplete(repoPath)), ...(await checkStoreClosed(repoPath)), ...(await checkRefsComplete(repoPath)), ...checkNoStaging(repoPath)];
+/** I1–I3 and I5: what holds of any destination whatever the pushes were (`tmpBefore`: tmp/'s listing before, for I5). */
+export async function checkStore(repoPath: string, tmpBefore?: ReadonlySet<string>): Promise<Violation[]> {
+  return [...(await checkObjectsComplete(repoPath)), ...(await checkStoreClosed(repoPath)), ...(await checkRefsComplete(repoPath)), ...checkNoStaging(repoPath, tmpBefore)];
 }
 
 export function formatViolations(vs: readonly Violation[]): string {

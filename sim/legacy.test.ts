@@ -1,7 +1,9 @@
 /**
- * The 2015 receiver model under the simulator: a run whose fault leaves a
- * ref that is not a checksum is reported, not a crash; the CLI's --legacy
- * mode ends with a report and leaves no scratch directory behind.
+ * Foreign receivers under the simulator: one that leaves a ref which is not
+ * a checksum is reported, not a crash of the run; the 2015 model runs as a
+ * child process through --receiver-command and is caught; a race counts
+ * only when the sessions overlapped; ostree fsck agrees with I1–I3; the
+ * CLI's --legacy mode ends with a report and leaves no scratch directory.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -12,15 +14,50 @@ import { tmpDir } from '../src/testkit/tmp.js';
 import { formatViolations } from './invariants.js';
 import { FAST_LINK } from './link.js';
 import { runOne, type Schedule } from './runner.js';
+import { hasTool } from '../src/testkit/tools.js';
 
-test('a corrupted UPDATE written unchecked as a ref is a violation, not a crash of the run', { timeout: 30_000 }, async (t) => {
-  const ctx = { base: tmpDir(t, 'sim-legacy-ref'), legacy: true, runTimeoutMs: 1500 };
-  // UPDATE is the pusher's first message: a 5-byte header, then the first entry 'r0\0' and its (from, to) pair;
-  // byte 5 + 3 + 65 + 10 is inside the first 'to'. Bit 6 turns a hex digit into something that is not one.
-  const s: Schedule = { shape: 1, incremental: false, link: { ...FAST_LINK, seed: 3, minChunk: 1, maxChunk: 4000 }, faults: [{ kind: 'corrupt', dir: 'up', at: 5 + 3 + 65 + 10, bit: 6 }] };
-  const r = await runOne(ctx, s);
-  assert.ok(r.fired.includes('corrupt'));
+const sched = (faults: Schedule['faults'], extra: Partial<Schedule> = {}): Schedule => ({ shape: 1, incremental: false, link: { ...FAST_LINK, seed: 3, minChunk: 1, maxChunk: 4000 }, faults, ...extra });
+const MODEL = `${process.execPath} --import tsx ${join(import.meta.dirname, 'legacy-receiver.child.ts')} --repo={repo}`;
+
+test('a receiver that leaves a ref which is not a checksum is an I4 violation, not a crash of the run', { timeout: 30_000 }, async (t) => {
+  const ctx = { base: tmpDir(t, 'sim-legacy-ref'), receiverCommand: "printf 'zz\\n' > {repo}/refs/heads/r0; exit 1" };
+  const r = await runOne(ctx, sched([]));
   assert.ok(r.violations.some((v) => v.invariant === 'I4' && /cannot be read/.test(v.message)), formatViolations(r.violations));
+  assert.equal(r.pushOk, false);
+});
+
+test('--receiver-command: the 2015 model as a child process is caught as in process (an unverified object, staging left)', { timeout: 60_000 }, async (t) => {
+  const base = tmpDir(t, 'sim-legacy-cmd');
+  const clean = await runOne({ base, receiverCommand: MODEL }, sched([]));
+  assert.deepEqual(clean.violations.map((v) => v.invariant), ['I5'], formatViolations(clean.violations));
+  assert.match(clean.violations[0]?.message ?? '', /tmp\/ostree-push-/);
+  const corrupt = await runOne({ base, receiverCommand: MODEL }, sched([{ kind: 'corrupt', dir: 'up', at: clean.bytesUp - 5 - 40, bit: 1 }]));
+  assert.ok(corrupt.violations.some((v) => v.invariant === 'I1'), formatViolations(corrupt.violations));
+});
+
+test('a race counts as taking effect only when the two sessions overlapped', { timeout: 60_000 }, async (t) => {
+  const base = tmpDir(t, 'sim-race');
+  const r = await runOne({ base }, sched([{ kind: 'race' }]));
+  assert.equal(typeof r.raceOverlapped, 'boolean');
+  assert.equal(r.fired.includes('race'), r.raceOverlapped);
+  // With a slow link the two sessions cannot miss each other.
+  const slow = await runOne({ base }, sched([{ kind: 'race' }], { link: { ...FAST_LINK, seed: 5, minChunk: 1, maxChunk: 64, latencyMs: 20 } }));
+  assert.equal(slow.raceOverlapped, true);
+  assert.ok(slow.fired.includes('race'));
+});
+
+test('ostree fsck cross-checks the invariants: it agrees on a sound store and on orphans left by a kill mid-publication', { timeout: 60_000 }, async (t) => {
+  if (!hasTool('ostree')) {
+    assert.notEqual(process.env.CI, 'true', 'ostree is required under CI');
+    t.skip('ostree is not installed');
+    return;
+  }
+  const base = tmpDir(t, 'sim-fsck');
+  const ours = await runOne({ base, fsck: true }, sched([]));
+  assert.deepEqual(ours.fsck && { ok: ours.fsck.ok, agrees: ours.fsck.agrees }, { ok: true, agrees: true });
+  const orphans = await runOne({ base, legacy: true, runTimeoutMs: 1500, fsck: true }, sched([{ kind: 'kill', at: 'publish', step: 4 }], { parentFirst: true }));
+  assert.ok(orphans.violations.some((v) => v.invariant === 'I2'), formatViolations(orphans.violations));
+  assert.deepEqual(orphans.fsck && { ok: orphans.fsck.ok, agrees: orphans.fsck.agrees }, { ok: false, agrees: true }, orphans.fsck?.out);
 });
 
 test('npm run sim -- --legacy ends with its report and leaves no scratch directory', { timeout: 60_000 }, async (t) => {

@@ -10,10 +10,11 @@
  * ssh session (ssh-link.ts). A second pusher when a race is scheduled. Then
  * recovery as the next receiver would do it (stale staging and ref temp
  * files removed, ref journal rolled forward under the lock) and the
- * invariants I1–I7. The legacy mode runs the 2015 behaviour model instead
+ * invariants I1–I7. The legacy mode runs the model of the 2015 receiver
+ * (legacy-receiver.ts) and `receiverCommand` any receiver as a child process, instead
  * and skips recovery (it had none).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -26,6 +27,7 @@ import { Repo } from '../src/repo/repo.js';
 import { openRepoForWriting } from '../src/repo/staging.js';
 import { ALL_FAULT_KINDS, describeFault, isLinkFault, type Fault, type FaultKind } from './faults.js';
 import { installFsFaults } from './fs-faults.js';
+import { hasTool } from '../src/testkit/tools.js';
 import {
   checkNoStaging,
   checkNothingOutside,
@@ -34,6 +36,7 @@ import {
   checkStore,
   readHeads,
   snapshotOutside,
+  tmpListing,
   type Violation,
 } from './invariants.js';
 import { legacyReceive } from './legacy-receiver.js';
@@ -58,6 +61,10 @@ export interface RunReport {
   stream: StreamSize;
   /** Kept for callers of the first version: stream.bytes.up. */
   bytesUp: number;
+  /** Race schedules: whether the two receivers' sessions overlapped (else the race did not take effect). */
+  raceOverlapped?: boolean;
+  /** When cross-checked: `ostree fsck`'s verdict and whether it agrees with I1–I3. */
+  fsck?: { ok: boolean; agrees: boolean; out: string };
 }
 
 export interface RunContext {
@@ -70,7 +77,21 @@ export interface RunContext {
   keepFailed?: boolean;
   /** A real ssh link to the receiver (ssh-link.ts); none: the in-memory link. */
   remote?: RemoteReceiver;
+  /**
+   * Any receiver as a child process: a command for `sh -c` with `{repo}`
+   * (shell-quoted), speaking the protocol on stdin/stdout (the real 2015
+   * receiver, 1.x's ostree-receive-0, another implementation). Link faults
+   * and races apply; this project's recovery is not run after it.
+   */
+  receiverCommand?: string;
+  /** Cross-check the store's invariants with `ostree fsck` after this run. */
+  fsck?: boolean;
 }
+
+/** Fault kinds a receiver command can suffer: those of the link, and a racing pusher (no kill points or fs faults inside a foreign process). */
+export const COMMAND_FAULTS: readonly FaultKind[] = ALL_FAULT_KINDS.filter((k) => k !== 'kill' && k !== 'fs');
+
+const shellQuote = (v: string): string => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
 
 const CHILD = join(import.meta.dirname, 'receiver.child.ts');
 
@@ -86,6 +107,9 @@ export function describeSchedule(s: Schedule): string {
 
 const exitCode = (outcome: string): number => (outcome === 'idle' || outcome === 'published' ? 0 : 1);
 
+/** Neither this project's receiver nor a model of ours: no recovery, no hang verdict of ours. */
+const foreign = (ctx: RunContext): boolean => ctx.legacy === true || ctx.receiverCommand !== undefined;
+
 /** What the runner needs of either pusher's result. */
 interface PushOutcome {
   ok: boolean;
@@ -100,6 +124,8 @@ interface Side {
   link: Link;
   /** Breaks the link (a hung run is given up). */
   close: () => void;
+  /** When the receiver first wrote (its INFO) and when its session ended (ms, monotonic; 0: never). */
+  window: { start: number; end: number };
 }
 
 interface Receiver {
@@ -128,14 +154,33 @@ async function startReceiver(ctx: RunContext, link: Link, dst: string, faults: F
       kill: () => session.transport.kill(),
     };
   }
+  if (ctx.receiverCommand !== undefined) {
+    const child = spawn('sh', ['-c', ctx.receiverCommand.replace(/\{repo\}/g, shellQuote(dst))], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    child.stdin.on('error', () => undefined);
+    link.receiver.input.pipe(child.stdin);
+    child.stdout.on('data', (d: Buffer) => link.receiver.output.write(d));
+    const remoteExit = new Promise<number | null>((res) => {
+      child.once('error', () => res(127));
+      child.once('exit', (code, signal) => res(signal !== null ? null : code));
+    });
+    const done = remoteExit.then(() => link.receiverExited());
+    const kill = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    };
+    return { remoteExit, done, fired: () => [], kill };
+  }
   if (ctx.legacy === true) {
     const fired: FaultKind[] = [];
-    const run = legacyReceive({ repo: Repo.open(dst), input: link.receiver.input, output: link.receiver.output, ...(kill ? { kill: { at: kill.at, step: kill.step } } : {}) });
-    const done = run.then((o) => {
-      if (o === 'killed') fired.push('kill');
+    const run = legacyReceive({ repo: dst, input: link.receiver.input, output: link.receiver.output, ...(kill ? { kill: { at: kill.at, step: kill.step } } : {}) });
+    const done = run.then((r) => {
+      if (r.outcome === 'killed') fired.push('kill');
       link.receiverExited();
     });
-    return { remoteExit: run.then((o) => (o === 'killed' ? null : exitCode(o)), () => 1), done, fired: () => fired };
+    return { remoteExit: run.then((r) => r.code, () => 1), done, fired: () => fired };
   }
   if (kill !== undefined || (fsFault !== undefined && faults.some((f) => f.kind === 'race'))) {
     const report = join(ctx.base, `child-${process.pid}-${Math.random().toString(16).slice(2)}.report`);
@@ -183,13 +228,21 @@ async function startPair(ctx: RunContext, srcPath: string, dst: string, s: Sched
   } catch {
     // The ssh session could not even start: count it as a failed push, the store must still be sound.
     link.close();
-    return { pushing: Promise.resolve(null), done: Promise.resolve(), fired: () => [], link, close: () => undefined };
+    return { pushing: Promise.resolve(null), done: Promise.resolve(), fired: () => [], link, close: () => undefined, window: { start: 0, end: 0 } };
   }
+  const window = { start: 0, end: 0 };
+  const out = link.receiver.output;
+  const write = out.write.bind(out) as (...a: unknown[]) => boolean;
+  out.write = ((...a: unknown[]): boolean => {
+    if (window.start === 0) window.start = performance.now();
+    return write(...a);
+  }) as typeof out.write;
   const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit };
   const pushing: Promise<PushOutcome | null> = (s.parentFirst === true ? pushParentFirst(io) : push(io)).catch(() => null);
   return {
     pushing,
-    done: Promise.all([pushing, receiver.done]),
+    window,
+    done: Promise.all([pushing, receiver.done.finally(() => (window.end = performance.now()))]),
     fired: () => [...receiver.fired(), ...link.stats.fired.map((f) => f.kind)],
     link,
     close: () => {
@@ -207,6 +260,7 @@ export async function runOne(ctx: RunContext, s: Schedule): Promise<RunReport> {
   if (s.incremental) await prepopulate(src, dst);
   writeFileSync(join(dir, 'neighbour'), 'must stay untouched\n');
   const before = listRefs(Repo.open(dst));
+  const tmpBefore = tmpListing(dst);
   const snapshot = snapshotOutside(dir, [dst]);
   const race = s.faults.some((f) => f.kind === 'race');
 
@@ -223,23 +277,26 @@ export async function runOne(ctx: RunContext, s: Schedule): Promise<RunReport> {
   let hung = false;
   if (timedOut) {
     // The 2015 model has no idle timeout: a lost message deadlocks it, as it did the real one.
-    if (ctx.legacy !== true) violations.push({ invariant: 'I6', message: `the run did not end within ${ctx.runTimeoutMs ?? 20_000} ms (a hang)` });
+    if (!foreign(ctx)) violations.push({ invariant: 'I6', message: `the run did not end within ${ctx.runTimeoutMs ?? 20_000} ms (a hang)` });
     hung = true;
     for (const x of sides) x.close();
     await Promise.race([Promise.all(sides.map((x) => x.done)), new Promise((r) => setTimeout(r, 2000))]);
   }
   const results = await Promise.all(sides.map((x) => (hung ? Promise.resolve(null) : x.pushing)));
   const fired = new Set<FaultKind>(sides.flatMap((x) => x.fired()));
-  if (race) fired.add('race');
+  // A race took effect only if the two receivers' sessions overlapped: the second wrote its INFO before the first ended, and the other way round.
+  const [w1, w2] = sides.map((x) => x.window);
+  const overlapped = race && w1 !== undefined && w2 !== undefined && w1.start > 0 && w2.start > 0 && w1.start < (w2.end || Infinity) && w2.start < (w1.end || Infinity);
+  if (overlapped) fired.add('race');
 
   // A receiver that exited by itself must have cleaned up already.
-  if (!fired.has('kill') && ctx.legacy !== true) violations.push(...checkNoStaging(dst));
-  if (ctx.legacy !== true) {
+  if (!fired.has('kill') && !foreign(ctx)) violations.push(...checkNoStaging(dst, tmpBefore));
+  if (!foreign(ctx)) {
     // What the next receiver does on start: remove dead staging, finish a ref journal.
     const repo = openRepoForWriting(dst);
     (await acquireLock(repo, { timeoutMs: 5000 })).release();
   }
-  violations.push(...(await checkStore(dst)));
+  violations.push(...(await checkStore(dst, tmpBefore)));
   // One push's set is what its UPDATE asked for: refs the pusher itself rejected (non-fast-forward) are not in it.
   const intents = [src.next, ...(race ? [src.raceNext] : [])].map((all, i) => {
     const r = results[i];
@@ -257,11 +314,40 @@ export async function runOne(ctx: RunContext, s: Schedule): Promise<RunReport> {
   });
   violations.push(...checkNothingOutside(snapshot, snapshotOutside(dir, [dst])));
   const dedup = [...new Map(violations.map((v) => [`${v.invariant}${v.message}`, v])).values()];
+  const fsck = ctx.fsck === true ? await fsckCrossCheck(dst, dedup) : undefined;
   if (dedup.length === 0 || ctx.keepFailed !== true) rmSync(dir, { recursive: true, force: true });
   const stats = (sides[0] as Side).link.stats;
   const stream: StreamSize = { bytes: { ...stats.bytes }, messages: { ...stats.messages }, objects: results[0]?.objectsSent ?? 0, refs: src.next.size };
   const generated = [...new Set(s.faults.map((f) => f.kind))];
-  return { schedule: s, violations: dedup, generated, fired: [...fired], pushOk: results.every((r) => r !== null && r.ok), unsure, stream, bytesUp: stream.bytes.up };
+  return {
+    schedule: s,
+    violations: dedup,
+    generated,
+    fired: [...fired],
+    pushOk: results.every((r) => r !== null && r.ok),
+    unsure,
+    stream,
+    bytesUp: stream.bytes.up,
+    ...(race ? { raceOverlapped: overlapped } : {}),
+    ...(fsck ? { fsck } : {}),
+  };
+}
+
+/**
+ * `ostree fsck` on the destination against I1–I3: the store is unsound for
+ * one exactly when it is for the other. A disagreement is reported (the
+ * invariants or fsck missed something), not counted as a violation: fsck
+ * walks from commits, so a dirtree without its children that no commit
+ * reaches is I2's alone.
+ */
+async function fsckCrossCheck(dst: string, violations: readonly Violation[]): Promise<{ ok: boolean; agrees: boolean; out: string }> {
+  const r = await new Promise<{ ok: boolean; out: string }>((resolve) => {
+    execFile('ostree', ['fsck', `--repo=${dst}`], { timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      resolve({ ok: err === null, out: `${stdout}${stderr}`.trim().split('\n').slice(-2).join(' | ') });
+    });
+  });
+  const unsound = violations.some((v) => v.invariant === 'I1' || v.invariant === 'I2' || v.invariant === 'I3');
+  return { ...r, agrees: r.ok !== unsound };
 }
 
 /**
@@ -302,6 +388,10 @@ export interface SimOptions {
   remote?: RemoteReceiver;
   /** 1 in N schedules use the parent-first pusher (default 8; 0: never). */
   parentFirstOneIn?: number;
+  /** Run this receiver command (RunContext.receiverCommand) instead of ours; fault kinds are cut down to COMMAND_FAULTS. */
+  receiverCommand?: string;
+  /** Cross-check 1 run in N with `ostree fsck` (0: never; default 10 when ostree is installed). */
+  fsckOneIn?: number;
 }
 
 export interface SimReport {
@@ -322,13 +412,21 @@ export interface SimReport {
   violationsByInvariant: Map<string, number>;
   violatingRuns: number;
   wallMs: number;
+  receiverCommand?: string;
+  /** Race schedules whose two sessions overlapped (a race counts as taking effect only then). */
+  raceOverlapped: number;
+  /** Runs cross-checked with ostree fsck, and those where it disagreed with I1–I3 (the first few, with fsck's words). */
+  fsckChecked: number;
+  fsckDisagreements: { run: number; fsckOk: boolean; invariants: string[]; out: string }[];
+  /** The 2015 model or a receiver command (not shrunk): the first violating run. */
+  firstViolation?: { run: number; schedule: Schedule; violations: Violation[] };
   /** The shrunk failing schedule (non-legacy), with what it violated. */
   counterexample?: { schedule: Schedule; violations: Violation[]; seed: number; path: string };
 }
 
 export async function simulate(o: SimOptions): Promise<SimReport> {
   const start = Date.now();
-  const supported = o.remote === undefined ? ALL_FAULT_KINDS : LINK_FAULTS[o.remote.kind];
+  const supported = o.remote !== undefined ? LINK_FAULTS[o.remote.kind] : o.receiverCommand !== undefined ? COMMAND_FAULTS : ALL_FAULT_KINDS;
   const kinds = (o.faults ?? ALL_FAULT_KINDS).filter((k) => supported.includes(k));
   const sizes = await calibrate(o.base);
   const report: SimReport = {
@@ -346,29 +444,49 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     violationsByInvariant: new Map(),
     violatingRuns: 0,
     wallMs: 0,
+    ...(o.receiverCommand !== undefined ? { receiverCommand: o.receiverCommand } : {}),
+    raceOverlapped: 0,
+    fsckChecked: 0,
+    fsckDisagreements: [],
   };
-  const ctx: RunContext = { base: o.base, legacy: o.legacy === true, ...(o.legacy === true ? { runTimeoutMs: 1500 } : {}), ...(o.remote ? { remote: o.remote } : {}) };
+  const fsckOneIn = o.fsckOneIn ?? (hasTool('ostree') ? 10 : 0);
+  const ctx: RunContext = {
+    base: o.base,
+    legacy: o.legacy === true,
+    ...(o.legacy === true ? { runTimeoutMs: 1500 } : {}),
+    // A foreign receiver may have no idle timeout (the 2015 one has none): a lost message holds it until this.
+    ...(o.receiverCommand !== undefined ? { receiverCommand: o.receiverCommand, runTimeoutMs: 8000 } : {}),
+    ...(o.remote ? { remote: o.remote } : {}),
+  };
   let shrinking = false;
   let last: RunReport | undefined;
   const details = await fc.check(
     fc.asyncProperty(scheduleArb(sizes, kinds, { parentFirstOneIn: o.parentFirstOneIn ?? 8, cheapLink: o.remote !== undefined }), async (s) => {
-      const r = await runOne(ctx, s);
+      const r = await runOne({ ...ctx, fsck: !shrinking && fsckOneIn > 0 && report.runs % fsckOneIn === 0 }, s);
       last = r;
       if (!shrinking) {
         report.runs++;
+        if (r.raceOverlapped === true) report.raceOverlapped++;
+        if (r.fsck !== undefined) {
+          report.fsckChecked++;
+          if (!r.fsck.agrees && report.fsckDisagreements.length < 5) {
+            report.fsckDisagreements.push({ run: report.runs, fsckOk: r.fsck.ok, invariants: [...new Set(r.violations.map((v) => v.invariant))], out: r.fsck.out });
+          }
+        }
         for (const k of r.generated) report.generatedByKind.set(k, (report.generatedByKind.get(k) ?? 0) + 1);
         for (const k of r.fired) report.firedByKind.set(k, (report.firedByKind.get(k) ?? 0) + 1);
         if (s.parentFirst === true) report.parentFirst++;
         if (r.violations.length > 0) {
           report.violatingRuns++;
+          report.firstViolation ??= { run: report.runs, schedule: s, violations: r.violations };
           for (const v of new Set(r.violations.map((x) => x.invariant))) report.violationsByInvariant.set(v, (report.violationsByInvariant.get(v) ?? 0) + 1);
         } else if (r.pushOk) report.pushesOk++;
         else report.failedCleanly++;
         if (r.unsure) report.unsure++;
         o.onRun?.(r, report.runs);
       }
-      // The legacy model is expected to violate: count, do not stop.
-      if (o.legacy === true) return true;
+      // The legacy model and a foreign receiver are expected to violate: count, do not stop.
+      if (o.legacy === true || o.receiverCommand !== undefined) return true;
       if (r.violations.length > 0) shrinking = true;
       return r.violations.length === 0;
     }),
