@@ -40,7 +40,7 @@ export interface Fixture {
 }
 
 export interface Step {
-  op: 'info' | 'update' | 'query' | 'objects' | 'pipeline' | 'put' | 'done' | 'raw' | 'cut' | 'setRef' | 'expectEnd';
+  op: 'info' | 'update' | 'query' | 'objects' | 'pipeline' | 'put' | 'done' | 'raw' | 'cut' | 'setRef' | 'block' | 'expectEnd';
   order?: 'le' | 'be';
   status?: StatusExpect;
   timeoutMs?: number;
@@ -103,7 +103,9 @@ export interface Expect {
   fsck?: boolean;
   messages?: string[];
   update?: Record<string, [string, string]>;
-  sent?: 'missingChildFirst';
+  sent?: 'closure' | 'missingChildFirst';
+  /** Pusher cases: the pusher must not send UPDATE at all. */
+  noUpdate?: boolean;
   doneReport?: boolean;
   minInFlight?: number;
   stderr?: string;
@@ -231,24 +233,54 @@ export function vectorCases(dir = VECTORS_DIR): Case[] {
         fixture: VECTOR_FIXTURE,
         receiver: { infoHex: v.hex },
         push: { refs: ['main'], transports: ['ssh'] },
-        expect: { exit: 'zero', messages: ['UPDATE', 'PUTOBJECT*', 'DONE'], update: { main: ['zero', 'c1'] }, sent: 'missingChildFirst', refs: { main: 'c1' } },
+        expect: { exit: 'zero', messages: ['UPDATE', 'PUTOBJECT*', 'DONE'], update: { main: ['zero', 'c1'] }, sent: 'closure', refs: { main: 'c1' } },
       });
     }
   }
-  for (const v of rejects) {
-    // The receiver sends INFO, so a stream a receiver cannot get is still a framing test of its reader.
-    out.push({
-      level: 'core',
-      file: 'vectors/messages-reject.json',
-      covers: ['receiver:awaitRequest->error->aborted'],
-      id: `receiver/vector-reject-${v.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
-      role: 'receiver',
-      summary: `must-reject vector ${v.name} (${v.code}): the session ends, non-zero exit, nothing published`,
-      fixture: EMPTY_FIXTURE,
-      steps: [{ op: 'info' }, { op: 'raw', hex: v.hex }, { op: 'cut' }],
-      // Cleanup after a cut is a hardened guarantee (receiver/cut-mid-payload), not a framing one.
-      expect: { exit: 'nonzero', refs: {}, clean: false },
-    });
-  }
+  for (const v of rejects) out.push(rejectCase(v));
   return out;
+}
+
+const TYPE_NAMES = ['INFO', 'UPDATE', 'PUTOBJECT', 'STATUS', 'DONE', 'QUERY', 'ANSWER', 'REPORT'];
+/** The message types a receiver reads (after INFO): a bad body of one of these tests body decoding. */
+const RECEIVED = new Set(['UPDATE', 'PUTOBJECT', 'DONE', 'QUERY']);
+
+/**
+ * A must-reject stream as a receiver case, sent where its message type is
+ * expected, so a body vector tests body decoding and not only the type:
+ * after INFO, or for a PUTOBJECT after an accepted UPDATE of a new ref.
+ *
+ * - Framing (order byte, version, type, a short header, body or payload):
+ *   core; every version-0 receiver ends the session.
+ * - A bad body of a type a receiver never reads (INFO, STATUS, ANSWER,
+ *   REPORT): core, honestly named: the type alone ends the session.
+ * - A bad body of a type a receiver reads (a mistyped value, a body not in
+ *   normal form): hardened. Version 0 as the 2015 implementation speaks it
+ *   loads bodies leniently (GLib's non-normal forms, values of any type);
+ *   strict decoding is this project's (spec/protocol.md section 3).
+ */
+function rejectCase(v: RejectVector): Case {
+  const typeByte = v.hex.length >= 6 ? Number.parseInt(v.hex.slice(4, 6), 16) : -1;
+  const type = TYPE_NAMES[typeByte] ?? `type ${typeByte}`;
+  const body = v.code === 'WIRE_BAD_BODY';
+  const decoding = body && RECEIVED.has(type);
+  const afterUpdate = type === 'PUTOBJECT';
+  const id = `receiver/vector-reject-${v.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  const what = !body ? 'framing' : decoding ? `${type === 'UPDATE' ? 'an' : 'a'} ${type} body that does not decode strictly` : `a ${type}, which a receiver never reads (the type alone ends the session)`;
+  const steps: Step[] = [{ op: 'info' }];
+  if (afterUpdate) steps.push({ op: 'update', refs: { main: ['zero', 'c1'] }, status: 'ok' });
+  steps.push({ op: 'raw', hex: v.hex });
+  // A body that decodes leniently must not be acted on: the session must end at it, not wait for more.
+  steps.push(decoding ? { op: 'expectEnd' } : { op: 'cut' });
+  return {
+    level: decoding ? 'hardened' : 'core',
+    file: 'vectors/messages-reject.json',
+    covers: [afterUpdate ? 'receiver:receiving->error->aborted' : 'receiver:awaitRequest->error->aborted'],
+    id,
+    role: 'receiver',
+    summary: `must-reject vector ${v.name} (${v.code}, ${what}): the session ends, non-zero exit, nothing published`,
+    fixture: afterUpdate ? VECTOR_FIXTURE : EMPTY_FIXTURE,
+    steps,
+    expect: { exit: 'nonzero', refs: {} },
+  };
 }

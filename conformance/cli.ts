@@ -7,8 +7,10 @@
  * Prints TAP as results arrive (in order): the byte vectors replayed against
  * our codec first when asked (--vectors, or --level vectors alone), then
  * the cases; then a summary table per level as TAP comments. Exit status:
- * 1 when a core case or a vector failed, 2 for a usage error, else 0
- * (hardened and extension failures are reported, not fatal).
+ * 1 when a core case or a vector failed, or, with --expect, when any result
+ * was unexpected (an unexpected failure or pass at any level); 2 for a usage
+ * error; else 0. Pusher cases run over ssh (the transport version 0 has)
+ * unless --transport says otherwise.
  */
 import { parseArgs } from 'node:util';
 import { loadCases } from './case.js';
@@ -37,7 +39,7 @@ try {
       timeout: { type: 'string' },
       'keep-tmp': { type: 'boolean' },
       vectors: { type: 'boolean' },
-      transport: { type: 'string', default: 'all' },
+      transport: { type: 'string', default: 'ssh' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -66,7 +68,8 @@ if (values.jobs !== undefined) opts.concurrency = Number(values.jobs);
 if (values.timeout !== undefined) opts.timeoutMs = Number(values.timeout);
 if (values['keep-tmp'] === true) opts.keepTmp = true;
 if (values.transport === 'ssh' || values.transport === 'local') opts.transports = [values.transport];
-else if (values.transport !== 'all') fail('--transport must be ssh, local or all');
+else if (values.transport === 'all') opts.transports = ['ssh', 'local'];
+else fail('--transport must be ssh, local or all');
 
 const cases = loadCases();
 const selected = selectCases(cases, opts);

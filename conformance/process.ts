@@ -20,7 +20,40 @@ export function fillTemplate(template: string, values: Record<string, string | s
   });
 }
 
-export class CaseFailure extends Error {}
+/** A case's failed checks: every one of them, in the order they were found (`message` joins them). */
+export class CaseFailure extends Error {
+  readonly problems: string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : [...problems];
+    super(list.join('; '));
+    this.problems = list;
+  }
+}
+
+/**
+ * Collects failed checks so a case reports all of them, not just the first:
+ * `run` calls a check and keeps its CaseFailure; `throwIfAny` ends the case.
+ */
+export class Problems {
+  readonly list: string[] = [];
+  add(...problems: string[]): void {
+    this.list.push(...problems);
+  }
+  /** Runs a check; a CaseFailure is recorded (true: it passed). Other errors propagate. */
+  async run(check: () => void | Promise<void>): Promise<boolean> {
+    try {
+      await check();
+      return true;
+    } catch (e) {
+      if (!(e instanceof CaseFailure)) throw e;
+      this.add(...e.problems);
+      return false;
+    }
+  }
+  throwIfAny(prefix = ''): void {
+    if (this.list.length > 0) throw new CaseFailure(this.list.map((p) => `${prefix}${p}`));
+  }
+}
 
 const STDERR_CAP = 16 * 1024;
 

@@ -20,7 +20,7 @@ import { buildFixture, hasObject, type BuiltFixture } from './fixture.js';
 import { objectBasename, parseObjectBasename, type ObjectName } from '../src/repo/object-names.js';
 import { checkDestination, checkExit, tmpEntries } from './outcome.js';
 import { entryCommands } from './bundle.js';
-import { CaseFailure, fillTemplate, Peer } from './process.js';
+import { CaseFailure, fillTemplate, Peer, Problems } from './process.js';
 import type { ReceiverLog } from './scripted-receiver.js';
 import type { RunOptions } from './receiver-cases.js';
 import { decodeCommit, decodeDirtree } from '../src/repo/metadata.js';
@@ -71,19 +71,38 @@ function childrenOf(fx: BuiltFixture, o: ObjectName): ObjectName[] {
   return [];
 }
 
-async function checkSent(c: Case, fx: BuiltFixture, log: ReceiverLog, destBefore: (o: ObjectName) => boolean): Promise<void> {
+/**
+ * What the pusher's PUTOBJECTs must be. `closure` (core): each verifies as
+ * the object it names, none is sent twice, and every object of the pushed
+ * closures the receiver lacked arrived (version 0 fixes no order, and the
+ * 2015 pusher sends every object of each new commit). `missingChildFirst`
+ * (hardened) adds: only objects the receiver lacked, each after its children.
+ */
+async function checkSent(c: Case, fx: BuiltFixture, log: ReceiverLog, destBefore: (o: ObjectName) => boolean, how: 'closure' | 'missingChildFirst'): Promise<string[]> {
+  const out: string[] = [];
   const puts = log.messages.filter((m) => m.type === 'PUTOBJECT');
   const sent = new Set<string>();
+  const strict = how === 'missingChildFirst';
   for (const p of puts) {
-    if (p.valid !== true) throw new CaseFailure(`the pusher sent ${p.object}, which does not verify as that object`);
-    if (sent.has(p.object as string)) throw new CaseFailure(`the pusher sent ${p.object} twice`);
-    const o = parseObjectBasename(p.object as string);
-    if (destBefore(o)) throw new CaseFailure(`the pusher sent ${p.object}, which the receiver already had`);
-    for (const child of childrenOf(fx, o)) {
-      const name = objectBasename(child.checksum, child.type);
-      if (!sent.has(name) && !destBefore(child)) throw new CaseFailure(`the pusher sent ${p.object} before its child ${name}`);
+    const name = p.object as string;
+    if (p.valid !== true) out.push(`the pusher sent ${name}, which does not verify as that object`);
+    if (sent.has(name)) out.push(`the pusher sent ${name} twice`);
+    let o: ObjectName | undefined;
+    try {
+      o = parseObjectBasename(name);
+    } catch {
+      out.push(`the pusher sent ${JSON.stringify(name)}, which is not an object name`);
     }
-    sent.add(p.object as string);
+    if (o !== undefined && strict) {
+      if (destBefore(o)) out.push(`the pusher sent ${name}, which the receiver already had`);
+      if (p.valid === true) {
+        for (const child of childrenOf(fx, o)) {
+          const cn = objectBasename(child.checksum, child.type);
+          if (!sent.has(cn) && !destBefore(child)) out.push(`the pusher sent ${name} before its child ${cn}`);
+        }
+      }
+    }
+    sent.add(name);
   }
   // The whole closure of every pushed ref must have arrived.
   for (const ref of c.push?.refs ?? []) {
@@ -91,12 +110,13 @@ async function checkSent(c: Case, fx: BuiltFixture, log: ReceiverLog, destBefore
     if (commit === undefined) continue;
     for (const o of await fx.objects(commit)) {
       const name = objectBasename(o.checksum, o.type);
-      if (!sent.has(name) && !destBefore(o)) throw new CaseFailure(`the pusher never sent ${name}, which the receiver lacks`);
+      if (!sent.has(name) && !destBefore(o)) out.push(`the pusher never sent ${name}, which the receiver lacks`);
     }
   }
+  return out;
 }
 
-async function runOnce(c: Case, command: string, transport: 'ssh' | 'local', opts: RunOptions): Promise<void> {
+async function runOnce(c: Case, command: string, transport: 'ssh' | 'local', opts: RunOptions): Promise<{ skipped?: string }> {
   const dir = join(opts.dir, transport);
   mkdirSync(dir, { recursive: true });
   const fx = await buildFixture(dir, c.fixture);
@@ -119,46 +139,74 @@ async function runOnce(c: Case, command: string, transport: 'ssh' | 'local', opt
     remote = `${SSH_HOST}:${fx.dest}`;
   }
   const peer = new Peer(fillTemplate(command, { remote, ref: c.push?.refs ?? [], source: fx.source }), { env });
+  const problems = new Problems();
   try {
     peer.closeStdin();
     const code = await peer.wait(opts.timeoutMs * 2);
-    if (code === 'timeout') throw new CaseFailure(`the pusher did not exit within ${opts.timeoutMs * 2} ms`);
-    checkExit(c.expect.exit, code, peer.stderrTail());
+    if (code === 'timeout') problems.add(`the pusher did not exit within ${opts.timeoutMs * 2} ms`);
+    else await problems.run(() => checkExit(c.expect.exit, code, peer.stderrTail()));
     if (transport === 'ssh') {
-      let log: ReceiverLog;
+      let log: ReceiverLog | undefined;
       try {
         log = JSON.parse(readFileSync(logPath, 'utf8')) as ReceiverLog;
       } catch {
-        throw new CaseFailure(`the pusher never ran 'ssh ${SSH_HOST} ostree-receive --repo=…'${peer.stderrTail() ? ` (stderr: ${peer.stderrTail()})` : ''}`);
+        problems.add(`the pusher never ran 'ssh ${SSH_HOST} ostree-receive --repo=…'${peer.stderrTail() ? ` (stderr: ${peer.stderrTail()})` : ''}`);
       }
-      if (log.repo !== fx.dest) throw new CaseFailure(`the receiver was started with --repo=${log.repo}, not the remote's path ${fx.dest}`);
-      const types = log.messages.map((m) => m.type);
-      if (c.expect.messages !== undefined && !matchTypes(c.expect.messages, types)) {
-        throw new CaseFailure(`the pusher sent ${types.join(' ') || 'nothing'}; expected ${c.expect.messages.join(' ')}`);
-      }
-      if (c.expect.update !== undefined) {
-        const want = Object.fromEntries(Object.entries(c.expect.update).map(([k, [f, t]]) => [k, [fx.rev(f), fx.rev(t)]]));
-        const got = log.messages.find((m) => m.type === 'UPDATE')?.refs;
-        if (JSON.stringify(sortKeys(got ?? {})) !== JSON.stringify(sortKeys(want))) {
-          throw new CaseFailure(`UPDATE was ${JSON.stringify(got)}; expected ${JSON.stringify(want)}`);
-        }
-      }
-      if (c.expect.sent === 'missingChildFirst') await checkSent(c, fx, log, before);
-      if (c.expect.doneReport !== undefined) {
-        const done = log.messages.find((m) => m.type === 'DONE');
-        if (done === undefined) throw new CaseFailure('the pusher never sent DONE');
-        if (done.report !== c.expect.doneReport) throw new CaseFailure(`the pusher's DONE ${done.report === true ? 'asked' : 'did not ask'} for a REPORT; expected it ${c.expect.doneReport ? 'to' : 'not to'}`);
-      }
-      if (c.expect.minInFlight !== undefined && log.maxInFlight < c.expect.minInFlight) {
-        throw new CaseFailure(`at most ${log.maxInFlight} PUTOBJECT(s) were sent before their STATUS; expected a window of at least ${c.expect.minInFlight}`);
-      }
-      if (c.expect.stderr !== undefined && !peer.stderr.includes(c.expect.stderr)) {
-        throw new CaseFailure(`the pusher's stderr does not mention ${JSON.stringify(c.expect.stderr)}${peer.stderrTail() ? ` (stderr: ${peer.stderrTail()})` : ''}`);
+      if (log !== undefined) {
+        const skip = extensionUnused(c, log);
+        if (skip !== undefined) return { skipped: skip };
+        await checkLog(c, fx, log, before, peer, problems);
       }
     }
-    await checkDestination(fx, c.expect, tmpBefore, true);
+    await checkDestination(fx, c.expect, tmpBefore, true, c.level, problems);
+    problems.throwIfAny();
+    return {};
   } finally {
     peer.kill();
+  }
+}
+
+/**
+ * Pusher extension cases: the suite's receiver offers the extension, and a
+ * pusher that does not use it is skipped, as a receiver that does not
+ * advertise it is. Used means: `query`, a QUERY was sent; `report`, DONE
+ * asked for a REPORT; `pipelining`, two PUTOBJECTs were in flight at once.
+ * Only a pusher that got as far as the point of use is judged this way (it
+ * sent UPDATE or DONE, or the PUTOBJECTs); one that stopped earlier fails.
+ */
+function extensionUnused(c: Case, log: ReceiverLog): string | undefined {
+  const ext = c.requires;
+  if (c.level !== 'extension' || ext === undefined) return undefined;
+  const types = log.messages.map((m) => m.type);
+  if (ext === 'query' && !types.includes('QUERY') && (types.includes('UPDATE') || types.includes('DONE'))) return `the pusher did not use 'query' when offered`;
+  if (ext === 'report' && log.messages.some((m) => m.type === 'DONE' && m.report !== true)) return `the pusher did not ask for a REPORT when offered`;
+  if (ext === 'pipelining' && log.maxInFlight < 2 && types.filter((t) => t === 'PUTOBJECT').length >= 2) return `the pusher kept one object in flight (no pipelining)`;
+  return undefined;
+}
+
+async function checkLog(c: Case, fx: BuiltFixture, log: ReceiverLog, before: (o: ObjectName) => boolean, peer: Peer, problems: Problems): Promise<void> {
+  if (log.repo !== fx.dest) problems.add(`the receiver was started with --repo=${log.repo}, not the remote's path ${fx.dest}`);
+  const types = log.messages.map((m) => m.type);
+  if (c.expect.messages !== undefined && !matchTypes(c.expect.messages, types)) {
+    problems.add(`the pusher sent ${types.join(' ') || 'nothing'}; expected ${c.expect.messages.join(' ')}`);
+  }
+  if (c.expect.update !== undefined) {
+    const want = Object.fromEntries(Object.entries(c.expect.update).map(([k, [f, t]]) => [k, [fx.rev(f), fx.rev(t)]]));
+    const got = log.messages.find((m) => m.type === 'UPDATE')?.refs;
+    if (JSON.stringify(sortKeys(got ?? {})) !== JSON.stringify(sortKeys(want))) problems.add(`UPDATE was ${JSON.stringify(got)}; expected ${JSON.stringify(want)}`);
+  }
+  if (c.expect.sent !== undefined) problems.add(...(await checkSent(c, fx, log, before, c.expect.sent)));
+  if (c.expect.noUpdate === true && types.includes('UPDATE')) problems.add('the pusher sent UPDATE; it must refuse before asking the receiver for anything');
+  if (c.expect.doneReport !== undefined) {
+    const done = log.messages.find((m) => m.type === 'DONE');
+    if (done === undefined) problems.add('the pusher never sent DONE');
+    else if (done.report !== c.expect.doneReport) problems.add(`the pusher's DONE ${done.report === true ? 'asked' : 'did not ask'} for a REPORT; expected it ${c.expect.doneReport ? 'to' : 'not to'}`);
+  }
+  if (c.expect.minInFlight !== undefined && log.maxInFlight < c.expect.minInFlight) {
+    problems.add(`at most ${log.maxInFlight} PUTOBJECT(s) were sent before their STATUS; expected a window of at least ${c.expect.minInFlight}`);
+  }
+  if (c.expect.stderr !== undefined && !peer.stderr.includes(c.expect.stderr)) {
+    problems.add(`the pusher's stderr does not mention ${JSON.stringify(c.expect.stderr)}${peer.stderrTail() ? ` (stderr: ${peer.stderrTail()})` : ''}`);
   }
 }
 
@@ -166,15 +214,25 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** Runs one pusher case over each of its transports. Throws CaseFailure naming the transport. */
-export async function runPusherCase(c: Case, command: string, opts: RunOptions & { transports?: readonly ('ssh' | 'local')[] }): Promise<void> {
-  const allowed = opts.transports ?? ['ssh', 'local'];
+/**
+ * Runs one pusher case over each of its transports allowed (default: ssh,
+ * the only transport version 0 has). Throws CaseFailure naming the
+ * transport; returns the reason when the case is skipped (an extension the
+ * pusher did not use).
+ */
+export async function runPusherCase(c: Case, command: string, opts: RunOptions & { transports?: readonly ('ssh' | 'local')[] }): Promise<{ skipped?: string }> {
+  const allowed = opts.transports ?? DEFAULT_TRANSPORTS;
   for (const t of (c.push?.transports ?? ['ssh', 'local']).filter((x) => allowed.includes(x))) {
     try {
-      await runOnce(c, command, t, opts);
+      const r = await runOnce(c, command, t, opts);
+      if (r.skipped !== undefined) return r;
     } catch (e) {
-      if (e instanceof CaseFailure) throw new CaseFailure(`[${t}] ${e.message}`);
+      if (e instanceof CaseFailure) throw new CaseFailure(e.problems.map((p) => `[${t}] ${p}`));
       throw e;
     }
   }
+  return {};
 }
+
+/** Version 0 reaches a remote through ssh only; the local-path remote is this project's. */
+export const DEFAULT_TRANSPORTS: readonly ('ssh' | 'local')[] = ['ssh'];

@@ -8,15 +8,15 @@
  * when an answer is a refusal (STATUS false, or the receiver ending the
  * session where the step allows it), the suite sends DONE and skips the rest.
  */
-import { createReadStream, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Variant } from '../src/gvariant/index.js';
-import { objectBasename, type ObjectName } from '../src/repo/object-names.js';
+import { objectBasename, objectRelPath, type ObjectName } from '../src/repo/object-names.js';
 import { encodeInfo, encodeMessage, MAX_BODY_SIZE, type InfoMessage, type Message } from '../src/wire/index.js';
 import type { Case, Step, StatusExpect } from './case.js';
 import { buildFixture, destRefs, hasObject, type BuiltFixture } from './fixture.js';
 import { checkDestination, checkExit, tmpEntries } from './outcome.js';
-import { CaseFailure, fillTemplate, Peer } from './process.js';
+import { CaseFailure, fillTemplate, Peer, Problems } from './process.js';
 
 export interface RunOptions {
   /** Scratch directory for this case (exists, empty). */
@@ -37,6 +37,10 @@ class Session {
   refused = false;
   ended = false;
   capabilities: string[] = [];
+  /** Directories put in the way of objects' files by `block` steps; removed before the outcome is checked. */
+  readonly blockers: string[] = [];
+  /** Objects already sent in this session: a version-0 pusher never sends one twice, so neither does the suite. */
+  readonly sent = new Set<string>();
   constructor(
     readonly peer: Peer,
     readonly fx: BuiltFixture,
@@ -90,6 +94,7 @@ class Session {
     const order = step.order ?? 'le';
     if (flip !== undefined) step = { ...step, flip };
     const mutated = step.flip !== undefined || step.truncate !== undefined;
+    if (!mutated && step.size === undefined && name === objectBasename(o.checksum, o.type)) this.sent.add(name);
     if (step.size !== undefined) {
       await this.send({ type: 'PUTOBJECT', object: name, size: BigInt(step.size), extra: NO_EXTRA }, order);
       return;
@@ -177,7 +182,7 @@ async function runStep(s: Session, step: Step, c: Case): Promise<void> {
       let list = await fx.missing(step.commit as string, step.have ?? []);
       const skip = new Set<string>();
       for (const sel of step.skip ?? []) for (const o of await fx.objects(sel)) skip.add(objectBasename(o.checksum, o.type));
-      list = list.filter((o) => !skip.has(objectBasename(o.checksum, o.type)));
+      list = list.filter((o) => !skip.has(objectBasename(o.checksum, o.type)) && !s.sent.has(objectBasename(o.checksum, o.type)));
       const bad = step.corrupt === undefined ? undefined : ((await fx.objects(step.corrupt)).at(-1) as ObjectName);
       const badName = bad === undefined ? undefined : objectBasename(bad.checksum, bad.type);
       if (badName !== undefined && !list.some((o) => objectBasename(o.checksum, o.type) === badName)) throw new CaseFailure(`${c.id}: ${step.corrupt} is not among the objects sent`);
@@ -200,7 +205,8 @@ async function runStep(s: Session, step: Step, c: Case): Promise<void> {
       let list = await fx.missing(step.commit as string, step.have ?? []);
       const skip = new Set<string>();
       for (const sel of step.skip ?? []) for (const o of await fx.objects(sel)) skip.add(objectBasename(o.checksum, o.type));
-      list = list.filter((o) => !skip.has(objectBasename(o.checksum, o.type)));
+      // Two commits may share objects (an empty dirmeta, say): each is sent once per session.
+      list = list.filter((o) => !skip.has(objectBasename(o.checksum, o.type)) && !s.sent.has(objectBasename(o.checksum, o.type)));
       if (step.sequence === 'parentFirst') list.reverse();
       if (step.limit !== undefined) list = list.slice(0, step.limit);
       for (const o of list) {
@@ -256,6 +262,15 @@ async function runStep(s: Session, step: Step, c: Case): Promise<void> {
       renameSync(`${path}.conformance-tmp`, path);
       return;
     }
+    case 'block': {
+      // A non-empty directory where the object's file goes: renaming a file onto it fails (EISDIR / ENOTEMPTY).
+      for (const o of await fx.objects(step.object as string)) {
+        const path = join(fx.dest, objectRelPath(o.checksum, o.type));
+        mkdirSync(join(path, 'blocker'), { recursive: true });
+        s.blockers.push(path);
+      }
+      return;
+    }
     case 'expectEnd': {
       const r = await s.peer.next(step.timeoutMs ?? s.timeoutMs);
       if (r === 'timeout') throw new CaseFailure(`the receiver did not end the session within ${step.timeoutMs ?? s.timeoutMs} ms`);
@@ -306,35 +321,47 @@ export interface CaseRun {
   capabilities: string[];
 }
 
-/** Runs one receiver case against `command` (a template with {repo}). Throws CaseFailure on a failed check. */
+/**
+ * Runs one receiver case against `command` (a template with {repo}). Throws
+ * CaseFailure listing every failed check: a failed step ends the exchange
+ * (what follows depends on it), then the exit status and the destination
+ * are still checked, so a case that fails for two reasons says both.
+ */
 export async function runReceiverCase(c: Case, command: string, opts: RunOptions): Promise<CaseRun> {
   const fx = await buildFixture(opts.dir, c.fixture);
   const tmpBefore = tmpEntries(fx.dest);
   const peer = new Peer(fillTemplate(command, { repo: fx.dest }), { env: opts.env ?? process.env });
   const s = new Session(peer, fx, opts.timeoutMs);
+  const problems = new Problems();
   try {
-    for (const step of c.steps ?? []) {
-      await runStep(s, step, c);
-      if (s.refused && step.continueAfterRefusal === true) s.refused = false;
-      else if (s.refused) {
-        await s.finishRefusal();
-        break;
+    const exchanged = await problems.run(async () => {
+      for (const step of c.steps ?? []) {
+        await runStep(s, step, c);
+        if (s.refused && step.continueAfterRefusal === true) s.refused = false;
+        else if (s.refused) {
+          await s.finishRefusal();
+          break;
+        }
       }
-    }
+    });
     // Close our end, then nothing more may arrive before the receiver's eof.
     if (!peer.stdinClosed) peer.closeStdin();
-    // After a cut, answers to what was sent before it may still arrive (STATUS, ANSWER).
-    const cut = (c.steps ?? []).some((st) => st.op === 'cut' || st.cutAfter !== undefined);
-    while (!s.ended) {
-      const r = await peer.next(opts.timeoutMs);
-      if (r === 'timeout') throw new CaseFailure(`the receiver did not end the session within ${opts.timeoutMs} ms of the pusher closing`);
-      if (r === null) break;
-      if (!(cut && (r.message.type === 'STATUS' || r.message.type === 'ANSWER'))) throw new CaseFailure(`unexpected ${r.message.type} after the exchange`);
-    }
+    // After a cut (or a failed step), answers to what was sent before may still arrive (STATUS, ANSWER).
+    const cut = !exchanged || (c.steps ?? []).some((st) => st.op === 'cut' || st.cutAfter !== undefined);
+    await problems.run(async () => {
+      while (!s.ended) {
+        const r = await peer.next(opts.timeoutMs);
+        if (r === 'timeout') throw new CaseFailure(`the receiver did not end the session within ${opts.timeoutMs} ms of the pusher closing`);
+        if (r === null) break;
+        if (!(cut && (r.message.type === 'STATUS' || r.message.type === 'ANSWER'))) throw new CaseFailure(`unexpected ${r.message.type} after the exchange`);
+      }
+    });
     const code = await peer.wait(opts.timeoutMs);
-    if (code === 'timeout') throw new CaseFailure(`the receiver did not exit within ${opts.timeoutMs} ms`);
-    checkExit(c.expect.exit, code, peer.stderrTail());
-    await checkDestination(fx, c.expect, tmpBefore, (c.fixture.dest?.mode ?? 'archive') === 'archive');
+    if (code === 'timeout') problems.add(`the receiver did not exit within ${opts.timeoutMs} ms`);
+    else await problems.run(() => checkExit(c.expect.exit, code, peer.stderrTail()));
+    for (const b of s.blockers) rmSync(b, { recursive: true, force: true });
+    await checkDestination(fx, c.expect, tmpBefore, (c.fixture.dest?.mode ?? 'archive') === 'archive', c.level, problems);
+    problems.throwIfAny();
     return { capabilities: s.capabilities };
   } finally {
     peer.kill();

@@ -1,9 +1,11 @@
 /**
  * The suite as a function: `runConformance` runs the selected cases against
  * a receiver command and/or a pusher command, a few at a time, and returns
- * one result per case. Known failures come from an expectations file
- * (conformance/expectations/*.json): a listed case that fails is 'known', one
- * that passes is reported as fixed so the file can be trimmed.
+ * one result per case. An implementation's expected failures come from its
+ * expectations file (conformance/expectations/*.json), as in a browser test
+ * suite: a listed case that fails is an 'expected-fail', one that passes an
+ * 'unexpected-pass' (trim the file), an unlisted one that fails an
+ * 'unexpected-fail'. Without a file a failure is a plain 'fail'.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +16,7 @@ import { runPusherCase } from './pusher-cases.js';
 import { CaseFailure } from './process.js';
 import { runReceiverCase } from './receiver-cases.js';
 
-export type Status = 'pass' | 'fail' | 'known' | 'fixed' | 'skip';
+export type Status = 'pass' | 'fail' | 'skip' | 'expected-fail' | 'unexpected-pass' | 'unexpected-fail';
 
 export interface CaseResult {
   id: string;
@@ -23,12 +25,18 @@ export interface CaseResult {
   role: Role | 'codec';
   summary: string;
   status: Status;
+  /** For an expected failure: the reason the expectations file gives. */
+  expected?: string;
+  /** Every failed check, or the reason for a skip or an expectation. */
   message?: string;
+  problems?: string[];
   ms: number;
 }
 
 export interface Expectations {
-  /** Case id → why it is expected to fail. */
+  /** What the file is about: the implementation and how it was run. */
+  $comment?: string;
+  /** Case id → why it is expected to fail (the defect, with its evidence). */
   failures: Record<string, string>;
   /** Case id → why it is skipped for this implementation (documentation; skipping is decided by `requires`). */
   skipped?: Record<string, string>;
@@ -84,16 +92,21 @@ async function runOne(c: Case, opts: ConformanceOptions, capabilities: Set<strin
     return { ...base, status: 'skip', message: `needs transport ${(c.push?.transports ?? []).join('/')}`, ms: 0 };
   }
   const dir = mkdtempSync(join(tmpdir(), 'ostree-push-conformance-'));
-  const known = opts.expectations?.failures[c.id];
+  const expected = opts.expectations?.failures[c.id];
+  const judged = opts.expectations !== undefined;
   try {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     if (c.role === 'receiver') await runReceiverCase(c, opts.receiver as string, { dir, timeoutMs, ...(opts.env ? { env: opts.env } : {}) });
-    else await runPusherCase(c, opts.pusher as string, { dir, timeoutMs, ...(opts.env ? { env: opts.env } : {}), ...(opts.transports ? { transports: opts.transports } : {}) });
-    if (known !== undefined) return { ...base, status: 'fixed', message: `listed as a known failure (${known}) but passes`, ms: Date.now() - started };
+    else {
+      const r = await runPusherCase(c, opts.pusher as string, { dir, timeoutMs, ...(opts.env ? { env: opts.env } : {}), ...(opts.transports ? { transports: opts.transports } : {}) });
+      if (r.skipped !== undefined) return { ...base, status: 'skip', message: r.skipped, ms: Date.now() - started };
+    }
+    if (expected !== undefined) return { ...base, status: 'unexpected-pass', message: `listed as an expected failure (${expected}) but passes`, ms: Date.now() - started };
     return { ...base, status: 'pass', ms: Date.now() - started };
   } catch (e) {
-    const message = e instanceof CaseFailure ? e.message : `suite error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
-    return { ...base, status: known !== undefined ? 'known' : 'fail', message, ms: Date.now() - started };
+    const problems = e instanceof CaseFailure ? e.problems : [`suite error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`];
+    const status: Status = expected !== undefined ? 'expected-fail' : judged ? 'unexpected-fail' : 'fail';
+    return { ...base, status, message: problems.join('; '), problems, ...(expected !== undefined ? { expected } : {}), ms: Date.now() - started };
   } finally {
     if (opts.keepTmp !== true) rmSync(dir, { recursive: true, force: true });
   }
@@ -135,7 +148,13 @@ async function probeCapabilities(opts: ConformanceOptions): Promise<Set<string>>
   }
 }
 
-/** Whether the run should fail the process: a core case or a byte vector failed. */
+/**
+ * Whether the run should fail the process: a core case or a byte vector
+ * failed; with an expectations file, any result it did not predict (an
+ * unexpected failure at any level, or an unexpected pass).
+ */
 export function coreFailed(results: readonly CaseResult[]): boolean {
-  return results.some((r) => (r.level === 'core' || r.level === 'vectors') && r.status === 'fail');
+  return results.some(
+    (r) => ((r.level === 'core' || r.level === 'vectors') && (r.status === 'fail' || r.status === 'unexpected-fail')) || r.status === 'unexpected-fail' || r.status === 'unexpected-pass',
+  );
 }
