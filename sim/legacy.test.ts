@@ -26,6 +26,13 @@ test('a receiver that leaves a ref which is not a checksum is an I4 violation, n
   assert.equal(r.pushOk, false);
 });
 
+test('I7 fires for a receiver that writes next to the repository, whatever it is', { timeout: 30_000 }, async (t) => {
+  const r = await runOne({ base: tmpDir(t, 'sim-i7') }, sched([]));
+  assert.deepEqual(r.violations, []);
+  const stray = await runOne({ base: tmpDir(t, 'sim-i7'), receiverCommand: 'touch {repo}/../stray; exit 1' }, sched([]));
+  assert.ok(stray.violations.some((v) => v.invariant === 'I7' && /stray was created/.test(v.message)), formatViolations(stray.violations));
+});
+
 test('--receiver-command: the 2015 model as a child process is caught as in process (an unverified object, staging left)', { timeout: 60_000 }, async (t) => {
   const base = tmpDir(t, 'sim-legacy-cmd');
   const clean = await runOne({ base, receiverCommand: MODEL }, sched([]));
