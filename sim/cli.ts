@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALL_FAULT_KINDS, type FaultKind } from './faults.js';
 import { formatViolations } from './invariants.js';
+import { hasTool } from '../src/testkit/tools.js';
 import { COMMAND_FAULTS, describeSchedule, simulate, type SimReport } from './runner.js';
 import { afterList, LINK_FAULTS, LINK_KINDS, startOpensshRemote, startSsh2Remote, type LinkKind, type RemoteReceiver } from './ssh-link.js';
 
@@ -106,7 +107,8 @@ try {
     legacy: values.legacy === true,
     base,
     ...(command !== undefined ? { receiverCommand: command } : {}),
-    ...(fsckEvery !== undefined ? { fsckOneIn: fsckEvery } : {}),
+    // ostree fsck on 1 run in 10 by default, when ostree is installed.
+    fsckOneIn: fsckEvery ?? (hasTool('ostree') ? 10 : 0),
     ...(remote ? { remote } : {}),
     onRun: (r) => {
       if (process.stderr.isTTY) process.stderr.write(r.violations.length > 0 ? 'X' : '.');
