@@ -17,8 +17,9 @@
  *   - INFO at once: the mode, every ref (heads by name, a remote's refs as
  *     `REMOTE:NAME`); a body over 65535 bytes is a crash before any output;
  *   - UPDATE or DONE. A DONE there ends the session, exit 0. UPDATE: each
- *     ref is looked up (an invalid ref name crashes it, without STATUS);
- *     `from` must equal the ref's current commit (zeros: absent), else
+ *     ref is looked up (an invalid ref name crashes it, without STATUS; a
+ *     head it lacks is looked for among the remotes' refs, as resolve_rev
+ *     does); `from` must equal the ref's current commit (zeros: absent), else
  *     STATUS false, then DONE is read, exit 1. No fast-forward check;
  *   - PUTOBJECT until DONE: the name is joined to the staging path as given,
  *     `size` bytes are copied (fewer at end of input, without complaint),
@@ -141,6 +142,26 @@ function refPath(repo: string, name: string): string {
   return colon < 0 ? join(repo, 'refs', 'heads', name) : join(repo, 'refs', 'remotes', name.slice(0, colon), name.slice(colon + 1));
 }
 
+/**
+ * The ref's commit as libostree's resolve_rev finds it: the head, or for a
+ * name absent from refs/heads the first `refs/remotes/REMOTE/name` (so a
+ * new head `stable` is compared with `origin:stable`'s commit).
+ */
+function resolveRev(repo: string, name: string): string | undefined {
+  const candidates = [refPath(repo, name)];
+  if (!name.includes(':')) {
+    let remotes: string[] = [];
+    try {
+      remotes = readdirSync(join(repo, 'refs', 'remotes')).sort();
+    } catch {
+      /* none */
+    }
+    for (const r of remotes) candidates.push(join(repo, 'refs', 'remotes', r, name));
+  }
+  const hit = candidates.find((p) => existsSync(p) && statSync(p).isFile());
+  return hit === undefined ? undefined : readFileSync(hit, 'utf8').trim();
+}
+
 /** Every ref, as ostree lists them: heads by name, remotes' refs as REMOTE:NAME. */
 function listAllRefs(repo: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -258,8 +279,7 @@ export async function legacyReceive(o: LegacyOptions): Promise<LegacyResult> {
       const refs = [...dict].map(([name, v]) => [name, ...pair(v)] as const);
       for (const [name, from] of refs) {
         if (!REFSPEC.test(name)) throw new Crash(`Invalid refspec ${name}`);
-        const path = refPath(repo, name);
-        const current = existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+        const current = resolveRev(repo, name);
         if (current === undefined ? from !== ZERO : from !== current) {
           status(out, false, current === undefined ? `Invalid from commit ${from} for new branch ${name}` : `Branch ${name} is at ${current}, not ${from}`);
           return false;
