@@ -245,3 +245,37 @@ test('a size given to the engine: whole-chunk objects inflate in place; wrong si
   const l = await filez(new Uint8Array(0), { ...reg, mode: 0o120777, symlinkTarget: 't' });
   await assert.rejects(viaEngine([l.bytes, Buffer.from([3, 0])], l.name, l.bytes.length + 2), isCode('REPO_CORRUPT_OBJECT'));
 });
+
+/** A .filez whose header declares `declared` bytes and whose payload inflates to `actual` zero bytes. */
+function bomb(declared: number, actual: number): { bytes: Buffer; name: ObjectName } {
+  const header = Buffer.from(encodeFilezHeader({ ...reg, size: BigInt(declared) }));
+  return { bytes: Buffer.concat([header, deflateRawSync(Buffer.alloc(actual), { level: 9 })]), name: { checksum: 'ab'.repeat(32), type: 'file' } };
+}
+
+test('a deflate bomb is refused after inflating little more than its declared size, on both paths', async (t) => {
+  const declared = 16;
+  // 16 MiB of zeros deflate to about 16 KiB (the one-shot path); 96 MiB to about 95 KiB (the streaming path).
+  const bombs = [bomb(declared, 16 << 20), bomb(declared, 96 << 20)];
+  assert.ok((bombs[0] as { bytes: Buffer }).bytes.length < ONE_SHOT_DEFLATED && (bombs[1] as { bytes: Buffer }).bytes.length > ONE_SHOT_DEFLATED);
+  t.after(() => usePublicInflateForTests(false));
+  for (const publicOnly of [false, true]) {
+    usePublicInflateForTests(publicOnly);
+    for (const b of bombs) {
+      for (const sizes of [[b.bytes.length], [1000], [ONE_SHOT_DEFLATED - 7, 13]]) {
+        const engine = createVerifyEngine(b.name, { size: b.bytes.length });
+        let error: unknown;
+        try {
+          for await (const part of chunked(b.bytes, sizes)) await engine.write(part as Uint8Array);
+          await engine.finish();
+        } catch (e) {
+          error = e;
+        }
+        const what = `${b.bytes.length} bytes in chunks of ${sizes.join(',')} (${publicOnly ? 'public' : 'handle'})`;
+        assert.ok(isCode('REPO_CORRUPT_OBJECT')(error), `${what}: ${String(error)}`);
+        // What it cost: the declared size and one small step of the inflater, not the bomb's gigabytes.
+        assert.ok(engine.inflatedBytes <= 2 * declared + 64, `${what}: ${engine.inflatedBytes} bytes inflated`);
+        assert.equal((error as RepoError).data.inflated, engine.inflatedBytes);
+      }
+    }
+  }
+});
