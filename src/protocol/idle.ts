@@ -1,19 +1,52 @@
 /**
  * An input stream with an idle limit: a peer that sends nothing for `ms`
- * milliseconds while we wait for it ends the session with
- * PROTOCOL_IDLE_TIMEOUT (the receiver must not hold its staging directory
- * and the repository's attention forever). Time we spend working between
- * reads does not count: the clock runs only while a read is pending.
+ * milliseconds while we wait for it ends the session with an error
+ * (PROTOCOL_IDLE_TIMEOUT by default: the receiver must not hold its staging
+ * directory and the repository's attention forever; the pusher passes
+ * TRANSPORT_IDLE_TIMEOUT). Time we spend working between reads does not
+ * count: the clock runs only while a read is pending.
+ *
+ * `progress`, when given, counts our own bytes the peer has taken from the
+ * link (written minus still buffered). While it moves the peer is alive,
+ * only busy reading what we send: a pusher streaming one large object waits
+ * for its STATUS all along and must not give up on a receiver that is
+ * reading it. It is sampled every quarter of `ms`, so the limit then ends a
+ * wait between `ms` and 1.25 `ms` after the last sign of life.
  */
 import { ProtocolError } from '../errors.js';
 
-export async function* idleLimited(source: AsyncIterable<Uint8Array>, ms: number): AsyncGenerator<Uint8Array> {
+export interface IdleOptions {
+  /** The error when the time runs out (default PROTOCOL_IDLE_TIMEOUT, about the pusher). */
+  error?: (ms: number) => Error;
+  /** Bytes of ours the peer has taken so far; a change counts as a sign of life. */
+  progress?: () => number;
+}
+
+const pusherSilent = (ms: number): Error => new ProtocolError('PROTOCOL_IDLE_TIMEOUT', `the pusher sent nothing for ${ms} ms; giving up`, { ms });
+
+export async function* idleLimited(source: AsyncIterable<Uint8Array>, ms: number, options: IdleOptions = {}): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
+  const error = options.error ?? pusherSilent;
+  const progress = options.progress;
+  const step = progress === undefined ? ms : Math.max(1, Math.floor(ms / 4));
   try {
     for (;;) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ProtocolError('PROTOCOL_IDLE_TIMEOUT', `the pusher sent nothing for ${ms} ms; giving up`, { ms })), ms);
+        let last = Date.now();
+        let seen = progress?.();
+        const tick = (): void => {
+          const now = Date.now();
+          const p = progress?.();
+          if (p !== seen) {
+            seen = p;
+            last = now;
+          }
+          const left = ms - (now - last);
+          if (left <= 0) reject(error(ms));
+          else timer = setTimeout(tick, Math.min(left, step));
+        };
+        timer = setTimeout(tick, Math.min(ms, step));
       });
       let r: IteratorResult<Uint8Array>;
       try {

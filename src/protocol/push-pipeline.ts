@@ -56,6 +56,9 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
   let refusal: string | undefined;
   let stop = false; // the reader saw the end of the stream or failed
   let senderDone = false;
+  /** The reader failed while the sender was still fine (its failure then caused the sender's). */
+  let readFailedFirst = false;
+  let sendError: unknown;
   let wake: () => void = () => undefined;
   let changed = new Promise<void>((r) => (wake = r));
   const bump = (): void => {
@@ -91,6 +94,7 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
       }
     } catch (e) {
       stop = true;
+      readFailedFirst = sendError === undefined;
       bump();
       // A write may be blocked on a receiver that stopped reading: free it.
       o.abort();
@@ -100,7 +104,6 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
   // The reader's failure is handled below; keep it from being reported as unhandled meanwhile.
   reader.catch(() => undefined);
 
-  let sendError: unknown;
   try {
     for (const obj of objects) {
       while (inFlight.length > 0 && (inFlight.length >= window || bytesInFlight + obj.size > o.windowBytes) && refusal === undefined && !stop) await changed;
@@ -127,13 +130,15 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
   bump();
   if (sendError !== undefined) {
     // A receiver that refused may hang up while we write: read what it said first.
+    let readError: unknown;
     try {
       await reader;
-    } catch {
-      // the send error is the one to report unless a refusal was read
+    } catch (e) {
+      readError = e;
     }
     if (refusal !== undefined) return { sent, bytes, refusal, maxInFlight };
-    throw sendError;
+    // The reader failing first (an idle timeout) aborted the output: its error is the cause, the write's a consequence.
+    throw readFailedFirst && readError !== undefined ? readError : sendError;
   }
   try {
     await reader;

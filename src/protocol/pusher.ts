@@ -32,6 +32,7 @@ import type { ByteOrder } from '../wire/constants.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
 import { capabilitiesOf, Endpoint } from './endpoint.js';
+import { idleLimited } from './idle.js';
 import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
 import { refusalJudge, remotePolicyOf } from './push-policy.js';
 import { queryObjects, queryRefs } from './push-query.js';
@@ -72,6 +73,12 @@ export interface PushOptions {
   windowBytes?: number;
   /** Use the extensions a receiver offers (default true); false speaks plain version 0. */
   extensions?: boolean;
+  /**
+   * Give up (TRANSPORT_IDLE_TIMEOUT) when, while the push waits for the
+   * receiver, it neither sends a byte nor takes one of ours for this long
+   * (default 60 s; idle.ts). A stalled link otherwise hangs the push forever.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface RefResult {
@@ -129,6 +136,10 @@ async function exitWithin(p: Promise<number | null> | undefined, ms: number): Pr
   }
 }
 
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
 function exitText(code: number | null): string {
   return code === null ? 'the receiver was killed by a signal' : `the receiver exited with status ${code}`;
 }
@@ -177,9 +188,18 @@ function endOutput(w: Writable): void {
   if (!w.writableEnded && !w.destroyed) w.end();
 }
 
+/** The pusher's default idle timeout: a receiver silent this long while we wait for it is given up. */
+export const DEFAULT_PUSH_IDLE_TIMEOUT_MS = 60_000;
+
 export async function push(o: PushOptions): Promise<PushResult> {
-  const reader = new MessageReader(o.input as AsyncIterable<Uint8Array>);
   const writer = new MessageWriter(o.output);
+  const ms = o.idleTimeoutMs ?? DEFAULT_PUSH_IDLE_TIMEOUT_MS;
+  const input = idleLimited(o.input as AsyncIterable<Uint8Array>, ms, {
+    error: (t) => new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent nothing and took nothing for ${seconds(t)} while the push waited for it; giving up`, { ms: t }),
+    // Our bytes the receiver has taken (written minus still buffered): it is alive, reading a large object.
+    progress: () => writer.bytesWritten - o.output.writableLength,
+  });
+  const reader = new MessageReader(input);
   const ep = new Endpoint(PUSHER, reader, writer, o.order ?? 'le', o.log ? { onStep: (s) => o.log?.(`pusher: ${s.from} --${s.event}--> ${s.to}`) } : {});
   try {
     return await session(ep, o);
