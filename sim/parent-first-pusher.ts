@@ -13,7 +13,9 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { localRefs, planPush } from '../src/protocol/push-plan.js';
-import type { RefStatus } from '../src/protocol/pusher.js';
+import { TransportError } from '../src/errors.js';
+import { idleLimited } from '../src/protocol/idle.js';
+import { DEFAULT_PUSH_IDLE_TIMEOUT_MS, type RefStatus } from '../src/protocol/pusher.js';
 import type { Repo } from '../src/repo/repo.js';
 import { MessageReader } from '../src/wire/reader.js';
 import { MessageWriter } from '../src/wire/writer.js';
@@ -23,6 +25,8 @@ export interface ParentFirstOptions {
   input: Readable;
   output: Writable;
   remoteExit?: Promise<number | null>;
+  /** As push()'s: a receiver silent this long while we wait for it is given up. */
+  idleTimeoutMs?: number;
 }
 
 export interface ParentFirstResult {
@@ -32,8 +36,12 @@ export interface ParentFirstResult {
 }
 
 export async function pushParentFirst(o: ParentFirstOptions): Promise<ParentFirstResult> {
-  const reader = new MessageReader(o.input as AsyncIterable<Uint8Array>);
   const writer = new MessageWriter(o.output);
+  const input = idleLimited(o.input as AsyncIterable<Uint8Array>, o.idleTimeoutMs ?? DEFAULT_PUSH_IDLE_TIMEOUT_MS, {
+    error: (ms) => new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent nothing for ${ms} ms`, { ms }),
+    progress: () => writer.bytesWritten - o.output.writableLength,
+  });
+  const reader = new MessageReader(input);
   const info = await reader.next();
   if (info?.message.type !== 'INFO') throw new Error(`expected INFO, got ${info?.message.type ?? 'end of stream'}`);
   const plan = await planPush(o.repo, localRefs(o.repo), info.message.refs);

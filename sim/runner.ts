@@ -71,6 +71,11 @@ export interface RunContext {
   base: string;
   legacy?: boolean;
   idleMs?: number;
+  /**
+   * The pusher's idle timeout, well inside the run's time limit (default 2 s
+   * in memory; 6 s over ssh, where the wait for INFO includes starting the remote receiver).
+   */
+  pusherIdleMs?: number;
   /** A run that takes longer is a liveness violation. */
   runTimeoutMs?: number;
   keepFailed?: boolean;
@@ -236,7 +241,9 @@ async function startPair(ctx: RunContext, srcPath: string, dst: string, s: Sched
     if (window.start === 0) window.start = performance.now();
     return write(...a);
   }) as typeof out.write;
-  const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit };
+  // A stalled link is given up by the pusher's own idle timeout (a hang otherwise: nothing closes a black hole).
+  const idleTimeoutMs = ctx.pusherIdleMs ?? (ctx.remote === undefined ? 2000 : 6000);
+  const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit, idleTimeoutMs };
   const pushing: Promise<PushOutcome | null> = (s.parentFirst === true ? pushParentFirst(io) : push(io)).catch(() => null);
   return {
     pushing,
