@@ -18,11 +18,11 @@
  */
 import { OstreePushError, RepoError, TransportError, UsageError, WireError, asOstreePushError } from '../errors.js';
 import { localRefs } from '../protocol/push-plan.js';
-import { push, type PushOptions, type PushResult } from '../protocol/pusher.js';
+import { DEFAULT_PUSH_IDLE_TIMEOUT_MS, push, type PushOptions, type PushResult } from '../protocol/pusher.js';
 import { prepareValidators } from '../protocol/validate.js';
 import { Repo } from '../repo/repo.js';
 import { spawnLocalReceiver } from '../transport/local.js';
-import { spawnOpenSsh } from '../transport/openssh.js';
+import { keepAliveFor, spawnOpenSsh } from '../transport/openssh.js';
 import { describeRemote, parseRemote, type Remote } from '../transport/remote.js';
 import type { Transport } from '../transport/transport.js';
 import type { ByteOrder } from '../wire/constants.js';
@@ -60,6 +60,9 @@ ref under refs/heads.
   --receive-command=CMD  the remote command (default ostree-receive)
   -i, --identity=FILE  --ssh=builtin: a private key to use (repeatable)
   --known-hosts=FILE   --ssh=builtin: known_hosts file (repeatable; default ~/.ssh/known_hosts)
+  --idle-timeout=SECONDS  give up when the receiver sends nothing and takes nothing
+                       for this long while the push waits for it (default 60, also
+                       $OSTREE_PUSH_IDLE_TIMEOUT); also sets ssh keep-alives to match
   --byte-order=le|be   byte order of the messages sent (for testing)
   --version            print the version and exit
 
@@ -90,6 +93,16 @@ export function parseDestination(dest: string): Remote {
   return parseRemote(dest);
 }
 
+/** --idle-timeout, else $OSTREE_PUSH_IDLE_TIMEOUT, else 60 s: seconds, fractions allowed, more than 0. */
+export function idleTimeoutOf(option: string | undefined, env: NodeJS.ProcessEnv): number {
+  const fromEnv = env['OSTREE_PUSH_IDLE_TIMEOUT'];
+  const [text, where] = option !== undefined ? [option, '--idle-timeout'] : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, 'OSTREE_PUSH_IDLE_TIMEOUT'] : [undefined, ''];
+  if (text === undefined) return DEFAULT_PUSH_IDLE_TIMEOUT_MS;
+  const seconds = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!(seconds > 0) || seconds > 86_400 * 365) throw usageError(`${where} must be a number of seconds greater than 0, not '${text}'`);
+  return Math.max(1, Math.round(seconds * 1000));
+}
+
 function parseOrder(v: string | undefined): ByteOrder {
   if (v === undefined || v === 'le') return 'le';
   if (v === 'be') return 'be';
@@ -107,6 +120,8 @@ const defaultInterrupt = (handler: () => void): (() => void) => {
 
 interface LinkOptions {
   ssh: string;
+  /** The push's idle timeout: the ssh keep-alives follow it. */
+  idleTimeoutMs: number;
   sshCommand?: string;
   receiveCommand?: string;
   identity?: string[];
@@ -122,15 +137,17 @@ async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c
     return t;
   }
   const common = { env: io.env, onStderr, ...(o.receiveCommand === undefined ? {} : { receiveCommand: o.receiveCommand }) };
+  const keepAlive = keepAliveFor(o.idleTimeoutMs);
   if (o.ssh === 'openssh') {
     if (o.identity !== undefined || o.knownHosts !== undefined) throw usageError('-i and --known-hosts apply to --ssh=builtin; with OpenSSH use ~/.ssh/config or --ssh-command');
-    return spawnOpenSsh(remote, { ...common, ...(o.sshCommand === undefined ? {} : { sshCommand: o.sshCommand }) });
+    return spawnOpenSsh(remote, { ...common, keepAlive, ...(o.sshCommand === undefined ? {} : { sshCommand: o.sshCommand }) });
   }
   if (o.sshCommand !== undefined) throw usageError('--ssh-command applies to --ssh=openssh');
   // Loaded only here: the ssh2 library adds about 40 ms to the start of every push that does not use it.
   const { connectBuiltinSsh } = await import('../transport/builtin-ssh.js');
   return await connectBuiltinSsh(remote, {
     ...common,
+    keepAlive: { intervalMs: keepAlive.intervalSeconds * 1000, countMax: keepAlive.countMax },
     ...(o.identity === undefined ? {} : { identityFiles: o.identity }),
     ...(o.knownHosts === undefined ? {} : { knownHosts: o.knownHosts }),
   });
@@ -200,6 +217,7 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
     identity: { type: 'string', short: 'i', multiple: true },
     'known-hosts': { type: 'string', multiple: true },
     'byte-order': { type: 'string' },
+    'idle-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
@@ -232,6 +250,7 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
       quiet: values.quiet === true,
       verbose: values.verbose === true && values.quiet !== true,
       ssh: values.ssh ?? 'openssh',
+      idleTimeoutMs: idleTimeoutOf(values['idle-timeout'], io.env),
     };
     if (values.repo !== undefined) opts.repo = values.repo;
     if (values['byte-order'] !== undefined) opts.byteOrder = values['byte-order'];
@@ -294,6 +313,7 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
     output: link.stdin,
     order,
     remoteExit: link.exit,
+    idleTimeoutMs: o.idleTimeoutMs,
     onProgress: (p) => {
       allSent = p.objectsSent >= p.objectsTotal;
       progress.update(p);

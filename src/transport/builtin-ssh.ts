@@ -53,6 +53,8 @@ export interface BuiltinSshOptions {
   home?: string;
   /** How long the connection and handshake may take (default 20 s). */
   readyTimeoutMs?: number;
+  /** ssh keep-alives: a probe every `intervalMs`, the connection ends after `countMax` unanswered (default none). */
+  keepAlive?: { intervalMs: number; countMax: number };
   onStderr?: (chunk: Buffer) => void;
 }
 
@@ -196,6 +198,7 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
       username,
       authHandler: auth.methods,
       readyTimeout: options.readyTimeoutMs ?? 20_000,
+      ...(options.keepAlive === undefined ? {} : { keepaliveInterval: options.keepAlive.intervalMs, keepaliveCountMax: options.keepAlive.countMax }),
       algorithms: { serverHostKey: preferredHostKeyAlgorithms(entries, remote.host, port) as ssh2.ServerHostKeyAlgorithm[] },
       hostVerifier: (key: Buffer) => {
         const verdict = checkHostKey(entries, remote.host, port, key);

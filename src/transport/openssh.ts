@@ -38,6 +38,23 @@ export interface OpenSshOptions {
   env?: NodeJS.ProcessEnv;
   /** Where ssh's stderr goes (default: our stderr). */
   onStderr?: (chunk: Buffer) => void;
+  /**
+   * Keep-alives: `-o ServerAliveInterval=S -o ServerAliveCountMax=N`, so ssh
+   * itself ends a connection whose server stopped answering. Passed to
+   * `ssh`, and to a --ssh-command whose program is named ssh; another
+   * command may not know -o.
+   */
+  keepAlive?: KeepAlive;
+}
+
+export interface KeepAlive {
+  intervalSeconds: number;
+  countMax: number;
+}
+
+/** Keep-alives that give up on a silent server after about `idleMs` (three unanswered probes). */
+export function keepAliveFor(idleMs: number): KeepAlive {
+  return { intervalSeconds: Math.max(1, Math.ceil(idleMs / 3000)), countMax: 3 };
 }
 
 type SshRemote = Extract<Remote, { kind: 'ssh' }>;
@@ -47,6 +64,9 @@ export function sshInvocation(remote: SshRemote, options: OpenSshOptions = {}): 
   const env = options.env ?? process.env;
   const custom = options.sshCommand ?? env['OSTREE_PUSH_SSH_COMMAND'];
   const args: string[] = [];
+  const k = options.keepAlive;
+  const sshLike = custom === undefined || custom === '' || /(^|\/)ssh$/.test(custom.trim().split(/\s+/)[0] ?? '');
+  if (k !== undefined && sshLike) args.push('-o', `ServerAliveInterval=${k.intervalSeconds}`, '-o', `ServerAliveCountMax=${k.countMax}`);
   if (remote.port !== undefined) args.push('-p', String(remote.port));
   args.push(remote.user === undefined ? remote.host : `${remote.user}@${remote.host}`);
   args.push(receiveCommandLine(remote.path, options.receiveCommand));
