@@ -12,6 +12,10 @@
  * for its STATUS all along and must not give up on a receiver that is
  * reading it. It is sampled every quarter of `ms`, so the limit then ends a
  * wait between `ms` and 1.25 `ms` after the last sign of life.
+ *
+ * `deadline`, when given, ends any read still pending at that time: the
+ * receiver's whole-session limit, against a pusher that sends one byte
+ * just often enough never to be idle.
  */
 import { ProtocolError } from '../errors.js';
 
@@ -20,6 +24,8 @@ export interface IdleOptions {
   error?: (ms: number) => Error;
   /** Bytes of ours the peer has taken so far; a change counts as a sign of life. */
   progress?: () => number;
+  /** A read still pending at this time (Date.now() scale) fails with `error()`, however lively the peer. */
+  deadline?: { at: number; error: () => Error };
 }
 
 const pusherSilent = (ms: number): Error => new ProtocolError('PROTOCOL_IDLE_TIMEOUT', `the pusher sent nothing for ${ms} ms; giving up`, { ms });
@@ -28,6 +34,7 @@ export async function* idleLimited(source: AsyncIterable<Uint8Array>, ms: number
   const it = source[Symbol.asyncIterator]();
   const error = options.error ?? pusherSilent;
   const progress = options.progress;
+  const deadline = options.deadline;
   const step = progress === undefined ? ms : Math.max(1, Math.floor(ms / 4));
   try {
     for (;;) {
@@ -43,10 +50,12 @@ export async function* idleLimited(source: AsyncIterable<Uint8Array>, ms: number
             last = now;
           }
           const left = ms - (now - last);
-          if (left <= 0) reject(error(ms));
-          else timer = setTimeout(tick, Math.min(left, step));
+          const end = deadline === undefined ? Infinity : deadline.at - now;
+          if (end <= 0) reject(deadline?.error());
+          else if (left <= 0) reject(error(ms));
+          else timer = setTimeout(tick, Math.min(left, step, end));
         };
-        timer = setTimeout(tick, Math.min(ms, step));
+        timer = setTimeout(tick, Math.max(0, Math.min(ms, step, deadline === undefined ? Infinity : deadline.at - Date.now())));
       });
       let r: IteratorResult<Uint8Array>;
       try {

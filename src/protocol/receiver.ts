@@ -24,7 +24,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { RECEIVER } from '../../spec/machine.js';
-import { type OstreePushError, ProtocolError, asOstreePushError } from '../errors.js';
+import { type OstreePushError, ProtocolError, WireError, asOstreePushError } from '../errors.js';
 import { MAX_METADATA_SIZE } from '../repo/metadata.js';
 import type { ObjectName } from '../repo/object-names.js';
 import { collectionIdOf } from '../repo/bindings.js';
@@ -42,6 +42,8 @@ import { answerQuery, infoBody, type InfoPolicy } from './receive-info.js';
 import { notArchive, refMoved, statusText, unchanged } from './receive-messages.js';
 import { receiveObject, storeLookup, type StoreLookup } from './receive-object.js';
 import { checkBindings } from './receive-bindings.js';
+import { assertFreeSpace, DEFAULT_LIMITS, PushBudget, type ReceiveLimits } from './receive-limits.js';
+import { takeReceiverSlot, type ReceiverSlot } from '../repo/receiver-slots.js';
 import { publishUpdate, stagedView, type AcceptedUpdate, type PublishPolicy } from './receive-publish.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import type { HookOutcome } from '../policy/update-hook.js';
@@ -55,6 +57,12 @@ export interface ReceiverPolicy {
   maxMetadataSize?: number;
   /** End the session when the pusher sends nothing for this long (default 10 minutes). */
   idleTimeoutMs?: number;
+  /** The bounds of receive-limits.ts (defaults there): the whole session, one push's objects and bytes, receivers at once, the free-space floor. */
+  sessionTimeoutMs?: number;
+  maxPushBytes?: bigint;
+  maxPushObjects?: number;
+  maxReceivers?: number;
+  minFreeBytes?: bigint;
   /** A signing key is configured: a signed summary may be rewritten (then `signSummary` re-signs it). */
   canSignSummary?: boolean;
   signSummary?: (repo: Repo) => Promise<void>;
@@ -105,7 +113,7 @@ export interface ReceiveResult {
   hook?: HookOutcome;
 }
 
-export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+export const DEFAULT_IDLE_TIMEOUT_MS = DEFAULT_LIMITS.idleTimeoutMs;
 /** The reader must never refuse a size itself: the receiver answers an oversized object with STATUS. */
 const NO_READER_LIMIT = 2n ** 64n - 1n;
 
@@ -126,6 +134,8 @@ const REFUSALS = new Set<string>([
   'REPO_CORRUPT_OBJECT',
   'REPO_MALFORMED_OBJECT',
   'REPO_OBJECT_TOO_LARGE',
+  'REPO_LOW_SPACE',
+  'PROTOCOL_PUSH_TOO_LARGE',
   'GVARIANT_BAD_VALUE',
   'GVARIANT_NOT_NORMAL',
   'POLICY_REF_DENIED',
@@ -133,6 +143,18 @@ const REFUSALS = new Set<string>([
   'POLICY_UNSIGNED',
   'POLICY_BAD_SIGNATURE',
 ]);
+
+/** The policy's bounds, defaults filled in. */
+function limitsOf(p: ReceiverPolicy): ReceiveLimits {
+  return {
+    idleTimeoutMs: p.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
+    sessionTimeoutMs: p.sessionTimeoutMs ?? DEFAULT_LIMITS.sessionTimeoutMs,
+    maxPushBytes: p.maxPushBytes ?? DEFAULT_LIMITS.maxPushBytes,
+    maxPushObjects: p.maxPushObjects ?? DEFAULT_LIMITS.maxPushObjects,
+    maxReceivers: p.maxReceivers ?? DEFAULT_LIMITS.maxReceivers,
+    minFreeBytes: p.minFreeBytes ?? DEFAULT_LIMITS.minFreeBytes,
+  };
+}
 
 /** The UPDATE's ref changes, or why they are refused. */
 function judgeUpdate(repo: Repo, m: UpdateMessage, policy: ReceiverPolicy): AcceptedUpdate[] {
@@ -157,7 +179,14 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     maxObjectSize: policy.maxObjectSize ?? DEFAULT_MAX_PAYLOAD_SIZE,
     maxMetadataSize: Math.min(policy.maxMetadataSize ?? MAX_METADATA_SIZE, MAX_METADATA_SIZE),
   };
-  const input = idleLimited(options.input as AsyncIterable<Uint8Array>, policy.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  const bounds = limitsOf(policy);
+  const startedAt = Date.now();
+  const sessionTimeout = (): ProtocolError =>
+    new ProtocolError('PROTOCOL_SESSION_TIMEOUT', `the session lasted more than ${bounds.sessionTimeoutMs} ms (session_timeout); giving up, nothing was published`, { ms: bounds.sessionTimeoutMs });
+  const input = idleLimited(options.input as AsyncIterable<Uint8Array>, bounds.idleTimeoutMs, {
+    ...(bounds.sessionTimeoutMs > 0 ? { deadline: { at: startedAt + bounds.sessionTimeoutMs, error: sessionTimeout } } : {}),
+  });
+  const budget = new PushBudget(bounds);
   const reader = new MessageReader(input, { maxPayloadSize: NO_READER_LIMIT });
   const ep = new Endpoint(RECEIVER, reader, new MessageWriter(options.output), 'le', {
     followPeerOrder: true,
@@ -177,6 +206,26 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
   };
 
   const result: ReceiveResult = { outcome: 'aborted', updated: [], objects: { received: 0, alreadyPresent: 0, published: 0, discarded: 0 } };
+  // More receivers than allowed: refused before INFO, nothing received (the protocol has no answer yet).
+  let slot: ReceiverSlot | undefined;
+  try {
+    if (bounds.maxReceivers > 0) slot = takeReceiverSlot(repo, bounds.maxReceivers);
+  } catch (e) {
+    result.outcome = 'refused';
+    result.error = asOstreePushError(e);
+    log(`refused: ${result.error.message}`);
+    return result;
+  }
+  // A write blocked on a pusher that stopped reading is ended at the deadline too.
+  let pastDeadline = false;
+  const deadlineTimer =
+    bounds.sessionTimeoutMs > 0
+      ? setTimeout(() => {
+          pastDeadline = true;
+          if (options.output.writableNeedDrain) options.output.destroy();
+        }, bounds.sessionTimeoutMs)
+      : undefined;
+  deadlineTimer?.unref();
   let staging: Staging | null = null;
   let inStore: StoreLookup | undefined;
   let accepted: AcceptedUpdate[] = [];
@@ -226,6 +275,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
             try {
               if (m.invalid !== undefined) throw m.invalid;
               update = judgeUpdate(repo, m.message, policy);
+              await assertFreeSpace(repo, bounds.minFreeBytes, 0n);
               await policy.checks?.onUpdate(repo, update);
               if (verifyBindings) await checkBindings(repo.path, update, collectionId);
             } catch (e) {
@@ -243,6 +293,17 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
               refused = new ProtocolError('PROTOCOL_REFUSED', `${m.message.object} not taken: an earlier refusal ended this push`, { object: m.message.object });
             }
             return {};
+          }
+          if (m.message.type === 'PUTOBJECT' && m.payload !== undefined && m.invalid === undefined) {
+            // Judged on the body, before the payload is read: a refusal here ends the session.
+            try {
+              budget.charge(m.message.object, m.message.size);
+              if (budget.spaceCheckDue(m.message.size)) await assertFreeSpace(repo, bounds.minFreeBytes, m.message.size);
+            } catch (e) {
+              refused = asOstreePushError(e);
+              inStep = false;
+              return { objectValid: false };
+            }
           }
           if (m.message.type === 'PUTOBJECT' && m.payload !== undefined) {
             staging ??= newStaging();
@@ -336,7 +397,8 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     result.outcome = ep.state === 'idle' ? 'idle' : ep.state === 'published' ? 'published' : 'refused';
     if (refusal !== undefined) result.error = refusal;
   } catch (e) {
-    const err = asOstreePushError(e);
+    // A write ended at the deadline fails as a closed stream: the deadline is the reason.
+    const err = pastDeadline && e instanceof WireError ? sessionTimeout() : asOstreePushError(e);
     ep.fail();
     cleanup();
     result.error = err;
@@ -344,6 +406,8 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     result.outcome = err === refusal || (publishing && REFUSALS.has(err.code)) ? 'refused' : 'aborted';
     log(`${result.outcome}: ${err.message}`);
   } finally {
+    clearTimeout(deadlineTimer);
+    slot?.release();
     cleanup();
     // A disposed staging removes itself again once its last background write ends.
     for (const s of stagings) await s.settle().catch(() => undefined);

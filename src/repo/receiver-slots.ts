@@ -1,0 +1,125 @@
+/**
+ * A bound on the receivers running at once on one repository: `max` slot
+ * files, `tmp/ostree-push-receiver.<i>` for i below `max`; a receiver holds
+ * one for its whole session or does not run.
+ *
+ * Why slot files, not a counter: a counter in a file is decremented by the
+ * holder on exit, and a SIGKILLed holder never does, so the count drifts up
+ * until the repository refuses everyone. A slot is instead a file naming its
+ * holder (pid, boot id, process start time: owner.ts, as for the repository
+ * lock), created atomically with link() (EEXIST when taken), so at most
+ * `max` exist, and a slot whose holder is dead is free: the next receiver
+ * that finds every slot taken checks their holders and takes over a dead
+ * one. Taking over is serialised per slot by `<slot>.break`, taken the same
+ * way, under which the slot is removed only if it still names the dead
+ * holder (two breakers cannot both take it, nor remove a fresh one).
+ *
+ * Nothing waits: with every slot held by a live process the receiver is
+ * refused at once (REPO_BUSY). The temp file a slot is linked from is named
+ * `.tmp-<pid>-<hex>` like other temp debris of tmp/, removed by the next
+ * writer (staging.ts cleanStaleStaging) if its creator died in between.
+ */
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { RepoError } from '../errors.js';
+import { randomSuffix } from './fsutil.js';
+import { currentOwner, ownerAlive, parseOwner } from './owner.js';
+import type { Repo } from './repo.js';
+
+export const SLOT_PREFIX = 'tmp/ostree-push-receiver.';
+
+export interface ReceiverSlot {
+  /** Which slot (0-based). */
+  readonly index: number;
+  release(): void;
+}
+
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/** Creates `path` holding `content` atomically; false if it exists. */
+function tryCreate(dir: string, path: string, content: string): boolean {
+  const tmp = `${dir}/.tmp-${process.pid}-${randomSuffix()}`;
+  writeFileSync(tmp, content, { flag: 'wx', mode: 0o644 });
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    unlinkIfThere(tmp);
+  }
+}
+
+function isDead(content: string | null): boolean {
+  if (content === null) return false;
+  const owner = parseOwner(content);
+  // Content tryCreate cannot have written: debris.
+  return owner === undefined || !ownerAlive(owner);
+}
+
+/** Removes the slot at `path` if it still holds `seen`, under `<path>.break`; false if another breaker is at it. */
+function breakDead(dir: string, path: string, seen: string, mine: string): boolean {
+  const breaker = `${path}.break`;
+  if (!tryCreate(dir, breaker, mine)) {
+    const b = readOrNull(breaker);
+    if (b !== null && isDead(b) && readOrNull(breaker) === b) unlinkIfThere(breaker);
+    return false;
+  }
+  try {
+    if (readOrNull(path) === seen) unlinkIfThere(path);
+  } finally {
+    unlinkIfThere(breaker);
+  }
+  return true;
+}
+
+/**
+ * Takes one of `max` receiver slots of the repository, or throws REPO_BUSY
+ * when every one is held by a live process.
+ */
+export function takeReceiverSlot(repo: Repo, max: number): ReceiverSlot {
+  const dir = repo.resolve('tmp');
+  const content = JSON.stringify({ ...currentOwner(), nonce: randomSuffix() });
+  const pathOf = (i: number): string => repo.resolve(`${SLOT_PREFIX}${i}`);
+  const slot = (index: number): ReceiverSlot => {
+    let held = true;
+    return {
+      index,
+      release: () => {
+        if (!held) return;
+        held = false;
+        // Only if it is still ours (it would not be if we had been judged dead).
+        if (readOrNull(pathOf(index)) === content) unlinkIfThere(pathOf(index));
+      },
+    };
+  };
+  for (let i = 0; i < max; i++) if (tryCreate(dir, pathOf(i), content)) return slot(i);
+  // Every slot taken: one whose holder is dead is free.
+  for (let i = 0; i < max; i++) {
+    const seen = readOrNull(pathOf(i));
+    if (seen === null) {
+      if (tryCreate(dir, pathOf(i), content)) return slot(i);
+    } else if (isDead(seen) && breakDead(dir, pathOf(i), seen, content) && tryCreate(dir, pathOf(i), content)) {
+      return slot(i);
+    }
+  }
+  throw new RepoError('REPO_BUSY', `${repo.path}: ${max} receiver${max === 1 ? ' is' : 's are'} running on this repository already (max_receivers); try again later`, {
+    path: repo.path,
+    max,
+  });
+}
