@@ -26,19 +26,37 @@
  * (a warning: the refs are already published) and leaves the status at 0.
  * `dry_run: true` is refused with CONFIG_INVALID: the engine cannot yet
  * receive without publishing, and doing it anyway would break the promise.
+ *
+ * The limits (idle time, session deadline, objects and bytes per push,
+ * receivers per repository, free-space floor: src/protocol/receive-limits.ts)
+ * come from the file, PATH's `repos` entry, then the command line. A
+ * refusal by one of them is one stderr line and status 1, after a STATUS
+ * false where the protocol has one (REPO_BUSY comes before INFO).
  */
 import { receiverPolicyParts } from '../policy/engine.js';
 import { receive } from '../protocol/receiver.js';
 import { openRepoForWriting } from '../repo/staging.js';
 import { parseCommandLine, runMain, usageError, versionLine } from './common.js';
 import { ConfigError, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
+import { LIMIT_KEYS, LIMIT_OPTIONS, limitsFromOptions, type LimitSettings } from './receive-limits-config.js';
 
 const PROG = 'ostree-receive';
-const USAGE = 'usage: ostree-receive --repo=PATH [-v|--verbose] [--debug] | --version';
+const USAGE = `usage: ostree-receive --repo=PATH [-v|--verbose] [--debug] [--idle-timeout=SECONDS] [--session-timeout=SECONDS]
+                      [--max-push-bytes=N] [--max-push-objects=N] [--max-receivers=N] [--min-free-space=BYTES]
+       ostree-receive --version
+(the limits override the configuration file's idle_timeout, session_timeout, max_push_bytes,
+max_push_objects, max_receivers and min_free_space; 0 is no limit, except for --idle-timeout)`;
 
 // stdout belongs to the protocol: anything printed by mistake goes to stderr.
 console.log = console.error;
 console.info = console.error;
+
+/** The limits among the settings, for the receiver's policy. */
+function limitsOf(settings: LimitSettings): LimitSettings {
+  const out: LimitSettings = {};
+  for (const { field } of LIMIT_KEYS) if (settings[field] !== undefined) Object.assign(out, { [field]: settings[field] });
+  return out;
+}
 
 /** A configured hook command may span lines; what we print about it may not. */
 function oneLine(text: string): string {
@@ -52,6 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
     debug: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
+    ...LIMIT_OPTIONS,
   });
   if (values.help === true) {
     process.stderr.write(`${USAGE}\n`);
@@ -64,9 +83,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (positionals.length > 0) throw usageError(`unexpected argument '${positionals[0]}'`);
   if (values.repo === undefined || values.repo === '') throw usageError('--repo=PATH is required');
+  const fromCommandLine = limitsFromOptions(values);
   const config = loadReceiveConfig();
   const path = resolveRepoPath(config, values.repo);
-  const settings = settingsFor(config, path);
+  const settings = { ...settingsFor(config, path), ...fromCommandLine };
   if (settings.dryRun) {
     throw new ConfigError('CONFIG_INVALID', `${String(config.file)}: dry_run is set, and this receiver cannot receive without publishing yet; refusing`, { file: config.file, key: 'dry_run' });
   }
@@ -77,7 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
     repo,
     input: process.stdin,
     output: process.stdout,
-    policy: { allowForce: settings.force, ...receiverPolicyParts(policy) },
+    policy: { allowForce: settings.force, ...receiverPolicyParts(policy), ...limitsOf(settings) },
     log: (line) => {
       if (verbose) process.stderr.write(`${PROG}: ${line}\n`);
     },

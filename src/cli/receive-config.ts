@@ -12,6 +12,8 @@
  * Keys, as the Python ostree-receive names them: `root`, `force`, `dry_run`,
  * `log_level`, and the receive-policy keys of src/policy/policy.ts
  * (`update`, `update_hook`, `ref_permissions`, `sign_*`, `gpg_*`), plus
+ * the limits of receive-limits-config.ts (`idle_timeout`, `session_timeout`,
+ * `max_push_bytes`, `max_push_objects`, `max_receivers`, `min_free_space`),
  * `repos`: per-repository entries, keyed by path, whose keys replace the
  * top-level ones for that repository (key by key; a list or mapping is
  * replaced whole). The policy keys are kept raw here and built into a
@@ -40,12 +42,13 @@ function yaml(): typeof Yaml {
 }
 import { OstreePushError, RepoError } from '../errors.js';
 import { PolicyError } from '../policy/errors.js';
+import { limitsFrom, LIMIT_KEYS, type LimitSettings } from './receive-limits-config.js';
 import { buildReceivePolicy, mergePolicySettings, POLICY_KEYS, type PolicyEnvironment, type ReceivePolicy } from '../policy/policy.js';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
-/** The settings the CLI itself applies (the policy keys are in `policy`). */
-export interface RepoSettings {
+/** The settings the CLI itself applies (the policy keys are in `policy`); the limits only when set. */
+export interface RepoSettings extends LimitSettings {
   force: boolean;
   dryRun: boolean;
   logLevel: LogLevel;
@@ -127,7 +130,7 @@ function settingsFrom(raw: Record<string, unknown>): Partial<RepoSettings> {
   if (typeof raw['force'] === 'boolean') out.force = raw['force'];
   if (typeof raw['dry_run'] === 'boolean') out.dryRun = raw['dry_run'];
   if (typeof raw['log_level'] === 'string') out.logLevel = raw['log_level'].toLowerCase() as LogLevel;
-  return out;
+  return { ...out, ...limitsFrom(raw) };
 }
 
 function policyFrom(raw: Record<string, unknown>): RawPolicySettings {
@@ -251,6 +254,7 @@ function entriesFor(config: ReceiveConfig, realRepoPath: string, cwd: string): R
 /** The settings for one repository (its real path): the top-level values, then its `repos` entry. */
 export function settingsFor(config: ReceiveConfig, realRepoPath: string, cwd: string = process.cwd()): RepoSettings {
   const out: RepoSettings = { force: config.force, dryRun: config.dryRun, logLevel: config.logLevel };
+  for (const { field } of LIMIT_KEYS) if (config[field] !== undefined) Object.assign(out, { [field]: config[field] });
   for (const entry of entriesFor(config, realRepoPath, cwd)) Object.assign(out, entry.overrides);
   return out;
 }
