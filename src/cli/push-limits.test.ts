@@ -62,4 +62,8 @@ test('a busy repository (max_receivers) refuses before INFO: exit 1, one line, n
   assert.equal(r.lines.filter((l) => l.startsWith('ostree-push:')).length, 1, r.lines.join('\n'));
   held.release();
   untouched();
+  // The slot free, the same push goes through: the refusal was the busy repository, not the file.
+  const again = await push();
+  assert.equal(again.code, 0, again.lines.join('\n'));
+  assert.equal(listRefs(dest).size, 1);
 });
