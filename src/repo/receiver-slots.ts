@@ -14,13 +14,19 @@
  * way, under which the slot is removed only if it still names the dead
  * holder (two breakers cannot both take it, nor remove a fresh one).
  *
+ * A slot is released when the session ends and, like staging, on the way
+ * out of a process stopped by a signal; one a SIGKILLed holder left is
+ * removed by the next receiver that takes a slot (dead holders' slots are
+ * swept first), so none stays behind for long.
+ *
  * Nothing waits: with every slot held by a live process the receiver is
  * refused at once (REPO_BUSY). The temp file a slot is linked from is named
  * `.tmp-<pid>-<hex>` like other temp debris of tmp/, removed by the next
  * writer (staging.ts cleanStaleStaging) if its creator died in between.
  */
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { RepoError } from '../errors.js';
+import { onExitCleanup } from './exit-cleanup.js';
 import { randomSuffix } from './fsutil.js';
 import { currentOwner, ownerAlive, parseOwner } from './owner.js';
 import type { Repo } from './repo.js';
@@ -98,26 +104,24 @@ export function takeReceiverSlot(repo: Repo, max: number): ReceiverSlot {
   const pathOf = (i: number): string => repo.resolve(`${SLOT_PREFIX}${i}`);
   const slot = (index: number): ReceiverSlot => {
     let held = true;
-    return {
-      index,
-      release: () => {
-        if (!held) return;
-        held = false;
-        // Only if it is still ours (it would not be if we had been judged dead).
-        if (readOrNull(pathOf(index)) === content) unlinkIfThere(pathOf(index));
-      },
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      unregister();
+      // Only if it is still ours (it would not be if we had been judged dead).
+      if (readOrNull(pathOf(index)) === content) unlinkIfThere(pathOf(index));
     };
+    const unregister = onExitCleanup(release);
+    return { index, release };
   };
-  for (let i = 0; i < max; i++) if (tryCreate(dir, pathOf(i), content)) return slot(i);
-  // Every slot taken: one whose holder is dead is free.
-  for (let i = 0; i < max; i++) {
-    const seen = readOrNull(pathOf(i));
-    if (seen === null) {
-      if (tryCreate(dir, pathOf(i), content)) return slot(i);
-    } else if (isDead(seen) && breakDead(dir, pathOf(i), seen, content) && tryCreate(dir, pathOf(i), content)) {
-      return slot(i);
-    }
+  // Slots of dead holders (a SIGKILLed receiver, also beyond a since lowered `max`) are swept first.
+  const base = SLOT_PREFIX.slice('tmp/'.length);
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(base) || !/^\d+$/.test(name.slice(base.length))) continue;
+    const seen = readOrNull(`${dir}/${name}`);
+    if (seen !== null && isDead(seen)) breakDead(dir, `${dir}/${name}`, seen, content);
   }
+  for (let i = 0; i < max; i++) if (tryCreate(dir, pathOf(i), content)) return slot(i);
   throw new RepoError('REPO_BUSY', `${repo.path}: ${max} receiver${max === 1 ? ' is' : 's are'} running on this repository already (max_receivers); try again later`, {
     path: repo.path,
     max,
