@@ -182,7 +182,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
   const bounds = limitsOf(policy);
   const startedAt = Date.now();
   const sessionTimeout = (): ProtocolError =>
-    new ProtocolError('PROTOCOL_SESSION_TIMEOUT', `the session lasted more than ${bounds.sessionTimeoutMs} ms (session_timeout); giving up, nothing was published`, { ms: bounds.sessionTimeoutMs });
+    new ProtocolError('PROTOCOL_SESSION_TIMEOUT', `the session lasted more than ${bounds.sessionTimeoutMs / 1000} s (session_timeout); giving up, nothing was published`, { ms: bounds.sessionTimeoutMs });
   const input = idleLimited(options.input as AsyncIterable<Uint8Array>, bounds.idleTimeoutMs, {
     ...(bounds.sessionTimeoutMs > 0 ? { deadline: { at: startedAt + bounds.sessionTimeoutMs, error: sessionTimeout } } : {}),
   });
