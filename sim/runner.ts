@@ -243,7 +243,7 @@ async function startPair(ctx: RunContext, srcPath: string, dst: string, s: Sched
   }) as typeof out.write;
   // A stalled link is given up by the pusher's own idle timeout (a hang otherwise: nothing closes a black hole).
   const idleTimeoutMs = ctx.pusherIdleMs ?? (ctx.remote === undefined ? 2000 : 6000);
-  const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit, idleTimeoutMs };
+  const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit, idleTimeoutMs, reportTimeoutMs: idleTimeoutMs };
   const pushing: Promise<PushOutcome | null> = (s.parentFirst === true ? pushParentFirst(io) : push(io)).catch(() => null);
   return {
     pushing,

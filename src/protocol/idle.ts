@@ -30,14 +30,16 @@ export interface IdleOptions {
 
 const pusherSilent = (ms: number): Error => new ProtocolError('PROTOCOL_IDLE_TIMEOUT', `the pusher sent nothing for ${ms} ms; giving up`, { ms });
 
-export async function* idleLimited(source: AsyncIterable<Uint8Array>, ms: number, options: IdleOptions = {}): AsyncGenerator<Uint8Array> {
+export async function* idleLimited(source: AsyncIterable<Uint8Array>, limit: number | (() => number), options: IdleOptions = {}): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
   const error = options.error ?? pusherSilent;
   const progress = options.progress;
   const deadline = options.deadline;
-  const step = progress === undefined ? ms : Math.max(1, Math.floor(ms / 4));
   try {
     for (;;) {
+      // A function: the limit of this read (the pusher waits longer for the REPORT after DONE).
+      const ms = typeof limit === 'number' ? limit : limit();
+      const step = progress === undefined ? ms : Math.max(1, Math.floor(ms / 4));
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         let last = Date.now();

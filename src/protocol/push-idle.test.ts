@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OstreePushError } from '../errors.js';
+import { Variant } from '../gvariant/index.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { tmpDir } from '../testkit/tmp.js';
 import { MessageReader } from '../wire/reader.js';
@@ -45,7 +46,7 @@ test('a receiver silent before INFO: TRANSPORT_IDLE_TIMEOUT', { timeout: 30_000 
 });
 
 test('a receiver slowly reading one large object is alive: no timeout although its STATUS comes after several idle periods', { timeout: 60_000 }, async (t) => {
-  const repo = await repoWith(t, randomBytes(2 << 20));
+  const repo = await repoWith(t, randomBytes(4 << 20));
   const toReceiver = new PassThrough({ highWaterMark: 16 * 1024 });
   const toPusher = new PassThrough();
   const idleTimeoutMs = 300;
@@ -59,8 +60,8 @@ test('a receiver slowly reading one large object is alive: no timeout although i
       if (r === null || r.message.type === 'DONE') break;
       if (r.message.type === 'PUTOBJECT') {
         const started = Date.now();
-        // 150 ms per 256 KiB (the pusher's read chunk): the big file's STATUS comes a second after its PUTOBJECT.
-        for await (const c of r.payload!) await sleep(150 * Math.ceil(c.byteLength / (256 * 1024)));
+        // 100 ms per chunk taken (a third of the idle time): the big file's STATUS comes seconds after its PUTOBJECT.
+        for await (const _ of r.payload!) await sleep(100);
         slowest = Math.max(slowest, Date.now() - started);
       }
       await writer.send({ type: 'STATUS', result: true, message: '', extra: new Map() }, r.order);
@@ -71,4 +72,43 @@ test('a receiver slowly reading one large object is alive: no timeout although i
   await receiver;
   assert.equal(result.ok, true, result.error?.message);
   assert.ok(slowest > 2 * idleTimeoutMs, `the slow read took ${slowest} ms: the case did not exercise the timeout`);
+});
+
+/** A receiver offering `report` that answers every request, then sends its REPORT after `delay` ms (never, with null). */
+function reportingReceiver(delay: number | null) {
+  const toReceiver = new PassThrough();
+  const toPusher = new PassThrough();
+  const done = (async () => {
+    const writer = new MessageWriter(toPusher);
+    await writer.send({ type: 'INFO', mode: 1, refs: new Map(), extra: new Map([['capabilities', new Variant('as', ['report'])]]) });
+    const reader = new MessageReader(toReceiver);
+    const refs: string[] = [];
+    for (;;) {
+      const r = await reader.next();
+      if (r === null) return;
+      if (r.message.type === 'UPDATE') refs.push(...r.message.refs.keys());
+      if (r.message.type === 'PUTOBJECT') for await (const _ of r.payload!);
+      if (r.message.type === 'DONE') break;
+      await writer.send({ type: 'STATUS', result: true, message: '', extra: new Map() }, r.order);
+    }
+    // Publishing, then an update hook: nothing is said meanwhile.
+    if (delay === null) return;
+    await sleep(delay);
+    await writer.send({ type: 'REPORT', moved: refs, refused: new Map(), extra: new Map() });
+    toPusher.end();
+  })();
+  return { toReceiver, toPusher, done };
+}
+
+test('after DONE the REPORT may take longer than the idle timeout (publication, the update hook); it has its own limit', { timeout: 30_000 }, async (t) => {
+  const repo = await repoWith(t, 'small\n');
+  const slow = reportingReceiver(800);
+  const result = await push({ repo, input: slow.toPusher, output: slow.toReceiver, idleTimeoutMs: 200 });
+  await slow.done;
+  assert.equal(result.ok, true, result.error?.message);
+  assert.equal(result.reported, true);
+  // A REPORT that never comes ends the push at the report limit.
+  const silent = reportingReceiver(null);
+  await assert.rejects(push({ repo, input: silent.toPusher, output: silent.toReceiver, idleTimeoutMs: 200, reportTimeoutMs: 300 }), (e: OstreePushError) => e.code === 'TRANSPORT_IDLE_TIMEOUT');
+  silent.toPusher.destroy();
 });

@@ -79,6 +79,12 @@ export interface PushOptions {
    * (default 60 s; idle.ts). A stalled link otherwise hangs the push forever.
    */
   idleTimeoutMs?: number;
+  /**
+   * The same limit for the REPORT after DONE, where the receiver publishes
+   * and then runs its update hook (up to 10 minutes) before it answers:
+   * default the larger of the idle timeout and 15 minutes.
+   */
+  reportTimeoutMs?: number;
 }
 
 export interface RefResult {
@@ -190,19 +196,26 @@ function endOutput(w: Writable): void {
 
 /** The pusher's default idle timeout: a receiver silent this long while we wait for it is given up. */
 export const DEFAULT_PUSH_IDLE_TIMEOUT_MS = 60_000;
+/** The least wait for the REPORT after DONE: publication, then an update hook of up to 10 minutes. */
+export const DEFAULT_REPORT_TIMEOUT_MS = 15 * 60_000;
 
 export async function push(o: PushOptions): Promise<PushResult> {
   const writer = new MessageWriter(o.output);
   const ms = o.idleTimeoutMs ?? DEFAULT_PUSH_IDLE_TIMEOUT_MS;
-  const input = idleLimited(o.input as AsyncIterable<Uint8Array>, ms, {
-    error: (t) => new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent nothing and took nothing for ${seconds(t)} while the push waited for it; giving up`, { ms: t }),
+  const reportMs = o.reportTimeoutMs ?? Math.max(ms, DEFAULT_REPORT_TIMEOUT_MS);
+  let limit = ms;
+  const input = idleLimited(o.input as AsyncIterable<Uint8Array>, () => limit, {
+    error: (t) =>
+      limit === reportMs && limit !== ms
+        ? new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent no REPORT for ${seconds(t)} after DONE; giving up (it may have published: check the remote's refs)`, { ms: t, afterDone: true })
+        : new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent nothing and took nothing for ${seconds(t)} while the push waited for it; giving up`, { ms: t }),
     // Our bytes the receiver has taken (written minus still buffered): it is alive, reading a large object.
     progress: () => writer.bytesWritten - o.output.writableLength,
   });
   const reader = new MessageReader(input);
   const ep = new Endpoint(PUSHER, reader, writer, o.order ?? 'le', o.log ? { onStep: (s) => o.log?.(`pusher: ${s.from} --${s.event}--> ${s.to}`) } : {});
   try {
-    return await session(ep, o);
+    return await session(ep, o, () => (limit = reportMs));
   } catch (e) {
     ep.fail();
     endOutput(o.output);
@@ -214,7 +227,8 @@ export async function push(o: PushOptions): Promise<PushResult> {
 type Sent = { sent: number; bytes: number; maxInFlight?: number };
 type ResultOf = (status: RefStatus, reason?: string, sent?: Sent) => PushResult;
 
-async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
+/** `awaitingReport`: DONE asked for a REPORT; the wait for it may be longer. */
+async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void): Promise<PushResult> {
   const local = localRefs(o.repo, o.refs);
   const info = await ep.receive();
   if (info === null) throw await closedError(o, 'waiting for INFO');
@@ -313,6 +327,7 @@ async function session(ep: Endpoint, o: PushOptions): Promise<PushResult> {
   await ep.send({ type: 'DONE', extra: wantReport ? new Map([['report', new Variant('b', true)]]) : new Map() }, { moreObjects: false });
   if (wantReport) {
     used.push('report');
+    awaitingReport();
     return reported(ep, o, result, updates.map((u) => u.ref), sent);
   }
   endOutput(o.output);
