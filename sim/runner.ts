@@ -72,8 +72,9 @@ export interface RunContext {
   legacy?: boolean;
   idleMs?: number;
   /**
-   * The pusher's idle timeout, well inside the run's time limit (default 2 s
-   * in memory; 6 s over ssh, where the wait for INFO includes starting the remote receiver).
+   * The pusher's idle timeout, well inside the run's time limit (default 3 s
+   * in memory; 6 s over ssh, where the wait for INFO includes starting the
+   * remote receiver; 8 s for the REPORT after DONE). Given, it is all three.
    */
   pusherIdleMs?: number;
   /** A run that takes longer is a liveness violation. */
@@ -242,8 +243,10 @@ async function startPair(ctx: RunContext, srcPath: string, dst: string, s: Sched
     return write(...a);
   }) as typeof out.write;
   // A stalled link is given up by the pusher's own idle timeout (a hang otherwise: nothing closes a black hole).
-  const idleTimeoutMs = ctx.pusherIdleMs ?? (ctx.remote === undefined ? 2000 : 6000);
-  const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit, idleTimeoutMs, reportTimeoutMs: idleTimeoutMs };
+  // The wait for the REPORT (publication under load) gets more, but stays well inside the run's limit.
+  const idleTimeoutMs = ctx.pusherIdleMs ?? (ctx.remote === undefined ? 3000 : 6000);
+  const reportTimeoutMs = ctx.pusherIdleMs ?? 8000;
+  const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit, idleTimeoutMs, reportTimeoutMs };
   const pushing: Promise<PushOutcome | null> = (s.parentFirst === true ? pushParentFirst(io) : push(io)).catch(() => null);
   return {
     pushing,
