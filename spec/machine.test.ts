@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import metaSchema from './machine.schema.json' with { type: 'json' };
-import { initialConfig, type Machine, messageTypes, PUSHER, RECEIVER, transition } from './machine.js';
+import {
+  PUSHER_ACTIONS, PUSHER_CONTEXT, PUSHER_EVENTS, PUSHER_GUARDS, PUSHER_STATES, type PusherState,
+  RECEIVER_ACTIONS, RECEIVER_CONTEXT, RECEIVER_EVENTS, RECEIVER_GUARDS, RECEIVER_STATES,
+} from './machines.generated.js';
+import { type Config, initialConfig, type Machine, messageTypes, PUSHER, RECEIVER, transition } from './machine.js';
 import { structuralProblems } from './machine-check.js';
 import { MESSAGE_SCHEMAS } from './schemas.js';
 
@@ -84,7 +88,7 @@ describe('transition', () => {
   });
 
   it('evaluates context guards and counter actions itself: the window and the capabilities', () => {
-    let at = { state: 'sending', ctx: initialConfig(PUSHER).ctx };
+    let at: Config<PusherState> = { state: 'sending', ctx: initialConfig(PUSHER).ctx };
     for (const want of [1, 2]) {
       const r = transition(PUSHER, at, 'send:PUTOBJECT', { moreObjects: true, windowOpen: true });
       assert.ok('next' in r);
@@ -108,5 +112,31 @@ describe('transition', () => {
     const r = transition(PUSHER, { state: 'sending', ctx: caps.ctx }, 'send:DONE', done);
     assert.ok('next' in r && r.next === 'awaitReport');
     assert.ok('error' in transition(RECEIVER, 'awaitRequest', 'recv:QUERY'), 'QUERY only after INFO offered it');
+  });
+});
+
+describe('names generated from the machines (spec/machines.generated.ts)', () => {
+  it('list exactly the names each machine uses', () => {
+    const uses = (m: Machine) => ({
+      states: Object.keys(m.states),
+      events: [...new Set(m.transitions.map((t) => t.event))],
+      guards: Object.keys(m.guards),
+      actions: Object.keys(m.actions),
+      context: Object.fromEntries(Object.entries(m.context ?? {}).map(([k, v]) => [k, { initial: v.initial, max: v.max }])),
+    });
+    assert.deepEqual({ states: [...PUSHER_STATES], events: [...PUSHER_EVENTS], guards: [...PUSHER_GUARDS], actions: [...PUSHER_ACTIONS], context: PUSHER_CONTEXT }, uses(PUSHER));
+    assert.deepEqual({ states: [...RECEIVER_STATES], events: [...RECEIVER_EVENTS], guards: [...RECEIVER_GUARDS], actions: [...RECEIVER_ACTIONS], context: RECEIVER_CONTEXT }, uses(RECEIVER));
+  });
+
+  it('type PUSHER and RECEIVER: a name the JSON lacks is a type error (checked by tsc)', () => {
+    // @ts-expect-error no state 'nope'
+    assert.ok('error' in transition(PUSHER, 'nope', 'eof'));
+    // @ts-expect-error the receiver never receives STATUS
+    assert.ok('error' in transition(RECEIVER, 'receiving', 'recv:STATUS'));
+    // @ts-expect-error 'windowOpen' is a pusher guard
+    assert.ok('next' in transition(RECEIVER, 'start', 'eof', { windowOpen: true }));
+    const r = transition(RECEIVER, 'start', 'eof');
+    // @ts-expect-error 'spool' is no receiver action
+    assert.ok('next' in r && !r.actions.includes('spool'));
   });
 });

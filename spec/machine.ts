@@ -13,6 +13,7 @@
  * Guards `of: 'context'` are evaluated here from their `expr`; the others
  * are supplied by the caller (the engine's judgement, or the message).
  */
+import type { PusherNames, ReceiverNames } from './machines.generated.js';
 import pusherJson from './machines/pusher.json' with { type: 'json' };
 import receiverJson from './machines/receiver.json' with { type: 'json' };
 
@@ -21,53 +22,75 @@ export type Event = `send:${string}` | `recv:${string}` | 'eof' | 'error';
 type Op = 'lt' | 'le' | 'eq' | 'ne' | 'ge' | 'gt';
 export type Expr = Partial<Record<Op, [string | number, string | number]>>;
 
-export interface Transition {
-  from: string;
-  event: string;
-  guard?: string | string[];
-  actions?: string[];
-  to: string;
+/**
+ * The names a machine uses. `MachineNames` itself (plain strings) types a
+ * machine read from anywhere; PUSHER and RECEIVER carry the unions generated
+ * from their JSON (spec/machines.generated.ts), so a state, event, guard or
+ * action name the JSON does not have is a type error.
+ */
+export interface MachineNames {
+  state: string;
+  event: Event;
+  guard: string;
+  action: string;
+  context: string;
 }
 
-export interface Machine {
+/** A guard reference in a transition: the name, or `!name` for its negation. */
+export type GuardRef<G extends string = string> = G | `!${G}`;
+
+export interface Transition<N extends MachineNames = MachineNames> {
+  from: N['state'];
+  event: N['event'];
+  guard?: GuardRef<N['guard']> | GuardRef<N['guard']>[];
+  actions?: N['action'][];
+  to: N['state'];
+}
+
+export interface Machine<N extends MachineNames = MachineNames> {
   id: string;
   doc: string;
-  initial: string;
-  context?: Record<string, { doc: string; initial: number; max: number }>;
-  states: Record<string, { doc: string; final?: Outcome }>;
-  transitions: Transition[];
-  guards: Record<string, { doc: string; of: 'message' | 'local' | 'context'; expr?: Expr }>;
-  actions: Record<string, { doc: string; add?: Record<string, number>; set?: Record<string, number> }>;
+  initial: N['state'];
+  context?: Record<N['context'], { doc: string; initial: number; max: number }>;
+  states: Record<N['state'], { doc: string; final?: Outcome }>;
+  transitions: Transition<N>[];
+  guards: Record<N['guard'], { doc: string; of: 'message' | 'local' | 'context'; expr?: Expr }>;
+  actions: Record<N['action'], { doc: string; add?: Record<string, number>; set?: Record<string, number> }>;
 }
 
-export const PUSHER = pusherJson as unknown as Machine;
-export const RECEIVER = receiverJson as unknown as Machine;
+// The JSON's strings are wider than the unions; spec/generate.test.ts keeps
+// spec/machines.generated.ts equal to what these files name.
+export const PUSHER = pusherJson as unknown as Machine<PusherNames>;
+export const RECEIVER = receiverJson as unknown as Machine<ReceiverNames>;
 
 export type Context = Readonly<Record<string, number>>;
-export interface Config {
-  state: string;
+export interface Config<S extends string = string> {
+  state: S;
   ctx: Context;
 }
 
 /** The caller's guard values: a record, or a function asked by name. */
-export type GuardValues = Readonly<Record<string, boolean>> | ((name: string) => boolean);
+export type GuardValues<G extends string = string> = Readonly<Partial<Record<G, boolean>>> | ((name: G) => boolean);
 
-export type Step = { next: string; actions: string[]; ctx: Context } | { error: string };
+export type Step<N extends MachineNames = MachineNames> = { next: N['state']; actions: N['action'][]; ctx: Context } | { error: string };
 
-export function initialConfig(m: Machine): Config {
+/** Any machine seen with plain-string names, for the code that walks it by name. */
+const loose = <N extends MachineNames>(m: Machine<N>): Machine => m as unknown as Machine;
+
+export function initialConfig<N extends MachineNames>(m: Machine<N>): Config<N['state']> {
   const ctx: Record<string, number> = {};
-  for (const [k, v] of Object.entries(m.context ?? {})) ctx[k] = v.initial;
+  for (const [k, v] of Object.entries(loose(m).context ?? {})) ctx[k] = v.initial;
   return { state: m.initial, ctx };
 }
 
-export function isFinal(m: Machine, state: string): boolean {
-  return m.states[state]?.final !== undefined;
+export function isFinal<N extends MachineNames>(m: Machine<N>, state: NoInfer<N['state']>): boolean {
+  return loose(m).states[state]?.final !== undefined;
 }
 
 /** Guard names of a transition, without negation marks. */
-export function guardNames(t: Transition): string[] {
-  const g = t.guard === undefined ? [] : typeof t.guard === 'string' ? [t.guard] : t.guard;
-  return g.map((x) => x.replace(/^!/, ''));
+export function guardNames<N extends MachineNames>(t: Transition<N>): N['guard'][] {
+  const g: string[] = t.guard === undefined ? [] : typeof t.guard === 'string' ? [t.guard] : t.guard;
+  return g.map((x) => x.replace(/^!/, '') as N['guard']);
 }
 
 function operand(ctx: Context, x: string | number): number {
@@ -113,14 +136,20 @@ function applyActions(m: Machine, names: readonly string[], ctx: Context): Conte
 }
 
 /** Steps the machine by one event, or says why the event is not allowed. */
-export function transition(m: Machine, at: string | Config, event: Event, guards: GuardValues = {}): Step {
-  const { state, ctx } = typeof at === 'string' ? { state: at, ctx: initialConfig(m).ctx } : at;
+export function transition<N extends MachineNames>(
+  typed: Machine<N>,
+  at: NoInfer<N['state']> | Config<NoInfer<N['state']>>,
+  event: NoInfer<N['event']>,
+  guards: GuardValues<NoInfer<N['guard']>> = {} as GuardValues<N['guard']>,
+): Step<N> {
+  const m = loose(typed);
+  const { state, ctx }: Config = typeof at === 'string' ? { state: at, ctx: initialConfig(m).ctx } : at;
   if (m.states[state] === undefined) return { error: `${m.id}: unknown state ${state}` };
   if (isFinal(m, state)) return { error: `${m.id}: ${event} after the session ended (${state})` };
   for (const t of m.transitions) {
     if (t.from !== state || t.event !== event) continue;
     const refs = t.guard === undefined ? [] : typeof t.guard === 'string' ? [t.guard] : t.guard;
-    if (!refs.every((g) => guardHolds(m, g, ctx, guards))) continue;
+    if (!refs.every((g) => guardHolds(m, g, ctx, guards as GuardValues))) continue;
     const actions = t.actions ?? [];
     return { next: t.to, actions: [...actions], ctx: applyActions(m, actions, ctx) };
   }

@@ -98,3 +98,14 @@ test('endpoint: end of stream takes the eof step', async () => {
   assert.equal(receiver.state, 'aborted');
   assert.equal(receiver.outcome, 'failure');
 });
+
+test('endpoint: typed by the machine names, so a name the machine lacks is a type error (checked by tsc)', () => {
+  const { receiver, pusher } = pair();
+  assert.equal(receiver.state === 'start' && pusher.state === 'awaitInfo', true);
+  // @ts-expect-error the receiver has no state 'sending' (the pusher's)
+  assert.equal(receiver.state === 'sending', false);
+  // @ts-expect-error the pusher never receives PUTOBJECT
+  assert.equal(pusher.allows('recv:PUTOBJECT'), false);
+  // @ts-expect-error 'spool' is no receiver action
+  assert.equal(receiver.fail().includes('spool'), false);
+});

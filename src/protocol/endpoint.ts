@@ -14,9 +14,13 @@
  * every received message sets `order` to the one the peer used, so answers go
  * out in the pusher's byte order; INFO, sent before anything was read, goes
  * out in the initial order ('le').
+ *
+ * An Endpoint is typed by its machine's names (spec/machines.generated.ts):
+ * `state`, the events and the actions it returns are the machine's unions,
+ * so comparing `state` with a name the machine lacks is a type error.
  */
 import { ProtocolError } from '../errors.js';
-import { type Config, type Event, type GuardValues, type Machine, type Outcome, initialConfig, isFinal, transition } from '../../spec/machine.js';
+import { type Config, type GuardValues, type Machine, type MachineNames, type Outcome, initialConfig, isFinal, transition } from '../../spec/machine.js';
 import type { ByteOrder } from '../wire/constants.js';
 import type { Message, PutObjectMessage } from '../wire/messages.js';
 import type { MessageReader, ReadResult } from '../wire/reader.js';
@@ -24,22 +28,22 @@ import type { MessageWriter } from '../wire/writer.js';
 import { validateMessage } from './validate.js';
 
 /** One step taken: what the engine must now do is `actions`, in order. */
-export interface StepRecord {
-  from: string;
-  event: Event;
-  to: string;
-  actions: string[];
+export interface StepRecord<N extends MachineNames = MachineNames> {
+  from: N['state'];
+  event: N['event'];
+  to: N['state'];
+  actions: N['action'][];
 }
 
 /** A received message, with the validation failure when the caller asked to see invalid bodies. */
-export interface Received extends ReadResult {
+export interface Received<A extends string = string> extends ReadResult {
   /** The machine's actions for this step. */
-  actions: string[];
+  actions: A[];
   /** PROTOCOL_BAD_MESSAGE for the body, when `acceptInvalid` let it through. */
   invalid?: ProtocolError;
 }
 
-export type Judge = (msg: ReadResult & { invalid?: ProtocolError }) => GuardValues | Promise<GuardValues>;
+export type Judge<G extends string = string> = (msg: ReadResult & { invalid?: ProtocolError }) => GuardValues<G> | Promise<GuardValues<G>>;
 
 export interface ReceiveOptions {
   /**
@@ -50,11 +54,11 @@ export interface ReceiveOptions {
   acceptInvalid?: readonly Message['type'][];
 }
 
-export interface EndpointOptions {
+export interface EndpointOptions<N extends MachineNames = MachineNames> {
   /** Answer in the byte order of the last received message (the receiver). */
   followPeerOrder?: boolean;
   /** Called after every step (tests, the simulator, -v logging). */
-  onStep?: (step: StepRecord) => void;
+  onStep?: (step: StepRecord<N>) => void;
 }
 
 /** The capability names an INFO lists (its optional `capabilities : as`). */
@@ -84,36 +88,41 @@ export function messageGuards(m: Message): Record<string, boolean> {
   }
 }
 
-function merge(own: Record<string, boolean>, given: GuardValues | undefined): GuardValues {
-  if (given === undefined) return own;
-  if (typeof given === 'function') return (name: string) => own[name] ?? given(name);
+/** No guard values from the caller. */
+const none = <G extends string>(): GuardValues<G> => ({}) as GuardValues<G>;
+
+function merge<G extends string>(own: Record<string, boolean>, given: GuardValues<G> | undefined): GuardValues<G> {
+  if (given === undefined) return own as GuardValues<G>;
+  if (typeof given === 'function') return (name: G) => own[name] ?? given(name);
   return { ...given, ...own };
 }
 
-export class Endpoint {
-  #config: Config;
+export class Endpoint<N extends MachineNames = MachineNames> {
+  #config: Config<N['state']>;
   order: ByteOrder;
   readonly #followPeerOrder: boolean;
+  // Held as taking any step (a parameter typed by N would make Endpoint<PusherNames>
+  // unusable where an Endpoint is expected); only StepRecord<N> is ever passed.
   readonly #onStep: ((s: StepRecord) => void) | undefined;
 
   constructor(
-    readonly machine: Machine,
+    readonly machine: Machine<N>,
     readonly reader: MessageReader,
     readonly writer: MessageWriter,
     order: ByteOrder = 'le',
-    options: EndpointOptions = {},
+    options: EndpointOptions<N> = {},
   ) {
     this.#config = initialConfig(machine);
     this.order = order;
     this.#followPeerOrder = options.followPeerOrder ?? false;
-    this.#onStep = options.onStep;
+    this.#onStep = options.onStep as ((s: StepRecord) => void) | undefined;
   }
 
-  get state(): string {
+  get state(): N['state'] {
     return this.#config.state;
   }
 
-  get config(): Config {
+  get config(): Config<N['state']> {
     return this.#config;
   }
 
@@ -123,16 +132,16 @@ export class Endpoint {
 
   /** The final state's outcome, or undefined while the session runs. */
   get outcome(): Outcome | undefined {
-    return this.machine.states[this.#config.state]?.final;
+    return (this.machine as Machine).states[this.#config.state]?.final;
   }
 
   /** Whether the machine has any transition for `event` in the current state (guards aside). */
-  allows(event: Event): boolean {
+  allows(event: N['event']): boolean {
     return this.machine.transitions.some((t) => t.from === this.#config.state && t.event === event);
   }
 
   /** Computes a step without taking it; PROTOCOL_UNEXPECTED_MESSAGE when not allowed. */
-  #plan(event: Event, guards: GuardValues, what: string): StepRecord & { next: Config } {
+  #plan(event: N['event'], guards: GuardValues<N['guard']>, what: string): StepRecord<N> & { next: Config<N['state']> } {
     const step = transition(this.machine, this.#config, event, guards);
     if ('error' in step) {
       throw new ProtocolError('PROTOCOL_UNEXPECTED_MESSAGE', `${this.machine.id}: ${what} is not allowed in state ${this.#config.state}`, {
@@ -144,7 +153,7 @@ export class Endpoint {
     return { from: this.#config.state, event, to: step.next, actions: step.actions, next: { state: step.next, ctx: step.ctx } };
   }
 
-  #take(step: StepRecord & { next: Config }): string[] {
+  #take(step: StepRecord<N> & { next: Config<N['state']> }): N['action'][] {
     this.#config = step.next;
     const { next: _next, ...record } = step;
     this.#onStep?.(record);
@@ -152,11 +161,11 @@ export class Endpoint {
   }
 
   /** Sends a message (not a PUTOBJECT with payload); returns the machine's actions. */
-  async send(message: Message, guards?: GuardValues): Promise<string[]> {
+  async send(message: Message, guards?: GuardValues<N['guard']>): Promise<N['action'][]> {
     validateMessage(message as unknown as { type: string } & Record<string, unknown>);
     // The step is taken before the write: a STATUS read concurrently (the
     // pipelined pusher) must see the machine after this send, not before.
-    const actions = this.#take(this.#plan(`send:${message.type}`, merge(messageGuards(message), guards), `sending ${message.type}`));
+    const actions = this.#take(this.#plan(`send:${message.type}` as N['event'], merge(messageGuards(message), guards), `sending ${message.type}`));
     await this.writer.send(message, this.order);
     return actions;
   }
@@ -165,11 +174,11 @@ export class Endpoint {
   async sendPutObject(
     put: Pick<PutObjectMessage, 'object' | 'size'> & { extra?: PutObjectMessage['extra'] },
     payload: AsyncIterable<Uint8Array>,
-    guards?: GuardValues,
-  ): Promise<string[]> {
+    guards?: GuardValues<N['guard']>,
+  ): Promise<N['action'][]> {
     const message: PutObjectMessage = { type: 'PUTOBJECT', object: put.object, size: put.size, extra: put.extra ?? new Map() };
     validateMessage(message as unknown as { type: string } & Record<string, unknown>);
-    const actions = this.#take(this.#plan('send:PUTOBJECT', merge({}, guards), 'sending PUTOBJECT'));
+    const actions = this.#take(this.#plan('send:PUTOBJECT' as N['event'], merge({}, guards), 'sending PUTOBJECT'));
     await this.writer.sendPutObject(message, payload, this.order);
     return actions;
   }
@@ -181,14 +190,14 @@ export class Endpoint {
    * runs (so a PUTOBJECT out of turn is never staged). On any error the
    * caller decides what follows; call `fail()` to take the 'error' step.
    */
-  async receive(judge: Judge = () => ({}), options: ReceiveOptions = {}): Promise<Received | null> {
+  async receive(judge: Judge<N['guard']> = none, options: ReceiveOptions = {}): Promise<Received<N['action']> | null> {
     const r = await this.reader.next();
     if (r === null) {
       this.eof();
       return null;
     }
     if (this.#followPeerOrder) this.order = r.order;
-    const event: Event = `recv:${r.message.type}`;
+    const event = `recv:${r.message.type}` as N['event'];
     if (!this.allows(event)) {
       throw new ProtocolError('PROTOCOL_UNEXPECTED_MESSAGE', `${this.machine.id}: received ${r.message.type} in state ${this.#config.state}`, {
         machine: this.machine.id,
@@ -210,15 +219,15 @@ export class Endpoint {
   }
 
   /** The connection ended: takes the 'eof' step (no-op once final). */
-  eof(): string[] {
+  eof(): N['action'][] {
     if (this.finished) return [];
-    return this.#take(this.#plan('eof', {}, 'end of stream'));
+    return this.#take(this.#plan('eof' as N['event'], none(), 'end of stream'));
   }
 
   /** A local failure or a peer's protocol error ended the session: the 'error' step (no-op once final). */
-  fail(): string[] {
+  fail(): N['action'][] {
     if (this.finished) return [];
-    return this.#take(this.#plan('error', {}, 'error'));
+    return this.#take(this.#plan('error' as N['event'], none(), 'error'));
   }
 }
 
