@@ -14,7 +14,14 @@ import { delayedPipe } from '../testkit/delay-link.js';
 import { tmpDir } from '../testkit/tmp.js';
 import { push, type PushOptions, type PushResult } from './pusher.js';
 import { receive } from './receiver.js';
-import { DEFAULT_WINDOW } from './push-pipeline.js';
+import { DEFAULT_WINDOW, MAX_WINDOW, sendPipelined } from './push-pipeline.js';
+import { PassThrough } from 'node:stream';
+import { PUSHER } from '../../spec/machine.js';
+import { ZERO_CHECKSUM } from '../wire/constants.js';
+import { MessageReader } from '../wire/reader.js';
+import { MessageWriter } from '../wire/writer.js';
+import { Endpoint } from './endpoint.js';
+import type { PlannedObject } from './push-plan.js';
 
 const files = (n: number): DirNode => ({
   type: 'dir',
@@ -61,4 +68,49 @@ test('window 1 is stop-and-wait: one object in flight, one round trip each', asy
   const objects = r.pushed.objectsSent;
   // INFO + UPDATE/STATUS + one round trip per object + DONE/REPORT.
   assert.ok(r.ms >= objects * 20, `${r.ms.toFixed(0)} ms for ${objects} objects`);
+});
+
+test('a window above the machine bound is clamped to it: MAX_WINDOW is the pusher machine\'s inFlight max', async () => {
+  // PUSHER reads the JSON at run time; MAX_WINDOW comes from the generated names.
+  const bound = PUSHER.context?.inFlight.max ?? 0;
+  assert.equal(MAX_WINDOW, bound);
+  const toReceiver = new PassThrough();
+  const toPusher = new PassThrough();
+  const ep = new Endpoint(PUSHER, new MessageReader(toPusher), new MessageWriter(toReceiver));
+  const peerIn = new MessageReader(toReceiver);
+  const peerOut = new MessageWriter(toPusher);
+  const STATUS_OK = { type: 'STATUS', result: true, message: '', extra: new Map() } as const;
+  await peerOut.send({ type: 'INFO', mode: 1, refs: new Map(), extra: new Map() }, 'le');
+  await ep.receive();
+  await ep.send({ type: 'UPDATE', refs: new Map([['main', { from: ZERO_CHECKSUM, to: 'a'.repeat(64) }]]) }, { hasUpdates: true });
+  assert.equal((await peerIn.next())?.message.type, 'UPDATE');
+  await peerOut.send(STATUS_OK, 'le');
+  await ep.receive();
+  assert.equal(ep.state, 'sending');
+
+  const n = bound + 10;
+  const objects: PlannedObject[] = Array.from({ length: n }, (_, i) => ({ checksum: i.toString(16).padStart(64, '0'), type: 'file', name: `${i.toString(16).padStart(64, '0')}.filez`, size: 1 }));
+  // The peer answers nothing until `bound` objects are in flight, so an
+  // unclamped window would send one more and the machine would refuse it.
+  const peer = (async (): Promise<void> => {
+    let unanswered = 0;
+    for (let read = 0; read < n; read++) {
+      const r = await peerIn.next();
+      await r?.payload?.skip();
+      unanswered++;
+      if (read + 1 >= bound) {
+        for (; unanswered > 0; unanswered--) await peerOut.send(STATUS_OK, 'le');
+      }
+    }
+  })();
+  const result = await sendPipelined(ep, objects, {
+    window: bound * 10,
+    windowBytes: Number.MAX_SAFE_INTEGER,
+    openRead: () => Object.assign((async function* () { yield new Uint8Array([0]); })(), { close: () => undefined }),
+    closed: async (what) => new Error(`closed ${what}`),
+    abort: () => undefined,
+  });
+  await peer;
+  assert.equal(result.sent, n);
+  assert.equal(result.maxInFlight, bound);
 });

@@ -14,14 +14,18 @@
  *
  * A window of 1 is version 0's stop-and-wait exactly.
  */
+import { PUSHER_CONTEXT } from '../../spec/machines.generated.js';
 import { ProtocolError } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 import type { PlannedObject } from './push-plan.js';
 
 export const DEFAULT_WINDOW = 64;
 export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
-/** The machine's bound on `inFlight` (spec/machines/pusher.json context). */
-export const MAX_WINDOW = 4096;
+/**
+ * The machine's bound on `inFlight` (spec/machines/pusher.json context): a
+ * larger window would have the machine refuse the next PUTOBJECT.
+ */
+export const MAX_WINDOW: number = PUSHER_CONTEXT.inFlight.max;
 
 export interface PipelineOptions {
   window: number;
