@@ -30,8 +30,11 @@ test('stage, publish child-first, dispose', async () => {
   const s = Staging.create(repo);
   assert.match(s.dir, /\/tmp\/push-staging-\d+-[0-9a-f]+$/);
   const meta = await stage(s, DIRMETA, 'dirmeta');
-  assert.equal(meta, '446a0ef11b7cc167f3b603e585c7eeeeb675faa412d5ec73f62988eb0b6c5488');
+  // The two chunks written land as one file under the name given, in the leaf layout (XX/rest.ext).
+  assert.equal(s.pathOf(meta, 'dirmeta'), join(s.dir, meta.slice(0, 2), `${meta.slice(2)}.dirmeta`));
+  assert.deepEqual(readFileSync(join(s.dir, meta.slice(0, 2), `${meta.slice(2)}.dirmeta`)), DIRMETA);
   const tree = await stage(s, EMPTY_TREE, 'dirtree');
+  assert.deepEqual(readFileSync(join(s.dir, 'm', tree.slice(0, 2), `${tree.slice(2)}.dirtree`)), EMPTY_TREE, 'parents in m/XX/');
   assert.equal(s.has(meta, 'dirmeta'), true);
   assert.equal(await repo.objects.has(meta, 'dirmeta'), false, 'nothing visible before publish');
   assert.deepEqual(s.list(), [{ checksum: meta, type: 'dirmeta' }, { checksum: tree, type: 'dirtree' }]);
@@ -39,11 +42,13 @@ test('stage, publish child-first, dispose', async () => {
   await assert.rejects(s.writeObject('../../x'.padEnd(64, 'a'), 'dirmeta'), { code: 'REPO_BAD_OBJECT_NAME' });
   assert.throws(() => s.publish([{ checksum: 'f'.repeat(64), type: 'commit' }]), { code: 'REPO_STAGING' });
   // The store already holds the dirtree (different bytes even): never overwritten, staged copy dropped.
+  const held = Buffer.from('held by the store');
   mkdirSync(repo.resolve('objects', tree.slice(0, 2)));
-  writeFileSync(repo.resolve('objects', tree.slice(0, 2), `${tree.slice(2)}.dirtree`), EMPTY_TREE);
+  writeFileSync(repo.resolve('objects', tree.slice(0, 2), `${tree.slice(2)}.dirtree`), held);
   const r = s.publish([{ checksum: meta, type: 'dirmeta' }, { checksum: tree, type: 'dirtree' }]);
   assert.deepEqual(r, { published: 1, alreadyPresent: 1 });
-  assert.deepEqual(readFileSync(repo.resolve('objects', '44', `${meta.slice(2)}.dirmeta`)), DIRMETA);
+  assert.deepEqual(readFileSync(repo.resolve('objects', tree.slice(0, 2), `${tree.slice(2)}.dirtree`)), held);
+  assert.deepEqual(readFileSync(repo.resolve('objects', meta.slice(0, 2), `${meta.slice(2)}.dirmeta`)), DIRMETA);
   s.dispose();
   s.dispose();
   assert.equal(existsSync(s.dir), false);
