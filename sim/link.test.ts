@@ -110,7 +110,10 @@ test('corrupting a payload byte, and dropping or duplicating a chunk, damage wha
   assert.deepEqual(c.got, ['m0', 'PUT:bad', 'm2', 'm3']);
   const fixed = params({ minChunk: 100, maxChunk: 100 });
   const d = await exchange(fixed, [{ kind: 'drop-chunk', dir: 'up', index: 5 }]);
-  assert.notDeepEqual(d.got, ['m0', 'PUT:ok', 'm2', 'm3']);
+  // Chunk 5 is payload bytes 500..599 of 100-byte chunks: the reader takes the next
+  // 100 bytes (STATUS m2, m3) as payload and finds the stream 100 bytes short.
+  assert.deepEqual([d.got, d.error], [['m0'], 'WIRE_TRUNCATED']);
+  assert.deepEqual(d.link.stats.fired, [{ kind: 'drop-chunk', dir: 'up', index: 5 }]);
   const s = await exchange(fixed, [{ kind: 'swap-chunk', dir: 'up', index: 5 }]);
   assert.deepEqual(s.got.slice(0, 2), ['m0', 'PUT:bad']);
 });
@@ -118,13 +121,21 @@ test('corrupting a payload byte, and dropping or duplicating a chunk, damage wha
 test('a stall holds the bytes until the link is closed', async () => {
   const link = createLink(params(), [{ kind: 'stall', dir: 'up', at: 10 }]);
   const chunks: Buffer[] = [];
-  link.receiver.input.on('data', (c: Buffer) => chunks.push(c));
+  // A pause point, not a sleep: the first bytes arrive in one delivery round with
+  // all the others that would (one write is scheduled at once).
+  const arrived = new Promise<void>((resolve) =>
+    link.receiver.input.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (Buffer.concat(chunks).length >= 10) resolve();
+    }),
+  );
   link.pusher.output.write(Buffer.alloc(100));
-  await new Promise((r) => setTimeout(r, 30));
-  assert.equal(Buffer.concat(chunks).length, 10);
+  await arrived;
+  assert.equal(link.stats.bytes.up, 10, 'the link let 10 bytes through');
   const ended = new Promise((r) => link.receiver.input.on('end', r));
   link.close();
   await ended;
+  assert.equal(Buffer.concat(chunks).length, 10, 'nothing past the stall arrived, before or at the close');
 });
 
 test('faults print as readable steps', () => {
