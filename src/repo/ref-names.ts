@@ -23,8 +23,8 @@ export const MAX_REF_NAME_BYTES = 1024;
 
 const COMPONENT_RE = /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
 
-/** The "ref does not exist" value of the protocol and of updateRefs. */
-export const ZERO_CHECKSUM = '0'.repeat(64);
+/** The "ref does not exist" value of the protocol (defined with the wire's constants) and of updateRefs. */
+export { ZERO_CHECKSUM } from '../wire/constants.js';
 
 /** Why `name` is not a valid ref name, or undefined when it is. */
 export function refNameProblem(name: unknown): string | undefined {
