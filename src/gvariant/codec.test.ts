@@ -19,7 +19,7 @@ function code(f: () => unknown): string {
   assert.fail('expected an error');
 }
 
-// ostree-format.md §2.7, hex exactly as GLib emits it.
+// spec/ostree-format.md §2.7, hex exactly as GLib emits it.
 const WORKED: [string, string, GVValue][] = [
   ['a{sv}', '75000000000000000100000000750200730000000000000068690000730200006173000000000000780002006173030f1e2f',
     new Map<GVValue, GVValue>([['u', new Variant('u', 1)], ['s', new Variant('s', 'hi')], ['as', new Variant('as', ['x'])]])],

@@ -1,5 +1,5 @@
 /**
- * GVariant reader for untrusted bytes (ostree-format.md §2.2–2.6), strict:
+ * GVariant reader for untrusted bytes (spec/ostree-format.md §2.2–2.6), strict:
  * it accepts exactly the bytes our encoder would write for some value, and
  * rejects everything else with a GVariantError.
  *

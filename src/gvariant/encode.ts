@@ -1,5 +1,5 @@
 /**
- * GVariant writer: normal form only (ostree-format.md §2.2–2.6).
+ * GVariant writer: normal form only (spec/ostree-format.md §2.2–2.6).
  *
  *   fixed-element array: elements back to back; variable: each aligned, then
  *   one end offset per element. Tuple/dict entry: members aligned, end offsets

@@ -1,6 +1,6 @@
 /**
  * GVariant codec: the serialization OSTree uses for its metadata objects and
- * the push protocol uses for `a{sv}` payloads (ostree-format.md §2).
+ * the push protocol uses for `a{sv}` payloads (spec/ostree-format.md §2).
  *
  *   encode(type, value, order?) → Uint8Array   normal form only
  *   decode(type, bytes, order?) → value          strict, for untrusted input

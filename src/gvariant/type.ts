@@ -1,5 +1,5 @@
 /**
- * GVariant type strings (ostree-format.md §2.1).
+ * GVariant type strings (spec/ostree-format.md §2.1).
  *
  *   basic   y b n q i u x t h d s o g      fixed size 1 1 2 2 4 4 8 8 4 8, s/o/g variable
  *   v       variant, variable, align 8

@@ -2,7 +2,7 @@
  * A commit builder for tests, fixtures, the demo and benchmarks: turns a tree
  * (in memory, or a directory on disk) into archive objects and a commit with
  * the same checksum `ostree commit` gives for the same tree, timestamp,
- * subject, body and metadata (ostree-format.md §3, §4).
+ * subject, body and metadata (spec/ostree-format.md §3, §4).
  *
  * What `ostree commit` records, and so what we record:
  * - uid, gid and the full st_mode as found on disk (`ownerUid`/`ownerGid`

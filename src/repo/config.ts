@@ -1,6 +1,6 @@
 /**
  * A small reader for the GKeyFile ("INI") format of an OSTree repository's
- * `config` (ostree-format.md §1.1):
+ * `config` (spec/ostree-format.md §1.1):
  *
  *   [core]
  *   repo_version=1

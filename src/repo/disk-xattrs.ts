@@ -2,7 +2,7 @@
  * Extended attributes of a directory tree on disk. Node has no xattr API, so
  * they are read with one `getfattr -R` run (package `attr`) over the whole
  * tree. `ostree commit` records every xattr it can list (all namespaces, not
- * just user.*), sorted by name and with empty values dropped (ostree-format.md
+ * just user.*), sorted by name and with empty values dropped (spec/ostree-format.md
  * §4.3); we ask getfattr for the same (`-m -`) and leave sorting and dropping
  * to xattrsFromRecord.
  *

@@ -1,5 +1,5 @@
 /**
- * Archive content objects, `.filez` (ostree-format.md §3.5, §4.2).
+ * Archive content objects, `.filez` (spec/ostree-format.md §3.5, §4.2).
  *
  *   u32 BE   header_len
  *   4 bytes  00 00 00 00
@@ -80,7 +80,7 @@ export function checksumPrefix(m: FileMeta): Uint8Array {
   return Buffer.concat([u32be(h.byteLength), new Uint8Array(4), h]);
 }
 
-/** Width of a framing offset for a container of `total` bytes (ostree-format.md §2.4). */
+/** Width of a framing offset for a container of `total` bytes (spec/ostree-format.md §2.4). */
 function offsetWidth(total: number): number {
   return total <= 0xff ? 1 : total <= 0xffff ? 2 : 4;
 }

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { needTools } from '../testkit/tools.js';
 import { glibDictOrder } from './glib-dict-order.js';
 
-// What ostree 2022.7 wrote in our experiments (ostree-format.md §6.1).
+// What ostree 2022.7 wrote in our experiments (spec/ostree-format.md §6.1).
 test('orders the summary keys as ostree summary -u writes them', () => {
   assert.deepEqual(
     glibDictOrder([

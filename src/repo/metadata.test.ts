@@ -29,7 +29,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const isCode = (code: string) => (e: unknown) => e instanceof RepoError && e.code === code;
 
-// The 102-byte commit of ostree-format.md §2.7.
+// The 102-byte commit of spec/ostree-format.md §2.7.
 const SMALL_COMMIT_HEX =
   '76657273696f6e0031000073080d' +
   '7375626a0000' +

@@ -1,5 +1,5 @@
 /**
- * Metadata objects as typed values (ostree-format.md §3.1–3.4, §3.7, §4.3).
+ * Metadata objects as typed values (spec/ostree-format.md §3.1–3.4, §3.7, §4.3).
  *
  *   commit      (a{sv}aya(say)sstayay)  metadata, parent (0 or 32 bytes), related,
  *                                       subject, body, timestamp (t, BIG-endian),

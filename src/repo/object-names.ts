@@ -1,5 +1,5 @@
 /**
- * Object types, names and loose-object paths (ostree-format.md §1.3).
+ * Object types, names and loose-object paths (spec/ostree-format.md §1.3).
  *
  *   objects/<hex[0:2]>/<hex[2:64]>.<ext>      lowercase hex, SHA-256 = 64 digits
  *   file (1)             filez (archive)  file (bare*)

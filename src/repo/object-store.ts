@@ -3,7 +3,7 @@
  * reader for another mode (bare-user keeps content as plain files with the
  * header in an xattr) can be added without touching them. `openRead` always
  * yields the archive representation of an object: the exact bytes a
- * PUTOBJECT carries (ostree-format.md §1.3, §3.5).
+ * PUTOBJECT carries (spec/ostree-format.md §1.3, §3.5).
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';

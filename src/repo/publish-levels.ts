@@ -1,6 +1,6 @@
 /**
  * Publication in levels: the fewest durability barriers that keep child-first
- * true after a power cut, not only after a kill (ostree-format.md §5.1).
+ * true after a power cut, not only after a kill (spec/ostree-format.md §5.1).
  *
  *   level(o) = 0                                  o has no child in this publication
  *              1 + max(level(c) for its children  otherwise (files, dirmetas and

@@ -1,6 +1,6 @@
 /**
  * Ref names, with the rules of `ostree refs --create` and `commit --branch`
- * (ostree-format.md §1.4): the name is one or more components joined by '/',
+ * (spec/ostree-format.md §1.4): the name is one or more components joined by '/',
  * each matching `[\w\d][-._\w\d]*` where GRegex's `\w` is Unicode-aware.
  *
  * Checked against ostree 2022.7 (see refs.test.ts): `\w` there is exactly the

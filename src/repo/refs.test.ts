@@ -21,7 +21,7 @@ const C = 'c'.repeat(64);
 const ACCEPT = ['a', 'a.b-c_d', '1abc', '_under', 'A.B', 'os/x86_64/main', 'x..y', 'trailing.', 'a-', 'é', 'ａ', 'a٣', 'Ⅻ', '²', 'ǅ', 'ʰ', '中文', '\u{1D400}', 'x'.repeat(255), `a/${'x'.repeat(255)}/${'y'.repeat(255)}`];
 const REFUSE = ['', '..', '.', 'a/../b', '/lead', 'trail/', 'a//b', 'has space', '-dash', '.dot', 'a/.hidden', 'a~1', 'a*b', 'a@b', 'a+b', 'a\tb', 'a\nb', 'a\x01b', '\x7f', 'a\0b', 'e\u0301', 'a\u203f', 'a\u0903', 'a\u200b', 'a^', 'a:b', 'x'.repeat(256), 'a\uD800'];
 
-test('ref names: the table of ostree-format.md §1.4 and beyond', () => {
+test('ref names: the table of spec/ostree-format.md §1.4 and beyond', () => {
   for (const name of ACCEPT) assert.equal(isValidRefName(name), true, JSON.stringify(name));
   for (const name of REFUSE) assert.equal(isValidRefName(name), false, JSON.stringify(name));
   assert.equal(isValidRefName(`${'d'.repeat(200)}/`.repeat(6) + 'z'), false, 'over 1024 bytes (stricter than ostree)');

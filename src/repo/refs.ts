@@ -1,5 +1,5 @@
 /**
- * Listing, resolving and compare-and-swap updating of refs (ostree-format.md §1.4).
+ * Listing, resolving and compare-and-swap updating of refs (spec/ostree-format.md §1.4).
  *
  *   refs/heads/NAME               local refs: read and written here
  *   refs/remotes/REMOTE/NAME      read only

@@ -1,5 +1,5 @@
 /**
- * Opening and creating an OSTree repository (ostree-format.md §1.1, §1.2).
+ * Opening and creating an OSTree repository (spec/ostree-format.md §1.1, §1.2).
  *
  *   config          [core] repo_version=1, mode=bare|archive-z2|bare-user|bare-user-only|bare-split-xattrs
  *   objects/ refs/heads/ refs/remotes/ refs/mirrors/ state/ tmp/ tmp/cache/ extensions/

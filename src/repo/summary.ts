@@ -1,5 +1,5 @@
 /**
- * The repository `summary` file (ostree-format.md §6.1, §6.2).
+ * The repository `summary` file (spec/ostree-format.md §6.1, §6.2).
  *
  *   summary = (a(s(taya{sv}))a{sv})
  *   part 0: one entry per ref under refs/heads, sorted by strcmp of the name:

@@ -1,5 +1,5 @@
 /**
- * The closure of a commit, child first (ostree-format.md §5.1).
+ * The closure of a commit, child first (spec/ostree-format.md §5.1).
  *
  *   commit → (optional) commitmeta → root dirtree + root dirmeta → per dirtree:
  *   each file (content object) and each (subdir, dirtree, dirmeta), recursively.

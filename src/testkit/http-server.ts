@@ -1,7 +1,7 @@
 /**
  * A tiny read-only static file server for tests, bound to 127.0.0.1 on an
  * ephemeral port: enough to serve an archive repository to `ostree pull`
- * (ostree-format.md §6.3). GET and HEAD only; a missing file, a directory or
+ * (spec/ostree-format.md §6.3). GET and HEAD only; a missing file, a directory or
  * a path escaping the root is a 404; every request is logged so a test can
  * assert what a client asked for (e.g. that `summary` was read).
  */
