@@ -63,6 +63,9 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
   /** The reader failed while the sender was still fine (its failure then caused the sender's). */
   let readFailedFirst = false;
   let sendError: unknown;
+  /** spec/machines/pusher.json `windowOpen` for sending `next` now: always open when nothing is in flight. */
+  const windowOpen = (next: PlannedObject): boolean =>
+    inFlight.length === 0 || (inFlight.length < window && bytesInFlight + next.size <= o.windowBytes);
   let wake: () => void = () => undefined;
   let changed = new Promise<void>((r) => (wake = r));
   const bump = (): void => {
@@ -109,20 +112,22 @@ export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObjec
   reader.catch(() => undefined);
 
   try {
-    for (const obj of objects) {
-      while (inFlight.length > 0 && (inFlight.length >= window || bytesInFlight + obj.size > o.windowBytes) && refusal === undefined && !stop) await changed;
+    for (const [i, obj] of objects.entries()) {
+      while (!windowOpen(obj) && refusal === undefined && !stop) await changed;
       if (refusal !== undefined || stop) break;
       // Let replies that already arrived (a refusal) be read before the next
       // object goes out: a synchronous openRead no longer yields by itself.
       if (inFlight.length > 0) await new Promise<void>((r) => setImmediate(r));
       if (refusal !== undefined || stop) break;
+      // The machine's guards, from the data this loop owns, before the object joins those in flight.
+      const guards = { moreObjects: i < objects.length, windowOpen: windowOpen(obj) };
       const payload = o.openRead(obj);
       inFlight.push(obj);
       bytesInFlight += obj.size;
       maxInFlight = Math.max(maxInFlight, inFlight.length);
       bump();
       try {
-        await ep.sendPutObject({ object: obj.name, size: BigInt(obj.size) }, payload, { moreObjects: true, windowOpen: true });
+        await ep.sendPutObject({ object: obj.name, size: BigInt(obj.size) }, payload, guards);
       } finally {
         payload.close();
       }
