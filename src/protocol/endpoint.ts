@@ -162,7 +162,7 @@ export class Endpoint<N extends MachineNames = MachineNames> {
 
   /** Sends a message (not a PUTOBJECT with payload); returns the machine's actions. */
   async send(message: Message, guards?: GuardValues<N['guard']>): Promise<N['action'][]> {
-    validateMessage(message as unknown as { type: string } & Record<string, unknown>);
+    validateMessage(message);
     // The step is taken before the write: a STATUS read concurrently (the
     // pipelined pusher) must see the machine after this send, not before.
     const actions = this.#take(this.#plan(`send:${message.type}` as N['event'], merge(messageGuards(message), guards), `sending ${message.type}`));
@@ -177,7 +177,7 @@ export class Endpoint<N extends MachineNames = MachineNames> {
     guards?: GuardValues<N['guard']>,
   ): Promise<N['action'][]> {
     const message: PutObjectMessage = { type: 'PUTOBJECT', object: put.object, size: put.size, extra: put.extra ?? new Map() };
-    validateMessage(message as unknown as { type: string } & Record<string, unknown>);
+    validateMessage(message);
     const actions = this.#take(this.#plan('send:PUTOBJECT' as N['event'], merge({}, guards), 'sending PUTOBJECT'));
     await this.writer.sendPutObject(message, payload, this.order);
     return actions;
@@ -207,7 +207,7 @@ export class Endpoint<N extends MachineNames = MachineNames> {
     }
     let invalid: ProtocolError | undefined;
     try {
-      validateMessage(r.message as unknown as { type: string } & Record<string, unknown>);
+      validateMessage(r.message);
     } catch (e) {
       if (!(e instanceof ProtocolError) || !(options.acceptInvalid ?? []).includes(r.message.type)) throw e;
       invalid = e;

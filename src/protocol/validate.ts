@@ -110,8 +110,12 @@ export function validateBody<T extends MessageType>(type: T, json: unknown): ass
   }
 }
 
-/** The shape of the wire layer's decoded messages, kept structural to avoid a cycle. */
-export type DecodedMessage = { type: string } & Record<string, unknown>;
+/**
+ * The shape of the wire layer's decoded messages, kept structural to avoid a
+ * cycle: any object with a `type`; its other own keys are the body (the wire
+ * interfaces of src/wire/messages.ts fit as they are, without a cast).
+ */
+export type DecodedMessage = { readonly type: string };
 
 /**
  * Objects without a prototype: assigning the key "__proto__" (a ref may be
@@ -138,7 +142,8 @@ function variantValue(v: unknown): unknown {
 }
 
 /** The JSON form of a decoded message's body (see the module comment). */
-export function bodyToJson(msg: DecodedMessage): Record<string, unknown> {
+export function bodyToJson<M extends DecodedMessage>(message: M): Record<string, unknown> {
+  const msg = message as DecodedMessage & Record<string, unknown>;
   const out = bare();
   const extra = msg['extra'];
   // Extension keys (spec/protocol.md section 12) are checked by value, like the known ones.
@@ -154,7 +159,7 @@ export function bodyToJson(msg: DecodedMessage): Record<string, unknown> {
 const validFrozen = new WeakSet<object>();
 
 /** validateBody over a decoded message: what an engine calls on each message. */
-export function validateMessage(msg: DecodedMessage): void {
+export function validateMessage<M extends DecodedMessage>(msg: M): void {
   if (validFrozen.has(msg)) return;
   validateBody(msg.type as MessageType, bodyToJson(msg));
   if (Object.isFrozen(msg)) validFrozen.add(msg);
