@@ -1,5 +1,5 @@
 /**
- * A commit's bindings (ostree-format.md §6.4): metadata keys of the commit
+ * A commit's bindings (spec/ostree-format.md §6.4): metadata keys of the commit
  * itself (covered by its checksum) that say where it may be published.
  *
  *   ostree.ref-binding         as  the refs the commit may be pulled as
