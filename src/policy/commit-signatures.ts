@@ -1,6 +1,6 @@
 /**
  * Verifying and adding the signatures of a commit to publish
- * (ostree-format.md §3.4):
+ * (spec/ostree-format.md §3.4):
  *
  *   .commitmeta  a{sv}, not covered by the commit checksum
  *     ostree.sign.ed25519  aay  each a 64-byte ed25519 signature over the .commit bytes

@@ -1,5 +1,5 @@
 /**
- * GPG signatures as OSTree stores them (ostree-format.md §3.4, §6.1):
+ * GPG signatures as OSTree stores them (spec/ostree-format.md §3.4, §6.1):
  *
  *   commitmeta / summary.sig key `ostree.gpgsigs`, type `aay`: each element a
  *   binary detached OpenPGP signature over the exact `.commit` (or `summary`)

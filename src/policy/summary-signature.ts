@@ -1,5 +1,5 @@
 /**
- * `summary.sig` (ostree-format.md §6.1): an `a{sv}` of detached signatures
+ * `summary.sig` (spec/ostree-format.md §6.1): an `a{sv}` of detached signatures
  * over the exact `summary` bytes — `ostree.gpgsigs` (aay, OpenPGP) and/or
  * `ostree.sign.ed25519` (aay, 64-byte ed25519) — as `ostree summary -u
  * --gpg-sign=… / --sign=…` writes it.

@@ -1,6 +1,6 @@
 /**
  * What the receiver does on DONE after an accepted UPDATE: the machine's
- * `publish` action (spec/machines/receiver.json; ostree-format.md §5.1, §6.2).
+ * `publish` action (spec/machines/receiver.json; spec/ostree-format.md §5.1, §6.2).
  *
  * Under the repository lock, all or nothing:
  *   1. every ref is still at the `from` the UPDATE named (else REPO_REF_CONFLICT);

@@ -1,6 +1,6 @@
 /**
  * Checking that an object's bytes deserve its name, in one streaming pass
- * with bounded memory (ostree-format.md §4.1, §4.2, §4.5, §3.4).
+ * with bounded memory (spec/ostree-format.md §4.1, §4.2, §4.5, §3.4).
  *
  *   commit, dirtree, dirmeta   SHA-256(bytes) == name, and the bytes decode
  *                              strictly (normal form, valid dirtree names…)
