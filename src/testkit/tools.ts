@@ -25,6 +25,8 @@ export const TOOLS = {
   setfattr: { command: 'setfattr', debian: 'attr' },
   gpg: { command: 'gpg', debian: 'gpg' },
   gpgv: { command: 'gpgv', debian: 'gpgv' },
+  perl: { command: 'perl', debian: 'perl-base' },
+  strace: { command: 'strace', debian: 'strace' },
 } satisfies Record<string, Tool>;
 
 export type ToolName = keyof typeof TOOLS;
