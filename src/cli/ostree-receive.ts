@@ -19,11 +19,13 @@
  * one line and status 2 before anything is received.
  *
  * A refused push (unsigned commit, ref not allowed, a commit bound to
- * another ref or collection, …) is one line on stderr and status 1. With
- * the extensions on, INFO advertises `force`, `ref_permissions`, the
- * signatures required and the collection id (spec/protocol.md 12.6), so a
- * pusher can reject such refs before sending anything. A failing update hook is always one line on stderr
- * (a warning: the refs are already published) and leaves the status at 0.
+ * another ref or collection, …) is one line on stderr and status 1, and then
+ * no ref was written. With the extensions on, INFO advertises `force`,
+ * `ref_permissions`, the signatures required and the collection id
+ * (spec/protocol.md 12.6), so a pusher can reject such refs before sending
+ * anything. Once a ref file was written the status is 0 whatever follows: a
+ * failing update hook or summary, or a pusher gone before the REPORT, is one
+ * warning line each (the refs are already published).
  * `dry_run: true` is refused with CONFIG_INVALID: the engine cannot yet
  * receive without publishing, and doing it anyway would break the promise.
  *
@@ -103,6 +105,8 @@ async function main(argv: readonly string[]): Promise<number> {
     },
   });
   if (result.error !== undefined) process.stderr.write(`${PROG}: ${oneLine(result.error.message)}\n`);
+  // Whatever went wrong after the refs moved (summary, the link) cannot undo them: warnings, status 0.
+  for (const w of result.warnings) process.stderr.write(`${PROG}: warning: ${oneLine(w.message)}\n`);
   // The hook's failure cannot undo the publication: a warning, status unchanged.
   if (result.hook !== undefined && !result.hook.ok) process.stderr.write(`${PROG}: warning: ${oneLine(result.hook.error?.message ?? 'the update hook failed')}\n`);
   if (result.outcome === 'idle' || result.outcome === 'published') return 0;

@@ -29,8 +29,9 @@
  * stays clean, and a retry finds them already stored.
  */
 import { join } from 'node:path';
-import { ProtocolError, isOstreePushError } from '../errors.js';
+import { type OstreePushError, ProtocolError, RepoError, asOstreePushError, isOstreePushError } from '../errors.js';
 import { acquireLock } from '../repo/lock.js';
+import { acquireOstreeLock, type OstreeLock, type OstreeLockOptions } from '../repo/ostree-lock.js';
 import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
 import { readRef, updateRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
@@ -52,11 +53,28 @@ export interface PublishOutcome {
   alreadyPresent: number;
   dropped: number;
   summaryUpdated: boolean;
+  /** The refs that moved: all of `updates`, unless a ref write failed part way. */
+  moved: AcceptedUpdate[];
+  /** What went wrong after the refs moved (summary, a partial ref write) or around them (no ostree lock). */
+  warnings: OstreePushError[];
 }
+
+/**
+ * The named steps of publication, in order, where a test may hold the
+ * receiver (`PublishHooks.pause`) to run an ostree command in between:
+ * `done` (DONE received, no lock yet), `locked` (both locks held),
+ * `checked` (refs, closure and fast-forward checked), `published` (objects
+ * in objects/), `refs` (refs written), `summary` (summary written, locks
+ * still held).
+ */
+export const PUBLISH_STEPS = ['done', 'locked', 'checked', 'published', 'refs', 'summary'] as const;
+export type PublishStep = (typeof PUBLISH_STEPS)[number];
 
 export interface PublishHooks {
   /** Called after each object lands in objects/ (tests check child-first with it). */
   onPublished?: (object: ObjectName, index: number) => void;
+  /** A pause point: publication waits at each step until the returned promise settles (tests only). */
+  pause?: (step: PublishStep) => Promise<void> | void;
 }
 
 export interface PublishPolicy {
@@ -72,6 +90,15 @@ export interface PublishPolicy {
   alwaysWriteSummary?: boolean;
   /** The receive policy (src/policy/engine.ts): force permission, signatures. */
   checks?: ReceiveChecks;
+  /**
+   * Take ostree's own repository lock (`.lock`, shared) from the ref check to
+   * the summary (default true). false exists for one test: the one that shows
+   * what the lock prevents.
+   */
+  ostreeLock?: boolean;
+  ostreeLockOptions?: OstreeLockOptions;
+  /** Told at once when ostree's lock is unavailable (the receiver prints it). */
+  warn?: (w: OstreePushError) => void;
 }
 
 /** Staged ∪ store, staging first: what the walks of this module see. */
@@ -129,6 +156,17 @@ async function checkFastForward(view: RepoLike, u: AcceptedUpdate): Promise<void
   );
 }
 
+/** Which refs of `updates` are now at their new value (after a failed ref write: what actually moved). */
+function refsAtTarget(repo: Repo, updates: readonly AcceptedUpdate[]): AcceptedUpdate[] {
+  return updates.filter((u) => {
+    try {
+      return (readRef(repo, u.ref) ?? ZERO_CHECKSUM) === u.to;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export async function publishUpdate(
   repo: Repo,
   staging: Staging,
@@ -137,13 +175,32 @@ export async function publishUpdate(
   hooks: PublishHooks = {},
 ): Promise<PublishOutcome> {
   const view = stagedView(repo, staging);
+  const pause = async (step: PublishStep): Promise<void> => {
+    await hooks.pause?.(step);
+  };
   // Every object has arrived: once their background writes are done (a
   // failed one ends the push here), their bytes go to disk while the closure
   // is walked and checked.
   await staging.settle();
   const durable = staging.makeDurable();
+  await pause('done');
+  // Lock order: ours, then ostree's (every process of ours takes them in this order; ostree never takes ours).
   const lock = await acquireLock(repo);
+  let ostreeLock: OstreeLock | undefined;
+  const warnings: OstreePushError[] = [];
   try {
+    if (policy.ostreeLock !== false) {
+      // Shared, as libostree holds it around a transaction: excludes prune (exclusive), not other writers.
+      ostreeLock = await acquireOstreeLock(repo, 'shared', policy.ostreeLockOptions);
+      if (!ostreeLock.held) {
+        const w = new RepoError('REPO_OSTREE_LOCK_UNAVAILABLE', `ostree's repository lock (.lock) could not be taken (${ostreeLock.unavailable ?? 'unknown reason'}); a concurrent ostree prune is not excluded`, {
+          path: repo.path,
+        });
+        warnings.push(w);
+        policy.warn?.(w);
+      }
+    }
+    await pause('locked');
     for (const u of updates) {
       const current = readRef(repo, u.ref) ?? ZERO_CHECKSUM;
       if (current !== u.from) throw refMoved(u.ref, current, u.from);
@@ -168,23 +225,43 @@ export async function publishUpdate(
     const signed = await policy.checks?.beforePublish(repo, staging, updates);
     const stagedCount = staging.list().length;
     await durable;
+    await pause('checked');
     const moved = staging.publish(order, {
       onStep: (k, o) => hooks.onPublished?.(o, k),
     });
     signed?.writeCommitmetas();
-    await updateRefs(
-      repo,
-      updates.map((u) => ({ name: u.ref, from: u.from, to: u.to })),
-      { lock },
-    );
+    await pause('published');
+    let movedRefs: AcceptedUpdate[] = [...updates];
+    try {
+      await updateRefs(
+        repo,
+        updates.map((u) => ({ name: u.ref, from: u.from, to: u.to })),
+        { lock },
+      );
+    } catch (e) {
+      // Failed before any ref file changed (a conflict, or a failure before the journal): nothing moved.
+      movedRefs = refsAtTarget(repo, updates);
+      if (movedRefs.length === 0) throw e;
+      // Some refs moved: that is the truth to report; the others are named in the warning.
+      warnings.push(asOstreePushError(e));
+    }
+    await pause('refs');
+    // From here on the refs have moved: a failure is a warning, never a failed push.
     let summaryUpdated = false;
     if (policy.alwaysWriteSummary === true || summaryState(repo).hasSummary) {
-      await writeSummary(repo, { dropSignature: policy.canSignSummary });
-      if (policy.canSignSummary) await policy.signSummary?.(repo);
-      summaryUpdated = true;
+      try {
+        await writeSummary(repo, { dropSignature: policy.canSignSummary });
+        if (policy.canSignSummary) await policy.signSummary?.(repo);
+        summaryUpdated = true;
+      } catch (e) {
+        const err = asOstreePushError(e);
+        warnings.push(new RepoError('REPO_SUMMARY_WRITE_FAILED', `the refs moved, but the summary could not be rewritten: ${err.message}`, { path: repo.path }, { cause: err }));
+      }
     }
-    return { ...moved, dropped: stagedCount - order.length, summaryUpdated };
+    await pause('summary');
+    return { ...moved, dropped: stagedCount - order.length, summaryUpdated, moved: movedRefs, warnings };
   } finally {
+    await ostreeLock?.release();
     lock.release();
   }
 }

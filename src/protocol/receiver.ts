@@ -44,7 +44,7 @@ import { receiveObject, storeLookup, type StoreLookup } from './receive-object.j
 import { checkBindings } from './receive-bindings.js';
 import { assertFreeSpace, DEFAULT_LIMITS, PushBudget, type ReceiveLimits } from './receive-limits.js';
 import { takeReceiverSlot, type ReceiverSlot } from '../repo/receiver-slots.js';
-import { publishUpdate, stagedView, type AcceptedUpdate, type PublishPolicy } from './receive-publish.js';
+import { publishUpdate, stagedView, type AcceptedUpdate, type PublishHooks, type PublishPolicy, type PublishStep } from './receive-publish.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import type { HookOutcome } from '../policy/update-hook.js';
 
@@ -78,6 +78,8 @@ export interface ReceiverPolicy {
    * would refuse that ref.
    */
   verifyBindings?: boolean;
+  /** Take ostree's own lock around publication (default true; false only for the test showing what it prevents). */
+  ostreeLock?: boolean;
 }
 
 export interface ReceiverHooks {
@@ -85,6 +87,8 @@ export interface ReceiverHooks {
   onStep?: (step: StepRecord) => void;
   /** Each object as it lands in objects/, in publication order. */
   onPublished?: (object: ObjectName, index: number) => void;
+  /** A pause point at each publication step (receive-publish.ts PUBLISH_STEPS; tests only). */
+  pause?: (step: PublishStep) => Promise<void> | void;
 }
 
 export interface ReceiveOptions {
@@ -103,8 +107,10 @@ export type ReceiveOutcome = 'idle' | 'published' | 'refused' | 'aborted';
 
 export interface ReceiveResult {
   outcome: ReceiveOutcome;
-  /** Refs moved (only when published). */
+  /** Refs moved: whenever a ref file was written, whatever happened afterwards. */
   updated: AcceptedUpdate[];
+  /** What went wrong without undoing what was done: after the refs moved (summary, hook, the link), or ostree's lock unavailable. */
+  warnings: OstreePushError[];
   /** `discarded`: version-0 compatibility files (`.sig`, `.sizes2`) read and dropped, never published. */
   objects: { received: number; alreadyPresent: number; published: number; discarded: number };
   /** Why the session did not do everything asked (refused or aborted). */
@@ -203,9 +209,17 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     ...(policy.signSummary === undefined ? {} : { signSummary: policy.signSummary }),
     ...(policy.alwaysWriteSummary === undefined ? {} : { alwaysWriteSummary: policy.alwaysWriteSummary }),
     ...(policy.checks === undefined ? {} : { checks: policy.checks }),
+    ...(policy.ostreeLock === undefined ? {} : { ostreeLock: policy.ostreeLock }),
+    warn: (w) => log(`warning: ${w.message}`),
+  };
+  const publishHooks: PublishHooks = {
+    ...(hooks.onPublished === undefined ? {} : { onPublished: hooks.onPublished }),
+    ...(hooks.pause === undefined ? {} : { pause: hooks.pause }),
   };
 
-  const result: ReceiveResult = { outcome: 'aborted', updated: [], objects: { received: 0, alreadyPresent: 0, published: 0, discarded: 0 } };
+  const result: ReceiveResult = { outcome: 'aborted', updated: [], warnings: [], objects: { received: 0, alreadyPresent: 0, published: 0, discarded: 0 } };
+  /** Set once a ref file was written: from then on nothing may report this session as failed. */
+  let moved: AcceptedUpdate[] | undefined;
   // More receivers than allowed: refused before INFO, nothing received (the protocol has no answer yet).
   let slot: ReceiverSlot | undefined;
   try {
@@ -352,7 +366,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
           publishing = true;
           let done;
           try {
-            done = await publishUpdate(repo, staging, accepted, publishPolicy, hooks.onPublished ? { onPublished: hooks.onPublished } : {});
+            done = await publishUpdate(repo, staging, accepted, publishPolicy, publishHooks);
           } catch (e) {
             // With a report due, the failure goes into it; without, it ends the session.
             if (ep.state !== 'reporting') throw e;
@@ -360,14 +374,23 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
             log(`publish failed: ${publishFailure.message}`);
             continue;
           }
+          moved = done.moved;
           result.objects.published = done.published;
           result.objects.alreadyPresent += done.alreadyPresent;
-          result.updated = accepted;
+          result.updated = done.moved;
+          result.warnings.push(...done.warnings);
+          for (const w of done.warnings) if (w.code !== 'REPO_OSTREE_LOCK_UNAVAILABLE') log(`warning: ${w.message}`);
           if (policy.checks !== undefined) {
-            const hook = await policy.checks.afterPublish(repo, accepted);
-            if (hook !== null) {
-              result.hook = hook;
-              log(hook.ok ? 'update hook succeeded' : `warning: ${hook.error?.message ?? 'update hook failed'}`);
+            try {
+              const hook = await policy.checks.afterPublish(repo, done.moved);
+              if (hook !== null) {
+                result.hook = hook;
+                log(hook.ok ? 'update hook succeeded' : `warning: ${hook.error?.message ?? 'update hook failed'}`);
+              }
+            } catch (e) {
+              // The refs have moved: the hook cannot make this push a failure.
+              result.warnings.push(asOstreePushError(e));
+              log(`warning: ${asOstreePushError(e).message}`);
             }
           }
           log(`published ${done.published} objects (${done.alreadyPresent} already present, ${done.dropped} unreferenced dropped)${done.summaryUpdated ? '; summary updated' : ''}`);
@@ -378,8 +401,11 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
       if (ep.state === 'answering') {
         await ep.send(await answerQuery(repo, query ?? { objects: [], refs: [] }));
       } else if (ep.state === 'reporting') {
-        const refused = new Map<string, string>(publishFailure === undefined ? [] : accepted.map((u) => [u.ref, statusText((publishFailure as OstreePushError).message)]));
-        await ep.send({ type: 'REPORT', moved: publishFailure === undefined ? accepted.map((u) => u.ref) : [], refused, extra: new Map() });
+        // Each ref as it is: moved when its file was written, else refused with the reason.
+        const movedNames = new Set((moved ?? []).map((u) => u.ref));
+        const why = publishFailure?.message ?? result.warnings[0]?.message ?? 'not written';
+        const refused = new Map<string, string>(accepted.filter((u) => !movedNames.has(u.ref)).map((u) => [u.ref, statusText(why)]));
+        await ep.send({ type: 'REPORT', moved: accepted.filter((u) => movedNames.has(u.ref)).map((u) => u.ref), refused, extra: new Map() });
         if (publishFailure !== undefined) {
           refusal ??= publishFailure;
           result.updated = [];
@@ -394,17 +420,25 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
         if (!inStep) throw why;
       }
     }
-    result.outcome = ep.state === 'idle' ? 'idle' : ep.state === 'published' ? 'published' : 'refused';
-    if (refusal !== undefined) result.error = refusal;
+    result.outcome = moved !== undefined ? 'published' : ep.state === 'idle' ? 'idle' : ep.state === 'published' ? 'published' : 'refused';
+    if (refusal !== undefined && moved === undefined) result.error = refusal;
   } catch (e) {
     // A write ended at the deadline fails as a closed stream: the deadline is the reason.
     const err = pastDeadline && e instanceof WireError ? sessionTimeout() : asOstreePushError(e);
     ep.fail();
     cleanup();
-    result.error = err;
-    result.updated = [];
-    result.outcome = err === refusal || (publishing && REFUSALS.has(err.code)) ? 'refused' : 'aborted';
-    log(`${result.outcome}: ${err.message}`);
+    if (moved !== undefined) {
+      // The refs moved (e.g. the pusher left before the REPORT): the session published, and says so.
+      result.outcome = 'published';
+      result.updated = moved;
+      result.warnings.push(err);
+      log(`warning: the refs moved, then: ${err.message}`);
+    } else {
+      result.error = err;
+      result.updated = [];
+      result.outcome = err === refusal || (publishing && REFUSALS.has(err.code)) ? 'refused' : 'aborted';
+      log(`${result.outcome}: ${err.message}`);
+    }
   } finally {
     clearTimeout(deadlineTimer);
     slot?.release();
