@@ -70,7 +70,11 @@ Exit status, on every transport: 0 pushed or nothing to do; 1 refused by the
 remote (a missing destination too) or rejected (non-fast-forward); 2 usage (a
 missing or non-archive source too); 3 connection or transport failure (the
 receiver killed by a signal, or an interruption: the remote publishes nothing
-unless the push completed).
+unless the push completed); 4 the connection was lost after the push was
+complete and a second session could not read the remote's refs: whether they
+moved is unknown. (When a second session can read them, the refs are
+reported as they are: 0 when they moved, with a warning; 3, or 1 after a
+failed receiver, when not.)
 `;
 
 export interface PushIo {
@@ -314,6 +318,20 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
     order,
     remoteExit: link.exit,
     idleTimeoutMs: o.idleTimeoutMs,
+    // Lost after DONE: a second session reads the remote's refs (never after Ctrl-C).
+    reconnect: async () => {
+      if (interrupted) throw new TransportError('TRANSPORT_INTERRUPTED', 'interrupted', { remote: where });
+      const second = await openLink(remote, o, io, onStderr);
+      return {
+        input: second.stdout,
+        output: second.stdin,
+        close: async () => {
+          await Promise.race([second.exit.catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
+          second.kill();
+          second.stdout.destroy();
+        },
+      };
+    },
     onProgress: (p) => {
       allSent = p.objectsSent >= p.objectsTotal;
       progress.update(p);
@@ -346,10 +364,16 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
   }
   progress.finish();
   await link.exit.catch(() => undefined);
+  if (interrupted && result.checkedAfterLoss !== undefined) {
+    throw new TransportError('TRANSPORT_INTERRUPTED', `interrupted after every object was sent; the receiver may have published: check the refs on ${where}`, { remote: where });
+  }
   await drained(link);
   relay.end([...result.refs.map((r) => (r.status === 'refused' ? (r.reason ?? '') : '')), result.error?.message ?? '']);
   // -q still prints the refs that failed: they carry the reasons.
   for (const line of reportLines(result, { dest, verbose, dryRun, failuresOnly: quiet })) io.err(line);
+  if (result.checkedAfterLoss?.outcome === 'pushed') {
+    io.err(`ostree-push: warning: ${result.checkedAfterLoss.reason}; a second session shows the refs moved: pushed`);
+  }
   // A dry run also says whether each commit carries what the remote requires (spec/protocol.md 12.6).
   if (!quiet && dryRun) for (const line of await signatureLines(repo, result)) io.err(line);
   done(result);

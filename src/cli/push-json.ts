@@ -6,7 +6,7 @@
  *     "objects": { "sent", "skipped", "total" }, "bytes": { "sent", "skipped", "total" },
  *     "error": null | { "code", "message", "exit" } }
  *
- * status is pushed | up-to-date | rejected | refused (a dry run says pushed
+ * status is pushed | up-to-date | rejected | refused | not-pushed | unknown (the last two after a session lost after DONE: what a second session found; a dry run says pushed
  * for what would move). skipped counts what the plan held but was not sent
  * (a dry run, or a push stopped by a refusal). A run that failed before a
  * session has empty refs and zero counts, and its error.

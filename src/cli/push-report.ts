@@ -7,6 +7,8 @@
  *    = [up to date]      main            (only with -v)
  *    ! [rejected]        main (non-fast-forward)
  *    ! [remote rejected] main (<the receiver's reason>)
+ *    ! [not pushed]      main (the connection was lost after DONE; …)
+ *    ? [unknown]         main (… the remote's refs could not be read …)
  *
  * then one summary line. A dry run prints the same lines and says what would
  * be sent. With -q only the refs that failed are listed; when one of them
@@ -36,6 +38,10 @@ export function refLine(r: RefResult): string | null {
       return ` ! ${pad('[rejected]')}${r.ref} (${r.reason ?? 'non-fast-forward'})`;
     case 'refused':
       return ` ! ${pad('[remote rejected]')}${r.ref} (${r.reason ?? 'refused'})`;
+    case 'not-pushed':
+      return ` ! ${pad('[not pushed]')}${r.ref} (${r.reason ?? 'not pushed'})`;
+    case 'unknown':
+      return ` ? ${pad('[unknown]')}${r.ref} (${r.reason ?? 'unknown'})`;
   }
 }
 

@@ -35,7 +35,8 @@ export const NON_FAST_FORWARD = 'non-fast-forward';
 /** libostree's number for archive mode, as INFO carries it. */
 export const ARCHIVE_MODE_NUMBER = 1;
 
-export type RefStatus = 'pushed' | 'up-to-date' | 'rejected' | 'refused';
+/** not-pushed and unknown: after a session lost after DONE, as a second session found the remote (pusher.ts). */
+export type RefStatus = 'pushed' | 'up-to-date' | 'rejected' | 'refused' | 'not-pushed' | 'unknown';
 
 export interface RefPlan {
   ref: string;

@@ -37,6 +37,7 @@ import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipe
 import { refusalJudge, remotePolicyOf } from './push-policy.js';
 import { queryObjects, queryRefs } from './push-query.js';
 import type { InfoPolicy } from './receive-info.js';
+import { ZERO_CHECKSUM } from '../wire/constants.js';
 import { ARCHIVE_MODE_NUMBER, localRefs, NON_FAST_FORWARD, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
@@ -85,6 +86,21 @@ export interface PushOptions {
    * default the larger of the idle timeout and 15 minutes.
    */
   reportTimeoutMs?: number;
+  /**
+   * Opens a second session to the same receiver. When the first one is lost
+   * after DONE (or, without a REPORT, the receiver exits non-zero), the
+   * pusher cannot know whether the refs moved: it reads INFO in a second
+   * session (sending only DONE) and reports what the remote's refs are.
+   * Without it, such a push is reported as failed.
+   */
+  reconnect?: () => Promise<SecondSession>;
+}
+
+/** A second session's streams; `close` ends it (waits for the receiver). */
+export interface SecondSession {
+  input: AsyncIterable<Uint8Array> | Readable;
+  output: Writable;
+  close?: () => Promise<void>;
 }
 
 export interface RefResult {
@@ -122,6 +138,12 @@ export interface PushResult {
   reported: boolean;
   /** What the receiver said it will refuse (INFO `policy`, section 12.6); absent when it said nothing. */
   remotePolicy?: InfoPolicy;
+  /**
+   * The first session was lost after DONE and a second one read the remote's
+   * refs: why, and what they showed. Each ref's status then says pushed,
+   * not-pushed or unknown.
+   */
+  checkedAfterLoss?: { reason: string; outcome: 'pushed' | 'not-pushed' | 'partly' | 'unknown' };
 }
 
 export { remotePolicyOf } from './push-policy.js';
@@ -214,21 +236,29 @@ export async function push(o: PushOptions): Promise<PushResult> {
   });
   const reader = new MessageReader(input);
   const ep = new Endpoint(PUSHER, reader, writer, o.order ?? 'le', o.log ? { onStep: (s) => o.log?.(`pusher: ${s.from} --${s.event}--> ${s.to}`) } : {});
+  const after: AfterDone = {};
   try {
-    return await session(ep, o, () => (limit = reportMs));
+    return await session(ep, o, () => (limit = reportMs), after);
   } catch (e) {
     ep.fail();
     endOutput(o.output);
-    if (isLinkFailure(e)) throw await closedError(o, `in state ${ep.state}`, e);
-    throw e;
+    const closed = isLinkFailure(e) ? await closedError(o, `in state ${ep.state}`, e) : e;
+    // DONE may have reached the receiver: whether the refs moved is a question for the remote.
+    if (after.check !== undefined && closed instanceof TransportError && closed.code === 'TRANSPORT_CLOSED') return await after.check(closed);
+    throw closed;
   }
+}
+
+/** Set once DONE with updates may have been sent: how to find out what happened. */
+interface AfterDone {
+  check?: (why: OstreePushError) => Promise<PushResult>;
 }
 
 type Sent = { sent: number; bytes: number; maxInFlight?: number };
 type ResultOf = (status: RefStatus, reason?: string, sent?: Sent) => PushResult;
 
 /** `awaitingReport`: DONE asked for a REPORT; the wait for it may be longer. */
-async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void): Promise<PushResult> {
+async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void, after: AfterDone): Promise<PushResult> {
   const local = localRefs(o.repo, o.refs);
   const info = await ep.receive();
   if (info === null) throw await closedError(o, 'waiting for INFO');
@@ -324,6 +354,10 @@ async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void)
   const sent = await sendObjects(ep, o, plan);
   if (sent.refusal !== undefined) return refused(ep, o, result, sent.refusal, sent);
   const wantReport = offered.has('report');
+  if (o.reconnect !== undefined) {
+    const reconnect = o.reconnect;
+    after.check = (why) => checkAfterLoss(o, reconnect, result, updates, sent, why);
+  }
   await ep.send({ type: 'DONE', extra: wantReport ? new Map([['report', new Variant('b', true)]]) : new Map() }, { moreObjects: false });
   if (wantReport) {
     used.push('report');
@@ -333,6 +367,10 @@ async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void)
   endOutput(o.output);
 
   const code = o.remoteExit === undefined ? 0 : await o.remoteExit;
+  if (code !== 0 && after.check !== undefined) {
+    // Version 0 says nothing after DONE: a receiver that failed may have failed after moving the refs.
+    return await after.check(new ProtocolError('PUSH_REMOTE_FAILED', `${exitText(code)} after DONE`, { remoteExit: code }));
+  }
   if (code !== 0) {
     const reason = `${exitText(code)} after DONE; nothing was published`;
     const r = result('refused', reason, sent);
@@ -383,6 +421,74 @@ async function refused(ep: Endpoint, o: PushOptions, result: ResultOf, message: 
   const reason = message === '' ? 'refused by the receiver' : message;
   const r = result('refused', reason, sent);
   r.error = new ProtocolError('PROTOCOL_REFUSED', `the receiver refused the push: ${reason}`, { message });
+  return r;
+}
+
+const short = (c: string): string => c.slice(0, 12);
+
+/**
+ * The first session ended after DONE without saying whether the refs moved:
+ * a second session reads INFO (and sends only DONE), and each ref is
+ * reported as the remote has it: pushed (at the new commit), not-pushed
+ * (anything else), unknown (no second session, or INFO left the ref out).
+ */
+async function checkAfterLoss(
+  o: PushOptions,
+  reconnect: () => Promise<SecondSession>,
+  result: ResultOf,
+  updates: readonly { ref: string; to: string }[],
+  sent: Sent,
+  why: OstreePushError,
+): Promise<PushResult> {
+  o.log?.(`${why.message}; reading the remote's refs in a second session`);
+  let remote: Map<string, string> | undefined;
+  let truncated = false;
+  let failure: OstreePushError | undefined;
+  try {
+    const link = await reconnect();
+    try {
+      const ep = new Endpoint(PUSHER, new MessageReader(link.input as AsyncIterable<Uint8Array>), new MessageWriter(link.output), o.order ?? 'le');
+      const info = await ep.receive();
+      if (info === null || info.message.type !== 'INFO') throw new TransportError('TRANSPORT_CLOSED', 'the second session closed before INFO', {});
+      remote = remoteHeads(new Map(info.message.refs));
+      truncated = info.message.extra.get('refs-truncated')?.value === true;
+      await ep.send({ type: 'DONE', extra: new Map() }, { hasUpdates: false });
+    } finally {
+      endOutput(link.output);
+      await link.close?.();
+    }
+  } catch (e) {
+    failure = e instanceof OstreePushError ? e : new TransportError('TRANSPORT_CLOSED', e instanceof Error ? e.message : String(e), {});
+  }
+  const r = result('pushed', undefined, sent);
+  let pushed = 0;
+  let unknown = 0;
+  for (const x of r.refs) {
+    if (!updates.some((u) => u.ref === x.ref)) continue;
+    const actual = remote?.get(x.ref) ?? (remote === undefined || truncated ? undefined : ZERO_CHECKSUM);
+    if (actual === x.to) {
+      pushed++;
+    } else if (actual === undefined) {
+      unknown++;
+      x.status = 'unknown';
+      x.reason = failure === undefined ? 'the connection was lost after DONE and the remote did not list this ref' : `the connection was lost after DONE and the remote's refs could not be read: ${failure.message}`;
+    } else {
+      x.status = 'not-pushed';
+      x.reason = `the connection was lost after DONE; the remote's ref is at ${actual === ZERO_CHECKSUM ? 'nothing' : short(actual)}`;
+    }
+  }
+  const outcome = unknown > 0 ? 'unknown' : pushed === updates.length ? 'pushed' : pushed === 0 ? 'not-pushed' : 'partly';
+  r.checkedAfterLoss = { reason: why.message, outcome };
+  r.ok = r.refs.every((x) => x.status === 'pushed' || x.status === 'up-to-date');
+  if (outcome === 'pushed') return withRejection(r);
+  if (outcome === 'unknown') {
+    const names = r.refs.filter((x) => x.status === 'unknown').map((x) => x.ref);
+    r.error = new ProtocolError('PUSH_OUTCOME_UNKNOWN', `${why.message}; whether ${names.join(', ')} moved is unknown: ${failure?.message ?? 'the remote did not list them'}; check the remote's refs`, { refs: names });
+    return r;
+  }
+  const not = r.refs.filter((x) => x.status === 'not-pushed').map((x) => x.ref);
+  const text = `${why.message}; a second session shows ${not.join(', ')} not pushed${outcome === 'partly' ? ' (the other refs were)' : ''}`;
+  r.error = why instanceof TransportError ? new TransportError(why.code, text, why.data, { cause: why }) : new ProtocolError(why.code, text, why.data, { cause: why });
   return r;
 }
 

@@ -77,6 +77,8 @@ export function snapshot(f: Fixture): Map<string, string> {
     for (const name of readdirSync(p)) {
       const full = join(p, name);
       if (full === f.src.path) continue;
+      // ostree's lock file: any writer creates it (empty) when it first locks, ostree's own commands too.
+      if (p === f.dest.path && name === '.lock') continue;
       const st = lstatSync(full);
       const rel = relative(f.dir, full);
       if (st.isDirectory()) {

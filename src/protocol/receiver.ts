@@ -22,10 +22,13 @@
  * Nothing but protocol bytes is written to `output`; bad input ends as a
  * typed error in the result, never as a thrown exception.
  */
+import { existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { RECEIVER } from '../../spec/machine.js';
 import { type OstreePushError, ProtocolError, WireError, asOstreePushError } from '../errors.js';
+import { acquireLock } from '../repo/lock.js';
 import { MAX_METADATA_SIZE } from '../repo/metadata.js';
+import { JOURNAL_REL } from '../repo/ref-journal.js';
 import type { ObjectName } from '../repo/object-names.js';
 import { collectionIdOf } from '../repo/bindings.js';
 import { listRefs, readRef, ZERO_CHECKSUM } from '../repo/refs.js';
@@ -267,6 +270,9 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
       allowForce: policy.allowForce === true,
       ...(collectionId === null ? {} : { collectionId }),
     };
+    // A ref journal left by a receiver killed mid-write is completed first (taking the lock does it), so INFO
+    // lists the refs as they are going to be: a pusher checking after a lost session must see the truth.
+    if (existsSync(repo.resolve(JOURNAL_REL))) (await acquireLock(repo)).release();
     const info = infoBody(repo.modeNumber, listRefs(repo), extensions, advertised);
     if (info.truncated) log(`INFO lists ${info.message.refs.size} of ${info.total} refs (body limit)`);
     await ep.send(info.message);
