@@ -12,6 +12,9 @@
  *       the next one starts for a killed one)
  *   I6  a pusher that reported success left the remote refs equal to what it pushed
  *   I7  nothing was written outside the repository
+ *   I8  a pusher that reported failure did not leave every ref it pushed at
+ *       what it pushed (our pusher: after a session lost after DONE it asks a
+ *       second session; the parent-first model pusher is not held to it)
  *
  * Each checker returns violations as values (never throws for a bad store), so
  * one run reports everything wrong with it at once.
@@ -29,7 +32,7 @@ import { STAGING_PREFIX } from '../src/repo/staging.js';
 import { closure } from '../src/repo/traverse.js';
 import { verifyObjectFile } from '../src/repo/verify.js';
 
-export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7';
+export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8';
 
 export interface Violation {
   invariant: InvariantId;
@@ -229,6 +232,19 @@ export function checkPusherReport(repoPath: string, report: PusherReport): Viola
     if (actual !== to) out.push({ invariant: 'I6', message: `the pusher reported success but ref ${name} is ${actual.slice(0, 12)}, not ${to.slice(0, 12)}` });
   }
   return out;
+}
+
+/**
+ * I8: failure was reported only when the push did not (wholly) happen: not
+ * every ref of `intent` (what the push asked for) is at its new value. A ref
+ * reported `unknown` is allowed (the pusher could not find out).
+ */
+export function checkFailureReport(repoPath: string, report: PusherReport & { unknown: boolean }, intent: ReadonlyMap<string, string>): Violation[] {
+  if (report.ok || report.unknown || intent.size === 0) return [];
+  const { refs, violation } = readHeads(repoPath);
+  if (violation !== undefined) return [{ ...violation, invariant: 'I8' }];
+  if (![...intent].every(([name, to]) => (refs.get(name) ?? ZERO) === to)) return [];
+  return [{ invariant: 'I8', message: `the pusher reported failure but every ref it pushed moved (${[...intent.keys()].join(', ')})` }];
 }
 
 /** Names, sizes and mtimes of everything under `dir` but `exclude` (absolute paths). */

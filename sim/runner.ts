@@ -30,6 +30,7 @@ import { installFsFaults } from './fs-faults.js';
 import {
   checkNoStaging,
   checkNothingOutside,
+  checkFailureReport,
   checkPusherReport,
   checkRefsAtomic,
   checkStore,
@@ -247,7 +248,19 @@ async function startPair(ctx: RunContext, srcPath: string, dst: string, s: Sched
   const idleTimeoutMs = ctx.pusherIdleMs ?? (ctx.remote === undefined ? 3000 : 6000);
   const reportTimeoutMs = ctx.pusherIdleMs ?? 8000;
   const io = { repo: Repo.open(srcPath), input: link.pusher.input, output: link.pusher.output, remoteExit: receiver.remoteExit, idleTimeoutMs, reportTimeoutMs };
-  const pushing: Promise<PushOutcome | null> = (s.parentFirst === true ? pushParentFirst(io) : push(io)).catch(() => null);
+  // Lost after DONE, our pusher asks a second, fault-free session what the refs are (the parent-first model pusher does not).
+  const reconnect = async () => {
+    const second = createLink(FAST_LINK, []);
+    const r = await startReceiver(ctx, second, dst, []);
+    return {
+      input: second.pusher.input,
+      output: second.pusher.output,
+      close: async () => {
+        await Promise.race([r.done, new Promise((res) => setTimeout(res, 5000).unref())]);
+      },
+    };
+  };
+  const pushing: Promise<PushOutcome | null> = (s.parentFirst === true ? pushParentFirst(io) : push({ ...io, reconnect })).catch(() => null);
   return {
     pushing,
     window,
@@ -319,7 +332,10 @@ export async function runOne(ctx: RunContext, s: Schedule): Promise<RunReport> {
     const ok = r !== null && r.ok;
     const pushed = new Map((r?.refs ?? []).filter((x) => x.status === 'pushed' || x.status === 'up-to-date').map((x) => [x.ref, x.to]));
     violations.push(...checkPusherReport(dst, { ok, pushed }));
-    if (!ok && [...(intents[i] ?? [])].every(([ref, c]) => after.get(ref) === c)) unsure = true;
+    const moved = !ok && [...(intents[i] ?? [])].every(([ref, c]) => after.get(ref) === c);
+    if (moved) unsure = true;
+    // Our pusher must have found out (a second session); the parent-first model pusher is version 0's blind one.
+    if (!(s.parentFirst === true)) violations.push(...checkFailureReport(dst, { ok, pushed, unknown: (r?.refs ?? []).some((x) => x.status === 'unknown') }, intents[i] ?? new Map()));
   });
   violations.push(...checkNothingOutside(snapshot, snapshotOutside(dir, [dst])));
   const dedup = [...new Map(violations.map((v) => [`${v.invariant}${v.message}`, v])).values()];
