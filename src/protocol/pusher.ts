@@ -243,8 +243,9 @@ export async function push(o: PushOptions): Promise<PushResult> {
     ep.fail();
     endOutput(o.output);
     const closed = isLinkFailure(e) ? await closedError(o, `in state ${ep.state}`, e) : e;
-    // DONE may have reached the receiver: whether the refs moved is a question for the remote.
-    if (after.check !== undefined && closed instanceof TransportError && closed.code === 'TRANSPORT_CLOSED') return await after.check(closed);
+    // DONE may have reached the receiver: whatever broke since (the link, a garbled answer), whether
+    // the refs moved is a question for the remote.
+    if (after.check !== undefined && closed instanceof OstreePushError) return await after.check(closed);
     throw closed;
   }
 }
@@ -426,6 +427,26 @@ async function refused(ep: Endpoint, o: PushOptions, result: ResultOf, message: 
 
 const short = (c: string): string => c.slice(0, 12);
 
+/** How long a push lost after DONE waits for the first receiver to end before asking a second one. */
+const AFTER_LOSS_WAIT_MS = 30_000;
+
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((res) => {
+        timer = setTimeout(() => res(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The first session ended after DONE without saying whether the refs moved:
  * a second session reads INFO (and sends only DONE), and each ref is
@@ -440,6 +461,9 @@ async function checkAfterLoss(
   sent: Sent,
   why: OstreePushError,
 ): Promise<PushResult> {
+  // The first receiver may still be publishing: wait for it to end before asking. A ref not yet
+  // moved is "not pushed" only when that receiver is known to be gone; else it is unknown.
+  const firstGone = o.remoteExit === undefined || (await settledWithin(o.remoteExit, AFTER_LOSS_WAIT_MS));
   o.log?.(`${why.message}; reading the remote's refs in a second session`);
   let remote: Map<string, string> | undefined;
   let truncated = false;
@@ -468,10 +492,15 @@ async function checkAfterLoss(
     const actual = remote?.get(x.ref) ?? (remote === undefined || truncated ? undefined : ZERO_CHECKSUM);
     if (actual === x.to) {
       pushed++;
-    } else if (actual === undefined) {
+    } else if (actual === undefined || !firstGone) {
       unknown++;
       x.status = 'unknown';
-      x.reason = failure === undefined ? 'the connection was lost after DONE and the remote did not list this ref' : `the connection was lost after DONE and the remote's refs could not be read: ${failure.message}`;
+      x.reason =
+        failure !== undefined
+          ? `the connection was lost after DONE and the remote's refs could not be read: ${failure.message}`
+          : actual === undefined
+            ? 'the connection was lost after DONE and the remote did not list this ref'
+            : 'the connection was lost after DONE and the first receiver had not ended; it may still move this ref';
     } else {
       x.status = 'not-pushed';
       x.reason = `the connection was lost after DONE; the remote's ref is at ${actual === ZERO_CHECKSUM ? 'nothing' : short(actual)}`;
@@ -483,7 +512,8 @@ async function checkAfterLoss(
   if (outcome === 'pushed') return withRejection(r);
   if (outcome === 'unknown') {
     const names = r.refs.filter((x) => x.status === 'unknown').map((x) => x.ref);
-    r.error = new ProtocolError('PUSH_OUTCOME_UNKNOWN', `${why.message}; whether ${names.join(', ')} moved is unknown: ${failure?.message ?? 'the remote did not list them'}; check the remote's refs`, { refs: names });
+    const because = failure?.message ?? (firstGone ? 'the remote did not list them' : 'the first receiver had not ended');
+    r.error = new ProtocolError('PUSH_OUTCOME_UNKNOWN', `${why.message}; whether ${names.join(', ')} moved is unknown: ${because}; check the remote's refs`, { refs: names });
     return r;
   }
   const not = r.refs.filter((x) => x.status === 'not-pushed').map((x) => x.ref);
