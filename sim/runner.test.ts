@@ -92,3 +92,18 @@ test('SIGKILL at every publication step, every ref temp file and every ref-updat
   t.diagnostic(`${points.length} kill points (${objects} objects, ${src.next.size} refs), ${killed} kills took effect`);
   assert.equal(killed, points.length, 'every kill point was reached');
 });
+
+test('I8: a push whose session breaks after DONE is reported as what the refs show, also while its receiver still publishes', { timeout: 60_000 }, async (t) => {
+  const base = tmpDir(t, 'sim-after-done');
+  // Killed after its last ref write: the pusher's second session finds the refs moved.
+  const killed = await runOne({ base }, sched([{ kind: 'kill', at: 'ref', step: 2 }]));
+  assert.ok(killed.fired.includes('kill'));
+  assert.deepEqual(killed.violations, [], describeSchedule(killed.schedule));
+  assert.equal(killed.pushOk, true);
+  // A duplicated PUTOBJECT: its second STATUS reaches the pusher before the REPORT, while the receiver is
+  // still publishing; the second session must wait for that receiver to end (found by seed 777777).
+  const dup: Schedule = { shape: 0, incremental: false, link: { seed: 1163189996, minChunk: 256, maxChunk: 318573, latencyMs: 3, jitterMs: 2, bandwidth: 0 }, faults: [{ kind: 'dup-message', dir: 'up', index: 1 }] };
+  const r = await runOne({ base }, dup);
+  assert.deepEqual(r.violations, [], describeSchedule(dup));
+  assert.equal(r.pushOk, true);
+});
