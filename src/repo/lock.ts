@@ -17,10 +17,11 @@
  * Waiting is bounded: REPO_LOCK_TIMEOUT names the holder.
  *
  * What it excludes: other processes of this implementation (ostree-receive,
- * the tests' writers) on the same machine. What it does NOT exclude: a
- * concurrently running `ostree` command, which locks `.lock` with an OFD/flock
- * lock that Node cannot take; writers on other machines sharing the repository
- * over NFS. Taking the lock completes any ref journal a crashed holder left.
+ * the tests' writers) on the same machine. The ostree command does not know
+ * it: publication also takes ostree's own `.lock` (ostree-lock.ts), always
+ * after this one. Not excluded: writers on other machines sharing the
+ * repository over NFS. Taking the lock completes any ref journal a crashed
+ * holder left.
  */
 import { linkSync, readFileSync, unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
