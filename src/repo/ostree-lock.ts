@@ -19,7 +19,8 @@
  * holds it until its stdin reaches end of file. Our end of that pipe closes
  * when we release, and also when this process dies in any way, SIGKILL
  * included: the child then exits and the kernel drops the lock with its last
- * descriptor. The child is started with its own stdin/stdout pipes only.
+ * descriptor. The child is started with its own stdin/stdout pipes only,
+ * and with PATH alone in its environment.
  *
  * Where perl cannot be started or the lock cannot be taken for a reason other
  * than a holder (no perl, a file system refusing locks), `acquireOstreeLock`
@@ -87,7 +88,8 @@ export async function acquireOstreeLock(repo: Repo, mode: OstreeLockMode, option
   const path = repo.resolve('.lock');
   let child: Holder;
   try {
-    child = spawn(options.perl ?? 'perl', ['-e', HOLDER, path, mode], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // Only PATH: PERL5OPT, PERL5LIB and the like must not change what the holder runs.
+    child = spawn(options.perl ?? 'perl', ['-e', HOLDER, path, mode], { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   } catch (e) {
     return unavailableLock(mode, `cannot start perl: ${(e as Error).message}`);
   }
