@@ -2,7 +2,7 @@
  * Test helper for ostree-race.test.ts (not a test itself): the receiver on
  * stdin/stdout, stopping for good at the publication step named by PAUSE_AT
  * (it writes `paused STEP` to stderr there), so a test can kill it while it
- * holds its locks.
+ * holds its locks; with PAUSE_KILL=1 it SIGKILLs itself there.
  *
  *   PAUSE_AT=published node --import tsx receiver-pause.child.ts --repo=PATH
  */
@@ -19,6 +19,8 @@ const result = await receive({
     pause: (step) => {
       if (step !== at) return;
       process.stderr.write(`paused ${step}\n`);
+      // PAUSE_KILL=1: die right there, as a receiver killed at that step would.
+      if (process.env.PAUSE_KILL === '1') process.kill(process.pid, 'SIGKILL');
       return new Promise<void>(() => undefined);
     },
   },
