@@ -10,6 +10,7 @@ import { commitTree, initArchiveRepo, setRef } from '../src/repo/builder.js';
 import { objectRelPath } from '../src/repo/object-names.js';
 import { tmpDir } from '../src/testkit/tmp.js';
 import {
+  checkFailureReport,
   checkNoStaging,
   tmpListing,
   checkNothingOutside,
@@ -158,4 +159,19 @@ test('I7 catches a file written, changed or removed next to the repository', asy
   assert.ok(v.some((x) => x.message.startsWith('evil was created')));
   assert.ok(v.some((x) => x.message.startsWith('keep outside the repository was modified')));
   assert.ok(v.some((x) => x.message.startsWith('copy outside the repository was removed')));
+});
+
+test('I8: a ref reported refused or not pushed must not be at what was pushed; rejected and unknown are allowed', async (t) => {
+  const dir = tmpDir(t, 'inv-i8');
+  const repo = initArchiveRepo(join(dir, 'r'));
+  const A = 'a'.repeat(64);
+  const B = 'b'.repeat(64);
+  await setRef(repo, 'main', A);
+  assert.equal(checkFailureReport(repo.path, [{ ref: 'main', to: A, status: 'refused' }], new Map()).length, 1);
+  assert.equal(checkFailureReport(repo.path, [{ ref: 'main', to: A, status: 'not-pushed' }], new Map()).length, 1);
+  assert.deepEqual(checkFailureReport(repo.path, [{ ref: 'main', to: A, status: 'unknown' }], new Map()), []);
+  assert.deepEqual(checkFailureReport(repo.path, [{ ref: 'main', to: B, status: 'refused' }], new Map()), []);
+  // A pusher that threw: a violation only when every ref it would have pushed moved.
+  assert.equal(checkFailureReport(repo.path, null, new Map([['main', A]])).length, 1);
+  assert.deepEqual(checkFailureReport(repo.path, null, new Map([['main', A], ['other', B]])), []);
 });

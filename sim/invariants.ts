@@ -12,9 +12,9 @@
  *       the next one starts for a killed one)
  *   I6  a pusher that reported success left the remote refs equal to what it pushed
  *   I7  nothing was written outside the repository
- *   I8  a pusher that reported failure did not leave every ref it pushed at
- *       what it pushed (our pusher: after a session lost after DONE it asks a
- *       second session; the parent-first model pusher is not held to it)
+ *   I8  no ref reported refused / not pushed moved to what was pushed (our
+ *       pusher: after a session lost after DONE it asks a second session;
+ *       the parent-first model pusher is not held to it)
  *
  * Each checker returns violations as values (never throws for a bad store), so
  * one run reports everything wrong with it at once.
@@ -235,16 +235,21 @@ export function checkPusherReport(repoPath: string, report: PusherReport): Viola
 }
 
 /**
- * I8: failure was reported only when the push did not (wholly) happen: not
- * every ref of `intent` (what the push asked for) is at its new value. A ref
- * reported `unknown` is allowed (the pusher could not find out).
+ * I8: no ref is reported as not pushed when it moved. A pusher that returned
+ * a result: no ref it reports `refused` or `not-pushed` is at the commit it
+ * pushed (`rejected` is the pusher's own refusal before sending, `unknown` an
+ * honest "could not find out"). A pusher that threw (`refs` null): not every
+ * ref of `intent` (what it would have asked for) is at its new value.
  */
-export function checkFailureReport(repoPath: string, report: PusherReport & { unknown: boolean }, intent: ReadonlyMap<string, string>): Violation[] {
-  if (report.ok || report.unknown || intent.size === 0) return [];
-  const { refs, violation } = readHeads(repoPath);
+export function checkFailureReport(repoPath: string, refs: readonly { ref: string; to: string; status: string }[] | null, intent: ReadonlyMap<string, string>): Violation[] {
+  const { refs: heads, violation } = readHeads(repoPath);
   if (violation !== undefined) return [{ ...violation, invariant: 'I8' }];
-  if (![...intent].every(([name, to]) => (refs.get(name) ?? ZERO) === to)) return [];
-  return [{ invariant: 'I8', message: `the pusher reported failure but every ref it pushed moved (${[...intent.keys()].join(', ')})` }];
+  if (refs === null) {
+    if (intent.size === 0 || ![...intent].every(([name, to]) => (heads.get(name) ?? ZERO) === to)) return [];
+    return [{ invariant: 'I8', message: `the pusher failed but every ref it pushed moved (${[...intent.keys()].join(', ')})` }];
+  }
+  const wrong = refs.filter((r) => (r.status === 'refused' || r.status === 'not-pushed') && (heads.get(r.ref) ?? ZERO) === r.to);
+  return wrong.length === 0 ? [] : [{ invariant: 'I8', message: `the pusher reported ${wrong.map((r) => `${r.ref} ${r.status}`).join(', ')}, but it moved to what was pushed` }];
 }
 
 /** Names, sizes and mtimes of everything under `dir` but `exclude` (absolute paths). */
