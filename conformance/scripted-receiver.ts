@@ -45,7 +45,11 @@ const cfg = script.receiver;
 const argv = process.argv.slice(2);
 const repoArg = argv.find((a) => a.startsWith('--repo='))?.slice(7) ?? argv[argv.indexOf('--repo') + 1];
 const log: ReceiverLog = { repo: repoArg ?? '', messages: [], end: 'eof', maxInFlight: 0 };
-const save = (): void => writeFileSync(script.log, JSON.stringify(log, null, 1));
+// A pusher that lost its session after DONE opens a second one to read the refs: that session logs to
+// LOG.2 (LOG.3, …), so LOG stays the push's own.
+let logPath = script.log;
+for (let n = 2; existsSync(logPath); n++) logPath = `${script.log}.${n}`;
+const save = (): void => writeFileSync(logPath, JSON.stringify(log, null, 1));
 // The pusher may hang up first (after a malformed reply, say): a failed write must not cost the log.
 process.stdout.on('error', () => undefined);
 /** How long the pusher must be quiet before withheld replies are sent anyway. */
