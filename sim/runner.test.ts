@@ -3,7 +3,8 @@
  * the 2015 model caught violating the invariants (I2 with a parent-first
  * pusher); and a receiver SIGKILLed at every publication step, between each
  * ref temp file and its rename, and after every ref-update step in turn
- * leaves a destination that satisfies I1–I5 after recovery.
+ * leaves a destination that satisfies I1–I5 after recovery (and I8: the
+ * pusher, asking a second session, reports what the refs show).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
