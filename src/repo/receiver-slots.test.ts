@@ -12,6 +12,7 @@ import { OstreePushError } from '../errors.js';
 import { tmpDir } from '../testkit/tmp.js';
 import { initArchiveRepo } from './builder.js';
 import { takeReceiverSlot } from './receiver-slots.js';
+import { openRepoForWriting } from './staging.js';
 
 const busy = (e: unknown): boolean => e instanceof OstreePushError && e.code === 'REPO_BUSY';
 
@@ -67,6 +68,22 @@ test('a slot whose holder was SIGKILLed is taken over, and swept even when anoth
   assert.deepEqual(slotFiles(repo.resolve('tmp')), [`ostree-push-receiver.${mine.index}`], 'the dead one is swept');
   mine.release();
   assert.deepEqual(slotFiles(repo.resolve('tmp')), []);
+});
+
+test('the next writer sweeps a SIGKILLed holder\'s slot on opening the repository, as it removes dead staging', async (t) => {
+  const repo = initArchiveRepo(join(tmpDir(t, 'slots'), 'repo'));
+  const h = await holder(repo.path, 2);
+  h.child.kill('SIGKILL');
+  await h.exited;
+  assert.deepEqual(slotFiles(repo.resolve('tmp')), ['ostree-push-receiver.0']);
+  openRepoForWriting(repo.path);
+  assert.deepEqual(slotFiles(repo.resolve('tmp')), [], 'no slot of a dead holder stays behind');
+  // A live holder's slot is left alone.
+  const live = await holder(repo.path, 2);
+  openRepoForWriting(repo.path);
+  assert.deepEqual(slotFiles(repo.resolve('tmp')), ['ostree-push-receiver.0']);
+  live.child.kill('SIGKILL');
+  await live.exited;
 });
 
 test('a holder stopped by SIGTERM releases its slot on the way out', async (t) => {

@@ -95,6 +95,31 @@ function breakDead(dir: string, path: string, seen: string, mine: string): boole
 }
 
 /**
+ * Removes the slots of dead holders (a SIGKILLed receiver, also beyond a
+ * since lowered `max`); returns their names under tmp/. Run by every taker
+ * first, and by whoever opens the repository for writing (staging.ts
+ * cleanStaleStaging), so a killed receiver's slot does not outlive it.
+ */
+export function sweepDeadSlots(repo: Repo, mine: string = JSON.stringify({ ...currentOwner(), nonce: randomSuffix() })): string[] {
+  const dir = repo.resolve('tmp');
+  const base = SLOT_PREFIX.slice('tmp/'.length);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return removed;
+    throw e;
+  }
+  for (const name of names) {
+    if (!name.startsWith(base) || !/^\d+$/.test(name.slice(base.length))) continue;
+    const seen = readOrNull(`${dir}/${name}`);
+    if (seen !== null && isDead(seen) && breakDead(dir, `${dir}/${name}`, seen, mine)) removed.push(name);
+  }
+  return removed;
+}
+
+/**
  * Takes one of `max` receiver slots of the repository, or throws REPO_BUSY
  * when every one is held by a live process.
  */
@@ -114,13 +139,7 @@ export function takeReceiverSlot(repo: Repo, max: number): ReceiverSlot {
     const unregister = onExitCleanup(release);
     return { index, release };
   };
-  // Slots of dead holders (a SIGKILLed receiver, also beyond a since lowered `max`) are swept first.
-  const base = SLOT_PREFIX.slice('tmp/'.length);
-  for (const name of readdirSync(dir)) {
-    if (!name.startsWith(base) || !/^\d+$/.test(name.slice(base.length))) continue;
-    const seen = readOrNull(`${dir}/${name}`);
-    if (seen !== null && isDead(seen)) breakDead(dir, `${dir}/${name}`, seen, content);
-  }
+  sweepDeadSlots(repo, content);
   for (let i = 0; i < max; i++) if (tryCreate(dir, pathOf(i), content)) return slot(i);
   throw new RepoError('REPO_BUSY', `${repo.path}: ${max} receiver${max === 1 ? ' is' : 's are'} running on this repository already (max_receivers); try again later`, {
     path: repo.path,

@@ -66,6 +66,7 @@ import { fsyncDir, fsyncFile, randomSuffix, syncFileSystem, syncFileSystemAsync,
 import { OBJECT_TYPES, objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 import { publicationLevels } from './publish-levels.js';
 import { currentOwner, ownerAlive, parseOwner, pidAlive } from './owner.js';
+import { sweepDeadSlots } from './receiver-slots.js';
 import { Repo } from './repo.js';
 
 export const STAGING_PREFIX = 'push-staging-';
@@ -543,6 +544,8 @@ export function cleanStaleStaging(repo: Repo): string[] {
     removed.push(name);
   }
   removed.push(...cleanRefTemps(repo));
+  // A SIGKILLed receiver's slot (receiver-slots.ts) is as dead as its staging.
+  removed.push(...sweepDeadSlots(repo));
   return removed;
 }
 
