@@ -340,7 +340,9 @@ export async function legacyReceive(o: LegacyOptions): Promise<LegacyResult> {
     if (refused || !updated) return { outcome: refused ? 'refused' : 'idle', code: refused ? 1 : 0 };
     if (received.length === 0) return { outcome: 'idle', code: 0 };
     die('closure', 0);
-    if (!mutant('publish-on-arrival')) received.forEach((object, i) => publish(object, i + 1));
+    if (!mutant('publish-on-arrival')) received.forEach((object, i) => {
+      publish(object, i + 1);
+    });
     let k = 0;
     for (const [name, , to] of update) {
       setRef(repo, name, to);

@@ -35,7 +35,8 @@ function tree(shape: number, variant: string, ref: number): DirNode {
     let dir = root;
     for (let d = 0; d < Math.floor(r() * (depth + 1)); d++) {
       const name = `d${Math.floor(r() * 3)}`;
-      const next = (dir.children[name] ??= { type: 'dir', children: {} }) as TreeNode;
+      dir.children[name] ??= { type: 'dir', children: {} };
+      const next = dir.children[name] as TreeNode;
       if (next.type !== 'dir') break;
       dir = next;
     }

@@ -78,7 +78,9 @@ function valuations(names: string[], fixed: Record<string, boolean>): Record<str
   const out: Record<string, boolean>[] = [];
   for (let bits = 0; bits < 1 << free.length; bits++) {
     const v: Record<string, boolean> = { ...fixed };
-    free.forEach((n, i) => (v[n] = ((bits >> i) & 1) === 1));
+    free.forEach((n, i) => {
+      v[n] = ((bits >> i) & 1) === 1;
+    });
     out.push(v);
   }
   return out;

@@ -124,8 +124,14 @@ function applyActions(m: Machine, names: readonly string[], ctx: Context): Conte
   for (const a of names) {
     const def = m.actions[a];
     if (def === undefined) throw new Error(`machine ${m.id}: undocumented action ${a}`);
-    for (const [k, d] of Object.entries(def.add ?? {})) (out ??= { ...ctx })[k] = operand(out, k) + d;
-    for (const [k, v] of Object.entries(def.set ?? {})) (out ??= { ...ctx })[k] = v;
+    for (const [k, d] of Object.entries(def.add ?? {})) {
+      out ??= { ...ctx };
+      out[k] = operand(out, k) + d;
+    }
+    for (const [k, v] of Object.entries(def.set ?? {})) {
+      out ??= { ...ctx };
+      out[k] = v;
+    }
   }
   if (out === undefined) return ctx;
   for (const [k, v] of Object.entries(out)) {

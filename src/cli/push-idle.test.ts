@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { OstreePushError } from '../errors.js';
+import type { OstreePushError } from '../errors.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { tmpDir } from '../testkit/tmp.js';
 import { MessageWriter } from '../wire/writer.js';

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { OstreePushError } from '../errors.js';
+import type { OstreePushError } from '../errors.js';
 import { initArchiveRepo } from '../repo/builder.js';
 import { tmpDir } from '../testkit/tmp.js';
 import { parseReceiveConfig, settingsFor } from './receive-config.js';

@@ -18,7 +18,7 @@ import { makeEd25519Keys, type Ed25519KeyFiles } from '../policy/test-keys.js';
 import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
 import { encodeCommitmeta } from '../repo/metadata.js';
 import { objectRelPath } from '../repo/object-names.js';
-import { Repo } from '../repo/repo.js';
+import type { Repo } from '../repo/repo.js';
 import { ostreeFsck, ostreeInit } from '../testkit/ostree.js';
 import { tmpDir } from '../testkit/tmp.js';
 

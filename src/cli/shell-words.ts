@@ -51,7 +51,7 @@ export function splitShellWords(command: string): string[] {
       word = (word ?? '') + c;
     }
     // Controls inside quotes are refused too: no path needs them.
-    // eslint-disable-next-line no-control-regex
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point of this pattern
     if (word !== null && /[\u0000-\u001f\u007f]/.test(word)) throw refuse('control character in the command', command);
   }
   if (word !== null) words.push(word);

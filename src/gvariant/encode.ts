@@ -310,11 +310,11 @@ function encodeMaybe(p: Plan, v: GVValue, w: Writer, depth: number): void {
 
 function encodeAt(p: Plan, v: GVValue, w: Writer, depth: number): void {
   switch (p.tag) {
-    case K_BASIC: return encodeBasic(p, v, w, depth);
-    case K_VARIANT: return encodeVariant(p, v, w, depth);
-    case K_MAYBE: return encodeMaybe(p, v, w, depth);
-    case K_ARRAY: return encodeArray(p, v, w, depth);
-    case K_TUPLE: case K_DICT_ENTRY: return encodeTuple(p, v, w, depth);
+    case K_BASIC: encodeBasic(p, v, w, depth); return;
+    case K_VARIANT: encodeVariant(p, v, w, depth); return;
+    case K_MAYBE: encodeMaybe(p, v, w, depth); return;
+    case K_ARRAY: encodeArray(p, v, w, depth); return;
+    case K_TUPLE: case K_DICT_ENTRY: encodeTuple(p, v, w, depth); return;
   }
 }
 

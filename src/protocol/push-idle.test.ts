@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OstreePushError } from '../errors.js';
+import type { OstreePushError } from '../errors.js';
 import { Variant } from '../gvariant/index.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { tmpDir } from '../testkit/tmp.js';

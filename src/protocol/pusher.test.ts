@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { OstreePushError } from '../errors.js';
+import type { OstreePushError } from '../errors.js';
 import { Variant } from '../gvariant/index.js';
 import { commitTree, initArchiveRepo, setRef, type DirNode } from '../repo/builder.js';
 import { objectBasename, type ObjectName } from '../repo/object-names.js';

@@ -50,6 +50,7 @@ export function parseKeyFile(text: string): KeyFile {
     const trimmed = line.replace(/^[ \t\f\v]+/, '');
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     if (trimmed.startsWith('[')) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: a group name may not hold control characters
       const m = /^\[([^\][\x00-\x1f]+)\][ \t]*$/.exec(trimmed);
       if (m === null) throw bad(`config line ${i + 1}: malformed group header`, { line: i + 1 });
       const name = m[1] as string;
@@ -64,6 +65,7 @@ export function parseKeyFile(text: string): KeyFile {
     if (eq < 0) throw bad(`config line ${i + 1}: expected key=value`, { line: i + 1 });
     if (current === undefined) throw bad(`config line ${i + 1}: key before any [group]`, { line: i + 1 });
     const key = trimmed.slice(0, eq).replace(/[ \t]+$/, '');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a key may not hold control characters
     if (key === '' || /[\x00-\x1f\]=[]/.test(key.replace(/\[[^\]]*\]$/, ''))) {
       throw bad(`config line ${i + 1}: invalid key`, { line: i + 1 });
     }

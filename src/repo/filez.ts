@@ -243,6 +243,7 @@ export async function writeFilez(path: string, meta: FileMeta, content: ContentS
         }
       }
       let pos = head.byteLength;
+      // biome-ignore lint/correctness/useYield: the last stage of a pipeline consumes its source and yields nothing
       async function* sink(source: AsyncIterable<Buffer>): AsyncGenerator<never> {
         for await (const c of source) {
           await fh.write(c, 0, c.byteLength, pos);

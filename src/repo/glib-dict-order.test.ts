@@ -51,5 +51,7 @@ test('matches GLib GVariantDict on random key sets (oracle)', (t) => {
     'json.dump(out, sys.stdout)',
   ].join('\n');
   const glib = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(sets), encoding: 'utf8' })) as string[][];
-  sets.forEach((keys, i) => assert.deepEqual(glibDictOrder(keys), glib[i], `keys ${JSON.stringify(keys)}`));
+  sets.forEach((keys, i) => {
+    assert.deepEqual(glibDictOrder(keys), glib[i], `keys ${JSON.stringify(keys)}`);
+  });
 });

@@ -62,7 +62,10 @@ async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<st
   const children = new Map<string, { want: Set<string>; have: Set<string> }>();
   const child = (name: string): { want: Set<string>; have: Set<string> } => {
     let c = children.get(name);
-    if (c === undefined) children.set(name, (c = { want: new Set(), have: new Set() }));
+    if (c === undefined) {
+      c = { want: new Set(), have: new Set() };
+      children.set(name, c);
+    }
     return c;
   };
   const read = async (checksum: string, onPath: Set<string>): Promise<Dirtree | null> => {

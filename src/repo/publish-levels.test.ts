@@ -27,7 +27,9 @@ test('levels: children strictly below parents, leaves at 0, barriers = depth + 2
   assert.equal(levels.flat().length, order.length);
   assert.ok(levels[0]?.every((o) => o.type === 'file' || o.type === 'dirmeta' || o.type === 'commitmeta'));
   const at = new Map<string, number>();
-  levels.forEach((l, i) => l.forEach((o) => at.set(objectKey(o.checksum, o.type), i)));
+  levels.forEach((l, i) => {
+    for (const o of l) at.set(objectKey(o.checksum, o.type), i);
+  });
   for (const o of order) {
     const me = at.get(objectKey(o.checksum, o.type)) as number;
     const kids: string[] = [];

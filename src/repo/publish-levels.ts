@@ -44,7 +44,9 @@ export function publicationLevels(ordered: readonly ObjectName[], read: (o: Obje
       else if (all.has(c)) throw new RepoError('REPO_STAGING', `publication order is not child-first: ${c} comes after ${key(o.checksum, o.type)}`, { child: c, parent: key(o.checksum, o.type) });
     }
     level.set(key(o.checksum, o.type), l);
-    (levels[l] ??= []).push(o);
+    const bucket = levels[l] ?? [];
+    levels[l] = bucket;
+    bucket.push(o);
   }
   return levels.filter((x) => x !== undefined);
 }

@@ -28,7 +28,7 @@ function bad(remote: string, why: string): UsageError {
 }
 
 // Control characters (newline, NUL...) have no business in a host, user or path.
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point of this pattern
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function checkSsh(remote: string, r: { host: string; path: string; user?: string; port?: number }): Remote {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MESSAGE_SCHEMAS } from '../../spec/schemas.js';
-import { decode, Variant } from '../gvariant/index.js';
+import { decode, type Variant } from '../gvariant/index.js';
 import { BODY_KEYS, MESSAGE_TYPES, type MessageTypeName, OPTIONAL_KEYS } from './constants.js';
 import { encodeBody, type Message } from './messages.js';
 

@@ -16,7 +16,7 @@
  * order follows Map order both ways, so encoding stays deterministic.
  */
 import { WireError } from '../errors.js';
-import { fromTaggedJSON, toTaggedJSON, Variant, type TaggedJSON } from '../gvariant/index.js';
+import { fromTaggedJSON, toTaggedJSON, type Variant, type TaggedJSON } from '../gvariant/index.js';
 import type { Message } from './messages.js';
 
 export type MessageJSON =

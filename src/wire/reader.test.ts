@@ -43,7 +43,9 @@ async function* bytewise(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 
 async function readAll(reader: MessageReader): Promise<Framed[]> {
   const out: Framed[] = [];
-  for (let r: ReadResult | null; (r = await reader.next()) !== null; ) {
+  for (;;) {
+    const r: ReadResult | null = await reader.next();
+    if (r === null) break;
     let payload: Uint8Array | null = null;
     if (r.payload) {
       const parts: Uint8Array[] = [];

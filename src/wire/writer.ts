@@ -23,7 +23,7 @@
  */
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { OstreePushError, WireError } from '../errors.js';
+import { type OstreePushError, WireError } from '../errors.js';
 import type { ByteOrder } from './constants.js';
 import { encodeMessage, type Message, type PutObjectMessage } from './messages.js';
 
@@ -37,8 +37,13 @@ const frozenBytes = new WeakMap<Message, Partial<Record<ByteOrder, Uint8Array>>>
 function encoded(message: Message, order: ByteOrder): Uint8Array {
   if (!Object.isFrozen(message)) return encodeMessage(message, order);
   let cached = frozenBytes.get(message);
-  if (cached === undefined) frozenBytes.set(message, (cached = {}));
-  return (cached[order] ??= encodeMessage(message, order));
+  if (cached === undefined) {
+    cached = {};
+    frozenBytes.set(message, cached);
+  }
+  const bytes = cached[order] ?? encodeMessage(message, order);
+  cached[order] = bytes;
+  return bytes;
 }
 
 export class MessageWriter {
