@@ -203,4 +203,3 @@ export function hasObject(repo: string, o: ObjectName): boolean {
   }
 }
 
-export { objectBasename };

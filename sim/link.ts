@@ -370,4 +370,3 @@ export function describeLink(p: LinkParams): string {
   return `${chunks}, latency ${p.latencyMs}±${p.jitterMs} ms, ${p.bandwidth === 0 ? 'unlimited bandwidth' : `${p.bandwidth} B/ms`}, seed ${p.seed}`;
 }
 
-export { describeFault };

@@ -56,14 +56,6 @@ export interface ReceivePolicy {
   refPermissions: RefPermissions;
 }
 
-export const DEFAULT_POLICY: ReceivePolicy = {
-  verify: {},
-  sign: {},
-  update: true,
-  updateHook: null,
-  refPermissions: new RefPermissions(null),
-};
-
 type Raw = Record<string, unknown>;
 
 function bad(key: string, why: string): PolicyError {

@@ -45,6 +45,7 @@ export type PusherActionHandlers<D> = ActionHandlers<PusherAction, D>;
 export type ReceiverGuardTable<D> = GuardTable<ReceiverLocalGuard, D>;
 export type PusherGuardTable<D> = GuardTable<PusherLocalGuard, D>;
 export type ReceiverReplies<R> = StateTable<ReceiverSendingState, R>;
+/** @public The pusher's half of the pair with ReceiverReplies, kept for symmetry. */
 export type PusherReplies<R> = StateTable<PusherSendingState, R>;
 
 /** Runs `actions` in order, each through its handler; stops at the first that throws. */

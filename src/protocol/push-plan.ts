@@ -151,11 +151,6 @@ export async function commitsSince(repo: Repo, ancestor: string, commit: string)
   return null;
 }
 
-/** True when `ancestor` is `commit` or in its (locally present) parent chain. */
-export async function isAncestor(repo: Repo, ancestor: string, commit: string): Promise<boolean> {
-  return (await commitsSince(repo, ancestor, commit)) !== null;
-}
-
 export async function planPush(
   repo: Repo,
   local: ReadonlyMap<string, string>,

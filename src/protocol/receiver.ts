@@ -122,7 +122,6 @@ export interface ReceiveResult {
   hook?: HookOutcome;
 }
 
-export const DEFAULT_IDLE_TIMEOUT_MS = DEFAULT_LIMITS.idleTimeoutMs;
 /** The reader must never refuse a size itself: the receiver answers an oversized object with STATUS. */
 const NO_READER_LIMIT = 2n ** 64n - 1n;
 

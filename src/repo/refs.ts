@@ -19,7 +19,7 @@ import { applyRefWrite, removeJournal, writeJournal, type RefWrite } from './ref
 import { assertRefName, isValidRefName, parseRefFile, ZERO_CHECKSUM } from './ref-names.js';
 import type { Repo } from './repo.js';
 
-export { ZERO_CHECKSUM, isValidRefName, assertRefName, refNameProblem } from './ref-names.js';
+export { ZERO_CHECKSUM, isValidRefName } from './ref-names.js';
 
 export type RefNamespace = 'heads' | 'remotes' | 'mirrors';
 
