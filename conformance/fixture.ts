@@ -12,7 +12,7 @@ import { UsageError } from '../src/errors.js';
 import { Variant } from '../src/gvariant/index.js';
 import { commitTree, type DirNode, type TreeNode } from '../src/repo/builder.js';
 import { decodeCommit, decodeDirtree } from '../src/repo/metadata.js';
-import { objectBasename, objectRelPath, type ObjectName } from '../src/repo/object-names.js';
+import { objectRelPath, type ObjectName } from '../src/repo/object-names.js';
 import { Repo } from '../src/repo/repo.js';
 import { closure, difference } from '../src/repo/traverse.js';
 import type { CommitSpec, Fixture, TreeEntry } from './case.js';

@@ -18,7 +18,7 @@ import { Readable, Writable } from 'node:stream';
 import { HEADER_SIZE } from '../src/wire/constants.js';
 import { decodeHeader } from '../src/wire/header.js';
 import { decodePutObject } from '../src/wire/messages.js';
-import { describeFault, type Direction, type LinkFault } from './faults.js';
+import type { Direction, LinkFault } from './faults.js';
 
 export interface LinkParams {
   seed: number;

@@ -35,7 +35,6 @@ export function textReport(r: ReportInput): string {
     const rows: string[][] = [['runner', 'wall s (min–max)', 'push s', 'objects', 'MB sent', 'obj/s', 'MB/s', 'RSS MB p/r', 'CPU s pusher u+s', 'CPU s receiver u+s', 'check']];
     for (const run of r.runners) {
       const s = r.summaries.find((x) => x.dataset === ds.name && x.runner === run.id);
-      const na = r.unavailable.find((x) => x.dataset === ds.name && x.runner === run.id);
       if (s === undefined) {
         continue;
       }

@@ -19,7 +19,6 @@
  * is appended to its list, and the keys are written in GVariantDict order.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Variant } from '../gvariant/index.js';
 import { RepoError } from '../errors.js';
 import { glibDictOrder } from '../repo/glib-dict-order.js';

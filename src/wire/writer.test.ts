@@ -51,7 +51,7 @@ describe('MessageWriter', () => {
   it('hands the messages of one turn to the stream in one writev, at the next tick or on flush()', async () => {
     const calls: number[] = [];
     const w = new Writable({
-      write(chunk: Buffer, _enc, cb) {
+      write(_chunk: Buffer, _enc, cb) {
         calls.push(1);
         cb();
       },
