@@ -24,7 +24,7 @@ import { checkStore, formatViolations } from '../invariants.js';
 import { benchRoot, dataset, DATASET_NAMES, type Dataset } from './datasets.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { textReport } from './report.js';
-import { allRunners, prepareDestination, PUSH_BIN, RECEIVE_BIN, type BenchContext, type Runner, type Sample } from './runners.js';
+import { allRunners, prepareDestination, DRIVER_BIN, PUSH_BIN, RECEIVE_BIN, type BenchContext, type Runner, type Sample } from './runners.js';
 import { startSshd, type Sshd } from './sshd.js';
 import { ratios, rssTargets, summarize } from './stats.js';
 import { hasTime } from './timed.js';
@@ -45,16 +45,18 @@ function list(v: string | string[] | undefined): string[] | undefined {
 }
 
 /**
- * `npm run build`, so that ours runs compiled, as users run it. tsc still
+ * `npm run build` (the product) and `npm run build:bench` (the bench's own
+ * compiled driver, push-driver.ts, beside it in dist/), so that ours runs
+ * compiled, as users run it. tsc still
  * emits when some file of the tree fails to type-check (a colleague's work in
  * progress), so only missing entry points are fatal.
  */
 function build(log: (line: string) => void): Promise<void> {
-  log('npm run build (ours runs from dist/)');
+  log('npm run build; npm run build:bench (ours runs from dist/)');
   return new Promise((resolve, reject) => {
-    execFile('npm', ['run', 'build'], { cwd: new URL('../../', import.meta.url).pathname, maxBuffer: 16 << 20 }, (err, stdout) => {
+    execFile('sh', ['-c', 'npm run build; s=$?; npm run build:bench || exit $?; exit $s'], { cwd: new URL('../../', import.meta.url).pathname, maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err !== null) log(`build reported errors (continuing with what it emitted): ${stdout.trim().split('\n').slice(-3).join(' | ')}`);
-      if (!existsSync(PUSH_BIN) || !existsSync(RECEIVE_BIN)) reject(new Error(`build did not produce ${PUSH_BIN} and ${RECEIVE_BIN}`));
+      if (!existsSync(PUSH_BIN) || !existsSync(RECEIVE_BIN) || !existsSync(DRIVER_BIN)) reject(new Error(`build did not produce ${PUSH_BIN}, ${RECEIVE_BIN} and ${DRIVER_BIN}`));
       else resolve();
     });
   });

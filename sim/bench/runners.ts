@@ -76,7 +76,7 @@ export const DIST = new URL('../../dist/', import.meta.url).pathname;
 export const distFile = (rel: string): string => join(DIST, rel);
 export const PUSH_BIN = distFile('src/cli/ostree-push.js');
 export const RECEIVE_BIN = distFile('src/cli/ostree-receive.js');
-const DRIVER_BIN = distFile('sim/bench/push-driver.js');
+export const DRIVER_BIN = distFile('sim/bench/push-driver.js');
 
 /** A fresh destination: an empty archive repository, or one holding the base commit for incremental sets. */
 export async function prepareDestination(ds: Dataset, dest: string): Promise<void> {

@@ -12,7 +12,7 @@
  * Each verification also runs alone in a fresh child process
  * (`--verify-only file|writable PATH CHECKSUM`), so its peak is not mixed
  * with the writer's: that figure is the one the target speaks of. Run the
- * compiled script (`npm run build`, then `node dist/sim/bench/verify-memory.js`)
+ * compiled script (`npm run build:bench`, then `node dist/sim/bench/verify-memory.js`)
  * to leave tsx's own memory out.
  */
 import { createReadStream } from 'node:fs';
