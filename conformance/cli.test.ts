@@ -8,7 +8,7 @@ import { it } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tmpDir } from '../src/testkit/tmp.js';
+import { tmpDir } from '../testkit/tmp.js';
 
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 60_000 });

@@ -45,7 +45,7 @@
  * refs are exactly the expected ones (remote refs included), `ostree fsck`
  * of the destination is clean, and a real `ostree pull` over http of its
  * refs/heads refs into a fresh archive repository gets the same commits
- * (src/testkit/pull-check.ts, which fscks the client too).
+ * (testkit/pull-check.ts, which fscks the client too).
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,8 +53,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitTree, initArchiveRepo, setRef, type DirNode } from '../src/repo/builder.js';
 import { objectRelPath } from '../src/repo/object-names.js';
-import { ostree, ostreeFsck, ostreeRefs, ostreeRevParse } from '../src/testkit/ostree.js';
-import { assertPullable } from '../src/testkit/pull-check.js';
+import { ostree, ostreeFsck, ostreeRefs, ostreeRevParse } from '../testkit/ostree.js';
+import { assertPullable } from '../testkit/pull-check.js';
 import { entryCommands } from './bundle.js';
 import { fillTemplate, shellQuote } from './process.js';
 

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { hasTool } from '../src/testkit/tools.js';
+import { hasTool } from '../testkit/tools.js';
 import { interopFailed, matrixTable, runInterop, SCENARIOS, type Scenario } from './interop-matrix.js';
 
 const USAGE = `usage: npm run interop -- [--pusher 'CMD {source} {remote} {ref}'] [--receiver 'CMD {repo}'] [--only ${SCENARIOS.join(',')}] [--expect FILE] [--json] [--jobs N] [--timeout MS] [--keep-tmp]`;

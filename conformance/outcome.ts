@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasTool } from '../src/testkit/tools.js';
+import { hasTool } from '../testkit/tools.js';
 import type { Expect, ExitClass, Level } from './case.js';
 import { destRefs, hasObject, type BuiltFixture } from './fixture.js';
 import { CaseFailure, type Problems } from './process.js';

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALL_FAULT_KINDS, type FaultKind } from './faults.js';
 import { formatViolations } from './invariants.js';
-import { hasTool } from '../src/testkit/tools.js';
+import { hasTool } from '../testkit/tools.js';
 import { COMMAND_FAULTS, describeSchedule, simulate, type SimReport } from './runner.js';
 import { afterList, LINK_FAULTS, LINK_KINDS, startOpensshRemote, startSsh2Remote, type LinkKind, type RemoteReceiver } from './ssh-link.js';
 

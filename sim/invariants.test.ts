@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commitTree, initArchiveRepo, setRef } from '../src/repo/builder.js';
 import { objectRelPath } from '../src/repo/object-names.js';
-import { tmpDir } from '../src/testkit/tmp.js';
+import { tmpDir } from '../testkit/tmp.js';
 import {
   checkFailureReport,
   checkNoStaging,

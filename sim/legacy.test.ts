@@ -10,11 +10,11 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpDir } from '../src/testkit/tmp.js';
+import { tmpDir } from '../testkit/tmp.js';
 import { formatViolations } from './invariants.js';
 import { FAST_LINK } from './link.js';
 import { runOne, type Schedule } from './runner.js';
-import { hasTool } from '../src/testkit/tools.js';
+import { hasTool } from '../testkit/tools.js';
 
 const sched = (faults: Schedule['faults'], extra: Partial<Schedule> = {}): Schedule => ({ shape: 1, incremental: false, link: { ...FAST_LINK, seed: 3, minChunk: 1, maxChunk: 4000 }, faults, ...extra });
 const MODEL = `${process.execPath} --import tsx ${join(import.meta.dirname, 'legacy-receiver.child.ts')} --repo={repo}`;

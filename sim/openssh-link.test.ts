@@ -7,8 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpDir } from '../src/testkit/tmp.js';
-import { needTools } from '../src/testkit/tools.js';
+import { tmpDir } from '../testkit/tmp.js';
+import { needTools } from '../testkit/tools.js';
 import { assertNoViolations, reportLine } from './report-checks.js';
 import { FAST_LINK } from './link.js';
 import { describeSchedule, runOne, simulate } from './runner.js';

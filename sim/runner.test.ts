@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpDir } from '../src/testkit/tmp.js';
+import { tmpDir } from '../testkit/tmp.js';
 import { closure } from '../src/repo/traverse.js';
 import { FAST_LINK } from './link.js';
 import { formatViolations } from './invariants.js';

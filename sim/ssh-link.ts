@@ -9,10 +9,10 @@
  * pusher's connection dying or hanging, a corrupt byte reaches the receiver
  * through a real ssh channel.
  *
- *   ssh2     the in-process ssh2 server of src/testkit/ssh2-server.ts
+ *   ssh2     the in-process ssh2 server of testkit/ssh2-server.ts
  *            (receive() in this process) and the built-in transport. The
  *            receiver is not a process: no SIGKILL; fs faults act in process.
- *   openssh  a real sshd on loopback (src/testkit/sshd.ts) and the system ssh
+ *   openssh  a real sshd on loopback (testkit/sshd.ts) and the system ssh
  *            client (src/transport/openssh.ts); the remote command is
  *            sim/receiver.child.ts under a wrapper, its fault plan passed in
  *            the command line's environment, so kill points SIGKILL the
@@ -23,9 +23,9 @@ import { existsSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { generateSshKeyPair } from '../src/transport/ssh-keygen.js';
-import { startSsh2Server } from '../src/testkit/ssh2-server.js';
-import { startSshd } from '../src/testkit/sshd.js';
-import type { HasAfter } from '../src/testkit/tmp.js';
+import { startSsh2Server } from '../testkit/ssh2-server.js';
+import { startSshd } from '../testkit/sshd.js';
+import type { HasAfter } from '../testkit/tmp.js';
 import { connectBuiltinSsh } from '../src/transport/builtin-ssh.js';
 import { spawnOpenSsh } from '../src/transport/openssh.js';
 import { shellQuote, type Transport } from '../src/transport/transport.js';

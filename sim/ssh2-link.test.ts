@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpDir } from '../src/testkit/tmp.js';
+import { tmpDir } from '../testkit/tmp.js';
 import { assertNoViolations, reportLine } from './report-checks.js';
 import { FAST_LINK } from './link.js';
 import { calibrate, describeSchedule, runOne, simulate } from './runner.js';

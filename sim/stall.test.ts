@@ -9,8 +9,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpDir } from '../src/testkit/tmp.js';
-import { needTools } from '../src/testkit/tools.js';
+import { tmpDir } from '../testkit/tmp.js';
+import { needTools } from '../testkit/tools.js';
 import type { Fault } from './faults.js';
 import { FAST_LINK } from './link.js';
 import { calibrate, describeSchedule, runOne, type RunContext } from './runner.js';

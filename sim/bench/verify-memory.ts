@@ -20,7 +20,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { pseudoRandomContent } from '../../src/testkit/ostree-trees.js';
+import { pseudoRandomContent } from '../../testkit/ostree-trees.js';
 import { writeFilez } from '../../src/repo/filez.js';
 import { createObjectVerifier, verifyObjectFile } from '../../src/repo/verify.js';
 

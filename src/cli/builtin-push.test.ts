@@ -12,9 +12,9 @@ import { test, type TestContext } from 'node:test';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
-import { startSsh2Server } from '../testkit/ssh2-server.js';
-import { ostreePush, tree, type Run } from '../testkit/ssh-push.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { startSsh2Server } from '../../testkit/ssh2-server.js';
+import { ostreePush, tree, type Run } from '../../testkit/ssh-push.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { generateSshKeyPair } from '../transport/ssh-keygen.js';
 
 /** How long one push to the in-process server may take before it counts as hung. */

@@ -13,10 +13,10 @@ import { Variant } from '../gvariant/index.js';
 import { commitTree, initArchiveRepo, setRef, type DirNode } from '../repo/builder.js';
 import type { Repo } from '../repo/repo.js';
 import { difference } from '../repo/traverse.js';
-import { ostreeFsck, ostreeInit, ostreeRevParse, ostreeSummaryUpdate } from '../testkit/ostree.js';
-import { assertPullable } from '../testkit/pull-check.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { needTools } from '../testkit/tools.js';
+import { ostreeFsck, ostreeInit, ostreeRevParse, ostreeSummaryUpdate } from '../../testkit/ostree.js';
+import { assertPullable } from '../../testkit/pull-check.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { needTools } from '../../testkit/tools.js';
 import { runMain } from './common.js';
 import { pushMain } from './push-command.js';
 

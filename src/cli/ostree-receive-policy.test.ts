@@ -10,9 +10,9 @@ import { test } from 'node:test';
 import { commitTree } from '../repo/builder.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
-import { assertPullable } from '../testkit/pull-check.js';
-import { needTools } from '../testkit/tools.js';
-import { assertClean, commit, receiverLines, setup, tree } from './receive-policy-fixture.js';
+import { assertPullable } from '../../testkit/pull-check.js';
+import { needTools } from '../../testkit/tools.js';
+import { assertClean, commit, receiverLines, setup, tree } from '../../testkit/receive-policy-fixture.js';
 
 test('cli policy: ref_permissions refuses stable and allows app/*/x86_64/beta', async (t) => {
   if (!needTools(t, 'ostree')) return;

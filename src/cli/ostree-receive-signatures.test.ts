@@ -14,9 +14,9 @@ import { ED25519_KEY, loadPublicKeys, verifyAny } from '../policy/ed25519.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
 import { SUMMARY_FILE, SUMMARY_SIG_FILE } from '../repo/summary.js';
-import { assertPullable } from '../testkit/pull-check.js';
-import { needTools } from '../testkit/tools.js';
-import { assertClean, commit, receiverLines, setup, signInSource } from './receive-policy-fixture.js';
+import { assertPullable } from '../../testkit/pull-check.js';
+import { needTools } from '../../testkit/tools.js';
+import { assertClean, commit, receiverLines, setup, signInSource } from '../../testkit/receive-policy-fixture.js';
 
 test('cli policy: with sign_verify advertised, ostree-push rejects an unsigned commit before sending anything, and pushes the signed one', async (t) => {
   if (!needTools(t, 'ostree')) return;

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { initArchiveRepo } from '../repo/builder.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { encodeMessage, decodeInfo } from '../wire/messages.js';
 
 const ENTRY = fileURLToPath(new URL('./ostree-receive.ts', import.meta.url));

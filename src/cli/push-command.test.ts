@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { OstreePushError } from '../errors.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
 import { defaultRepoPath, errorLines, looksLikeRepo } from './common.js';
 import { parseDestination } from './push-command.js';

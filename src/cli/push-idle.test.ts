@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import type { OstreePushError } from '../errors.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { MessageWriter } from '../wire/writer.js';
 import { runMain } from './common.js';
 import { idleTimeoutOf, pushMain } from './push-command.js';

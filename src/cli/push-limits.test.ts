@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { takeReceiverSlot } from '../repo/receiver-slots.js';
 import { listRefs } from '../repo/refs.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { runMain } from './common.js';
 import { pushMain } from './push-command.js';
 

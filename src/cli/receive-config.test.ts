@@ -3,8 +3,8 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PolicyError } from '../policy/errors.js';
-import { makeEd25519Keys } from '../policy/test-keys.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { makeEd25519Keys } from '../../testkit/test-keys.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { ConfigError, configPaths, DEFAULT_CONFIG, loadReceiveConfig, parseReceiveConfig, policySettingsFor, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 
 function configError(code: string, message: RegExp, exit: number) {

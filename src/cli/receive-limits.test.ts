@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { OstreePushError } from '../errors.js';
 import { initArchiveRepo } from '../repo/builder.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { parseReceiveConfig, settingsFor } from './receive-config.js';
 import { limitsFromOptions } from './receive-limits-config.js';
 

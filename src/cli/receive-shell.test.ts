@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { shellQuote } from '../transport/transport.js';
 import { commandToServe, parseReceiveCommand, receiverArgs, RECEIVE_NAMES } from './receive-shell.js';
 import { splitShellWords } from './shell-words.js';

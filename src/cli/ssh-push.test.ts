@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, startSshd } from '../testkit/sshd.js';
-import { ostreeInit } from '../testkit/ostree.js';
-import { fixture, fullThenIncremental, ostreePush, remoteOf } from '../testkit/ssh-push.js';
-import { needTools } from '../testkit/tools.js';
+import { freePort, startSshd } from '../../testkit/sshd.js';
+import { ostreeInit } from '../../testkit/ostree.js';
+import { fixture, fullThenIncremental, ostreePush, remoteOf } from '../../testkit/ssh-push.js';
+import { needTools } from '../../testkit/tools.js';
 
 test('real sshd, default OpenSSH transport: full then incremental push, fsck clean', async (t) => {
   if (!needTools(t, 'sshd', 'ssh', 'ostree')) return;

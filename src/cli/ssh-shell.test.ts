@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startSshd } from '../testkit/sshd.js';
-import { ostreeRevParse } from '../testkit/ostree.js';
-import { fixture, fullThenIncremental, ostreePush, remoteOf } from '../testkit/ssh-push.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { needTools } from '../testkit/tools.js';
+import { startSshd } from '../../testkit/sshd.js';
+import { ostreeRevParse } from '../../testkit/ostree.js';
+import { fixture, fullThenIncremental, ostreePush, remoteOf } from '../../testkit/ssh-push.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { needTools } from '../../testkit/tools.js';
 
 test('real sshd, ostree-receive-shell as ForceCommand: the same push works, anything else is refused', async (t) => {
   if (!needTools(t, 'sshd', 'ssh', 'ostree')) return;

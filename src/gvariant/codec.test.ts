@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GVariantError } from '../errors.js';
-import { typedValueArb } from '../testkit/gvariant-arb.js';
+import { typedValueArb } from '../../testkit/gvariant-arb.js';
 import { decode, encode, parseType, typeString, Variant, type GVValue } from './index.js';
 import { toTaggedJSON } from './json.js';
 

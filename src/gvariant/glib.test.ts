@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { needTools } from '../testkit/tools.js';
-import { GLibOracle } from '../testkit/glib-oracle.js';
-import { typedValueArb } from '../testkit/gvariant-arb.js';
-import { fuzzInputs, type FuzzInput } from '../testkit/gvariant-fuzz.js';
+import { needTools } from '../../testkit/tools.js';
+import { GLibOracle } from '../../testkit/glib-oracle.js';
+import { typedValueArb } from '../../testkit/gvariant-arb.js';
+import { fuzzInputs, type FuzzInput } from '../../testkit/gvariant-fuzz.js';
 import { GVariantError } from '../errors.js';
 import { decode, encode, typeString, Variant, type ByteOrder, type GVValue } from './index.js';
 import { toTaggedJSON } from './json.js';

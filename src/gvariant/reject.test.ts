@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GVariantError } from '../errors.js';
-import { runFuzz } from '../testkit/gvariant-fuzz.js';
+import { runFuzz } from '../../testkit/gvariant-fuzz.js';
 import { decode, encode, Variant, type ByteOrder } from './index.js';
 
 function code(type: string, h: string, order: ByteOrder = 'le'): string {

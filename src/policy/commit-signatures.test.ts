@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Variant } from '../gvariant/index.js';
 import { Repo } from '../repo/repo.js';
-import { ostree, ostreeCommit, ostreeInit, runOstree } from '../testkit/ostree.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { hasTool, needTools } from '../testkit/tools.js';
+import { ostree, ostreeCommit, ostreeInit, runOstree } from '../../testkit/ostree.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { hasTool, needTools } from '../../testkit/tools.js';
 import { mergeSignatures, readCommitForSigning, signedCommitmeta, verifyCommitSignatures } from './commit-signatures.js';
 import { ED25519_KEY, loadPublicKeys, loadSecretKeys } from './ed25519.js';
 import { GPG_KEY } from './gpg.js';
-import { makeEd25519Keys, makeGpgKey } from './test-keys.js';
+import { makeEd25519Keys, makeGpgKey } from '../../testkit/test-keys.js';
 import { decodeCommitmeta } from '../repo/metadata.js';
 import { objectRelPath } from '../repo/object-names.js';
 

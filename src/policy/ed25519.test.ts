@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import {
   ED25519_SIGNATURE_BYTES,
   keyFileLines,

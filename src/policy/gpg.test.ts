@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { needTools } from '../testkit/tools.js';
+import { needTools } from '../../testkit/tools.js';
 import { gpgSign, gpgvVerify } from './gpg.js';
-import { makeGpgKey } from './test-keys.js';
+import { makeGpgKey } from '../../testkit/test-keys.js';
 
 test('gpg: a detached signature made with gpg --detach-sign is accepted by gpgv with the exported key, refused with another', async (t) => {
   if (!needTools(t, 'gpg', 'gpgv')) return;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { buildReceivePolicy, mergePolicySettings } from './policy.js';
-import { makeEd25519Keys } from './test-keys.js';
+import { makeEd25519Keys } from '../../testkit/test-keys.js';
 
 test('policy: defaults are the Python receiver\'s (no verification, no signing, update on, no hook, all refs allowed)', () => {
   const p = buildReceivePolicy({});

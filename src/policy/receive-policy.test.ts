@@ -13,19 +13,19 @@ import { objectBasename, objectRelPath, type ObjectName } from '../repo/object-n
 import { listRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { SUMMARY_SIG_FILE } from '../repo/summary.js';
-import { assertUntouched, makeFixture, snapshot, stagingLeft, type Fixture } from '../protocol/receive-fixtures.js';
-import { closureObjects, objectBytes, runSession } from '../protocol/scripted-pusher.js';
+import { assertUntouched, makeFixture, snapshot, stagingLeft, type Fixture } from '../../testkit/receive-fixtures.js';
+import { closureObjects, objectBytes, runSession } from '../../testkit/scripted-pusher.js';
 import type { ReceiveResult, ReceiverPolicy } from '../protocol/receiver.js';
-import { ostree, ostreeFsck } from '../testkit/ostree.js';
-import { assertPullable } from '../testkit/pull-check.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { needTools } from '../testkit/tools.js';
+import { ostree, ostreeFsck } from '../../testkit/ostree.js';
+import { assertPullable } from '../../testkit/pull-check.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { needTools } from '../../testkit/tools.js';
 import { mergeSignatures, readCommitForSigning, verifyCommitSignatures } from './commit-signatures.js';
 import { ED25519_KEY, loadPublicKeys, loadSecretKeys, signEd25519, verifyAny } from './ed25519.js';
 import { receiverPolicyParts } from './engine.js';
 import { GPG_KEY, gpgSign } from './gpg.js';
 import { buildReceivePolicy } from './policy.js';
-import { makeEd25519Keys, makeGpgKey } from './test-keys.js';
+import { makeEd25519Keys, makeGpgKey } from '../../testkit/test-keys.js';
 
 /** Adds signatures over the commit's bytes to its commitmeta in `repo` (as `ostree sign` / `gpg-sign` would). */
 async function signInSource(repo: Repo, commit: string, sigs: (bytes: Uint8Array) => Promise<Map<string, Uint8Array[]>>): Promise<void> {

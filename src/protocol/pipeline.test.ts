@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { PUSHER } from '../../spec/machine.js';
 import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
 import type { Repo } from '../repo/repo.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { HEADER_SIZE, MESSAGE_TYPES, ZERO_CHECKSUM } from '../wire/constants.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';

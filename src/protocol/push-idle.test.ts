@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { OstreePushError } from '../errors.js';
 import { Variant } from '../gvariant/index.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
 import { push } from './pusher.js';

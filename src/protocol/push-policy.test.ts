@@ -16,7 +16,7 @@ import { commitTree, initArchiveRepo, setRef, type DirNode } from '../repo/build
 import { COLLECTION_BINDING_KEY } from '../repo/bindings.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { push, type PushOptions, type PushResult } from './pusher.js';
 import { receive, type ReceiveResult, type ReceiverPolicy } from './receiver.js';
 

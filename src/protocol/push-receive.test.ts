@@ -9,7 +9,7 @@ import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
 import { listRefs } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { closure, difference } from '../repo/traverse.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import type { ByteOrder } from '../wire/constants.js';
 import { push, type PushResult } from './pusher.js';
 import { receive, type ReceiveResult, type ReceiverPolicy } from './receiver.js';

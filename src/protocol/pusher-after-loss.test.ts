@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { listRefs, updateRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { push, type PushResult, type SecondSession } from './pusher.js';
 import type { PublishStep } from './receive-publish.js';
 import { receive, type ReceiveResult } from './receiver.js';

@@ -8,7 +8,7 @@ import { commitTree, initArchiveRepo, setRef, type DirNode } from '../repo/build
 import { objectBasename, type ObjectName } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
 import { closure, difference } from '../repo/traverse.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { type ByteOrder, ZERO_CHECKSUM } from '../wire/constants.js';
 import type { Message } from '../wire/messages.js';
 import { MessageReader } from '../wire/reader.js';

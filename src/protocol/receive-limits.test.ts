@@ -12,10 +12,10 @@ import { deflateRawSync } from 'node:zlib';
 import { encodeFilezHeader } from '../repo/filez.js';
 import { takeReceiverSlot } from '../repo/receiver-slots.js';
 import { listRefs, ZERO_CHECKSUM } from '../repo/refs.js';
-import { assertUntouched, makeFixture, snapshot, type Fixture } from './receive-fixtures.js';
+import { assertUntouched, makeFixture, snapshot, type Fixture } from '../../testkit/receive-fixtures.js';
 import { assertFreeSpace, PushBudget } from './receive-limits.js';
 import type { ReceiverPolicy, ReceiveResult } from './receiver.js';
-import { closureObjects, objectBytes, runSession, type ScriptedPusher } from './scripted-pusher.js';
+import { closureObjects, objectBytes, runSession, type ScriptedPusher } from '../../testkit/scripted-pusher.js';
 
 /** Runs `script` against the destination with `policy`; checks the code and that nothing changed. */
 async function refusedWith(t: TestContext, f: Fixture, policy: ReceiverPolicy, script: (p: ScriptedPusher) => Promise<void>, code: string, outcome: ReceiveResult['outcome'] = 'refused'): Promise<ReceiveResult> {

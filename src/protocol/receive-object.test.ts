@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { objectRelPath, type ObjectName } from '../repo/object-names.js';
 import { closure } from '../repo/traverse.js';
 import { storeLookup } from './receive-object.js';
-import { makeFixture } from './receive-fixtures.js';
+import { makeFixture } from '../../testkit/receive-fixtures.js';
 
 test('storeLookup: finds stored objects; a fan-out directory absent at the start means absent', async (t) => {
   const f = await makeFixture(t);

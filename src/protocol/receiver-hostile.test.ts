@@ -17,9 +17,9 @@ import type { ByteOrder } from '../wire/constants.js';
 import { encodeHeader } from '../wire/header.js';
 import { encodeMessage } from '../wire/messages.js';
 import { MessageWriter } from '../wire/writer.js';
-import { assertFsckClean, assertUntouched, makeFixture, snapshot, type Fixture } from './receive-fixtures.js';
+import { assertFsckClean, assertUntouched, makeFixture, snapshot, type Fixture } from '../../testkit/receive-fixtures.js';
 import type { ReceiveResult, ReceiverPolicy } from './receiver.js';
-import { closureObjects, objectBytes, runSession, type ScriptedPusher } from './scripted-pusher.js';
+import { closureObjects, objectBytes, runSession, type ScriptedPusher } from '../../testkit/scripted-pusher.js';
 
 const ORDERS: ByteOrder[] = ['le', 'be'];
 

@@ -12,7 +12,7 @@ import { listRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import { encodeMessage } from '../wire/messages.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
-import { makeFixture, stagingLeft } from './receive-fixtures.js';
+import { makeFixture, stagingLeft } from '../../testkit/receive-fixtures.js';
 
 const CHILD = join(import.meta.dirname, 'receiver-signal.child.ts');
 

@@ -10,11 +10,11 @@ import { listRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
 import { SUMMARY_TYPE, writeSummary } from '../repo/summary.js';
 import { difference } from '../repo/traverse.js';
-import { ostreeFsck } from '../testkit/ostree.js';
-import { needTools } from '../testkit/tools.js';
+import { ostreeFsck } from '../../testkit/ostree.js';
+import { needTools } from '../../testkit/tools.js';
 import type { ByteOrder } from '../wire/constants.js';
-import { makeFixture, stagingLeft, type Fixture } from './receive-fixtures.js';
-import { closureObjects, objectBytes, runSession, type ScriptedPusher } from './scripted-pusher.js';
+import { makeFixture, stagingLeft, type Fixture } from '../../testkit/receive-fixtures.js';
+import { closureObjects, objectBytes, runSession, type ScriptedPusher } from '../../testkit/scripted-pusher.js';
 import type { ReceiverHooks, ReceiveResult } from './receiver.js';
 
 const ORDERS: ByteOrder[] = ['le', 'be'];

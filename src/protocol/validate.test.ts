@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import { DEFS_SCHEMA, MESSAGE_SCHEMAS } from '../../spec/schemas.js';
 import { ProtocolError } from '../errors.js';
-import { needTools } from '../testkit/tools.js';
+import { needTools } from '../../testkit/tools.js';
 import { bodyToJson, prepareValidators, validateBody, validateMessage } from './validate.js';
 
 const Z = '0'.repeat(64);

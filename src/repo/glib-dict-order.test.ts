@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { needTools } from '../testkit/tools.js';
+import { needTools } from '../../testkit/tools.js';
 import { glibDictOrder } from './glib-dict-order.js';
 
 // What ostree 2022.7 wrote in our experiments (spec/ostree-format.md §6.1).

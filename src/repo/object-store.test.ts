@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { ArchiveObjectStore, OBJECT_READ_CHUNK, SMALL_OBJECT_READ, type ObjectReader } from './object-store.js';
 
 /** Files of this process open under `dir` (other fds come and go with the test runner). */

@@ -10,9 +10,9 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isOstreePushError } from '../errors.js';
-import { ostree, runOstree } from '../testkit/ostree.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { needTools } from '../testkit/tools.js';
+import { ostree, runOstree } from '../../testkit/ostree.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { needTools } from '../../testkit/tools.js';
 import { acquireOstreeLock } from './ostree-lock.js';
 import { Repo } from './repo.js';
 

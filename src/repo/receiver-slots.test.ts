@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OstreePushError } from '../errors.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { initArchiveRepo } from './builder.js';
 import { takeReceiverSlot } from './receiver-slots.js';
 import { openRepoForWriting } from './staging.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { needTools } from '../testkit/tools.js';
+import { needTools } from '../../testkit/tools.js';
 import { Repo } from './repo.js';
 import { isValidRefName, listRefs, readRef, resolveRef, updateRefs, ZERO_CHECKSUM } from './refs.js';
 import { JOURNAL_REL, writeJournal } from './ref-journal.js';

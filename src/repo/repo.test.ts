@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { needTools } from '../testkit/tools.js';
+import { needTools } from '../../testkit/tools.js';
 import { parseKeyFile } from './config.js';
 import { Repo, REPO_DIRS } from './repo.js';
 

@@ -3,10 +3,10 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decode, type Variant } from '../gvariant/index.js';
-import { serveDirectory } from '../testkit/http-server.js';
-import { ostree, ostreeCommit, ostreeInit, ostreePullHttp, ostreeRevParse, ostreeSummaryUpdate, runOstree } from '../testkit/ostree.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { needTools } from '../testkit/tools.js';
+import { serveDirectory } from '../../testkit/http-server.js';
+import { ostree, ostreeCommit, ostreeInit, ostreePullHttp, ostreeRevParse, ostreeSummaryUpdate, runOstree } from '../../testkit/ostree.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { needTools } from '../../testkit/tools.js';
 import { Repo } from './repo.js';
 import { assertSummaryWritable, buildSummary, SUMMARY_TYPE, summaryState, writeSummary } from './summary.js';
 

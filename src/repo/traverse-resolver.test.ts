@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpDir } from '../testkit/tmp.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { commitTree, initArchiveRepo } from './builder.js';
 import { objectRelPath, type ObjectType } from './object-names.js';
 import { closure, objectKey, parentChain } from './traverse.js';

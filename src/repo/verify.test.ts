@@ -14,9 +14,9 @@ import { encodeFilezHeader, writeFilez, type FileMeta } from './filez.js';
 import { createObjectVerifier, createVerifyEngine, ONE_SHOT_DEFLATED, ONE_SHOT_INFLATED, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
 import { objectRelPath, parseObjectBasename, type ObjectName } from './object-names.js';
 import { usePublicInflateForTests } from './raw-inflate.js';
-import { needTools } from '../testkit/tools.js';
-import { listObjects } from '../testkit/ostree-trees.js';
-import { ostree } from '../testkit/ostree.js';
+import { needTools } from '../../testkit/tools.js';
+import { listObjects } from '../../testkit/ostree-trees.js';
+import { ostree } from '../../testkit/ostree.js';
 
 const reg: FileMeta = { uid: 0, gid: 0, mode: 0o100644, symlinkTarget: '', xattrs: [] };
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

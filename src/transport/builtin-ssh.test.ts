@@ -8,9 +8,9 @@ import { push } from '../protocol/pusher.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
-import { freePort } from '../testkit/sshd.js';
-import { startSsh2Server } from '../testkit/ssh2-server.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { freePort } from '../../testkit/sshd.js';
+import { startSsh2Server } from '../../testkit/ssh2-server.js';
+import { tmpDir } from '../../testkit/tmp.js';
 import { connectBuiltinSsh, type BuiltinSshOptions } from './builtin-ssh.js';
 import { fingerprint, knownHostsLine } from './known-hosts.js';
 

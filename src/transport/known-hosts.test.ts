@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateSshKeyPair } from './ssh-keygen.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { needTools } from '../testkit/tools.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { needTools } from '../../testkit/tools.js';
 import { blobKeyType, checkHostKey, fingerprint, knownHostName, knownHostsLine, parseKnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 
 function newKey(type: 'ed25519' | 'ecdsa' = 'ed25519'): { line: string; blob: Buffer } {

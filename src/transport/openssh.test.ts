@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { test } from 'node:test';
 import { TransportError } from '../errors.js';
-import { freePort, startSshd } from '../testkit/sshd.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { needTools } from '../testkit/tools.js';
+import { freePort, startSshd } from '../../testkit/sshd.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { needTools } from '../../testkit/tools.js';
 import { classifySshExit, spawnOpenSsh, sshInvocation, type OpenSshOptions } from './openssh.js';
 
 const remote = { kind: 'ssh' as const, host: 'h.example', path: 'my repo' };

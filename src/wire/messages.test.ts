@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WireError } from '../errors.js';
 import { encode, Variant } from '../gvariant/index.js';
-import { messageArb, orderArb } from './arbitraries.js';
+import { messageArb, orderArb } from '../../testkit/wire-arb.js';
 import {
   decodeBody,
   decodeDone,

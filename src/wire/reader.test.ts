@@ -4,7 +4,7 @@ import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
 import { WireError } from '../errors.js';
 import { Variant } from '../gvariant/index.js';
-import { messageArb, orderArb } from './arbitraries.js';
+import { messageArb, orderArb } from '../../testkit/wire-arb.js';
 import { encodeHeader } from './header.js';
 import { encodeMessage, encodeStatus, type Message } from './messages.js';
 import { MessageReader, type ReadResult } from './reader.js';

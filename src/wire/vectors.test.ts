@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { WireError } from '../errors.js';
-import { needTools } from '../testkit/tools.js';
+import { needTools } from '../../testkit/tools.js';
 import { decodeHeader } from './header.js';
 import { messageFromJSON, messageToJSON, type MessageJSON } from './json.js';
 import { decodeBody, encodeMessage } from './messages.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { PassThrough, Writable } from 'node:stream';
 import fc from 'fast-check';
 import { WireError } from '../errors.js';
-import { messageArb, orderArb } from './arbitraries.js';
+import { messageArb, orderArb } from '../../testkit/wire-arb.js';
 import { encodeMessage, type Message } from './messages.js';
 import { MessageReader } from './reader.js';
 import { MessageWriter } from './writer.js';

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { runMain } from '../cli/common.js';
-import { pushMain, type PushIo } from '../cli/push-command.js';
-import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
+import { runMain } from '../src/cli/common.js';
+import { pushMain, type PushIo } from '../src/cli/push-command.js';
+import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/builder.js';
 import { ostreeFsck, ostreeInit, ostreeRevParse } from './ostree.js';
 import { assertPullable } from './pull-check.js';
 import type { Sshd } from './sshd.js';

@@ -5,9 +5,9 @@
  * writes for that value (strict normal form).
  */
 import fc from 'fast-check';
-import { GVariantError } from '../errors.js';
-import { decode, encode, typeString, type ByteOrder, type GVType } from '../gvariant/index.js';
-import { toTaggedJSON } from '../gvariant/json.js';
+import { GVariantError } from '../src/errors.js';
+import { decode, encode, typeString, type ByteOrder, type GVType } from '../src/gvariant/index.js';
+import { toTaggedJSON } from '../src/gvariant/json.js';
 import { typedValueArb } from './gvariant-arb.js';
 
 export interface FuzzReport {

@@ -3,8 +3,8 @@
  * fuzz script (test-only: nothing in the implementation imports this).
  */
 import fc from 'fast-check';
-import { Variant } from '../gvariant/index.js';
-import { encodeMessage, type Message } from './messages.js';
+import { Variant } from '../src/gvariant/index.js';
+import { encodeMessage, type Message } from '../src/wire/messages.js';
 
 // Plain objects, so that deepEqual against decoded messages compares values only.
 const NO_NULL_PROTO = { noNullPrototype: true } as const;

@@ -1,6 +1,6 @@
 /**
  * Long fuzz run of the GVariant decoder (the test suite runs a short one).
- *   npx tsx src/gvariant/fuzz.ts --runs 100000 [--seed N]
+ *   npx tsx tools/fuzz-gvariant.ts --runs 100000 [--seed N]
  * Prints cases, time, outcomes by error code and peak RSS; exits 1 on any failure.
  */
 import { parseArgs } from 'node:util';

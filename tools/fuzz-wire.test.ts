@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { encodeMessage } from './messages.js';
-import { FUZZ_MAX_PAYLOAD, fuzzCase, fuzzInputArb } from './fuzz.js';
+import { encodeMessage } from '../src/wire/messages.js';
+import { FUZZ_MAX_PAYLOAD, fuzzCase, fuzzInputArb } from './fuzz-wire.js';
 
-describe('reader fuzzing (short run; `npx tsx src/wire/fuzz.ts --runs 100000` for a long one)', () => {
+describe('reader fuzzing (short run; `npx tsx tools/fuzz-wire.ts --runs 100000` for a long one)', () => {
   it('ends every input cleanly or with a typed error, in time', async () => {
     const seen = new Map<string, number>();
     await fc.assert(

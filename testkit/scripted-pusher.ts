@@ -6,14 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import type { Repo } from '../repo/repo.js';
-import { objectBasename, objectRelPath, type ObjectName } from '../repo/object-names.js';
-import { closure } from '../repo/traverse.js';
-import type { ByteOrder } from '../wire/constants.js';
-import type { InfoMessage, StatusMessage } from '../wire/messages.js';
-import { MessageReader } from '../wire/reader.js';
-import { MessageWriter } from '../wire/writer.js';
-import { receive, type ReceiveOptions, type ReceiveResult } from './receiver.js';
+import type { Repo } from '../src/repo/repo.js';
+import { objectBasename, objectRelPath, type ObjectName } from '../src/repo/object-names.js';
+import { closure } from '../src/repo/traverse.js';
+import type { ByteOrder } from '../src/wire/constants.js';
+import type { InfoMessage, StatusMessage } from '../src/wire/messages.js';
+import { MessageReader } from '../src/wire/reader.js';
+import { MessageWriter } from '../src/wire/writer.js';
+import { receive, type ReceiveOptions, type ReceiveResult } from '../src/protocol/receiver.js';
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;

@@ -1,13 +1,13 @@
 /**
- * Client for src/testkit/glib_oracle.py: GLib as the reference GVariant
+ * Client for testkit/glib_oracle.py: GLib as the reference GVariant
  * codec. One process per client; requests are pipelined (many in flight,
  * answered in order), so thousands of cases take seconds.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { toTaggedJSON, fromTaggedJSON, type TaggedJSON } from '../gvariant/json.js';
-import type { ByteOrder, GVValue } from '../gvariant/index.js';
+import { toTaggedJSON, fromTaggedJSON, type TaggedJSON } from '../src/gvariant/json.js';
+import type { ByteOrder, GVValue } from '../src/gvariant/index.js';
 
 const SCRIPT = fileURLToPath(new URL('./glib_oracle.py', import.meta.url));
 

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpDir, type HasAfter } from '../testkit/tmp.js';
-import { keyFileLines } from './ed25519.js';
+import { tmpDir, type HasAfter } from './tmp.js';
+import { keyFileLines } from '../src/policy/ed25519.js';
 
 export interface Ed25519KeyFiles {
   publicFile: string;

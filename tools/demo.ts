@@ -20,17 +20,17 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSshKeyPair } from '../transport/ssh-keygen.js';
-import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
-import { listRefs } from '../repo/refs.js';
-import { Repo } from '../repo/repo.js';
-import { closure, parentChain } from '../repo/traverse.js';
-import { verifyObject } from '../repo/verify.js';
+import { generateSshKeyPair } from '../src/transport/ssh-keygen.js';
+import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/builder.js';
+import { listRefs } from '../src/repo/refs.js';
+import { Repo } from '../src/repo/repo.js';
+import { closure, parentChain } from '../src/repo/traverse.js';
+import { verifyObject } from '../src/repo/verify.js';
 import { startSsh2Server } from '../testkit/ssh2-server.js';
-import { fingerprint } from '../transport/known-hosts.js';
-import { errorLines, runMain } from './common.js';
-import { pushMain } from './push-command.js';
-import { formatBytes } from './push-report.js';
+import { fingerprint } from '../src/transport/known-hosts.js';
+import { errorLines, runMain } from '../src/cli/common.js';
+import { pushMain } from '../src/cli/push-command.js';
+import { formatBytes } from '../src/cli/push-report.js';
 
 const REF = 'demo/x86_64/stable';
 const say = (line = ''): void => {

@@ -3,8 +3,8 @@
  * and values that fit them, for oracle, round-trip and fuzz tests.
  */
 import fc from 'fast-check';
-import { typeString, type BasicCode, type GVType } from '../gvariant/type.js';
-import { Variant, type GVValue } from '../gvariant/variant.js';
+import { typeString, type BasicCode, type GVType } from '../src/gvariant/type.js';
+import { Variant, type GVValue } from '../src/gvariant/variant.js';
 
 const BASIC: BasicCode[] = ['b', 'y', 'n', 'q', 'i', 'u', 'x', 't', 'h', 'd', 's', 'o', 'g'];
 

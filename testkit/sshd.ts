@@ -22,7 +22,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { shellQuote } from '../transport/transport.js';
+import { shellQuote } from '../src/transport/transport.js';
 import { tmpDir } from './tmp.js';
 
 export interface SshdOptions {
@@ -55,7 +55,7 @@ export interface Sshd {
   log(): string;
 }
 
-const SRC = fileURLToPath(new URL('..', import.meta.url));
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {

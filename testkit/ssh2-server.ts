@@ -11,14 +11,14 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import ssh2 from 'ssh2';
-import { generateSshKeyPair } from '../transport/ssh-keygen.js';
+import { generateSshKeyPair } from '../src/transport/ssh-keygen.js';
 import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
-import { isOstreePushError } from '../errors.js';
-import { receive, type ReceiverPolicy, type ReceiveResult } from '../protocol/receiver.js';
-import { openRepoForWriting } from '../repo/staging.js';
-import { versionLine } from '../cli/common.js';
-import { parseReceiveCommand } from '../cli/receive-shell.js';
-import { knownHostsLine } from '../transport/known-hosts.js';
+import { isOstreePushError } from '../src/errors.js';
+import { receive, type ReceiverPolicy, type ReceiveResult } from '../src/protocol/receiver.js';
+import { openRepoForWriting } from '../src/repo/staging.js';
+import { versionLine } from '../src/cli/common.js';
+import { parseReceiveCommand } from '../src/cli/receive-shell.js';
+import { knownHostsLine } from '../src/transport/known-hosts.js';
 
 export interface Ssh2ServerOptions {
   /** The one public key accepted (an OpenSSH `type base64 [comment]` line). */

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { TestContext } from 'node:test';
-import { Variant } from '../gvariant/index.js';
-import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
-import { listRefs } from '../repo/refs.js';
-import type { Repo } from '../repo/repo.js';
-import { ostreeFsck } from '../testkit/ostree.js';
-import { tmpDir } from '../testkit/tmp.js';
-import { hasTool } from '../testkit/tools.js';
+import { Variant } from '../src/gvariant/index.js';
+import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/builder.js';
+import { listRefs } from '../src/repo/refs.js';
+import type { Repo } from '../src/repo/repo.js';
+import { ostreeFsck } from './ostree.js';
+import { tmpDir } from './tmp.js';
+import { hasTool } from './tools.js';
 
 export interface Fixture {
   dir: string;

@@ -12,17 +12,17 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { mergeSignatures, readCommitForSigning } from '../policy/commit-signatures.js';
-import { ED25519_KEY, loadSecretKeys, signEd25519 } from '../policy/ed25519.js';
-import { makeEd25519Keys, type Ed25519KeyFiles } from '../policy/test-keys.js';
-import { commitTree, initArchiveRepo, type DirNode } from '../repo/builder.js';
-import { encodeCommitmeta } from '../repo/metadata.js';
-import { objectRelPath } from '../repo/object-names.js';
-import type { Repo } from '../repo/repo.js';
-import { ostreeFsck, ostreeInit } from '../testkit/ostree.js';
-import { tmpDir } from '../testkit/tmp.js';
+import { mergeSignatures, readCommitForSigning } from '../src/policy/commit-signatures.js';
+import { ED25519_KEY, loadSecretKeys, signEd25519 } from '../src/policy/ed25519.js';
+import { makeEd25519Keys, type Ed25519KeyFiles } from './test-keys.js';
+import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/builder.js';
+import { encodeCommitmeta } from '../src/repo/metadata.js';
+import { objectRelPath } from '../src/repo/object-names.js';
+import type { Repo } from '../src/repo/repo.js';
+import { ostreeFsck, ostreeInit } from './ostree.js';
+import { tmpDir } from './tmp.js';
 
-const PUSH_ENTRY = fileURLToPath(new URL('./ostree-push.ts', import.meta.url));
+const PUSH_ENTRY = fileURLToPath(new URL('../src/cli/ostree-push.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
 export interface Run {

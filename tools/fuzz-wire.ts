@@ -8,18 +8,18 @@
  * The property is shared by fuzz.test.ts (a short, time-boxed run) and this
  * script's long run:
  *
- *   npx tsx src/wire/fuzz.ts --runs 100000 [--seed N]
+ *   npx tsx tools/fuzz-wire.ts --runs 100000 [--seed N]
  *
  * which prints cases, time, outcomes by error code and the peak RSS.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { GVariantError, WireError } from '../errors.js';
-import { validStreamArb } from './arbitraries.js';
-import { encodeHeader } from './header.js';
-import { encodeMessage } from './messages.js';
-import { MessageReader } from './reader.js';
+import { GVariantError, WireError } from '../src/errors.js';
+import { validStreamArb } from '../testkit/wire-arb.js';
+import { encodeHeader } from '../src/wire/header.js';
+import { encodeMessage } from '../src/wire/messages.js';
+import { MessageReader } from '../src/wire/reader.js';
 
 export const FUZZ_MAX_PAYLOAD = 1n << 20n;
 export const CASE_TIMEOUT_MS = 2000;
