@@ -29,7 +29,7 @@ import { RepoError } from '../errors.js';
 import { replaceFileDurableSync } from '../repo/fsutil.js';
 import { objectRelPath } from '../repo/object-names.js';
 import { ZERO_CHECKSUM } from '../repo/refs.js';
-import type { InfoPolicy } from '../protocol/receive-info.js';
+import type { InfoPolicy } from './info-policy.js';
 import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
 import { needsSigning, needsVerification, readCommitForSigning, signedCommitmeta, verifyCommitSignatures } from './commit-signatures.js';

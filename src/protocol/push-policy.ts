@@ -31,7 +31,7 @@ import { objectRelPath } from '../repo/object-names.js';
 import { readCommitIfPresent } from '../repo/traverse.js';
 import type { Repo } from '../repo/repo.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
-import type { InfoPolicy } from './receive-info.js';
+import type { InfoPolicy } from '../policy/info-policy.js';
 
 /** INFO's `policy`, when it says anything; malformed entries are ignored (it is advice, never trusted). */
 export function remotePolicyOf(extra: ReadonlyMap<string, Variant>): InfoPolicy | undefined {

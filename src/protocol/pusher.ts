@@ -36,7 +36,7 @@ import { idleLimited } from './idle.js';
 import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
 import { refusalJudge, remotePolicyOf } from './push-policy.js';
 import { queryObjects, queryRefs } from './push-query.js';
-import type { InfoPolicy } from './receive-info.js';
+import type { InfoPolicy } from '../policy/info-policy.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
 import { ARCHIVE_MODE_NUMBER, localRefs, NON_FAST_FORWARD, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
 

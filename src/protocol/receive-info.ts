@@ -21,29 +21,7 @@ import type { Repo } from '../repo/repo.js';
 import { MAX_BODY_SIZE } from '../wire/constants.js';
 import { type AnswerMessage, encodeInfo, type InfoMessage, type QueryMessage } from '../wire/messages.js';
 import { parsePushedName } from './receive-object.js';
-
-/**
- * What the receiver will refuse, as far as it can say before any object
- * (INFO `policy`, section 12.6): advertised so a pusher can predict, never
- * relied on by the receiver.
- *
- *   sign-verify      as       signature types of which each new ref commit needs one
- *   gpg-verify       b        a GPG signature is needed too
- *   force            b        non-fast-forward updates are accepted at all
- *   ref-permissions  a{sas}   ref pattern → actions (ref-permissions.ts); absent: any
- *   collection-id    s        the repository's collection id (bindings are checked against it)
- */
-export interface InfoPolicy {
-  /** Signature types of which one valid signature is required ('ed25519'). */
-  signVerify: readonly string[];
-  gpgVerify: boolean;
-  /** The receiver's `force` setting; absent: not said. */
-  allowForce?: boolean;
-  /** `ref_permissions` as configured; absent: every ref may be created, moved, forced, deleted. */
-  refPermissions?: Readonly<Record<string, readonly string[]>>;
-  /** `[core] collection-id` of the repository; absent: none. */
-  collectionId?: string;
-}
+import type { InfoPolicy } from '../policy/info-policy.js';
 
 /** The extensions this receiver implements, as INFO lists them. */
 export const OFFERED_CAPABILITIES = ['query', 'report'] as const;
