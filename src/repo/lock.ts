@@ -23,11 +23,11 @@
  * repository over NFS. Taking the lock completes any ref journal a crashed
  * holder left.
  */
-import { linkSync, readFileSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RepoError } from '../errors.js';
-import { randomSuffix, writeNewFileSync } from './fsutil.js';
-import { currentOwner, ownerAlive, parseOwner } from './owner.js';
+import { parseOwner } from './owner.js';
+import { breakDead, holderDead, ownerContent, readOrNull, tryCreate } from './owner-file.js';
 import { recoverRefJournal } from './ref-journal.js';
 import type { Repo } from './repo.js';
 
@@ -60,58 +60,11 @@ export class RepoLock {
   }
 }
 
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
-
-/** Creates `path` holding `content` atomically; false if it exists. */
-function tryCreate(path: string, content: string): boolean {
-  const tmp = `${path}.${process.pid}-${randomSuffix()}`;
-  writeNewFileSync(tmp, content);
-  try {
-    linkSync(tmp, path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
-}
-
-function isStale(content: string | null): boolean {
-  if (content === null) return false;
-  const owner = parseOwner(content);
-  // Unparseable content cannot come from tryCreate; treat it as debris.
-  return owner === undefined || !ownerAlive(owner);
-}
-
-/** Removes the lock at `path` if it still holds `seen`. Returns false when the breaker lock is busy. */
-function breakStale(path: string, seen: string, mine: string): boolean {
-  const breaker = `${path}.break`;
-  if (!tryCreate(breaker, mine)) {
-    const b = readOrNull(breaker);
-    if (b !== null && isStale(b) && readOrNull(breaker) === b) unlinkSync(breaker);
-    return false;
-  }
-  try {
-    if (readOrNull(path) === seen) unlinkSync(path);
-  } finally {
-    unlinkSync(breaker);
-  }
-  return true;
-}
-
 export async function acquireLock(repo: Repo, options: LockOptions = {}): Promise<RepoLock> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   let pollMs = options.pollMs ?? 5;
   const path = repo.resolve(LOCK_REL);
-  const content = JSON.stringify({ ...currentOwner(), nonce: randomSuffix() });
+  const content = ownerContent();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (tryCreate(path, content)) {
@@ -125,7 +78,7 @@ export async function acquireLock(repo: Repo, options: LockOptions = {}): Promis
       return lock;
     }
     const seen = readOrNull(path);
-    if (seen !== null && isStale(seen) && breakStale(path, seen, content)) continue;
+    if (seen !== null && holderDead(seen) && breakDead(path, seen, content)) continue;
     if (Date.now() >= deadline) {
       const holder = seen === null ? undefined : parseOwner(seen);
       throw new RepoError('REPO_LOCK_TIMEOUT', `${repo.path}: repository locked by process ${holder?.pid ?? '?'} for more than ${timeoutMs} ms`, {

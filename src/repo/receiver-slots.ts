@@ -24,74 +24,23 @@
  * `.tmp-<pid>-<hex>` like other temp debris of tmp/, removed by the next
  * writer (staging.ts cleanStaleStaging) if its creator died in between.
  */
-import { linkSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { RepoError } from '../errors.js';
 import { onExitCleanup } from './exit-cleanup.js';
 import { randomSuffix } from './fsutil.js';
-import { currentOwner, ownerAlive, parseOwner } from './owner.js';
+import { breakDead, holderDead, ownerContent, readOrNull, tryCreate, unlinkIfThere, type TempNamer } from './owner-file.js';
 import type { Repo } from './repo.js';
 
 export const SLOT_PREFIX = 'tmp/ostree-push-receiver.';
+
+/** A slot's temp file is tmp/.tmp-<pid>-<hex>, debris staging.ts cleanStaleStaging knows. */
+const inTmp: TempNamer = (path) => `${dirname(path)}/.tmp-${process.pid}-${randomSuffix()}`;
 
 export interface ReceiverSlot {
   /** Which slot (0-based). */
   readonly index: number;
   release(): void;
-}
-
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
-
-function unlinkIfThere(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}
-
-/** Creates `path` holding `content` atomically; false if it exists. */
-function tryCreate(dir: string, path: string, content: string): boolean {
-  const tmp = `${dir}/.tmp-${process.pid}-${randomSuffix()}`;
-  writeFileSync(tmp, content, { flag: 'wx', mode: 0o644 });
-  try {
-    linkSync(tmp, path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  } finally {
-    unlinkIfThere(tmp);
-  }
-}
-
-function isDead(content: string | null): boolean {
-  if (content === null) return false;
-  const owner = parseOwner(content);
-  // Content tryCreate cannot have written: debris.
-  return owner === undefined || !ownerAlive(owner);
-}
-
-/** Removes the slot at `path` if it still holds `seen`, under `<path>.break`; false if another breaker is at it. */
-function breakDead(dir: string, path: string, seen: string, mine: string): boolean {
-  const breaker = `${path}.break`;
-  if (!tryCreate(dir, breaker, mine)) {
-    const b = readOrNull(breaker);
-    if (b !== null && isDead(b) && readOrNull(breaker) === b) unlinkIfThere(breaker);
-    return false;
-  }
-  try {
-    if (readOrNull(path) === seen) unlinkIfThere(path);
-  } finally {
-    unlinkIfThere(breaker);
-  }
-  return true;
 }
 
 /**
@@ -100,7 +49,7 @@ function breakDead(dir: string, path: string, seen: string, mine: string): boole
  * first, and by whoever opens the repository for writing (staging.ts
  * cleanStaleStaging), so a killed receiver's slot does not outlive it.
  */
-export function sweepDeadSlots(repo: Repo, mine: string = JSON.stringify({ ...currentOwner(), nonce: randomSuffix() })): string[] {
+export function sweepDeadSlots(repo: Repo, mine: string = ownerContent()): string[] {
   const dir = repo.resolve('tmp');
   const base = SLOT_PREFIX.slice('tmp/'.length);
   const removed: string[] = [];
@@ -114,7 +63,7 @@ export function sweepDeadSlots(repo: Repo, mine: string = JSON.stringify({ ...cu
   for (const name of names) {
     if (!name.startsWith(base) || !/^\d+$/.test(name.slice(base.length))) continue;
     const seen = readOrNull(`${dir}/${name}`);
-    if (seen !== null && isDead(seen) && breakDead(dir, `${dir}/${name}`, seen, mine)) removed.push(name);
+    if (seen !== null && holderDead(seen) && breakDead(`${dir}/${name}`, seen, mine, inTmp)) removed.push(name);
   }
   return removed;
 }
@@ -124,8 +73,7 @@ export function sweepDeadSlots(repo: Repo, mine: string = JSON.stringify({ ...cu
  * when every one is held by a live process.
  */
 export function takeReceiverSlot(repo: Repo, max: number): ReceiverSlot {
-  const dir = repo.resolve('tmp');
-  const content = JSON.stringify({ ...currentOwner(), nonce: randomSuffix() });
+  const content = ownerContent();
   const pathOf = (i: number): string => repo.resolve(`${SLOT_PREFIX}${i}`);
   const slot = (index: number): ReceiverSlot => {
     let held = true;
@@ -140,7 +88,7 @@ export function takeReceiverSlot(repo: Repo, max: number): ReceiverSlot {
     return { index, release };
   };
   sweepDeadSlots(repo, content);
-  for (let i = 0; i < max; i++) if (tryCreate(dir, pathOf(i), content)) return slot(i);
+  for (let i = 0; i < max; i++) if (tryCreate(pathOf(i), content, inTmp)) return slot(i);
   throw new RepoError('REPO_BUSY', `${repo.path}: ${max} receiver${max === 1 ? ' is' : 's are'} running on this repository already (max_receivers); try again later`, {
     path: repo.path,
     max,
