@@ -56,7 +56,7 @@ import { objectRelPath } from '../src/repo/object-names.js';
 import { ostree, ostreeFsck, ostreeRefs, ostreeRevParse } from '../testkit/ostree.js';
 import { assertPullable } from '../testkit/pull-check.js';
 import { entryCommands } from './bundle.js';
-import { fillTemplate, shellQuote } from './process.js';
+import { fillTemplate, shellQuote, SSH_STAND_IN } from './process.js';
 
 export const SCENARIOS = ['full', 'incremental', 'remote-refs', 'remote-ref-head', 'held-commit', 'compat-files', 'be-pusher', 'be-receiver'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -107,20 +107,6 @@ export interface CellResult {
 
 class CellFailure extends Error {}
 
-const SSH_STAND_IN = `#!/bin/sh
-# ssh stand-in for the interop runner: drops ssh's options and the host,
-# then runs the remote command here, with this directory first on PATH.
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -[bcDEeFIiJLlmOopQRSWw]) shift 2 ;;
-    --) shift; break ;;
-    -*) shift ;;
-    *) break ;;
-  esac
-done
-[ $# -gt 0 ] && shift
-exec sh -c "$*"
-`;
 
 const PUSH = 'src/cli/ostree-push.ts';
 const RECEIVE = 'src/cli/ostree-receive.ts';

@@ -151,3 +151,23 @@ export class Peer {
     return all.slice(-lines).join(' | ');
   }
 }
+
+/**
+ * An `ssh` for the suite's and the interop runner's PATH: drops ssh's options
+ * and the host, then runs the remote command here, as a version-0 pusher's
+ * `ssh HOST ostree-receive --repo=PATH` would run it on the server.
+ */
+export const SSH_STAND_IN = `#!/bin/sh
+# ssh stand-in: drops ssh's options and the host, then runs the remote
+# command here, with this directory first on PATH.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -[bcDEeFIiJLlmOopQRSWw]) shift 2 ;;
+    --) shift; break ;;
+    -*) shift ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] && shift
+exec sh -c "$*"
+`;

@@ -20,27 +20,13 @@ import { buildFixture, hasObject, type BuiltFixture } from './fixture.js';
 import { objectBasename, parseObjectBasename, type ObjectName } from '../src/repo/object-names.js';
 import { checkDestination, checkExit, tmpEntries } from './outcome.js';
 import { entryCommands } from './bundle.js';
-import { CaseFailure, fillTemplate, Peer, Problems } from './process.js';
+import { CaseFailure, fillTemplate, Peer, Problems, SSH_STAND_IN } from './process.js';
 import type { ReceiverLog } from './scripted-receiver.js';
 import type { RunOptions } from './receiver-cases.js';
 import { decodeCommit, decodeDirtree } from '../src/repo/metadata.js';
 
 export const SSH_HOST = 'conformance-host';
 
-const SSH_STAND_IN = `#!/bin/sh
-# ssh stand-in for the conformance suite: drops ssh's options and the host,
-# then runs the remote command here, with this directory first on PATH.
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -[bcDEeFIiJLlmOopQRSWw]) shift 2 ;;
-    --) shift; break ;;
-    -*) shift ;;
-    *) break ;;
-  esac
-done
-[ $# -gt 0 ] && shift
-exec sh -c "$*"
-`;
 
 const SCRIPTED = 'conformance/scripted-receiver.ts';
 
