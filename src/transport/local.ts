@@ -69,14 +69,8 @@ export function spawnLocalReceiver(repoPath: string, options: LocalReceiverOptio
       });
     });
   });
-  const t = childTransport(child, exit, { stderr: child.stderr, describe: `local ${repoPath}` });
-  const kill = t.kill;
-  return {
-    ...t,
-    kill: () => {
-      // A receiver that had already died was not killed by us.
-      if (child.exitCode === null && child.signalCode === null) killed = true;
-      kill();
+  return childTransport(child, exit, { stderr: child.stderr, describe: `local ${repoPath}`, onKill: () => {
+      killed = true;
     },
-  };
+  });
 }

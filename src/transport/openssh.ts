@@ -170,17 +170,11 @@ export function spawnOpenSsh(remote: SshRemote, options: OpenSshOptions = {}): T
       });
     });
   });
-  const t = childTransport(child, exit, {
+  return childTransport(child, exit, {
     stderr: null,
     describe: `ssh ${remote.user === undefined ? '' : `${remote.user}@`}${remote.host}${remote.port === undefined ? '' : `:${remote.port}`}`,
-  });
-  const kill = t.kill;
-  return {
-    ...t,
-    kill: () => {
-      // A client that had already died was not killed by us.
-      if (child.exitCode === null && child.signalCode === null) killed = true;
-      kill();
+    onKill: () => {
+      killed = true;
     },
-  };
+  });
 }

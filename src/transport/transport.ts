@@ -80,7 +80,7 @@ export function receiveCommandLine(repoPath: string, receiveCommand = 'ostree-re
 export function childTransport(
   child: ChildProcess,
   exit: Promise<number | null>,
-  options: { stderr: Readable | null; describe: string },
+  options: { stderr: Readable | null; describe: string; onKill?: () => void },
 ): Transport & { pid: number | undefined } {
   // A failed spawn or link is reported through `exit`; keep it from being an unhandled rejection meanwhile.
   exit.catch(() => undefined);
@@ -95,7 +95,10 @@ export function childTransport(
     pid: child.pid,
     describe: options.describe,
     kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // A child that had already died was not killed by us: onKill only when the signal goes to a live one.
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      options.onKill?.();
+      child.kill('SIGTERM');
     },
   };
 }
