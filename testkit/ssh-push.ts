@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { runMain } from '../src/cli/common.js';
+import { runMain } from '../src/cli/run-main.js';
 import { pushMain, type PushIo } from '../src/cli/push-command.js';
 import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/builder.js';
 import { ostreeFsck, ostreeInit, ostreeRevParse } from './ostree.js';

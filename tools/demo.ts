@@ -28,7 +28,7 @@ import { closure, parentChain } from '../src/repo/traverse.js';
 import { verifyObject } from '../src/repo/verify.js';
 import { startSsh2Server } from '../testkit/ssh2-server.js';
 import { fingerprint } from '../src/transport/known-hosts.js';
-import { errorLines, runMain } from '../src/cli/common.js';
+import { errorLines, runMain } from '../src/cli/run-main.js';
 import { pushMain } from '../src/cli/push-command.js';
 import { formatBytes } from '../src/cli/push-report.js';
 

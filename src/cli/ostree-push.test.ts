@@ -17,7 +17,7 @@ import { ostreeFsck, ostreeInit, ostreeRevParse, ostreeSummaryUpdate } from '../
 import { assertPullable } from '../../testkit/pull-check.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { needTools } from '../../testkit/tools.js';
-import { runMain } from './common.js';
+import { runMain } from './run-main.js';
 import { pushMain } from './push-command.js';
 
 const PUSH_ENTRY = fileURLToPath(new URL('./ostree-push.ts', import.meta.url));

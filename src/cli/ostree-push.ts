@@ -6,7 +6,7 @@
  * See push-command.ts for the options and exit statuses. Results and errors
  * go to stderr, one line each; --help goes to stdout.
  */
-import { runMain, stderrConsole } from './common.js';
+import { runMain, stderrConsole } from './run-main.js';
 import { pushMain } from './push-command.js';
 
 process.exitCode = await runMain('ostree-push', () =>

@@ -4,7 +4,8 @@
  * only ostree-receive. See receive-shell.ts for what it accepts.
  * `ostree-receive-shell --version` prints its own version.
  */
-import { runMain, versionLine } from './common.js';
+import { runMain } from './run-main.js';
+import { versionLine } from './version-line.js';
 import { shellMain } from './receive-shell.js';
 
 const PROG = 'ostree-receive-shell';

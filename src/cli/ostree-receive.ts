@@ -38,7 +38,9 @@
 import { receiverPolicyParts } from '../policy/engine.js';
 import { receive } from '../protocol/receiver.js';
 import { openRepoForWriting } from '../repo/staging.js';
-import { parseCommandLine, runMain, usageError, versionLine } from './common.js';
+import { parseCommandLine, usageError } from './command-line.js';
+import { runMain } from './run-main.js';
+import { versionLine } from './version-line.js';
 import { ConfigError, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 import { LIMIT_KEYS, LIMIT_OPTIONS, limitsFromOptions, type LimitSettings } from './receive-limits-config.js';
 

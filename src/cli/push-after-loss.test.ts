@@ -15,7 +15,7 @@ import { tmpDir } from '../../testkit/tmp.js';
 import { needTools } from '../../testkit/tools.js';
 import { spawnLocalReceiver } from '../transport/local.js';
 import type { Transport } from '../transport/transport.js';
-import { runMain } from './common.js';
+import { runMain } from './run-main.js';
 import { pushMain } from './push-command.js';
 
 const PAUSE_CHILD = join(import.meta.dirname, '..', 'protocol', 'receiver-pause.child.ts');

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { OstreePushError } from '../errors.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
-import { defaultRepoPath, errorLines, looksLikeRepo } from './common.js';
+import { defaultRepoPath, looksLikeRepo } from './default-repo.js';
+import { errorLines } from './run-main.js';
 import { parseDestination } from './push-command.js';
 import { formatBytes, refLine } from './push-report.js';
 

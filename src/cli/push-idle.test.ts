@@ -12,7 +12,7 @@ import type { OstreePushError } from '../errors.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { MessageWriter } from '../wire/writer.js';
-import { runMain } from './common.js';
+import { runMain } from './run-main.js';
 import { idleTimeoutOf, pushMain } from './push-command.js';
 
 test('idleTimeoutOf: the option, then the environment, then 60 s; seconds with fractions; anything else a usage error', () => {

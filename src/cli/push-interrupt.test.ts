@@ -13,7 +13,7 @@ import { Repo } from '../repo/repo.js';
 import { ostreeFsck } from '../../testkit/ostree.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { hasTool } from '../../testkit/tools.js';
-import { runMain } from './common.js';
+import { runMain } from './run-main.js';
 import { Progress, progressText } from './progress.js';
 import type { PushResult } from '../protocol/pusher.js';
 import { pushMain } from './push-command.js';

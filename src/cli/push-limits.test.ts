@@ -12,7 +12,7 @@ import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { takeReceiverSlot } from '../repo/receiver-slots.js';
 import { listRefs } from '../repo/refs.js';
 import { tmpDir } from '../../testkit/tmp.js';
-import { runMain } from './common.js';
+import { runMain } from './run-main.js';
 import { pushMain } from './push-command.js';
 
 async function setup(t: Parameters<typeof tmpDir>[0], conf: string) {

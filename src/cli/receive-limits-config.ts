@@ -15,7 +15,7 @@
  * line replaces both. Seconds may have a fraction.
  */
 import type { ReceiveLimits } from '../protocol/receive-limits.js';
-import { usageError } from './common.js';
+import { usageError } from './command-line.js';
 
 export type LimitSettings = Partial<ReceiveLimits>;
 
