@@ -40,7 +40,7 @@ import { summaryState, writeSummary } from '../repo/summary.js';
 import { closure, parentChain, type RepoLike } from '../repo/traverse.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import { checkBindings } from './receive-bindings.js';
-import { refMoved } from './receive-messages.js';
+import { refMoved } from './receive-refusals.js';
 
 export interface AcceptedUpdate {
   ref: string;

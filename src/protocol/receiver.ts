@@ -43,7 +43,7 @@ import { Endpoint, type StepRecord } from './endpoint.js';
 import { idleLimited } from './idle.js';
 import type { InfoPolicy } from '../policy/info-policy.js';
 import { answerQuery, infoBody } from './receive-info.js';
-import { notArchive, refMoved, statusText, unchanged } from './receive-messages.js';
+import { notArchive, refMoved, statusText, unchanged } from './receive-refusals.js';
 import { receiveObject, storeLookup, type StoreLookup } from './receive-object.js';
 import { checkBindings } from './receive-bindings.js';
 import { assertFreeSpace, DEFAULT_LIMITS, PushBudget, type ReceiveLimits } from './receive-limits.js';
