@@ -10,7 +10,7 @@
  *   a fast-forward; with `force` the update is asked for anyway.
  * - Objects = reachable from the commits to send minus reachable from every
  *   commit the remote's refs name that exists locally, found by walking old
- *   and new trees side by side (repo/path-difference.ts: unchanged subtrees
+ *   and new trees side by side (repo/difference-by-path.ts: unchanged subtrees
  *   are not read; a copied object may be planned though the remote has it,
  *   which QUERY or the receiver's skip of present objects absorbs). For a fast-forward, the commits to send are the new commit
  *   and every commit between it and the remote's one: the receiver walks that
@@ -24,7 +24,7 @@ import { RepoError, UsageError } from '../errors.js';
 import { isValidRefName, listRefs, readRef } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { objectBasename, type ObjectType } from '../repo/object-names.js';
-import { pathDifference } from '../repo/path-difference.js';
+import { differenceByPath } from '../repo/difference-by-path.js';
 import { parentChain } from '../repo/traverse.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
 import type { Judge } from './push-policy.js';
@@ -191,7 +191,7 @@ export async function planPush(
   if (want.length > 0) {
     const store = repo.objects;
     // The stat below is the existence check of each leaf: the walk need not look too.
-    for await (const o of pathDifference(repo, want, have, { checkLeaves: false })) {
+    for await (const o of differenceByPath(repo, want, have, { checkLeaves: false })) {
       const st = store.statSync(o.checksum, o.type);
       if (st === null) {
         throw new RepoError('REPO_OBJECT_MISSING', `object ${o.checksum}.${o.type} is not in the repository`, { checksum: o.checksum, type: o.type });

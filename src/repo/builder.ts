@@ -29,7 +29,7 @@ import { Repo } from './repo.js';
 import { S_IFLNK, S_IFREG, type ContentSource } from './filez.js';
 import { checkEntryName, compareNames, encodeCommit, encodeCommitmeta, encodeDirmeta, encodeDirtree, xattrsFromRecord, type DirtreeDir, type DirtreeFile } from './metadata.js';
 import { assertChecksum } from './object-names.js';
-import { ObjectWriter, type ObjectWriterOptions } from './object-writer.js';
+import { ObjectWriter, type ObjectWriterOptions } from './builder-writer.js';
 import { hasGetfattr, readTreeXattrs } from './disk-xattrs.js';
 
 export type XattrRecord = Record<string, Uint8Array | string>;

@@ -26,7 +26,7 @@
 import { unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RepoError } from '../errors.js';
-import { parseOwner } from './owner.js';
+import { parseOwner } from './process-identity.js';
 import { breakDead, holderDead, ownerContent, readOrNull, tryCreate } from './owner-file.js';
 import { recoverRefJournal } from './ref-journal.js';
 import type { Repo } from './repo.js';

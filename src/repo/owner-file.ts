@@ -1,5 +1,5 @@
 /**
- * Owner files: a file that names the process holding it (owner.ts: pid,
+ * Owner files: a file that names the process holding it (process-identity.ts: pid,
  * boot id, process start time), created atomically, so that at most one
  * process holds it, and taken over once its holder is dead. The repository
  * lock (lock.ts) is one, each receiver slot (receiver-slots.ts) another.
@@ -12,7 +12,7 @@
  */
 import { linkSync, readFileSync, unlinkSync } from 'node:fs';
 import { randomSuffix, writeNewFileSync } from './fsutil.js';
-import { currentOwner, ownerAlive, parseOwner } from './owner.js';
+import { currentOwner, ownerAlive, parseOwner } from './process-identity.js';
 
 /** Where the temp file of a new owner file goes (its name must be one stale-debris sweeping knows). */
 export type TempNamer = (path: string) => string;

@@ -6,7 +6,7 @@
  * Why slot files, not a counter: a counter in a file is decremented by the
  * holder on exit, and a SIGKILLed holder never does, so the count drifts up
  * until the repository refuses everyone. A slot is instead a file naming its
- * holder (pid, boot id, process start time: owner.ts, as for the repository
+ * holder (pid, boot id, process start time: process-identity.ts, as for the repository
  * lock), created atomically with link() (EEXIST when taken), so at most
  * `max` exist, and a slot whose holder is dead is free: the next receiver
  * that finds every slot taken checks their holders and takes over a dead

@@ -65,7 +65,7 @@ import { onExitCleanup } from './exit-cleanup.js';
 import { fsyncDir, fsyncFile, randomSuffix, syncFileSystem, syncFileSystemAsync, writeNewFileSync } from './fsutil.js';
 import { OBJECT_TYPES, objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 import { publicationLevels } from './publish-levels.js';
-import { currentOwner, ownerAlive, parseOwner, pidAlive } from './owner.js';
+import { currentOwner, ownerAlive, parseOwner, pidAlive } from './process-identity.js';
 import { sweepDeadSlots } from './receiver-slots.js';
 import { Repo } from './repo.js';
 

@@ -243,6 +243,8 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
  * only shrink what is sent. Missing objects of `want` are REPO_OBJECT_MISSING
  * (leaves only when `checkLeaves`, the default: a caller that stats every
  * object it gets anyway passes false and saves one lstat per object).
+ * Exact, and reads every dirtree of every `have` commit: the push plan uses
+ * `differenceByPath` (difference-by-path.ts), a superset that reads less.
  */
 export async function* difference(
   repo: RepoLike,

@@ -1,6 +1,8 @@
 /**
- * What a push must send, found by walking the old and the new trees side by
- * side, path by path, instead of reading the whole old tree first.
+ * `differenceByPath`: traverse.ts's `difference` (what a push must send) found
+ * faster, by walking the old and the new trees side by side, path by path,
+ * instead of reading the whole old tree first. The push plan uses this one;
+ * `difference` stays the exact reference its tests compare against.
  *
  * `difference` (traverse.ts) is exact: it reads every dirtree of every `have`
  * commit to learn what the remote holds, which for an incremental push of a
@@ -25,7 +27,7 @@ import type { Dirtree } from './metadata.js';
 import type { ObjectName } from './object-names.js';
 import { closure, objectKey, readCommitIfPresent, readDirtreeIfPresent, type RepoLike, type TraverseOptions } from './traverse.js';
 
-export async function* pathDifference(
+export async function* differenceByPath(
   repo: RepoLike,
   want: readonly string[],
   have: readonly string[],

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { commitTree, initArchiveRepo, type DirNode, type TreeNode } from './builder.js';
 import { decodeDirtree, readMetadataFile } from './metadata.js';
 import { objectRelPath, type ObjectName } from './object-names.js';
-import { pathDifference } from './path-difference.js';
+import { differenceByPath } from './difference-by-path.js';
 import { closure, difference, objectKey } from './traverse.js';
 
 async function keys(g: AsyncIterable<ObjectName>): Promise<string[]> {
@@ -46,7 +46,7 @@ test.before(async () => {
 });
 test.after(() => rm(root, { recursive: true, force: true }));
 
-test('pathDifference: child first, within the new closure, never less than difference', async () => {
+test('differenceByPath: child first, within the new closure, never less than difference', async () => {
   let n = 0;
   await fc.assert(
     fc.asyncProperty(dir, dir, dir, async (t1, t2, t3) => {
@@ -57,7 +57,7 @@ test('pathDifference: child first, within the new closure, never less than diffe
       const b = await commitTree(repo, { tree: { type: 'dir', children: { old: t1, new: t2, mix: t3 } }, timestamp: 2, parent: a.commit, fsync: false });
       for (const [want, have] of [[b.commit, a.commit], [a.commit, b.commit], [b.commit, b.commit]] as const) {
         const exact = await keys(difference(repo, [want], [have]));
-        const got = await keys(pathDifference(repo, [want], [have, 'cd'.repeat(32)]));
+        const got = await keys(differenceByPath(repo, [want], [have, 'cd'.repeat(32)]));
         const all = new Set(await keys(closure(repo, want)));
         for (const k of exact) assert.ok(got.includes(k), `${k} missing`);
         for (const k of got) assert.ok(all.has(k), `${k} not in the wanted closure`);
@@ -69,7 +69,7 @@ test('pathDifference: child first, within the new closure, never less than diffe
   );
 });
 
-test('pathDifference: an unchanged subtree is not read on either side', async () => {
+test('differenceByPath: an unchanged subtree is not read on either side', async () => {
   const repo = join(root, 'skip');
   initArchiveRepo(repo);
   const big: DirNode = { type: 'dir', children: { d: { type: 'dir', children: { f: { type: 'file', content: 'same' } } } } };
@@ -79,11 +79,11 @@ test('pathDifference: an unchanged subtree is not read on either side', async ()
   const inner = decodeDirtree(await readMetadataFile(join(repo, objectRelPath(decodeDirtree(await readMetadataFile(join(repo, objectRelPath(a.dirtree, 'dirtree')))).dirs[0]!.dirtree, 'dirtree')))).dirs[0]!.dirtree;
   await writeFile(join(repo, objectRelPath(inner, 'dirtree')), 'not a dirtree');
   await assert.rejects(keys(difference(repo, [b.commit], [a.commit])));
-  const got = await keys(pathDifference(repo, [b.commit], [a.commit]));
+  const got = await keys(differenceByPath(repo, [b.commit], [a.commit]));
   assert.deepEqual(got.map((k) => k.split('.')[1]), ['file', 'dirtree', 'commit']);
 });
 
-test('pathDifference: each wanted dirtree is read once, with no have and below a path the have side lacks', async () => {
+test('differenceByPath: each wanted dirtree is read once, with no have and below a path the have side lacks', async () => {
   const repo = join(root, 'once');
   initArchiveRepo(repo);
   const deep: DirNode = { type: 'dir', children: { e: { type: 'dir', children: { f: { type: 'file', content: 'deep' } } }, g: { type: 'file', content: 'g' } } };
@@ -98,7 +98,7 @@ test('pathDifference: each wanted dirtree is read once, with no have and below a
         return join(repo, objectRelPath(checksum, type));
       },
     };
-    const got = await keys(pathDifference(counted, [b.commit], have));
+    const got = await keys(differenceByPath(counted, [b.commit], have));
     assert.deepEqual(got, await keys(difference(repo, [b.commit], have)));
     // b's root, deep and deep/e: 3 dirtrees; a's root too when it is the have side.
     assert.equal(reads.size, have.length === 0 ? 3 : 4);
