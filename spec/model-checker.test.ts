@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compose, type ComposeResult } from './compose.js';
+import { checkComposition, type ModelCheckResult } from './model-checker.js';
 import { type Machine, PUSHER, RECEIVER, type Transition } from './machine.js';
 
 const clone = (m: Machine): Machine => structuredClone(m);
-const kinds = (r: ComposeResult): string[] => [...new Set(r.violations.map((v) => v.kind))].sort();
+const kinds = (r: ModelCheckResult): string[] => [...new Set(r.violations.map((v) => v.kind))].sort();
 const allTransitions = (m: Machine): string[] => m.transitions.map((t) => `${m.id}: ${t.from} --${t.event}--> ${t.to}`);
 
 /** Replaces the transitions matching `pick` by `by` (or appends `by` if none match). */
@@ -19,7 +19,7 @@ function patch(m: Machine, pick: (t: Transition) => boolean, ...by: Transition[]
 describe('pusher × receiver, version 0', () => {
   for (const capacity of [1, 2, 3]) {
     it(`capacity ${capacity}: no deadlock, both end, no publication after refusal, eof or failure`, () => {
-      const r = compose(PUSHER, RECEIVER, { capacity });
+      const r = checkComposition(PUSHER, RECEIVER, { capacity });
       assert.deepEqual(r.violations.slice(0, 3), []);
       assert.ok(r.terminals > 0 && r.states > 50, `${r.states} states, ${r.terminals} terminal`);
       const covered = [...r.covered];
@@ -28,7 +28,7 @@ describe('pusher × receiver, version 0', () => {
   }
 
   it('without injected faults every run ends cleanly', () => {
-    const r = compose(PUSHER, RECEIVER, { capacity: 1, loss: false, failures: false });
+    const r = checkComposition(PUSHER, RECEIVER, { capacity: 1, loss: false, failures: false });
     assert.deepEqual(r.violations.slice(0, 3), []);
     assert.ok(r.covered.has('receiver: receiving --recv:DONE--> published'));
     assert.ok(!r.covered.has('receiver: receiving --eof--> aborted'), 'eof only follows a fault');
@@ -36,7 +36,7 @@ describe('pusher × receiver, version 0', () => {
 });
 
 describe('the explorer bites', () => {
-  function firstOf(r: ComposeResult, kind: string): { message: string; path: string[] } {
+  function firstOf(r: ModelCheckResult, kind: string): { message: string; path: string[] } {
     const v = r.violations.find((x) => x.kind === kind);
     assert.ok(v, `expected a ${kind} violation, got ${kinds(r).join(', ') || 'none'}`);
     return v;
@@ -44,7 +44,7 @@ describe('the explorer bites', () => {
 
   it('a receiver that publishes on eof', () => {
     const bad = patch(RECEIVER, (t) => t.from === 'receiving' && t.event === 'eof', { from: 'receiving', event: 'eof', actions: ['publish', 'cleanup'], to: 'aborted' });
-    const v = firstOf(compose(PUSHER, bad, { capacity: 1 }), 'publish-after-failure');
+    const v = firstOf(checkComposition(PUSHER, bad, { capacity: 1 }), 'publish-after-failure');
     assert.match(v.message, /^receiver runs publish after (connection lost|pusher error|receiver eof)$/);
     assert.equal(v.path.at(-1), 'receiver eof');
     assert.ok(v.path.includes('receiver send:STATUS {"statusOk":true}'), v.path.join(' → '));
@@ -52,7 +52,7 @@ describe('the explorer bites', () => {
 
   it('a receiver that publishes on DONE after a refusal', () => {
     const bad = patch(RECEIVER, (t) => t.from === 'awaitDone' && t.event === 'recv:DONE', { from: 'awaitDone', event: 'recv:DONE', actions: ['publish', 'cleanup'], to: 'refused' });
-    const v = firstOf(compose(PUSHER, bad, { capacity: 1 }), 'publish-after-failure');
+    const v = firstOf(checkComposition(PUSHER, bad, { capacity: 1 }), 'publish-after-failure');
     assert.deepEqual(v.path, ['receiver send:INFO {"offersQuery":false,"offersReport":false}', 'pusher recv:INFO', 'pusher send:UPDATE', 'receiver recv:UPDATE',
       'receiver send:STATUS {"statusOk":false}', 'pusher recv:STATUS', 'pusher send:DONE {"wantReport":false}', 'receiver recv:DONE']);
   });
@@ -61,21 +61,21 @@ describe('the explorer bites', () => {
     let bad = patch(PUSHER, (t) => t.from === 'sending' && t.event === 'send:DONE', { from: 'sending', event: 'send:DONE', guard: '!moreObjects', to: 'awaitReport' });
     bad.states['awaitReport'] = { doc: 'waits for a STATUS that v0 never sends' };
     bad = patch(bad, () => false, { from: 'awaitReport', event: 'recv:STATUS', to: 'pushed' }, { from: 'awaitReport', event: 'eof', to: 'aborted' }, { from: 'awaitReport', event: 'error', to: 'aborted' });
-    const v = firstOf(compose(bad, RECEIVER, { capacity: 2 }), 'fault-free-failure');
+    const v = firstOf(checkComposition(bad, RECEIVER, { capacity: 2 }), 'fault-free-failure');
     assert.match(v.message, /aborted \/ (published|idle)/);
     assert.deepEqual(v.path.slice(-3), ['pusher send:DONE', 'receiver recv:DONE', 'pusher eof']);
   });
 
   it('a receiver that never answers an object deadlocks', () => {
     const bad = patch(RECEIVER, (t) => t.from === 'receiving' && t.event === 'recv:PUTOBJECT', { from: 'receiving', event: 'recv:PUTOBJECT', guard: 'objectValid', actions: ['keepObject'], to: 'receiving' }, { from: 'receiving', event: 'recv:PUTOBJECT', guard: '!objectValid', actions: ['discardObject'], to: 'receiving' });
-    const v = firstOf(compose(windowed(PUSHER, 1), bad, { capacity: 1 }), 'deadlock');
+    const v = firstOf(checkComposition(windowed(PUSHER, 1), bad, { capacity: 1 }), 'deadlock');
     assert.match(v.message, /sending \/ receiving/);
   });
 
   it('a pusher that skips UPDATE sends what the receiver cannot take', () => {
     const bad = patch(PUSHER, () => false, { from: 'haveInfo', event: 'send:PUTOBJECT', guard: 'moreObjects', to: 'sending' });
     bad.transitions = bad.transitions.filter((t) => !(t.from === 'haveInfo' && t.event === 'send:UPDATE'));
-    const v = firstOf(compose(bad, RECEIVER, { capacity: 1 }), 'unexpected-message');
+    const v = firstOf(checkComposition(bad, RECEIVER, { capacity: 1 }), 'unexpected-message');
     assert.equal(v.message, 'receiver in awaitRequest has no transition for recv:PUTOBJECT');
   });
 });
@@ -107,7 +107,7 @@ describe('extensions', () => {
   it('pipelining with a window of 2: the counter stays in bounds and everything ends cleanly at every capacity', () => {
     const sizes: number[] = [];
     for (const capacity of [1, 2, 3]) {
-      const r = compose(windowed(PUSHER, 2), RECEIVER, { capacity });
+      const r = checkComposition(windowed(PUSHER, 2), RECEIVER, { capacity });
       assert.deepEqual(r.violations.slice(0, 3), [], `capacity ${capacity}`);
       assert.ok(r.covered.has('receiver: awaitDone --recv:PUTOBJECT--> refuseObject'), 'an object in flight after a refusal is answered');
       assert.ok(r.covered.has('pusher: refused --recv:STATUS--> refused'), 'the pusher drains the STATUS replies still owed');
@@ -118,7 +118,7 @@ describe('extensions', () => {
 
   it('a window of 1 is stop-and-wait, and no capability is ever used against a version-0 receiver', () => {
     for (const n of [1, 2]) {
-      const r = compose(windowed(PUSHER, n), v0Receiver(), { capacity: 2, unexpected: 'error' });
+      const r = checkComposition(windowed(PUSHER, n), v0Receiver(), { capacity: 2, unexpected: 'error' });
       assert.deepEqual(r.violations.slice(0, 3), [], `window ${n}`);
       const used = [...r.covered].filter((c) => /QUERY|ANSWER|REPORT|awaitReport/.test(c));
       assert.deepEqual(used, []);
@@ -127,14 +127,14 @@ describe('extensions', () => {
   });
 
   it('against a version-0 receiver that ends the session on a PUTOBJECT after its refusal, nothing deadlocks or publishes', () => {
-    const r = compose(windowed(PUSHER, 2), v0Receiver(), { capacity: 2, unexpected: 'error', loss: false, failures: false });
+    const r = checkComposition(windowed(PUSHER, 2), v0Receiver(), { capacity: 2, unexpected: 'error', loss: false, failures: false });
     assert.deepEqual(r.violations, []);
     assert.ok(r.covered.has('pusher: refused --eof--> rejected'), 'the pusher keeps the refusal when the receiver hangs up');
     assert.ok(r.covered.has('receiver: awaitDone --error--> aborted'));
   });
 
   it('QUERY/ANSWER, REPORT: covered, and without them a fault-free run ends as in version 0', () => {
-    const r = compose(windowed(PUSHER, 1), RECEIVER, { capacity: 1, loss: false, failures: false });
+    const r = checkComposition(windowed(PUSHER, 1), RECEIVER, { capacity: 1, loss: false, failures: false });
     assert.deepEqual(r.violations, []);
     for (const t of ['pusher: haveInfo --send:QUERY--> awaitAnswer', 'receiver: awaitRequest --recv:QUERY--> answering', 'receiver: answering --send:ANSWER--> awaitRequest',
       'pusher: awaitAnswer --recv:ANSWER--> haveInfo', 'receiver: receiving --recv:DONE--> reporting', 'receiver: reporting --send:REPORT--> refused',
@@ -143,7 +143,7 @@ describe('extensions', () => {
 
   it('the explorer bites: a receiver that sends a REPORT nobody asked for', () => {
     const bad = patch(RECEIVER, (t) => t.from === 'receiving' && t.event === 'recv:DONE' && t.to === 'reporting', { from: 'receiving', event: 'recv:DONE', actions: ['publish', 'cleanup'], to: 'reporting' });
-    const r = compose(windowed(PUSHER, 1), bad, { capacity: 1, loss: false, failures: false });
+    const r = checkComposition(windowed(PUSHER, 1), bad, { capacity: 1, loss: false, failures: false });
     const v = r.violations.find((x) => x.kind === 'fault-free-failure');
     assert.ok(v, [...new Set(r.violations.map((x) => x.kind))].join());
     assert.match(v.message, /pushed \/ aborted/);
@@ -152,7 +152,7 @@ describe('extensions', () => {
   it('the explorer bites: a pusher that sends DONE with objects still in flight', () => {
     const bad = clone(PUSHER);
     for (const t of bad.transitions) if (t.event === 'send:DONE' && Array.isArray(t.guard)) t.guard = t.guard.filter((g) => g !== 'noneInFlight');
-    const r = compose(windowed(bad, 2), RECEIVER, { capacity: 2, loss: false, failures: false });
+    const r = checkComposition(windowed(bad, 2), RECEIVER, { capacity: 2, loss: false, failures: false });
     assert.ok(r.violations.some((v) => v.kind === 'unread-messages' || v.kind === 'unexpected-message'), [...new Set(r.violations.map((v) => v.kind))].join());
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The composition explorer (spec/protocol.md, "Checking the machines"): the
+ * The model checker of the composed machines (spec/protocol.md, "Checking the machines"): the
  * pusher and the receiver joined by one bounded FIFO channel per direction,
  * explored breadth-first over every interleaving, every outcome of the
  * engines' own judgements (local guards), connection loss at any point and
@@ -27,7 +27,7 @@
  */
 import { type Config, type Event, type Machine, guardNames, initialConfig, isFinal, transition } from './machine.js';
 
-export interface ComposeOptions {
+export interface ModelCheckOptions {
   /** Messages each direction's channel holds. */
   capacity: number;
   /** Explore connection loss at every point (default true). */
@@ -61,7 +61,7 @@ interface Global {
 }
 
 export interface Violation { kind: string; message: string; path: string[] }
-export interface ComposeResult {
+export interface ModelCheckResult {
   states: number;
   edges: number;
   terminals: number;
@@ -88,7 +88,7 @@ function valuations(names: string[], fixed: Record<string, boolean>): Record<str
 
 interface Move { label: string; next: Global; violation?: Omit<Violation, 'path'>; fault: boolean }
 
-export function compose(pusher: Machine, receiver: Machine, opts: ComposeOptions): ComposeResult {
+export function checkComposition(pusher: Machine, receiver: Machine, opts: ModelCheckOptions): ModelCheckResult {
   const machines = [pusher, receiver] as const;
   const publishAction = opts.publishAction ?? 'publish';
   const maxStates = opts.maxStates ?? 200_000;
@@ -243,7 +243,7 @@ export function compose(pusher: Machine, receiver: Machine, opts: ComposeOptions
       if (mv.violation) { violations.push({ ...mv.violation, path: pathTo(k, mv.label) }); continue; }
       const nk = key(mv.next);
       if (parent.has(nk)) continue;
-      if (parent.size >= maxStates) throw new Error(`compose: more than ${maxStates} states`);
+      if (parent.size >= maxStates) throw new Error(`checkComposition: more than ${maxStates} states`);
       parent.set(nk, { prev: k, label: mv.label });
       queue.push(mv.next);
     }
