@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { receive } from '../src/protocol/receiver.js';
-import { openRepoForWriting } from '../src/repo/staging.js';
+import { openRepoForWriting } from '../src/repo/open-for-writing.js';
 import { installFsFaults, type FsFaultPlan } from './fs-faults.js';
 
 const repoArg = process.argv.find((a) => a.startsWith('--repo='));

@@ -24,7 +24,7 @@ import { receive } from '../src/protocol/receiver.js';
 import { acquireLock } from '../src/repo/lock.js';
 import { listRefs } from '../src/repo/refs.js';
 import { Repo } from '../src/repo/repo.js';
-import { openRepoForWriting } from '../src/repo/staging.js';
+import { openRepoForWriting } from '../src/repo/open-for-writing.js';
 import { ALL_FAULT_KINDS, describeFault, isLinkFault, type Fault, type FaultKind } from './faults.js';
 import { installFsFaults } from './fs-faults.js';
 import {

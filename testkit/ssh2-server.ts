@@ -15,7 +15,7 @@ import { generateSshKeyPair } from '../src/transport/ssh-keygen.js';
 import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { isOstreePushError } from '../src/errors.js';
 import { receive, type ReceiverPolicy, type ReceiveResult } from '../src/protocol/receiver.js';
-import { openRepoForWriting } from '../src/repo/staging.js';
+import { openRepoForWriting } from '../src/repo/open-for-writing.js';
 import { versionLine } from '../src/cli/version-line.js';
 import { parseReceiveCommand } from '../src/cli/receive-shell.js';
 import { knownHostsLine } from '../src/transport/known-hosts.js';

@@ -20,7 +20,7 @@ import type { Readable, Writable } from 'node:stream';
 import { isOstreePushError } from '../../src/errors.js';
 import { push, type PushOptions } from '../../src/protocol/pusher.js';
 import { Repo } from '../../src/repo/repo.js';
-import { openRepoForWriting } from '../../src/repo/staging.js';
+import { openRepoForWriting } from '../../src/repo/open-for-writing.js';
 import { receive } from '../../src/protocol/receiver.js';
 import { receiverCommand } from '../../src/transport/local.js';
 import { spawnOpenSsh } from '../../src/transport/openssh.js';

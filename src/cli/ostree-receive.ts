@@ -37,7 +37,7 @@
  */
 import { receiverPolicyParts } from '../policy/engine.js';
 import { receive } from '../protocol/receiver.js';
-import { openRepoForWriting } from '../repo/staging.js';
+import { openRepoForWriting } from '../repo/open-for-writing.js';
 import { parseCommandLine, usageError } from './command-line.js';
 import { runMain } from './run-main.js';
 import { versionLine } from './version-line.js';

@@ -6,7 +6,7 @@
  *
  *   PAUSE_AT=published node --import tsx receiver-pause.child.ts --repo=PATH
  */
-import { openRepoForWriting } from '../repo/staging.js';
+import { openRepoForWriting } from '../repo/open-for-writing.js';
 import { receive } from './receiver.js';
 
 const path = (process.argv.find((a) => a.startsWith('--repo=')) ?? '--repo=.').slice('--repo='.length);

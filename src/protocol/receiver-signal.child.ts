@@ -4,7 +4,7 @@
  *
  *   tsx receiver-signal.child.ts REPO
  */
-import { openRepoForWriting } from '../repo/staging.js';
+import { openRepoForWriting } from '../repo/open-for-writing.js';
 import { receive } from './receiver.js';
 
 const repo = openRepoForWriting(process.argv[2] as string);

@@ -1,7 +1,7 @@
 /**
  * Synchronous clean-ups that must run however the process ends: normal exit,
  * an uncaught error, SIGINT, SIGTERM, SIGHUP. (SIGKILL cannot be caught; what
- * it leaves behind is removed later by cleanStaleStaging.)
+ * it leaves behind is removed later by sweepStaleDebris, stale-debris.ts.)
  *
  * On a signal the clean-ups run, our listener is removed and the signal is
  * raised again, so the process still dies of it with the usual status. A CLI

@@ -10,7 +10,8 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { objectRelPath } from './object-names.js';
-import { openRepoForWriting, Staging } from './staging.js';
+import { openRepoForWriting } from './open-for-writing.js';
+import { Staging } from './staging.js';
 import { closure } from './traverse.js';
 
 const [src, dst, commit] = process.argv.slice(2) as [string, string, string];

@@ -14,7 +14,7 @@ import { ostree } from '../../testkit/ostree.js';
 import { decodeCommit, decodeDirtree, readMetadataFile } from './metadata.js';
 import { objectRelPath, type ObjectName } from './object-names.js';
 import { Repo } from './repo.js';
-import { cleanStaleStaging } from './staging.js';
+import { sweepStaleDebris } from './stale-debris.js';
 import { closure } from './traverse.js';
 import { verifyObject } from './verify.js';
 
@@ -100,7 +100,7 @@ test('SIGKILL at every publication step and at random moments leaves a sound sto
     if (signal === 'SIGKILL' && (plan.killAfter !== null || count < N)) {
       assert.equal(left.filter((n) => n.startsWith('push-staging-')).length, 1, `${what}: the dead staging is there`);
     }
-    cleanStaleStaging(Repo.open(dst));
+    sweepStaleDebris(Repo.open(dst));
     assert.deepEqual(readdirSync(join(dst, 'tmp')), ['cache'], `${what}: stale staging removed`);
   };
   for (let p = 0; p < plans.length; p += 2) await Promise.all(plans.slice(p, p + 2).map(runOne));

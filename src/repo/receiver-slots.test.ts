@@ -12,7 +12,7 @@ import { OstreePushError } from '../errors.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { initArchiveRepo } from './builder.js';
 import { takeReceiverSlot } from './receiver-slots.js';
-import { openRepoForWriting } from './staging.js';
+import { openRepoForWriting } from './open-for-writing.js';
 
 const busy = (e: unknown): boolean => e instanceof OstreePushError && e.code === 'REPO_BUSY';
 

@@ -22,7 +22,7 @@
  * Nothing waits: with every slot held by a live process the receiver is
  * refused at once (REPO_BUSY). The temp file a slot is linked from is named
  * `.tmp-<pid>-<hex>` like other temp debris of tmp/, removed by the next
- * writer (staging.ts cleanStaleStaging) if its creator died in between.
+ * writer (stale-debris.ts sweepStaleDebris) if its creator died in between.
  */
 import { readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -34,7 +34,7 @@ import type { Repo } from './repo.js';
 
 export const SLOT_PREFIX = 'tmp/ostree-push-receiver.';
 
-/** A slot's temp file is tmp/.tmp-<pid>-<hex>, debris staging.ts cleanStaleStaging knows. */
+/** A slot's temp file is tmp/.tmp-<pid>-<hex>, debris stale-debris.ts knows. */
 const inTmp: TempNamer = (path) => `${dirname(path)}/.tmp-${process.pid}-${randomSuffix()}`;
 
 export interface ReceiverSlot {
@@ -46,8 +46,8 @@ export interface ReceiverSlot {
 /**
  * Removes the slots of dead holders (a SIGKILLed receiver, also beyond a
  * since lowered `max`); returns their names under tmp/. Run by every taker
- * first, and by whoever opens the repository for writing (staging.ts
- * cleanStaleStaging), so a killed receiver's slot does not outlive it.
+ * first, and by whoever opens the repository for writing (stale-debris.ts
+ * sweepStaleDebris), so a killed receiver's slot does not outlive it.
  */
 export function sweepDeadSlots(repo: Repo, mine: string = ownerContent()): string[] {
   const dir = repo.resolve('tmp');

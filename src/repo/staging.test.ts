@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Repo } from './repo.js';
-import { cleanStaleStaging, MAX_PENDING_WRITES, openRepoForWriting, Staging } from './staging.js';
+import { MAX_PENDING_WRITES, Staging } from './staging.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'staging-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -162,43 +162,6 @@ test('abort removes the partial file; an unknown type is refused', async () => {
   await again.abort();
   await assert.rejects(s.writeObject('a'.repeat(64), '../x' as never), { code: 'REPO_BAD_OBJECT_NAME' });
   s.dispose();
-});
-
-test('cleanStaleStaging removes dead owners only', async () => {
-  const repo = fresh();
-  const live = Staging.create(repo);
-  const p = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => p.on('exit', r));
-  const dead = p.pid as number;
-  const tmp = repo.resolve('tmp');
-  mkdirSync(join(tmp, `push-staging-${dead}-abc123`));
-  mkdirSync(join(tmp, `push-staging-${process.pid}-def456`));
-  writeFileSync(join(tmp, `push-staging-${process.pid}-def456`, 'owner.json'), JSON.stringify({ pid: dead, bootId: '', startTicks: -1 }));
-  writeFileSync(join(tmp, `ostree-push.lock.${dead}-0a0b`), '');
-  writeFileSync(join(tmp, 'unrelated'), '');
-  const removed = cleanStaleStaging(repo).sort();
-  assert.deepEqual(removed, [`ostree-push.lock.${dead}-0a0b`, `push-staging-${dead}-abc123`, `push-staging-${process.pid}-def456`].sort());
-  assert.ok(existsSync(live.dir));
-  assert.deepEqual(readdirSync(tmp).sort(), ['cache', live.dir.split('/').pop(), 'unrelated'].sort());
-  openRepoForWriting(repo.path);
-  assert.ok(existsSync(live.dir));
-  live.dispose();
-});
-
-test('cleanStaleStaging removes ref temp files of dead writers, in refs/ at any depth', async () => {
-  const repo = fresh();
-  const p = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => p.on('exit', r));
-  const dead = p.pid as number;
-  mkdirSync(repo.resolve('refs', 'heads', 'team'), { recursive: true });
-  writeFileSync(repo.resolve('refs', 'heads', `.tmp-${dead}-0a1b2c`), 'x');
-  writeFileSync(repo.resolve('refs', 'heads', 'team', `.tmp-${dead}-3d4e5f`), 'x');
-  writeFileSync(repo.resolve('refs', 'heads', `.tmp-${process.pid}-aaaaaa`), 'live');
-  writeFileSync(repo.resolve('refs', 'heads', 'main'), `${'a'.repeat(64)}\n`);
-  const removed = cleanStaleStaging(repo).sort();
-  assert.deepEqual(removed, [`refs/heads/.tmp-${dead}-0a1b2c`, `refs/heads/team/.tmp-${dead}-3d4e5f`]);
-  assert.deepEqual(readdirSync(repo.resolve('refs', 'heads')).sort(), [`.tmp-${process.pid}-aaaaaa`, 'main', 'team']);
-  assert.deepEqual(readdirSync(repo.resolve('refs', 'heads', 'team')), []);
 });
 
 test('a staging dir is removed when its process is stopped by SIGTERM', async () => {

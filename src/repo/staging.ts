@@ -54,21 +54,21 @@
  *
  * Every path is built from validated checksums and known types
  * (object-names.ts). A dead receiver's staging directory is removed by
- * `cleanStaleStaging`, which a writer calls when it opens the repository
- * (`openRepoForWriting`). Not verified: libostree is understood to expire old
+ * `sweepStaleDebris` (stale-debris.ts), which a writer calls when it opens
+ * the repository (`openRepoForWriting`, open-for-writing.ts). Not verified: libostree is understood to expire old
  * `tmp/` entries (about a day) when it starts a transaction.
  */
-import { close as fsClose, closeSync, constants, linkSync, open as fsOpen, writev as fsWritev, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync, type Dirent } from 'node:fs';
+import { close as fsClose, closeSync, constants, linkSync, open as fsOpen, writev as fsWritev, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoError } from '../errors.js';
 import { onExitCleanup } from './exit-cleanup.js';
 import { fsyncDir, fsyncFile, randomSuffix, syncFileSystem, syncFileSystemAsync, writeNewFileSync } from './fsutil.js';
 import { OBJECT_TYPES, objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 import { publicationLevels } from './publish-levels.js';
-import { currentOwner, ownerAlive, parseOwner, pidAlive } from './process-identity.js';
-import { sweepDeadSlots } from './receiver-slots.js';
-import { Repo } from './repo.js';
+import { currentOwner } from './process-identity.js';
+import type { Repo } from './repo.js';
 
+/** The name of a staging directory in tmp/: `push-staging-<pid>-<hex>` (stale-debris.ts knows it). */
 export const STAGING_PREFIX = 'push-staging-';
 /** The staging subdirectory of parent objects (see Staging.pathOf). */
 const PARENTS_DIR = 'm';
@@ -76,11 +76,6 @@ const PARENTS_DIR = 'm';
 function isParentType(type: ObjectType): boolean {
   return type === 'dirtree' || type === 'commit';
 }
-const STAGING_RE = /^push-staging-(\d+)-[0-9a-f]+$/;
-/** Temp files of the lock and of durable writes left in tmp/ by a killed process. */
-const DEBRIS_RE = /^(?:ostree-push\.lock(?:\.break)?\.|\.tmp-)(\d+)-[0-9a-f]+$/;
-/** The temp file of a ref write (fsutil.replaceFileDurableSync) in refs/, left by a process killed before its rename. */
-const REF_TEMP_RE = /^\.tmp-(\d+)-[0-9a-f]+$/;
 
 function staging(message: string, data: Record<string, unknown> = {}): RepoError {
   return new RepoError('REPO_STAGING', message, data);
@@ -505,81 +500,4 @@ function placeWithoutReplacing(src: string, dst: string): boolean {
 function presentAsFile(dst: string): false {
   if (lstatSync(dst).isFile()) return false;
   throw new RepoError('REPO_CORRUPT_OBJECT', `${dst} is in the object store but is not a regular file`, { path: dst });
-}
-
-/**
- * Removes staging directories and temp debris in tmp/, and ref temp files in
- * refs/, whose owner is dead.
- * Returns the names removed. A live owner's staging is never touched.
- */
-export function cleanStaleStaging(repo: Repo): string[] {
-  const tmp = repo.resolve('tmp');
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(tmp);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return removed;
-    throw e;
-  }
-  for (const name of names) {
-    const s = STAGING_RE.exec(name);
-    const d = s === null ? DEBRIS_RE.exec(name) : null;
-    if (s === null && d === null) continue;
-    const pid = Number((s ?? d)?.[1]);
-    let alive: boolean;
-    if (s !== null) {
-      let owner;
-      try {
-        owner = parseOwner(readFileSync(join(tmp, name, 'owner.json'), 'utf8'));
-      } catch {
-        owner = undefined;
-      }
-      alive = owner !== undefined ? ownerAlive(owner) : pidAlive(pid);
-    } else {
-      alive = pidAlive(pid);
-    }
-    if (alive) continue;
-    rmSync(join(tmp, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  removed.push(...cleanRefTemps(repo));
-  // A SIGKILLed receiver's slot (receiver-slots.ts) is as dead as its staging.
-  removed.push(...sweepDeadSlots(repo));
-  return removed;
-}
-
-/**
- * Removes ref temp files under refs/ whose writer is dead; returns their
- * paths relative to the repository. No reader takes them for refs (a ref
- * name cannot start with '.'), but they would stay forever.
- */
-function cleanRefTemps(repo: Repo): string[] {
-  const removed: string[] = [];
-  const walk = (rel: string): void => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(repo.resolve(rel), { withFileTypes: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
-    for (const e of entries) {
-      const r = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      const m = e.isFile() ? REF_TEMP_RE.exec(e.name) : null;
-      if (m === null || pidAlive(Number(m[1]))) continue;
-      rmSync(repo.resolve(r), { force: true });
-      removed.push(r);
-    }
-  };
-  walk('refs');
-  return removed;
-}
-
-/** Opens a repository for writing: as Repo.open, then removes dead receivers' staging. */
-export function openRepoForWriting(path: string): Repo {
-  const repo = Repo.open(path);
-  cleanStaleStaging(repo);
-  return repo;
 }
