@@ -41,7 +41,7 @@ import { openRepoForWriting } from '../repo/open-for-writing.js';
 import { parseCommandLine, usageError } from './command-line.js';
 import { runMain } from './run-main.js';
 import { versionLine } from './version-line.js';
-import { ConfigError, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
+import { ConfigError, fileOf, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 import { LIMIT_KEYS, LIMIT_OPTIONS, limitsFromOptions, type LimitSettings } from './receive-limits-config.js';
 
 const PROG = 'ostree-receive';
@@ -92,7 +92,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const path = resolveRepoPath(config, values.repo);
   const settings = { ...settingsFor(config, path), ...fromCommandLine };
   if (settings.dryRun) {
-    throw new ConfigError('CONFIG_INVALID', `${String(config.file)}: dry_run is set, and this receiver cannot receive without publishing yet; refusing`, { file: config.file, key: 'dry_run' });
+    throw new ConfigError('CONFIG_INVALID', `${String(fileOf(config, 'dry_run'))}: dry_run is set, and this receiver cannot receive without publishing yet; refusing`, { file: fileOf(config, 'dry_run'), key: 'dry_run' });
   }
   const policy = receivePolicyFor(config, path);
   const repo = openRepoForWriting(path);

@@ -5,15 +5,19 @@ import { test } from 'node:test';
 import { PolicyError } from '../policy/errors.js';
 import { makeEd25519Keys } from '../../testkit/test-keys.js';
 import { tmpDir } from '../../testkit/tmp.js';
-import { ConfigError, configPaths, DEFAULT_CONFIG, loadReceiveConfig, parseReceiveConfig, policySettingsFor, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
+import { ConfigError, configPaths, fileOf, DEFAULT_CONFIG, loadReceiveConfig, parseReceiveConfig, policySettingsFor, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 
 function configError(code: string, message: RegExp, exit: number) {
   return (e: unknown) => e instanceof ConfigError && e.code === code && e.exitCode === exit && message.test(e.message) && !e.message.includes('\n');
 }
 
-test('the paths searched: OSTREE_RECEIVE_CONF alone, else the user file, then /etc', () => {
+test('the paths searched, as 1.x: OSTREE_RECEIVE_CONF alone, else /etc then the user file ($XDG_CONFIG_HOME honoured)', () => {
   assert.deepEqual(configPaths({ OSTREE_RECEIVE_CONF: '/x.conf' }, '/home/u'), ['/x.conf']);
-  assert.deepEqual(configPaths({ OSTREE_RECEIVE_CONF: '' }, '/home/u'), ['/home/u/.config/ostree/ostree-receive.conf', '/etc/ostree/ostree-receive.conf']);
+  assert.deepEqual(configPaths({ OSTREE_RECEIVE_CONF: '' }, '/home/u'), ['/etc/ostree/ostree-receive.conf', '/home/u/.config/ostree/ostree-receive.conf']);
+  assert.deepEqual(configPaths({ XDG_CONFIG_HOME: '/cfg' }, '/home/u'), ['/etc/ostree/ostree-receive.conf', '/cfg/ostree/ostree-receive.conf']);
+  // The XDG rule: empty or relative is ignored (a relative one would read a file from the working directory).
+  assert.deepEqual(configPaths({ XDG_CONFIG_HOME: '' }, '/home/u', '/e.conf'), ['/e.conf', '/home/u/.config/ostree/ostree-receive.conf']);
+  assert.deepEqual(configPaths({ XDG_CONFIG_HOME: 'rel' }, '/home/u', '/e.conf'), ['/e.conf', '/home/u/.config/ostree/ostree-receive.conf']);
 });
 
 test('a full file parses; empty files and missing keys give the defaults', () => {
@@ -74,18 +78,32 @@ test('a bad file is one CONFIG_INVALID line naming the file and the key (exit 2)
   for (const [text, message] of bad) assert.throws(() => parseReceiveConfig(text, 'b.conf'), configError('CONFIG_INVALID', message, 2), text);
 });
 
-test('loading: the first existing file wins; OSTREE_RECEIVE_CONF must exist; no file means defaults', (t) => {
+test('loading, as 1.x: /etc and the user file are merged key by key, the user file winning; OSTREE_RECEIVE_CONF alone, and it must exist', (t) => {
   const dir = tmpDir(t, 'config');
   const home = join(dir, 'home');
+  const etc = join(dir, 'etc.conf');
+  const user = join(home, '.config', 'ostree', 'ostree-receive.conf');
   mkdirSync(join(home, '.config', 'ostree'), { recursive: true });
-  assert.equal(loadReceiveConfig({}, home).file === null || loadReceiveConfig({}, home).file === '/etc/ostree/ostree-receive.conf', true);
-  writeFileSync(join(home, '.config', 'ostree', 'ostree-receive.conf'), 'force: true\n');
-  const user = loadReceiveConfig({}, home);
-  assert.equal(user.force, true);
-  assert.equal(user.file, join(home, '.config', 'ostree', 'ostree-receive.conf'));
+  assert.deepEqual(loadReceiveConfig({}, home, etc), { ...DEFAULT_CONFIG }, 'no file: the defaults');
+  writeFileSync(etc, 'force: true\nupdate_hook: /etc-hook\nrepos:\n  a:\n    update: false\n');
+  const etcOnly = loadReceiveConfig({}, home, etc);
+  assert.deepEqual([etcOnly.force, etcOnly.file, etcOnly.policy], [true, etc, { update_hook: '/etc-hook' }]);
+  writeFileSync(user, 'force: false\nsign_type: ed25519\nrepos:\n  b:\n    update: true\n');
+  const both = loadReceiveConfig({}, home, etc);
+  assert.equal(both.force, false, 'the user file wins for a key both set');
+  assert.deepEqual(both.policy, { update_hook: '/etc-hook', sign_type: 'ed25519' }, 'a key only /etc sets still applies');
+  assert.deepEqual(both.repos.map((r) => r.path), ['b'], 'repos is one key: replaced whole, as 1.x does');
+  assert.deepEqual([both.file, fileOf(both, 'update_hook'), fileOf(both, 'force'), fileOf(both, 'repos')], [user, etc, user, user]);
+  const xdg = join(dir, 'xdg');
+  mkdirSync(join(xdg, 'ostree'), { recursive: true });
+  writeFileSync(join(xdg, 'ostree', 'ostree-receive.conf'), 'dry_run: true\n');
+  const viaXdg = loadReceiveConfig({ XDG_CONFIG_HOME: xdg }, home, etc);
+  assert.deepEqual([viaXdg.force, viaXdg.dryRun], [true, true], '$XDG_CONFIG_HOME replaces ~/.config');
+  writeFileSync(etc, 'frce: true\n');
+  assert.throws(() => loadReceiveConfig({}, home, etc), configError('CONFIG_INVALID', /etc\.conf: frce is not a known key$/, 2), 'each file is validated on its own and named');
   const explicit = join(dir, 'x.conf');
   writeFileSync(explicit, 'dry_run: true\n');
-  const fromEnv = loadReceiveConfig({ OSTREE_RECEIVE_CONF: explicit }, home);
+  const fromEnv = loadReceiveConfig({ OSTREE_RECEIVE_CONF: explicit }, home, etc);
   assert.deepEqual([fromEnv.force, fromEnv.dryRun, fromEnv.file], [false, true, explicit]);
   assert.throws(() => loadReceiveConfig({ OSTREE_RECEIVE_CONF: join(dir, 'missing.conf') }, home), configError('CONFIG_UNREADABLE', /missing\.conf: cannot read the configuration: no such file \(named by OSTREE_RECEIVE_CONF\)$/, 2));
   assert.throws(() => loadReceiveConfig({ OSTREE_RECEIVE_CONF: dir }, home), configError('CONFIG_UNREADABLE', /cannot read the configuration: EISDIR/, 2));
@@ -129,6 +147,13 @@ test('per-repository overrides apply to the repository they name, through symlin
   assert.deepEqual(settingsFor(config, resolveRepoPath(config, 'b')), { force: false, dryRun: false, logLevel: 'info' });
   assert.deepEqual(policySettingsFor(config, resolveRepoPath(config, 'a')), { update_hook: '/bin/true' });
   assert.deepEqual(policySettingsFor(config, resolveRepoPath(config, 'b')), {});
+});
+
+test('two repos entries naming one repository: the first applies, as 1.x takes the first match', (t) => {
+  const dir = tmpDir(t, 'config-repos-first');
+  mkdirSync(join(dir, 'a'));
+  const config = parseReceiveConfig(`root: ${dir}\nrepos:\n  a:\n    update_hook: first\n  ${join(dir, 'a')}:\n    update_hook: second\n    update: false\n`, 'c.conf');
+  assert.deepEqual(policySettingsFor(config, resolveRepoPath(config, 'a')), { update_hook: 'first' });
 });
 
 test('policy keys: a repos entry replaces top-level keys one by one, lists and mappings whole', (t) => {

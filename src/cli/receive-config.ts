@@ -2,12 +2,15 @@
  * The ostree-receive configuration file: YAML, validated against
  * spec/receive-config.schema.json.
  *
- * Where: $OSTREE_RECEIVE_CONF when set and non-empty (then it must exist),
- * else ~/.config/ostree/ostree-receive.conf, else
- * /etc/ostree/ostree-receive.conf. The first that exists is the only file
- * read: files are not merged, so what applies is always one file you can
- * read top to bottom. No file: the defaults (no root, no force, no dry run,
- * no signature policy, every ref allowed).
+ * Where, as ostree-receive 1.x looks: $OSTREE_RECEIVE_CONF when set and
+ * non-empty, alone (then it must exist: 1.x skips a missing one and runs on
+ * defaults, which would silently drop a signature policy); else
+ * /etc/ostree/ostree-receive.conf, then $XDG_CONFIG_HOME/ostree/ostree-receive.conf
+ * ($XDG_CONFIG_HOME empty, relative or unset: ~/.config), each read when it
+ * exists and merged key by key: a top-level key of the later (user) file
+ * replaces the earlier's whole (`repos` too, as 1.x does). Each file is
+ * validated on its own and errors name it. No file: the defaults (no root,
+ * no force, no dry run, no signature policy, every ref allowed).
  *
  * Keys, as the Python ostree-receive names them: `root`, `force`, `dry_run`,
  * `log_level`, and the receive-policy keys of src/policy/policy.ts
@@ -16,7 +19,8 @@
  * `max_push_bytes`, `max_push_objects`, `max_receivers`, `min_free_space`),
  * `repos`: per-repository entries, keyed by path, whose keys replace the
  * top-level ones for that repository (key by key; a list or mapping is
- * replaced whole). The policy keys are kept raw here and built into a
+ * replaced whole); when several entries name one repository the first
+ * applies, as in 1.x. The policy keys are kept raw here and built into a
  * ReceivePolicy by receivePolicyFor, which loads the key files.
  *
  * `root` confines repositories (resolveRepoPath): a relative path resolves
@@ -43,7 +47,7 @@ function yaml(): typeof Yaml {
 import { OstreePushError, RepoError } from '../errors.js';
 import { PolicyError } from '../policy/errors.js';
 import { limitsFrom, LIMIT_KEYS, type LimitSettings } from './receive-limits-config.js';
-import { buildReceivePolicy, mergePolicySettings, POLICY_KEYS, type PolicyEnvironment, type ReceivePolicy } from '../policy/policy.js';
+import { buildReceivePolicy, configHome, mergePolicySettings, POLICY_KEYS, type PolicyEnvironment, type ReceivePolicy } from '../policy/policy.js';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
@@ -64,8 +68,10 @@ export interface RepoEntry {
 }
 
 export interface ReceiveConfig extends RepoSettings {
-  /** The file read, or null for the defaults. */
+  /** The last file read (the most specific), or null for the defaults. */
   file: string | null;
+  /** Which file set each top-level key, when more than one was read (fileOf). */
+  keyFiles?: Readonly<Record<string, string>>;
   root: string | null;
   /** The top-level receive-policy keys. */
   policy: RawPolicySettings;
@@ -118,11 +124,18 @@ function explain(e: ErrorObject): string {
   }
 }
 
-/** The paths searched, in order. */
-export function configPaths(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string[] {
+export const ETC_CONFIG = '/etc/ostree/ostree-receive.conf';
+
+/** The paths searched, in the order they are applied (a later file's key wins). */
+export function configPaths(env: NodeJS.ProcessEnv = process.env, home: string = homedir(), etc: string = ETC_CONFIG): string[] {
   const fromEnv = env['OSTREE_RECEIVE_CONF'];
   if (fromEnv !== undefined && fromEnv !== '') return [fromEnv];
-  return [join(home, '.config', 'ostree', 'ostree-receive.conf'), '/etc/ostree/ostree-receive.conf'];
+  return [etc, join(configHome(env, home), 'ostree', 'ostree-receive.conf')];
+}
+
+/** The file that set a top-level key (for messages), else the last file read. */
+export function fileOf(config: ReceiveConfig, key: string): string | null {
+  return config.keyFiles?.[key] ?? config.file;
 }
 
 function settingsFrom(raw: Record<string, unknown>): Partial<RepoSettings> {
@@ -139,8 +152,8 @@ function policyFrom(raw: Record<string, unknown>): RawPolicySettings {
   return out;
 }
 
-/** Parses and validates one file's text; errors name the file and the key. */
-export function parseReceiveConfig(text: string, file: string): ReceiveConfig {
+/** Parses and validates one file's text into its top-level mapping; errors name the file and the key. */
+function parseRaw(text: string, file: string): Record<string, unknown> {
   let raw: unknown;
   try {
     // YAML 1.1, as PyYAML reads it: `force: yes` is a boolean in files written for the Python receiver.
@@ -155,10 +168,15 @@ export function parseReceiveConfig(text: string, file: string): ReceiveConfig {
     throw new ConfigError('CONFIG_INVALID', `${file}: ${key} ${explain(err)}`, { file, key, keyword: err.keyword });
   }
   const obj = (raw ?? {}) as Record<string, unknown>;
-  const root = typeof obj['root'] === 'string' && obj['root'] !== '' ? obj['root'] : null;
-  if (root !== null && !isAbsolute(root)) {
+  const root = obj['root'];
+  if (typeof root === 'string' && root !== '' && !isAbsolute(root)) {
     throw new ConfigError('CONFIG_INVALID', `${file}: root must be an absolute path, not '${root}'`, { file, key: 'root' });
   }
+  return obj;
+}
+
+function configFrom(obj: Record<string, unknown>, file: string): ReceiveConfig {
+  const root = typeof obj['root'] === 'string' && obj['root'] !== '' ? obj['root'] : null;
   const repos = Object.entries((obj['repos'] ?? {}) as Record<string, Record<string, unknown> | null>).map(([path, o]) => ({
     path,
     overrides: settingsFrom(o ?? {}),
@@ -167,10 +185,22 @@ export function parseReceiveConfig(text: string, file: string): ReceiveConfig {
   return { ...DEFAULT_CONFIG, ...settingsFrom(obj), file, root, policy: policyFrom(obj), repos };
 }
 
-/** Loads the configuration that applies (see the header); the defaults when no file exists. */
-export function loadReceiveConfig(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): ReceiveConfig {
-  const paths = configPaths(env, home);
+/** Parses and validates one file's text; errors name the file and the key. */
+export function parseReceiveConfig(text: string, file: string): ReceiveConfig {
+  return configFrom(parseRaw(text, file), file);
+}
+
+/**
+ * Loads the configuration that applies (see the header): every file of
+ * configPaths that exists, merged key by key, the later winning; the
+ * defaults when none exists. `etc` replaces /etc/ostree/ostree-receive.conf (tests).
+ */
+export function loadReceiveConfig(env: NodeJS.ProcessEnv = process.env, home: string = homedir(), etc: string = ETC_CONFIG): ReceiveConfig {
+  const paths = configPaths(env, home, etc);
   const explicit = env['OSTREE_RECEIVE_CONF'] !== undefined && env['OSTREE_RECEIVE_CONF'] !== '';
+  const merged: Record<string, unknown> = {};
+  const keyFiles: Record<string, string> = {};
+  let last: string | null = null;
   for (const file of paths) {
     let text: string;
     try {
@@ -181,9 +211,15 @@ export function loadReceiveConfig(env: NodeJS.ProcessEnv = process.env, home: st
       const why = code === 'ENOENT' ? 'no such file (named by OSTREE_RECEIVE_CONF)' : (e as Error).message;
       throw new ConfigError('CONFIG_UNREADABLE', `${file}: cannot read the configuration: ${why}`, { file }, { cause: e });
     }
-    return parseReceiveConfig(text, file);
+    for (const [key, value] of Object.entries(parseRaw(text, file))) {
+      merged[key] = value;
+      keyFiles[key] = file;
+    }
+    last = file;
   }
-  return { ...DEFAULT_CONFIG };
+  if (last === null) return { ...DEFAULT_CONFIG };
+  const config = configFrom(merged, last);
+  return Object.values(keyFiles).some((f) => f !== last) ? { ...config, keyFiles } : config;
 }
 
 function outside(config: ReceiveConfig, requested: string, why: string): ConfigError {
@@ -214,7 +250,7 @@ export function resolveRepoPath(config: ReceiveConfig, requested: string, cwd: s
     try {
       realRoot = realpathSync(root);
     } catch (e) {
-      throw new ConfigError('CONFIG_INVALID', `${String(config.file)}: root ${root} does not exist or cannot be resolved`, { file: config.file, key: 'root' }, { cause: e });
+      throw new ConfigError('CONFIG_INVALID', `${String(fileOf(config, 'root'))}: root ${root} does not exist or cannot be resolved`, { file: fileOf(config, 'root'), key: 'root' }, { cause: e });
     }
     // Checked before touching the path, so nothing outside root is probed.
     if (!within(resolve(root), wanted) && !within(realRoot, wanted)) throw outside(config, requested, 'not below it');
@@ -240,15 +276,16 @@ export function resolveRepoPath(config: ReceiveConfig, requested: string, cwd: s
   return real;
 }
 
-/** The `repos` entries that name this repository (its real path), in file order. */
+/** The `repos` entry that names this repository (its real path): the first in file order, as 1.x takes it (none or one). */
 function entriesFor(config: ReceiveConfig, realRepoPath: string, cwd: string): RepoEntry[] {
-  return config.repos.filter((entry) => {
+  const first = config.repos.find((entry) => {
     try {
       return realpathSync(resolve(config.root ?? cwd, entry.path)) === realRepoPath;
     } catch {
       return false; // an entry for a repository that does not exist (yet) applies to nothing
     }
   });
+  return first === undefined ? [] : [first];
 }
 
 /** The settings for one repository (its real path): the top-level values, then its `repos` entry. */
@@ -279,7 +316,8 @@ export function receivePolicyFor(config: ReceiveConfig, realRepoPath: string, en
     const key = /^[a-z_]+/.exec(e.message)?.[0];
     const set = key !== undefined && (POLICY_KEYS as readonly string[]).includes(key) ? entriesFor(config, realRepoPath, cwd).filter((r) => key in r.policy) : [];
     const entry = set.at(-1);
-    const where = `${config.file ?? '(defaults)'}: ${entry === undefined ? '' : `repos.${entry.path}.`}`;
-    throw new PolicyError(e.code, `${where}${e.message}`.replace(/\s*\n\s*/g, ' '), { ...e.data, file: config.file }, { cause: e });
+    const file = fileOf(config, entry === undefined && key !== undefined ? key : 'repos');
+    const where = `${file ?? '(defaults)'}: ${entry === undefined ? '' : `repos.${entry.path}.`}`;
+    throw new PolicyError(e.code, `${where}${e.message}`.replace(/\s*\n\s*/g, ' '), { ...e.data, file }, { cause: e });
   }
 }

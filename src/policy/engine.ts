@@ -16,9 +16,10 @@
  *                    signed commitmetas computed — gpg runs here, before
  *                    anything is published; returns writeCommitmetas, called
  *                    after the objects are in place and before refs move
- *   after refs move  summary rewritten when `update` is on (receive-publish),
- *                    then signSummary; then, outside the lock, afterPublish
- *                    runs the update hook
+ *   after refs move  with `update` on and no `update_hook`: summary written
+ *                    (receive-publish), then signSummary; with a hook, outside
+ *                    the lock, afterPublish runs it instead (1.x: the hook
+ *                    replaces the summary update); `update` off: neither
  *
  * Only each ref's new commit is verified and signed (as `ostree pull
  * --depth=0` would check it); intermediate history commits sent to prove a
@@ -57,6 +58,8 @@ export interface ReceiverPolicyParts {
   canSignSummary: boolean;
   signSummary?: (repo: Repo) => Promise<void>;
   alwaysWriteSummary: boolean;
+  /** Never touch the summary: `update` is off, or an update hook owns it. */
+  leaveSummary: boolean;
   checks: ReceiveChecks;
   /** What INFO advertises (spec/protocol.md 12.6). */
   infoPolicy: InfoPolicy;
@@ -111,7 +114,7 @@ export function receiveChecks(policy: ReceivePolicy): ReceiveChecks {
     },
 
     async afterPublish(repo, updates, output) {
-      if (policy.updateHook === null) return null;
+      if (policy.updateHook === null || !policy.update) return null;
       return runUpdateHook(policy.updateHook, { repoPath: repo.path, updates, ...(output === undefined ? {} : { output }) });
     },
   };
@@ -123,7 +126,8 @@ export function receiverPolicyParts(policy: ReceivePolicy): ReceiverPolicyParts 
   return {
     canSignSummary: signing,
     ...(signing ? { signSummary: async (repo: Repo) => void (await signSummary(repo, policy.sign)) } : {}),
-    alwaysWriteSummary: policy.update,
+    alwaysWriteSummary: policy.update && policy.updateHook === null,
+    leaveSummary: !policy.update || policy.updateHook !== null,
     checks: receiveChecks(policy),
     infoPolicy: {
       signVerify: policy.verify.ed25519 === undefined ? [] : ['ed25519'],

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { tmpDir } from '../../testkit/tmp.js';
 import { buildReceivePolicy, mergePolicySettings } from './policy.js';
@@ -27,4 +29,21 @@ test('policy: keys load at build time; default trusted key file paths as the Pyt
   assert.throws(() => buildReceivePolicy({ update: 'yes' }), { code: 'POLICY_CONFIG_INVALID', message: /update must be true or false/ });
   assert.throws(() => buildReceivePolicy({ ref_permissions: ['a'] }), { code: 'POLICY_CONFIG_INVALID' });
   assert.equal(buildReceivePolicy({ ref_permissions: { 'os/*': ['move'] } }).refPermissions.allows('os/main', 'move'), true);
+});
+
+test('policy: the default trusted key files, as 1.x: /etc first, then $XDG_CONFIG_HOME/ostree (else ~/.config/ostree)', (t) => {
+  const dir = tmpDir(t, 'policy-xdg');
+  const etc = join(dir, 'etc');
+  const xdg = join(dir, 'xdg');
+  mkdirSync(etc);
+  mkdirSync(join(xdg, 'ostree'), { recursive: true });
+  const k = makeEd25519Keys(dir, 'k');
+  const other = makeEd25519Keys(dir, 'other');
+  copyFileSync(k.publicFile, join(xdg, 'ostree', 'ostree-receive-trustedkeyfile.ed25519'));
+  const viaXdg = buildReceivePolicy({ sign_verify: true }, { home: join(dir, 'home'), etc, env: { XDG_CONFIG_HOME: xdg } });
+  assert.equal(viaXdg.verify.ed25519?.file, join(xdg, 'ostree', 'ostree-receive-trustedkeyfile.ed25519'));
+  assert.throws(() => buildReceivePolicy({ sign_verify: true }, { home: join(dir, 'home'), etc, env: {} }), { code: 'POLICY_CONFIG_INVALID' }, 'without XDG_CONFIG_HOME: ~/.config, which has none');
+  copyFileSync(other.publicFile, join(etc, 'ostree-receive-trustedkeyfile.ed25519'));
+  const viaEtc = buildReceivePolicy({ sign_verify: true }, { home: join(dir, 'home'), etc, env: { XDG_CONFIG_HOME: xdg } });
+  assert.equal(viaEtc.verify.ed25519?.file, join(etc, 'ostree-receive-trustedkeyfile.ed25519'), '/etc comes first');
 });

@@ -7,18 +7,25 @@
  *   sign_type: 'ed25519'             the only type ostree implements besides a test dummy
  *   sign_trustedkeyfile: path        trusted public keys; null/'': the first of
  *                                    /etc/ostree/ostree-receive-trustedkeyfile.ed25519,
- *                                    ~/.config/ostree/ostree-receive-trustedkeyfile.ed25519
+ *                                    $XDG_CONFIG_HOME/ostree/ostree-receive-trustedkeyfile.ed25519
+ *                                    ($XDG_CONFIG_HOME unset, empty or relative: ~/.config), as 1.x
+ *                                    looks; unlike 1.x, ostree's system-wide trusted keys are not
+ *                                    added (they are there to verify OS updates, not pushes)
  *   sign_keyfiles: [path]            secret keys: sign each received commit and the summary
  *   gpg_verify: bool (false)         verify GPG signatures (gpgv)
  *   gpg_trustedkeys: path            keyring; null/'': the first of
  *                                    /etc/ostree/ostree-receive-trustedkeys.gpg,
- *                                    ~/.config/ostree/ostree-receive-trustedkeys.gpg
+ *                                    $XDG_CONFIG_HOME/ostree/ostree-receive-trustedkeys.gpg
+ *                                    (same rule; /usr/share/ostree/trusted.gpg.d is not added)
  *   gpg_sign: [key id]               sign each received commit and the summary (gpg)
  *   gpg_homedir: path                GnuPG home holding those keys
- *   update: bool (true)              write `summary` after refs move even when there was
- *                                    none (an existing one is always rewritten, and signed
- *                                    when signing keys are set)
- *   update_hook: string              run after a successful update (update-hook.ts)
+ *   update: bool (true)              update the repository metadata after refs move, as 1.x:
+ *                                    without update_hook, write `summary` (created when there
+ *                                    was none; signed when signing keys are set); with it, run
+ *                                    the hook instead. false: neither (the summary is left as
+ *                                    it is, stale until something else rewrites it)
+ *   update_hook: string              replaces the summary update (update-hook.ts); runs only
+ *                                    when `update` is on
  *   ref_permissions: {pattern: [action]}  ref-permissions.ts; unset = allow all
  *
  * Keys are loaded when the policy is built, before the session starts, so a
@@ -27,7 +34,7 @@
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { SignSettings, VerifySettings } from './commit-signatures.js';
 import { loadPublicKeys, loadSecretKeys } from './ed25519.js';
 import { PolicyError } from './errors.js';
@@ -111,6 +118,14 @@ export interface PolicyEnvironment {
   home?: string;
   /** Where the default trusted-key files are looked for (tests). */
   etc?: string;
+  /** The environment read for XDG_CONFIG_HOME (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** $XDG_CONFIG_HOME as the XDG rule reads it (unset, empty or relative: ignored), else ~/.config. */
+export function configHome(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  const xdg = env['XDG_CONFIG_HOME'];
+  return xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.config');
 }
 
 function firstExisting(paths: string[]): string | null {
@@ -119,7 +134,7 @@ function firstExisting(paths: string[]): string | null {
 
 /** Builds the policy (loading every key file) from merged settings. */
 export function buildReceivePolicy(raw: Raw, env: PolicyEnvironment = {}): ReceivePolicy {
-  const home = env.home ?? homedir();
+  const userDir = join(configHome(env.env, env.home ?? homedir()), 'ostree');
   const etc = env.etc ?? '/etc/ostree';
   const signType = str(raw, 'sign_type') ?? 'ed25519';
   const signVerify = bool(raw, 'sign_verify', false);
@@ -130,14 +145,14 @@ export function buildReceivePolicy(raw: Raw, env: PolicyEnvironment = {}): Recei
   const verify: VerifySettings = {};
   if (signVerify) {
     const name = `ostree-receive-trustedkeyfile.${signType}`;
-    const file = str(raw, 'sign_trustedkeyfile') ?? firstExisting([join(etc, name), join(home, '.config', 'ostree', name)]);
-    if (file === null) throw bad('sign_verify', `is on but sign_trustedkeyfile is not set and neither ${join(etc, name)} nor ~/.config/ostree/${name} exists`);
+    const file = str(raw, 'sign_trustedkeyfile') ?? firstExisting([join(etc, name), join(userDir, name)]);
+    if (file === null) throw bad('sign_verify', `is on but sign_trustedkeyfile is not set and neither ${join(etc, name)} nor ${join(userDir, name)} exists`);
     verify.ed25519 = { keys: loadPublicKeys(file), file };
   }
   if (bool(raw, 'gpg_verify', false)) {
     const name = 'ostree-receive-trustedkeys.gpg';
-    const keyring = str(raw, 'gpg_trustedkeys') ?? firstExisting([join(etc, name), join(home, '.config', 'ostree', name)]);
-    if (keyring === null) throw bad('gpg_verify', `is on but gpg_trustedkeys is not set and neither ${join(etc, name)} nor ~/.config/ostree/${name} exists`);
+    const keyring = str(raw, 'gpg_trustedkeys') ?? firstExisting([join(etc, name), join(userDir, name)]);
+    if (keyring === null) throw bad('gpg_verify', `is on but gpg_trustedkeys is not set and neither ${join(etc, name)} nor ${join(userDir, name)} exists`);
     if (!existsSync(keyring)) throw new PolicyError('POLICY_KEY_INVALID', `gpg_trustedkeys keyring ${keyring} does not exist`, { file: keyring });
     verify.gpg = { keyring };
   }

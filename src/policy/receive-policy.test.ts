@@ -248,6 +248,43 @@ test('policy/hook: runs after the refs moved with the Python environment; a fail
   await fsckClean(t, f.dest);
 });
 
+test('policy/update, as 1.x: update_hook replaces the summary update; with update off neither the summary nor the hook runs', async (t) => {
+  const dir = tmpDir(t, 'hook-update');
+  const seen = join(dir, 'seen');
+  const hook = `echo "$OSTREE_RECEIVE_REFS" >> ${seen}`;
+  const summary = (f: Fixture) => f.dest.resolve('summary');
+
+  // update on, a hook: the hook runs, and owns the summary: none is written.
+  const f = await makeFixture(t);
+  const withHook = receiverPolicyParts(buildReceivePolicy({ update_hook: hook }));
+  assert.equal((await push(f, withHook, 'os/main', f.c1)).result.outcome, 'published');
+  assert.equal(readFileSync(seen, 'utf8'), 'os/main\n');
+  assert.equal(existsSync(summary(f)), false, 'the hook, not the receiver, updates the summary');
+  // An existing summary (signed by whoever the hook is) is left to the hook too, and a signed one is no reason to refuse.
+  writeFileSync(summary(f), 'left by the hook');
+  writeFileSync(f.dest.resolve(SUMMARY_SIG_FILE), 'its signature');
+  const objects = (await closureObjects(f.src, f.c2)).filter((o) => !existsSync(f.dest.resolve(objectRelPath(o.checksum, o.type))));
+  const second = await push(f, withHook, 'os/main', f.c2, f.c1, objects);
+  assert.equal(second.result.outcome, 'published', second.result.error?.message);
+  assert.equal(readFileSync(summary(f), 'utf8'), 'left by the hook');
+  assert.equal(readFileSync(seen, 'utf8'), 'os/main\nos/main\n');
+
+  // update off: no summary (an existing one is left as it is) and no hook.
+  const g = await makeFixture(t);
+  writeFileSync(summary(g), 'stale on purpose');
+  const off = receiverPolicyParts(buildReceivePolicy({ update: false, update_hook: hook }));
+  assert.equal((await push(g, off, 'os/main', g.c1)).result.outcome, 'published');
+  assert.equal(readFileSync(summary(g), 'utf8'), 'stale on purpose');
+  assert.equal(readFileSync(seen, 'utf8'), 'os/main\nos/main\n', 'the hook did not run');
+  assert.equal((await push(g, off, 'os/x', g.c1)).result.hook, undefined);
+
+  // update on, no hook: the summary is written, also where there was none.
+  const h = await makeFixture(t);
+  assert.equal((await push(h, receiverPolicyParts(buildReceivePolicy({})), 'os/main', h.c1)).result.outcome, 'published');
+  assert.equal(existsSync(summary(h)), true);
+  await fsckClean(t, h.dest);
+});
+
 test('policy/permissions: create/move allowed per pattern, others refused at UPDATE; a forced update needs force', async (t) => {
   const f = await makeFixture(t);
   const rules = { 'app/*/x86_64/beta': ['create', 'move'], 'os/**': ['create', 'move', 'force'] };

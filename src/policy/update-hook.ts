@@ -3,7 +3,8 @@
  * as the Python ostree-receive runs it.
  *
  *   command line        the configured string, run by /bin/sh -c (so the
- *                       Python receiver's `program arg …` lines work unchanged)
+ *                       Python receiver's `program arg …` lines work unchanged;
+ *                       it splits them into words itself and runs no shell)
  *   OSTREE_RECEIVE_REPO the repository's absolute path
  *   OSTREE_RECEIVE_REFS the refs updated, names only, space-separated — what
  *                       the Python receiver sets, so existing hooks keep working
@@ -12,11 +13,12 @@
  *   stdin / stdout      /dev/null / forwarded to our stderr (stdout carries the
  *                       protocol and must never receive a byte from the hook)
  *
- * It runs after the refs moved and the summary was rewritten, outside the
- * repository lock, in its own process group so a timeout (default 10 min)
+ * It runs after the refs moved, instead of the summary update (as in 1.x,
+ * and only when `update` is on: engine.ts), outside the repository lock, in its own process group so a timeout (default 10 min)
  * kills everything it started. Its failure cannot undo or corrupt the
  * publication: it is returned as POLICY_HOOK_FAILED for the caller to report
- * (the receiver logs it and the session still counts as published).
+ * (the receiver logs it and the session still counts as published; 1.x
+ * exits non-zero instead, with the refs moved all the same).
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';

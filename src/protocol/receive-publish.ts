@@ -21,7 +21,7 @@
  *      reaches are dropped;
  *   5. the refs move together by compare-and-swap (`updateRefs`);
  *   6. `summary` is regenerated when the repository has one (or always, with
- *      `alwaysWriteSummary`), so clients that trust it see the new refs.
+ *      `alwaysWriteSummary`; never with `leaveSummary`), so clients that trust it see the new refs.
  * With a receive policy (`checks`, src/policy/engine.ts): a non-fast-forward
  * also needs the ref's `force` permission (after 3); signatures are verified
  * and new commitmetas made before 4, and written after 4, before 5.
@@ -88,6 +88,8 @@ export interface PublishPolicy {
   signSummary?: (repo: Repo) => Promise<void>;
   /** Write a summary even when the repository had none (the `update` setting). */
   alwaysWriteSummary?: boolean;
+  /** Leave the summary alone, even an existing one (`update` off, or an update hook owns it). */
+  leaveSummary?: boolean;
   /** The receive policy (src/policy/engine.ts): force permission, signatures. */
   checks?: ReceiveChecks;
   /**
@@ -248,7 +250,7 @@ export async function publishUpdate(
     await pause('refs');
     // From here on the refs have moved: a failure is a warning, never a failed push.
     let summaryUpdated = false;
-    if (policy.alwaysWriteSummary === true || summaryState(repo).hasSummary) {
+    if (policy.leaveSummary !== true && (policy.alwaysWriteSummary === true || summaryState(repo).hasSummary)) {
       try {
         await writeSummary(repo, { dropSignature: policy.canSignSummary });
         if (policy.canSignSummary) await policy.signSummary?.(repo);

@@ -72,6 +72,8 @@ export interface ReceiverPolicy {
   signSummary?: (repo: Repo) => Promise<void>;
   /** Write a summary after refs move even when the repository had none. */
   alwaysWriteSummary?: boolean;
+  /** Never touch the summary (`update` off, or an update hook owns it). */
+  leaveSummary?: boolean;
   /** Receive policy callbacks: ref permissions, signatures, update hook (src/policy/engine.ts `receiverPolicyParts`). */
   checks?: ReceiveChecks;
   /** The signatures required and the ref permissions, advertised in INFO `policy` when extensions are on (spec/protocol.md 12.6). */
@@ -175,7 +177,7 @@ function judgeUpdate(repo: Repo, m: UpdateMessage, policy: ReceiverPolicy): Acce
     if (to === current) throw unchanged(ref, to);
     out.push({ ref, from, to });
   }
-  if (policy.canSignSummary !== true) assertSummaryWritable(repo);
+  if (policy.canSignSummary !== true && policy.leaveSummary !== true) assertSummaryWritable(repo);
   return out;
 }
 
@@ -211,6 +213,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     canSignSummary: policy.canSignSummary === true,
     ...(policy.signSummary === undefined ? {} : { signSummary: policy.signSummary }),
     ...(policy.alwaysWriteSummary === undefined ? {} : { alwaysWriteSummary: policy.alwaysWriteSummary }),
+    ...(policy.leaveSummary === undefined ? {} : { leaveSummary: policy.leaveSummary }),
     ...(policy.checks === undefined ? {} : { checks: policy.checks }),
     ...(policy.ostreeLock === undefined ? {} : { ostreeLock: policy.ostreeLock }),
     warn: (w) => log(`warning: ${w.message}`),
