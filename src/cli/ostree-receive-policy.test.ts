@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { commitTree } from '../repo/builder.js';
 import { listRefs } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
+import { ostree } from '../../testkit/ostree.js';
 import { assertPullable } from '../../testkit/pull-check.js';
 import { needTools } from '../../testkit/tools.js';
 import { assertClean, commit, receiverLines, setup, tree } from '../../testkit/receive-policy-fixture.js';
@@ -97,4 +98,24 @@ test('cli policy: with force off, --dry-run and the push reject a forced non-fas
     assert.doesNotMatch(r.stderr, /use --force|push with --force/);
   }
   await assertClean(s);
+});
+
+test('cli policy: recommit: true keeps a linear server history; ostree-push continues it without --force', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  const a = (await commitTree(s.src, { tree: tree('a'), subject: 'a', timestamp: 1, branch: 'os/main', bindings: false })).commit;
+  const env = s.configure('recommit: true\n');
+  const first = await s.push(env, 'os/main');
+  assert.equal(first.code, 0, first.stderr);
+  const r1 = listRefs(Repo.open(s.dest)).get('os/main');
+  assert.ok(r1 !== undefined && r1 !== a, 'the ref names a re-commit');
+  const b = (await commitTree(s.src, { tree: tree('b'), subject: 'b', timestamp: 2, parent: a, branch: 'os/main', bindings: false })).commit;
+  const second = await s.push(env, 'os/main');
+  assert.equal(second.code, 0, second.stderr);
+  const r2 = listRefs(Repo.open(s.dest)).get('os/main');
+  assert.ok(r2 !== undefined && r2 !== b);
+  const log = await ostree(['log', 'os/main', `--repo=${s.dest}`]);
+  assert.deepEqual([...log.matchAll(/^commit ([0-9a-f]{64})$/gm)].map((m) => m[1]), [r2, r1]);
+  await assertClean(s);
+  assert.deepEqual((await assertPullable(t, s.dest)).refs, { 'os/main': r2 });
 });

@@ -23,7 +23,8 @@
  *
  * Only each ref's new commit is verified and signed (as `ostree pull
  * --depth=0` would check it); intermediate history commits sent to prove a
- * fast-forward are published as they are.
+ * fast-forward are published as they are. With `recommit`, the pushed commit
+ * is verified and its re-commit, which the ref will name, is signed.
  */
 import { existsSync } from 'node:fs';
 import { RepoError } from '../errors.js';
@@ -49,7 +50,8 @@ export interface ReceiveChecks {
   onUpdate(repo: Repo, updates: readonly PolicyUpdate[]): Promise<void>;
   onObjectStaged(repo: Repo, staging: Staging, object: { checksum: string; type: string }, updates: readonly PolicyUpdate[]): Promise<void>;
   checkForce(update: PolicyUpdate): void;
-  beforePublish(repo: Repo, staging: Staging, updates: readonly PolicyUpdate[]): Promise<{ writeCommitmetas: () => void }>;
+  /** `signTargets`: the commits to sign when they are not the updates' own (re-commits, receive-recommit.ts). */
+  beforePublish(repo: Repo, staging: Staging, updates: readonly PolicyUpdate[], signTargets?: readonly string[]): Promise<{ writeCommitmetas: () => void }>;
   afterPublish(repo: Repo, updates: readonly PolicyUpdate[], output?: (chunk: Uint8Array) => void): Promise<HookOutcome | null>;
 }
 
@@ -60,6 +62,8 @@ export interface ReceiverPolicyParts {
   alwaysWriteSummary: boolean;
   /** Never touch the summary: `update` is off, or an update hook owns it. */
   leaveSummary: boolean;
+  /** Re-commit each pushed commit (the `recommit` setting). */
+  recommit: boolean;
   checks: ReceiveChecks;
   /** What INFO advertises (spec/protocol.md 12.6). */
   infoPolicy: InfoPolicy;
@@ -97,14 +101,15 @@ export function receiveChecks(policy: ReceivePolicy): ReceiveChecks {
       policy.refPermissions.check(update.ref, 'force');
     },
 
-    async beforePublish(repo, staging, updates) {
+    async beforePublish(repo, staging, updates, signTargets) {
       const signed: Array<[string, Uint8Array]> = [];
       for (const c of newCommits(updates)) {
         if (!verifying && !signing) break;
         const commit = await readCommitForSigning(repo, staging, c);
         if (verifying) await verifyCommitSignatures(commit, policy.verify);
-        if (signing) signed.push([c, await signedCommitmeta(commit, policy.sign)]);
+        if (signing && signTargets === undefined) signed.push([c, await signedCommitmeta(commit, policy.sign)]);
       }
+      for (const c of signing ? (signTargets ?? []) : []) signed.push([c, await signedCommitmeta(await readCommitForSigning(repo, staging, c), policy.sign)]);
       return {
         writeCommitmetas: () => {
           // Each replace is atomic; the commit is already in objects/ (published child first).
@@ -128,6 +133,7 @@ export function receiverPolicyParts(policy: ReceivePolicy): ReceiverPolicyParts 
     ...(signing ? { signSummary: async (repo: Repo) => void (await signSummary(repo, policy.sign)) } : {}),
     alwaysWriteSummary: policy.update && policy.updateHook === null,
     leaveSummary: !policy.update || policy.updateHook !== null,
+    recommit: policy.recommit,
     checks: receiveChecks(policy),
     infoPolicy: {
       signVerify: policy.verify.ed25519 === undefined ? [] : ['ed25519'],

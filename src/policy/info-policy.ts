@@ -14,6 +14,9 @@
  *   force            b        non-fast-forward updates are accepted at all
  *   ref-permissions  a{sas}   ref pattern → actions (ref-permissions.ts); absent: any
  *   collection-id    s        the repository's collection id (bindings are checked against it)
+ *   recommit         b        each pushed commit is re-committed on the ref's current commit
+ *                             (1.x's way): a ref may move when the new commit is newer by
+ *                             timestamp, whatever its ancestry, and then names a new commit
  */
 export interface InfoPolicy {
   /** Signature types of which one valid signature is required ('ed25519'). */
@@ -25,4 +28,6 @@ export interface InfoPolicy {
   refPermissions?: Readonly<Record<string, readonly string[]>>;
   /** `[core] collection-id` of the repository; absent: none. */
   collectionId?: string;
+  /** The receiver re-commits (receive-recommit.ts); absent: it publishes pushed commits as they are. */
+  recommit?: boolean;
 }

@@ -27,6 +27,8 @@
  *   update_hook: string              replaces the summary update (update-hook.ts); runs only
  *                                    when `update` is on
  *   ref_permissions: {pattern: [action]}  ref-permissions.ts; unset = allow all
+ *   recommit: bool (false)           re-commit each pushed commit on the ref's current one,
+ *                                    as 1.x always does (src/protocol/receive-recommit.ts)
  *
  * Keys are loaded when the policy is built, before the session starts, so a
  * bad key file ends the receiver with POLICY_KEY_INVALID before anything is
@@ -52,6 +54,7 @@ export const POLICY_KEYS = [
   'update',
   'update_hook',
   'ref_permissions',
+  'recommit',
 ] as const;
 
 export interface ReceivePolicy {
@@ -61,6 +64,8 @@ export interface ReceivePolicy {
   update: boolean;
   updateHook: string | null;
   refPermissions: RefPermissions;
+  /** Re-commit each pushed commit as 1.x does (src/protocol/receive-recommit.ts); default false. */
+  recommit: boolean;
 }
 
 type Raw = Record<string, unknown>;
@@ -163,5 +168,5 @@ export function buildReceivePolicy(raw: Raw, env: PolicyEnvironment = {}): Recei
     const gpgHome = str(raw, 'gpg_homedir');
     sign.gpg = gpgHome === null ? { keyIds: gpgIds } : { keyIds: gpgIds, homedir: gpgHome };
   }
-  return { verify, sign, update: bool(raw, 'update', true), updateHook: str(raw, 'update_hook'), refPermissions: permissions(raw) };
+  return { verify, sign, update: bool(raw, 'update', true), updateHook: str(raw, 'update_hook'), refPermissions: permissions(raw), recommit: bool(raw, 'recommit', false) };
 }

@@ -34,7 +34,7 @@ export interface InfoBody {
   };
   /** Optional (extensions): the extensions this receiver accepts, e.g. ['query', 'report']; unknown names are ignored. Absent: plain version 0. */
   capabilities?: string[];
-  /** Optional (extensions): what the receiver will refuse, as far as it can say before any object, so a pusher can predict refusals before sending (advice: the receiver enforces whatever it said). Absent: nothing said. Keys: 'sign-verify' (as, signature types of which one valid signature is required, e.g. ['ed25519']), 'gpg-verify' (b), 'force' (b, whether non-fast-forward updates are accepted at all), 'ref-permissions' (a{sas}, ref pattern to actions among create, move, force, delete; absent: every ref may do anything), 'collection-id' (s, the repository's collection id, against which commit bindings are checked); unknown keys are ignored. */
+  /** Optional (extensions): what the receiver will refuse, as far as it can say before any object, so a pusher can predict refusals before sending (advice: the receiver enforces whatever it said). Absent: nothing said. Keys: 'sign-verify' (as, signature types of which one valid signature is required, e.g. ['ed25519']), 'gpg-verify' (b), 'force' (b, whether non-fast-forward updates are accepted at all), 'ref-permissions' (a{sas}, ref pattern to actions among create, move, force, delete; absent: every ref may do anything), 'collection-id' (s, the repository's collection id, against which commit bindings are checked), 'recommit' (b, each pushed commit is re-committed on the ref's current commit, as ostree-receive 1.x does: a ref moves when the new commit is newer by timestamp, whatever its ancestry); unknown keys are ignored. */
   policy?: {
     "sign-verify"?: string[];
     "gpg-verify"?: boolean;
@@ -43,6 +43,7 @@ export interface InfoBody {
       [key: string]: string[];
     };
     "collection-id"?: string;
+    recommit?: boolean;
     [key: string]: unknown;
   };
   /** Optional (extensions): true when 'refs' lists only the refs that fit in one body (sorted by name, a prefix of the full list). Absent: the list is complete. */
@@ -111,7 +112,7 @@ export interface AnswerBody {
 
 /** REPORT (extension 'report'; sent only after a DONE carrying report=true that followed an accepted UPDATE): the fate of every ref of the UPDATE, like git's report-status. Every UPDATE ref appears in exactly one of the two keys. The last message of the session. */
 export interface ReportBody {
-  /** Refs that now name the UPDATE's 'to'. */
+  /** Refs that now name the UPDATE's 'to' (with INFO policy 'recommit': a re-commit of it, possibly one the ref already named). */
   moved: RefName[];
   /** Refs left unchanged, each with the reason (at most 4096 characters). */
   refused: {

@@ -7,7 +7,10 @@
  * - A ref the remote already has at the same commit is up to date: no UPDATE.
  * - A fast-forward: the remote's commit is in the new commit's parent chain.
  *   A remote commit missing locally cannot be proven an ancestor, so it is not
- *   a fast-forward; with `force` the update is asked for anyway.
+ *   a fast-forward; with `force` the update is asked for anyway. Against a
+ *   receiver that re-commits (`recommits`: its refs name its own commits,
+ *   never ours) every update is asked for, with the new commit alone, and
+ *   the receiver judges it (newer by timestamp, as ostree-receive 1.x).
  * - Objects = reachable from the commits to send minus reachable from every
  *   commit the remote's refs name that exists locally, found by walking old
  *   and new trees side by side (repo/difference-by-path.ts: unchanged subtrees
@@ -155,7 +158,7 @@ export async function planPush(
   repo: Repo,
   local: ReadonlyMap<string, string>,
   remote: ReadonlyMap<string, string>,
-  options: { force?: boolean; fallbackFrom?: ReadonlyMap<string, string>; judge?: Judge } = {},
+  options: { force?: boolean; fallbackFrom?: ReadonlyMap<string, string>; judge?: Judge; recommits?: boolean } = {},
 ): Promise<PushPlan> {
   const refs: RefPlan[] = [];
   const wanted = new Set<string>();
@@ -167,7 +170,8 @@ export async function planPush(
     }
     // A head the remote lacks is new, whatever 'from' its remote refs make it expect (remoteRefFallback).
     const from = listed === ZERO_CHECKSUM ? (options.fallbackFrom?.get(ref) ?? ZERO_CHECKSUM) : listed;
-    const between = listed === ZERO_CHECKSUM ? [to] : await commitsSince(repo, listed, to);
+    // A receiver that re-commits (INFO policy `recommit`) judges by timestamp and needs the new commit only.
+    const between = listed === ZERO_CHECKSUM || options.recommits === true ? [to] : await commitsSince(repo, listed, to);
     const forced = between === null;
     // Judged as the receiver would (push-policy.ts), as a creation when the head is absent there; a
     // non-fast-forward also as if forced, to say whether --force could help.

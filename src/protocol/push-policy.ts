@@ -46,7 +46,8 @@ export function remotePolicyOf(extra: ReadonlyMap<string, Variant>): InfoPolicy 
   if (perms?.type === 'a{sas}') out.refPermissions = Object.fromEntries(perms.value as Map<string, string[]>);
   const coll = p.get('collection-id');
   if (coll?.type === 's' && coll.value !== '') out.collectionId = coll.value as string;
-  const says = out.signVerify.length > 0 || out.gpgVerify || out.allowForce !== undefined || out.refPermissions !== undefined || out.collectionId !== undefined;
+  if (p.get('recommit')?.value === true) out.recommit = true;
+  const says = out.signVerify.length > 0 || out.gpgVerify || out.allowForce !== undefined || out.refPermissions !== undefined || out.collectionId !== undefined || out.recommit === true;
   return says ? out : undefined;
 }
 

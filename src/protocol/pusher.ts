@@ -294,7 +294,7 @@ async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void,
     if (local.has(ref) && !remote.has(ref)) o.log?.(`${ref}: the remote's remotes name different commits (${names.join(', ')}); sending 64 zeros as 'from', which it may refuse`);
   }
   // Refs the receiver will certainly refuse are rejected here, before UPDATE (push-policy.ts).
-  const plan = await planPush(o.repo, local, remote, { force: o.force === true, fallbackFrom: viaRemotes.from, judge: refusalJudge(o.repo, remotePolicy) });
+  const plan = await planPush(o.repo, local, remote, { force: o.force === true, fallbackFrom: viaRemotes.from, judge: refusalJudge(o.repo, remotePolicy), recommits: remotePolicy?.recommit === true });
   const updates = plan.refs.filter((r) => r.action === 'update');
   let known = 0;
   // An empty remote (no refs at all) holds nothing worth asking about in practice.

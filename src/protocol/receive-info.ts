@@ -42,6 +42,7 @@ function policyVariant(policy: InfoPolicy): Variant | null {
     p.set('ref-permissions', new Variant('a{sas}', new Map(Object.entries(policy.refPermissions).map(([k, v]) => [k, [...v]]))));
   }
   if (policy.collectionId !== undefined) p.set('collection-id', new Variant('s', policy.collectionId));
+  if (policy.recommit === true) p.set('recommit', new Variant('b', true));
   return p.size === 0 ? null : new Variant('a{sv}', p);
 }
 

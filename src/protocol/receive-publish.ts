@@ -20,6 +20,9 @@
  *      durability barrier each (repo/staging.ts); staged objects no commit
  *      reaches are dropped;
  *   5. the refs move together by compare-and-swap (`updateRefs`);
+ *      with `recommit`, 3 judges by timestamp instead of ancestry, and the
+ *      refs name new commits made from the pushed ones, staged after 3 and
+ *      published last in 4 (receive-recommit.ts);
  *   6. `summary` is regenerated when the repository has one (or always, with
  *      `alwaysWriteSummary`; never with `leaveSummary`), so clients that trust it see the new refs.
  * With a receive policy (`checks`, src/policy/engine.ts): a non-fast-forward
@@ -40,6 +43,7 @@ import { summaryState, writeSummary } from '../repo/summary.js';
 import { closure, parentChain, type RepoLike } from '../repo/traverse.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import { checkBindings } from './receive-bindings.js';
+import { planRecommits, type RecommitOptions } from './receive-recommit.js';
 import { refMoved } from './receive-refusals.js';
 
 export interface AcceptedUpdate {
@@ -92,6 +96,12 @@ export interface PublishPolicy {
   leaveSummary?: boolean;
   /** The receive policy (src/policy/engine.ts): force permission, signatures. */
   checks?: ReceiveChecks;
+  /**
+   * Re-commit each pushed commit, as ostree-receive 1.x does (receive-recommit.ts):
+   * the refs name the re-commits, and a ref may move when the pushed commit is
+   * newer than the current one (1.x's rule), not when it descends from it.
+   */
+  recommit?: boolean;
   /**
    * Take ostree's own repository lock (`.lock`, shared) from the ref check to
    * the summary (default true). false exists for one test: the one that shows
@@ -158,6 +168,15 @@ async function checkFastForward(view: RepoLike, u: AcceptedUpdate): Promise<void
   );
 }
 
+function recommitOptions(policy: PublishPolicy): RecommitOptions {
+  const checks = policy.checks;
+  return {
+    collectionId: policy.collectionId ?? null,
+    allowForce: policy.allowForce,
+    ...(checks === undefined ? {} : { checkForce: (u: AcceptedUpdate) => checks.checkForce(u) }),
+  };
+}
+
 /** Which refs of `updates` are now at their new value (after a failed ref write: what actually moved). */
 function refsAtTarget(repo: Repo, updates: readonly AcceptedUpdate[]): AcceptedUpdate[] {
   return updates.filter((u) => {
@@ -209,7 +228,9 @@ export async function publishUpdate(
     }
     const order = await publishOrder(view, staging, updates);
     if (policy.verifyBindings !== false) await checkBindings(view, updates, policy.collectionId ?? null);
-    for (const u of updates) {
+    // With recommit, 1.x's rule (newer by timestamp) instead of ancestry, and the refs name the re-commits.
+    const recommits = policy.recommit === true ? await planRecommits(view, staging, updates, recommitOptions(policy)) : null;
+    for (const u of recommits === null ? updates : []) {
       if (!policy.allowForce) await checkFastForward(view, u);
       else if (policy.checks !== undefined) {
         // Force is allowed, but a non-fast-forward still needs the ref's `force` permission.
@@ -224,7 +245,9 @@ export async function publishUpdate(
       }
     }
     // Signatures checked (and made) before anything is published.
-    const signed = await policy.checks?.beforePublish(repo, staging, updates);
+    const signed = await policy.checks?.beforePublish(repo, staging, updates, recommits?.signTargets);
+    const refUpdates = recommits?.refUpdates ?? updates;
+    if (recommits !== null) order.push(...recommits.objects);
     const stagedCount = staging.list().length;
     await durable;
     await pause('checked');
@@ -233,16 +256,18 @@ export async function publishUpdate(
     });
     signed?.writeCommitmetas();
     await pause('published');
-    let movedRefs: AcceptedUpdate[] = [...updates];
+    let movedRefs: AcceptedUpdate[] = [...refUpdates, ...(recommits?.upToDate ?? [])];
     try {
-      await updateRefs(
-        repo,
-        updates.map((u) => ({ name: u.ref, from: u.from, to: u.to })),
-        { lock },
-      );
+      if (refUpdates.length > 0) {
+        await updateRefs(
+          repo,
+          refUpdates.map((u) => ({ name: u.ref, from: u.from, to: u.to })),
+          { lock },
+        );
+      }
     } catch (e) {
       // Failed before any ref file changed (a conflict, or a failure before the journal): nothing moved.
-      movedRefs = refsAtTarget(repo, updates);
+      movedRefs = refsAtTarget(repo, refUpdates);
       if (movedRefs.length === 0) throw e;
       // Some refs moved: that is the truth to report; the others are named in the warning.
       warnings.push(asOstreePushError(e));

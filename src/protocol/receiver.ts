@@ -74,6 +74,8 @@ export interface ReceiverPolicy {
   alwaysWriteSummary?: boolean;
   /** Never touch the summary (`update` off, or an update hook owns it). */
   leaveSummary?: boolean;
+  /** Re-commit each pushed commit, as ostree-receive 1.x does (receive-recommit.ts; the `recommit` setting). */
+  recommit?: boolean;
   /** Receive policy callbacks: ref permissions, signatures, update hook (src/policy/engine.ts `receiverPolicyParts`). */
   checks?: ReceiveChecks;
   /** The signatures required and the ref permissions, advertised in INFO `policy` when extensions are on (spec/protocol.md 12.6). */
@@ -214,6 +216,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
     ...(policy.signSummary === undefined ? {} : { signSummary: policy.signSummary }),
     ...(policy.alwaysWriteSummary === undefined ? {} : { alwaysWriteSummary: policy.alwaysWriteSummary }),
     ...(policy.leaveSummary === undefined ? {} : { leaveSummary: policy.leaveSummary }),
+    ...(policy.recommit === true ? { recommit: true } : {}),
     ...(policy.checks === undefined ? {} : { checks: policy.checks }),
     ...(policy.ostreeLock === undefined ? {} : { ostreeLock: policy.ostreeLock }),
     warn: (w) => log(`warning: ${w.message}`),
@@ -272,6 +275,7 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
       ...(policy.infoPolicy ?? { signVerify: [], gpgVerify: false }),
       allowForce: policy.allowForce === true,
       ...(collectionId === null ? {} : { collectionId }),
+      ...(policy.recommit === true ? { recommit: true } : {}),
     };
     // A ref journal left by a receiver killed mid-write is completed first (taking the lock does it), so INFO
     // lists the refs as they are going to be: a pusher checking after a lost session must see the truth.
@@ -389,9 +393,11 @@ export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
           result.updated = done.moved;
           result.warnings.push(...done.warnings);
           for (const w of done.warnings) if (w.code !== 'REPO_OSTREE_LOCK_UNAVAILABLE') log(`warning: ${w.message}`);
-          if (policy.checks !== undefined) {
+          // A ref already at a re-commit of what was pushed did not move: no hook for it (as 1.x).
+          const changed = done.moved.filter((u) => u.from !== u.to);
+          if (policy.checks !== undefined && changed.length > 0) {
             try {
-              const hook = await policy.checks.afterPublish(repo, done.moved);
+              const hook = await policy.checks.afterPublish(repo, changed);
               if (hook !== null) {
                 result.hook = hook;
                 log(hook.ok ? 'update hook succeeded' : `warning: ${hook.error?.message ?? 'update hook failed'}`);
