@@ -156,6 +156,17 @@ test('two repos entries naming one repository: the first applies, as 1.x takes t
   assert.deepEqual(policySettingsFor(config, resolveRepoPath(config, 'a')), { update_hook: 'first' });
 });
 
+test('recommit: a top-level or per-repository key, false by default', (t) => {
+  const dir = tmpDir(t, 'config-recommit');
+  mkdirSync(join(dir, 'a'));
+  mkdirSync(join(dir, 'b'));
+  const config = parseReceiveConfig(`root: ${dir}\nrepos:\n  a:\n    recommit: true\n`, 'c.conf');
+  assert.equal(receivePolicyFor(config, resolveRepoPath(config, 'a')).recommit, true);
+  assert.equal(receivePolicyFor(config, resolveRepoPath(config, 'b')).recommit, false);
+  assert.equal(receivePolicyFor(parseReceiveConfig('recommit: yes\n', 'd.conf'), join(dir, 'b')).recommit, true);
+  assert.throws(() => parseReceiveConfig('recommit: 3\n', 'e.conf'), configError('CONFIG_INVALID', /^e\.conf: recommit must be boolean or null$/, 2));
+});
+
 test('policy keys: a repos entry replaces top-level keys one by one, lists and mappings whole', (t) => {
   const dir = tmpDir(t, 'config-policy');
   mkdirSync(join(dir, 'a'));

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { Variant } from '../gvariant/index.js';
@@ -263,4 +264,17 @@ test('recommit: our pusher continues a re-committing repository without --force:
   assert.match(older.pushed.refs[0]?.reason ?? older.pushed.error?.message ?? '', /not newer/);
   assert.equal(headOf(f.dest, 'os/main'), r2);
   await fsckClean(t, f.dest);
+});
+
+test('recommit: the update hook gets the re-commits; a push that moves nothing runs no hook (as 1.x)', async (t) => {
+  const f = await makeFixture(t);
+  const seen = join(tmpDir(t, 'hook'), 'seen');
+  const policy: ReceiverPolicy = { ...receiverPolicyParts(buildReceivePolicy({ update_hook: `echo "$OSTREE_RECEIVE_UPDATES" >> ${seen}`, recommit: true })) };
+  assert.equal((await push(f, policy, 'os/main', f.c1)).result.outcome, 'published');
+  const r1 = headOf(f.dest, 'os/main');
+  assert.equal(readFileSync(seen, 'utf8'), `os/main:${ZERO_CHECKSUM}:${r1}\n`);
+  const again = await push(f, policy, 'os/main', f.c1, r1);
+  assert.equal(again.result.outcome, 'published');
+  assert.equal(again.result.hook, undefined);
+  assert.equal(readFileSync(seen, 'utf8'), `os/main:${ZERO_CHECKSUM}:${r1}\n`, 'no second run');
 });
