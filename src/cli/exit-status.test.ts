@@ -38,10 +38,10 @@ async function sources(t: TestContext) {
   const dir = tmpDir(t, 'exit-status');
   const src = initArchiveRepo(join(dir, 'src'));
   const c1 = (await commitTree(src, { tree: tree(2), timestamp: 1, branch: 'main' })).commit;
-  const bareUser = Repo.init(join(dir, 'bare-user'), { mode: 'bare-user' });
+  const splitXattrs = Repo.init(join(dir, 'split-xattrs'), { mode: 'bare-split-xattrs' });
   const dest = join(dir, 'dest');
   initArchiveRepo(dest);
-  return { dir, src, c1, bareUser, dest };
+  return { dir, src, c1, splitXattrs, dest };
 }
 
 function outcome(r: Run): Outcome {
@@ -63,7 +63,7 @@ async function checkRule(t: TestContext, via: Via): Promise<Outcome> {
   await expect('first push', await via.push([src, '--json'], f.dest), 0, null);
   await expect('up to date', await via.push([src, '--json'], f.dest), 0, null);
   await expect('missing source', await via.push([`--repo=${join(f.dir, 'nosrc')}`, '--json'], f.dest), 2, 'PUSH_SOURCE_NOT_REPO');
-  await expect('bare-user source', await via.push([`--repo=${f.bareUser.path}`, '--json'], f.dest), 2, 'PUSH_SOURCE_UNSUPPORTED');
+  await expect('bare-split-xattrs source', await via.push([`--repo=${f.splitXattrs.path}`, '--json'], f.dest), 2, 'PUSH_SOURCE_UNSUPPORTED');
   const nodest = await expect('missing destination', await via.push([src, '--json'], join(f.dir, 'nodest')), 1, 'PUSH_RECEIVER_FAILED');
   assert.match(nodest.stderr, /nodest is not an OSTree repository/);
   const killed = await expect('receiver killed', await via.killed([src, '--json'], f.dest), 3, 'TRANSPORT_RECEIVER_KILLED');

@@ -1,9 +1,8 @@
 /**
- * Reading loose objects. Callers see only the ObjectStore interface, so a
- * reader for another mode (bare-user keeps content as plain files with the
- * header in an xattr) can be added without touching them. `openRead` always
- * yields the archive representation of an object: the exact bytes a
- * PUTOBJECT carries (spec/ostree-format.md §1.3, §3.5).
+ * Reading loose objects. Callers see only the ObjectStore interface: this
+ * archive store, or bare-object-store.ts for the bare-family modes. Every
+ * method speaks of the archive representation of an object: the exact bytes
+ * a PUTOBJECT carries (spec/ostree-format.md §1.3, §3.5).
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';

@@ -8,14 +8,15 @@
  * the modes bare 0, archive 1, bare-user 2, bare-user-only 3, bare-split-xattrs 4
  * (the number the receiver reports in INFO). A missing `mode` key means bare,
  * as in libostree. Any mode we know can be opened (refs work the same in all of
- * them); reading objects goes through `repo.objects`, which only archive
- * repositories provide today.
+ * them); reading objects goes through `repo.objects`, which serves every mode
+ * but bare-split-xattrs.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RepoError } from '../errors.js';
 import { parseKeyFile, type KeyFile } from './config.js';
 import { fsyncDir, writeNewFileSync } from './fsutil.js';
+import { BareObjectStore } from './bare-object-store.js';
 import { ArchiveObjectStore, type ObjectStore } from './object-store.js';
 
 export type RepoMode = 'bare' | 'archive' | 'bare-user' | 'bare-user-only' | 'bare-split-xattrs';
@@ -75,16 +76,22 @@ export class Repo {
     return join(this.path, ...rel);
   }
 
-  /** Object reader for this mode; REPO_UNSUPPORTED_MODE unless archive. */
+  /**
+   * Object reader for this mode: every object as its archive form (what a
+   * push sends). bare, bare-user and bare-user-only content is converted
+   * while read (bare-object-store.ts); bare-split-xattrs is
+   * REPO_UNSUPPORTED_MODE (its xattrs live in separate objects, and ostree
+   * 2022.7 itself cannot commit into one).
+   */
   get objects(): ObjectStore {
     if (this.store === undefined) {
-      if (this.mode !== 'archive') {
-        throw new RepoError('REPO_UNSUPPORTED_MODE', `${this.path}: reading objects of a ${this.mode} repository is not supported (only archive)`, {
+      if (this.mode === 'bare-split-xattrs') {
+        throw new RepoError('REPO_UNSUPPORTED_MODE', `${this.path}: reading objects of a ${this.mode} repository is not supported (archive, bare, bare-user and bare-user-only are)`, {
           path: this.path,
           mode: this.mode,
         });
       }
-      this.store = new ArchiveObjectStore(this.path);
+      this.store = this.mode === 'archive' ? new ArchiveObjectStore(this.path) : new BareObjectStore(this.path, this.mode);
     }
     return this.store;
   }
