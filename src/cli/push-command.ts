@@ -167,7 +167,7 @@ async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c
 function openSource(path: string): Repo {
   try {
     const repo = Repo.open(path);
-    void repo.objects; // REPO_UNSUPPORTED_MODE unless archive
+    void repo.objects; // REPO_UNSUPPORTED_MODE for bare-split-xattrs, or xattrs unreadable here
     return repo;
   } catch (e) {
     if (!(e instanceof RepoError)) throw e;
@@ -177,7 +177,9 @@ function openSource(path: string): Repo {
     }
     if (e.code === 'REPO_UNSUPPORTED_MODE' || e.code === 'REPO_UNSUPPORTED_VERSION') {
       const what = e.code === 'REPO_UNSUPPORTED_MODE' ? `a ${String(e.data['mode'])} repository` : `a repository of repo_version ${String(e.data['version'])}`;
-      throw new UsageError('PUSH_SOURCE_UNSUPPORTED', `the source ${path} is ${what}: only archive repositories can be pushed from (copy the commits into one with ostree pull-local)`, data, { cause: e });
+      // The store's own reason when it has one (a mode needing xattrs this platform cannot read).
+      const why = e.data['platform'] !== undefined ? e.message : `only archive, bare, bare-user and bare-user-only repositories can be pushed from`;
+      throw new UsageError('PUSH_SOURCE_UNSUPPORTED', `the source ${path} is ${what}: ${why} (copy the commits into an archive repository with ostree pull-local)`, data, { cause: e });
     }
     throw e;
   }
