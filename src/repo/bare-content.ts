@@ -10,15 +10,17 @@
  *   bare-user-only  the file itself; symlinks as such   uid 0, gid 0, the file's mode, no xattrs
  *
  * The archive form: `u32 BE header length, 4 zero bytes, (tuuuusa(ayay))`,
- * then the content as raw deflate. The content is deflated in chunks of
- * DEFLATE_CHUNK bytes, each with the previous chunk's last 32 KiB as its
- * dictionary and ended by a sync flush (an empty stored block, no final
- * bit); a final empty block (`03 00`, what an empty file's payload is)
- * closes the stream. That is one valid raw deflate stream, compressed about
- * as well as one deflate call would, and the same bytes every time the same
- * content is read: so its length can be learned by one pass (`archiveSize`)
- * and the bytes produced again by a second (`ArchiveConversion`), each pass
- * holding two chunks at most.
+ * then the content as raw deflate (level 6, memLevel 8, a 32 KiB window, as
+ * ostree). The content is deflated in chunks of DEFLATE_CHUNK bytes, each
+ * with the previous chunk's last 32 KiB as its dictionary and ended by a sync
+ * flush (an empty stored block, no final bit), but the last, which ends the
+ * stream; an empty file's payload is the empty final block `03 00`. A file of
+ * one chunk thus gets the bytes one deflate call gives, which are ostree's;
+ * a larger one a stream compressed about as well, 5 bytes more per chunk.
+ * Either way the same bytes every time the same content is read: so the
+ * length can be learned by one pass (`archiveSize`) and the bytes produced
+ * again by a second (`ArchiveConversion`), each pass holding two chunks at
+ * most.
  *
  * Both passes hash what they read (`name = SHA-256(prefix(h) || content)`)
  * and compare with the object's name: a corrupt object is
@@ -40,7 +42,7 @@ export type BareMode = 'bare' | 'bare-user' | 'bare-user-only';
 /** Content read and deflated per step: what a conversion holds, twice (this chunk and the dictionary's). */
 export const DEFLATE_CHUNK = 256 * 1024;
 const WINDOW = 32 * 1024;
-/** The end of the stream: an empty final block with fixed Huffman codes. */
+/** An empty file's stream: one empty final block with fixed Huffman codes. */
 const FINAL_BLOCK = Uint8Array.of(0x03, 0x00);
 /** Longest target a bare-user symlink file may hold (PATH_MAX is 4096). */
 const MAX_TARGET = 64 * 1024;
@@ -218,16 +220,24 @@ export class ArchiveConversion {
       if (got !== buf.byteLength) throw corrupt(this.#w, `it shrank while being read (${this.#at + got} of ${this.#length} bytes)`);
       this.#at += got;
       this.#hash.update(buf);
+      const last = this.#at === this.#length;
       const out = deflateRawSync(buf, {
         level: this.#level,
         memLevel: 8,
         windowBits: 15,
-        finishFlush: zc.Z_SYNC_FLUSH,
+        // The last chunk ends the stream itself (a final block), the others with a sync flush.
+        finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH,
         ...(this.#dictionary === undefined ? {} : { dictionary: this.#dictionary }),
       });
       this.#dictionary = buf.byteLength > WINDOW ? buf.subarray(buf.byteLength - WINDOW) : buf;
+      if (!last) return out;
+      // The end of the object: checked before it goes.
+      this.#verify();
+      this.#finished = true;
+      this.close();
       return out;
     }
+    // An empty file: the stream is one empty final block, as ostree writes it.
     this.#verify();
     this.#finished = true;
     this.close();
