@@ -29,14 +29,15 @@ import { glibDictOrder } from './glib-dict-order.js';
 import { decodeCommit, readMetadataFile } from './metadata.js';
 import { checksumToBytes } from './object-names.js';
 import { listRefs } from './refs.js';
-import type { Repo } from './repo.js';
+import type { KeyFile } from './config.js';
+import type { Repo, RepoMode } from './repo.js';
 
 export const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
 export const SUMMARY_FILE = 'summary';
 export const SUMMARY_SIG_FILE = 'summary.sig';
 
 /** `ostree_repo_mode_to_string`: what `ostree.summary.mode` holds. */
-const MODE_STRING: Readonly<Record<Repo['mode'], string>> = {
+const MODE_STRING: Readonly<Record<RepoMode, string>> = {
   bare: 'bare',
   archive: 'archive-z2',
   'bare-user': 'bare-user',
@@ -87,17 +88,25 @@ function strcmp(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-async function refEntry(repo: Repo, name: string, checksum: string): Promise<GVValue> {
-  const path = repo.resolve('objects', checksum.slice(0, 2), `${checksum.slice(2)}.commit`);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readMetadataFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new RepoError('REPO_OBJECT_MISSING', `ref ${name} points to commit ${checksum}, which is not in the repository`, { ref: name, checksum });
+/** Reads a ref's commit object (its bytes as stored); REPO_OBJECT_MISSING when absent. */
+export type CommitBytesReader = (ref: string, checksum: string) => Promise<Uint8Array>;
+
+function diskCommitReader(repo: Repo): CommitBytesReader {
+  return async (name, checksum) => {
+    const path = repo.resolve('objects', checksum.slice(0, 2), `${checksum.slice(2)}.commit`);
+    try {
+      return await readMetadataFile(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new RepoError('REPO_OBJECT_MISSING', `ref ${name} points to commit ${checksum}, which is not in the repository`, { ref: name, checksum });
+      }
+      throw e;
     }
-    throw e;
-  }
+  };
+}
+
+async function refEntry(read: CommitBytesReader, name: string, checksum: string): Promise<GVValue> {
+  const bytes = await read(name, checksum);
   const commit = decodeCommit(bytes);
   const meta = new Map<string, Variant>();
   const version = commit.metadata.get('version');
@@ -110,26 +119,45 @@ async function refEntry(repo: Repo, name: string, checksum: string): Promise<GVV
   return [name, [BigInt(bytes.byteLength), checksumToBytes(checksum), meta]];
 }
 
-async function refMap(repo: Repo, refs: Array<[string, string]>): Promise<GVValue[]> {
+async function refMap(read: CommitBytesReader, refs: Array<[string, string]>): Promise<GVValue[]> {
   refs.sort((a, b) => strcmp(a[0], b[0]));
   const entries: GVValue[] = [];
-  for (const [name, checksum] of refs) entries.push(await refEntry(repo, name, checksum));
+  for (const [name, checksum] of refs) entries.push(await refEntry(read, name, checksum));
   return entries;
 }
 
 /** GKeyFile booleans: true/false, 1/0. */
-function configBool(repo: Repo, key: string): boolean {
-  const v = repo.config.getString('core', key);
+function configBool(config: KeyFile, key: string): boolean {
+  const v = config.getString('core', key);
   return v === 'true' || v === '1';
+}
+
+/** What a summary is made of, wherever the repository lives (a directory, a bucket). */
+export interface SummarySource {
+  mode: RepoMode;
+  config: KeyFile;
+  /** refs/heads: [name, commit checksum]. */
+  heads: Array<[string, string]>;
+  /** refs/mirrors: [collection-id/name, commit checksum]. */
+  mirrors: Array<[string, string]>;
+  readCommit: CommitBytesReader;
 }
 
 /** The summary bytes `ostree summary -u` would write for this repository now. */
 export async function buildSummary(repo: Repo, opts: SummaryOptions = {}): Promise<Uint8Array> {
-  const heads = await refMap(repo, [...listRefs(repo, 'heads')]);
+  return buildSummaryFrom(
+    { mode: repo.mode, config: repo.config, heads: [...listRefs(repo, 'heads')], mirrors: [...listRefs(repo, 'mirrors')], readCommit: diskCommitReader(repo) },
+    opts,
+  );
+}
+
+/** The summary bytes for the refs and config of `source`. */
+export async function buildSummaryFrom(source: SummarySource, opts: SummaryOptions = {}): Promise<Uint8Array> {
+  const heads = await refMap(source.readCommit, [...source.heads]);
 
   // refs/mirrors/<collection-id>/<ref>: refs of other collections, one map per collection.
   const byCollection = new Map<string, Array<[string, string]>>();
-  for (const [path, checksum] of listRefs(repo, 'mirrors')) {
+  for (const [path, checksum] of source.mirrors) {
     const slash = path.indexOf('/');
     if (slash < 0) continue; // a file directly in refs/mirrors names no collection
     const id = path.slice(0, slash);
@@ -138,18 +166,18 @@ export async function buildSummary(repo: Repo, opts: SummaryOptions = {}): Promi
     byCollection.set(id, list);
   }
   const collections = new Map<string, GVValue[]>();
-  for (const id of [...byCollection.keys()].sort(strcmp)) collections.set(id, await refMap(repo, byCollection.get(id) ?? []));
+  for (const id of [...byCollection.keys()].sort(strcmp)) collections.set(id, await refMap(source.readCommit, byCollection.get(id) ?? []));
 
   const nowSeconds = BigInt(Math.floor((opts.now?.() ?? new Date()).getTime() / 1000));
   // Insertion order matters where GHashTable buckets collide: last-modified and
   // tombstone-commits do, and ostree's output shows last-modified went in first.
   const values: Record<string, Variant> = {
     'ostree.summary.last-modified': new Variant('t', swap64(nowSeconds)),
-    'ostree.summary.mode': new Variant('s', MODE_STRING[repo.mode]),
-    'ostree.summary.tombstone-commits': new Variant('b', configBool(repo, 'tombstone-commits')),
+    'ostree.summary.mode': new Variant('s', MODE_STRING[source.mode]),
+    'ostree.summary.tombstone-commits': new Variant('b', configBool(source.config, 'tombstone-commits')),
     'ostree.summary.indexed-deltas': new Variant('b', true),
   };
-  const collectionId = repo.config.getString('core', 'collection-id');
+  const collectionId = source.config.getString('core', 'collection-id');
   if (collectionId !== undefined && collectionId !== '') values['ostree.summary.collection-id'] = new Variant('s', collectionId);
   if (collections.size > 0) values['ostree.summary.collection-map'] = new Variant('a{sa(s(taya{sv}))}', collections as Map<GVValue, GVValue>);
   const meta = new Map<string, Variant>();
