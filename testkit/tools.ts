@@ -27,6 +27,9 @@ export const TOOLS = {
   gpgv: { command: 'gpgv', debian: 'gpgv' },
   perl: { command: 'perl', debian: 'perl-base' },
   strace: { command: 'strace', debian: 'strace' },
+  radosgw: { command: 'radosgw', debian: 'radosgw' },
+  cephMon: { command: 'ceph-mon', debian: 'ceph-mon' },
+  cephOsd: { command: 'ceph-osd', debian: 'ceph-osd' },
 } satisfies Record<string, Tool>;
 
 export type ToolName = keyof typeof TOOLS;

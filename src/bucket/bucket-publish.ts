@@ -1,0 +1,182 @@
+/**
+ * Publication into a bucket, from a local staging directory of objects
+ * already verified (their checksums checked as they arrived).
+ *
+ * A bucket has no rename, so what a reader may see is decided by the order
+ * of the PUTs alone. The order here keeps the store's invariant, "every
+ * object in the bucket has all its children there", at every instant:
+ *   1. the child-first order of every staged object some commit to publish
+ *      reaches (traverse.ts `closure`, the walk the disk publication uses),
+ *      and the objects it needs that are not staged: each must already be in
+ *      the bucket (HEAD, remembered per session); a dirtree there stands for
+ *      its whole subtree, by the invariant. A missing one refuses the
+ *      publication (REPO_OBJECT_MISSING) before anything is written;
+ *   2. every ref still at the value the update expects (REPO_REF_CONFLICT),
+ *      checked early so a stale push uploads nothing (bucket-refs.ts checks
+ *      again under its journal);
+ *   3. the objects, in levels (publish-levels.ts): files, dirmetas and
+ *      commitmetas first, then dirtrees from the deepest up, then commits.
+ *      A level starts only when every PUT of the one before has succeeded;
+ *      within a level up to `parallel` PUTs run at once, each retried with
+ *      backoff (retry.ts). Objects get a long-lived Cache-Control;
+ *   4. the refs, all or none, by compare-and-swap (bucket-refs.ts);
+ *   5. the summary, when the bucket has one (or `alwaysWriteSummary`),
+ *      rebuilt from the bucket's refs as `ostree summary -u` would, with a
+ *      short Cache-Control. From 4 on, a failure is a warning: the refs moved.
+ * A kill anywhere leaves objects whose children are all there; refs move
+ * only at 4, and a half-applied 4 is rolled forward by the next writer.
+ */
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { RepoError, asOstreePushError, type OstreePushError } from '../errors.js';
+import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
+import { publicationLevels } from '../repo/publish-levels.js';
+import { ZERO_CHECKSUM } from '../repo/ref-names.js';
+import { buildSummaryFrom } from '../repo/summary.js';
+import { closure } from '../repo/traverse.js';
+import type { BucketRepo } from './bucket-repo.js';
+import { updateBucketRefs, type BucketRefHooks, type BucketRefWrite } from './bucket-refs.js';
+import { forEachBounded } from './retry.js';
+
+/** What publication needs of a staging directory (repo/staging.ts `Staging` has it). */
+export interface StagedObjects {
+  has(checksum: string, type: ObjectType): boolean;
+  pathOf(checksum: string, type: ObjectType): string;
+  list(): ObjectName[];
+}
+
+export interface BucketPublishOptions {
+  /** PUTs at once within a level (default 16). */
+  parallel?: number;
+  /** Write a summary even when the bucket has none (default false: only rewrite an existing one). */
+  alwaysWriteSummary?: boolean;
+  /** Told before each object PUT starts (tests record the order). */
+  onPut?: (object: ObjectName) => void;
+  refHooks?: BucketRefHooks;
+}
+
+export interface BucketPublishOutcome {
+  /** Objects written. */
+  published: number;
+  /** Staged objects no commit to publish reaches (not written). */
+  dropped: number;
+  moved: BucketRefWrite[];
+  summaryUpdated: boolean;
+  warnings: OstreePushError[];
+}
+
+/** Objects larger than this are streamed from their file rather than read whole. */
+const READ_WHOLE = 1 << 20;
+
+/** Step 1: child-first order of the staged objects, and the unstaged objects they need. */
+async function plan(staging: StagedObjects, updates: readonly BucketRefWrite[]): Promise<{ order: ObjectName[]; needed: ObjectName[] }> {
+  const targets = updates.map((u) => u.to).filter((c) => c !== ZERO_CHECKSUM);
+  const targetSet = new Set(targets);
+  const commits = [...staging.list().filter((o) => o.type === 'commit' && !targetSet.has(o.checksum)).map((o) => o.checksum), ...targets];
+  const needed = new Map<string, ObjectName>();
+  // The walk sees staged objects only: an unstaged one is reported through `staged` and then not found
+  // (a path that does not exist), so with ignoreMissing the walk skips it, and with trustStoreSubtrees
+  // an unstaged dirtree is not descended into.
+  const view = {
+    path: '/nonexistent',
+    objectPath: (checksum: string, type: ObjectType) => (staging.has(checksum, type) ? staging.pathOf(checksum, type) : `/nonexistent/${checksum}.${type}`),
+    staged: (checksum: string, type: ObjectType) => {
+      const here = staging.has(checksum, type);
+      if (!here && type !== 'commitmeta') needed.set(`${checksum}.${type}`, { checksum, type });
+      return here;
+    },
+  };
+  const seen = new Set<string>();
+  const order: ObjectName[] = [];
+  for (const c of commits) {
+    if (!staging.has(c, 'commit')) {
+      needed.set(`${c}.commit`, { checksum: c, type: 'commit' });
+      continue;
+    }
+    for await (const o of closure(view, c, { seen, trustStoreSubtrees: true, ignoreMissing: true })) {
+      if (staging.has(o.checksum, o.type)) order.push(o);
+    }
+  }
+  return { order, needed: [...needed.values()] };
+}
+
+async function putObject(repo: BucketRepo, staging: StagedObjects, o: ObjectName): Promise<void> {
+  const path = staging.pathOf(o.checksum, o.type);
+  const size = statSync(path).size;
+  const rel = objectRelPath(o.checksum, o.type);
+  const extra = { cacheControl: repo.cacheControl.objects, contentLength: size };
+  if (size <= READ_WHOLE) await repo.put(rel, readFileSync(path), extra);
+  else await repo.put(rel, () => createReadStream(path), extra);
+  repo.markPresent(o.checksum, o.type);
+}
+
+export async function publishToBucket(repo: BucketRepo, staging: StagedObjects, updates: readonly BucketRefWrite[], opts: BucketPublishOptions = {}): Promise<BucketPublishOutcome> {
+  const parallel = opts.parallel ?? 16;
+  const { order, needed } = await plan(staging, updates);
+  const missing: ObjectName[] = [];
+  await forEachBounded(needed, parallel, async (o) => {
+    if (!(await repo.hasObject(o.checksum, o.type))) missing.push(o);
+  });
+  if (missing.length > 0) {
+    const m = missing[0] as ObjectName;
+    throw new RepoError('REPO_OBJECT_MISSING', `${repo.url}: object ${m.checksum}.${m.type} is needed but was neither sent nor already in the bucket; nothing was published`, {
+      checksum: m.checksum,
+      type: m.type,
+      missing: missing.length,
+    });
+  }
+  // 2: refuse a stale update before uploading anything.
+  for (const u of updates) {
+    const value = (await repo.readRef(u.ref))?.checksum ?? ZERO_CHECKSUM;
+    if (value !== u.from) {
+      throw new RepoError('REPO_REF_CONFLICT', `${repo.url}: ref ${u.ref} is ${value === ZERO_CHECKSUM ? 'absent' : `at ${value}`}, not ${u.from === ZERO_CHECKSUM ? 'absent' : u.from}; nothing was published`, {
+        name: u.ref,
+        expected: u.from,
+        actual: value,
+      });
+    }
+  }
+  // 3: objects, level by level.
+  const levels = publicationLevels(order, (o) => readFileSync(staging.pathOf(o.checksum, o.type)));
+  for (const level of levels) {
+    await forEachBounded(level, parallel, async (o) => {
+      opts.onPut?.(o);
+      await putObject(repo, staging, o);
+    });
+  }
+  // 4: refs.
+  const refs = await updateBucketRefs(repo, updates, opts.refHooks);
+  const warnings = [...refs.warnings];
+  // 5: summary.
+  let summaryUpdated = false;
+  try {
+    if (opts.alwaysWriteSummary === true || (await repo.exists('summary'))) {
+      await writeBucketSummary(repo, staging);
+      summaryUpdated = true;
+    }
+  } catch (e) {
+    const err = asOstreePushError(e);
+    warnings.push(new RepoError('REPO_SUMMARY_WRITE_FAILED', `the refs moved, but the summary could not be rewritten: ${err.message}`, { path: repo.url }, { cause: err }));
+  }
+  return { published: order.length, dropped: staging.list().length - order.length, moved: refs.moved, summaryUpdated, warnings };
+}
+
+/** Rebuilds `summary` from the bucket's refs; commits are read from staging when there, else from the bucket. */
+export async function writeBucketSummary(repo: BucketRepo, staging?: StagedObjects): Promise<void> {
+  if (await repo.exists('summary.sig')) {
+    throw new RepoError('REPO_SUMMARY_SIGNED', `${repo.url} has a signed summary (summary.sig); signing in a bucket is not supported, so it is left as it is`, { path: repo.url });
+  }
+  const heads = [...(await repo.listRefs())];
+  const bytes = await buildSummaryFrom({
+    mode: repo.mode,
+    config: repo.config,
+    heads,
+    mirrors: [],
+    readCommit: async (ref, checksum) => {
+      if (staging?.has(checksum, 'commit') === true) return readFileSync(staging.pathOf(checksum, 'commit'));
+      const got = await repo.get(objectRelPath(checksum, 'commit'));
+      if (got === null) throw new RepoError('REPO_OBJECT_MISSING', `ref ${ref} points to commit ${checksum}, which is not in the bucket`, { ref, checksum });
+      return got.body;
+    },
+  });
+  await repo.put('summary', Buffer.from(bytes), { cacheControl: repo.cacheControl.mutable });
+}

@@ -1,0 +1,235 @@
+/**
+ * Ref updates in a bucket: each ref by compare-and-swap, all refs of an
+ * update or none, through a journal object kept in the bucket.
+ *
+ * S3 has no rename and no transaction over several keys. What a store like
+ * Ceph RGW does give atomically is a conditional PUT: create-only
+ * (`If-None-Match: *`) and replace-only-this-version (`If-Match: ETAG`).
+ * On those, one object, `PREFIX/tmp/ostree-push-refs.journal`, holds one of
+ *
+ *   {"state":"idle"}                               no update in progress
+ *   {"state":"claimed","id":…,"writes":[…]}        a writer is checking its refs
+ *   {"state":"committed","id":…,"writes":[…]}      the refs must all move
+ *
+ * and every change of it is conditional on the version read before, so two
+ * writers can never both move it from the same state. An update:
+ *   1. reads the journal; a committed one is rolled forward first (below), a
+ *      claimed one is taken over (its writer is dead, or loses: step 3);
+ *   2. claims it (create-only when absent, else If-Match on the idle version);
+ *   3. reads every ref with its ETag and checks it is at `from`; otherwise it
+ *      gives the journal back (idle) and fails with REPO_REF_CONFLICT, having
+ *      written no ref;
+ *   4. marks its claim committed (If-Match on its own claim: when another
+ *      writer took the claim over in between, this fails, REPO_REF_CONFLICT,
+ *      no ref written). This PUT is the commit point;
+ *   5. writes each ref with If-Match on the ETag read in 3 (If-None-Match: *
+ *      for a new ref); a 412 is read back: a ref already at its new value was
+ *      rolled forward by another process, which counts as done;
+ *   6. sets the journal back to idle (If-Match on the committed version).
+ * Roll-forward (the next writer, or the next open): for each write of a
+ * committed journal, a ref at `to` is left, a ref at `from` is moved by
+ * If-Match, then the journal goes idle.
+ *
+ * The journal is never deleted, only set idle: a DELETE cannot be made
+ * conditional on Ceph RGW 16, and an unconditional one could remove a newer
+ * writer's journal. A ref's ETag is the MD5 of its 65 bytes, so a ref that
+ * went from A to B and back to A has A's ETag again: compare-and-swap
+ * compares values, which is what a ref update needs.
+ *
+ * Not covered: a writer that ignores the journal (another tool writing
+ * refs/heads/ directly) can still move a ref between steps 3 and 5; step 5
+ * then reports that ref as not moved (a warning) and writes the others.
+ * Deleting a ref is an unconditional DELETE after the check of step 3.
+ */
+import { randomBytes } from 'node:crypto';
+import { RepoError, type OstreePushError } from '../errors.js';
+import { assertRefName, ZERO_CHECKSUM } from '../repo/ref-names.js';
+import type { BucketRepo, RefValue } from './bucket-repo.js';
+
+export const BUCKET_JOURNAL_REL = 'tmp/ostree-push-refs.journal';
+const IDLE = JSON.stringify({ state: 'idle' });
+
+export interface BucketRefWrite {
+  ref: string;
+  /** Expected value; ZERO_CHECKSUM: the ref must not exist. */
+  from: string;
+  /** New value; ZERO_CHECKSUM deletes the ref. */
+  to: string;
+}
+
+interface JournalRecord {
+  state: 'idle' | 'claimed' | 'committed';
+  id?: string;
+  writes?: BucketRefWrite[];
+}
+
+interface JournalVersion {
+  /** null: there is no journal object. */
+  etag: string | null;
+  record: JournalRecord;
+}
+
+/** Steps of an update where a test can stop or fail it (a thrown error there is a crash: nothing after runs). */
+export type BucketRefStep = 'claimed' | 'committed' | 'refs';
+
+export interface BucketRefHooks {
+  pause?: (step: BucketRefStep) => Promise<void> | void;
+}
+
+export interface BucketRefResult {
+  /** The writes now in the bucket. */
+  moved: BucketRefWrite[];
+  /** Refs a writer outside the journal changed under us (step 5), and what else went wrong after the commit point. */
+  warnings: OstreePushError[];
+}
+
+function badJournal(repo: BucketRepo, why: string): RepoError {
+  return new RepoError('REPO_BAD_JOURNAL', `${repo.url}${BUCKET_JOURNAL_REL}: ${why}; the ref update it records needs manual repair`, { path: `${repo.url}${BUCKET_JOURNAL_REL}` });
+}
+
+async function readJournal(repo: BucketRepo): Promise<JournalVersion> {
+  const got = await repo.get(BUCKET_JOURNAL_REL);
+  if (got === null) return { etag: null, record: { state: 'idle' } };
+  let record: JournalRecord;
+  try {
+    record = JSON.parse(Buffer.from(got.body).toString('utf8')) as JournalRecord;
+  } catch {
+    throw badJournal(repo, 'not JSON');
+  }
+  if (record.state !== 'idle' && record.state !== 'claimed' && record.state !== 'committed') throw badJournal(repo, 'unknown state');
+  if (record.state !== 'idle') {
+    if (typeof record.id !== 'string' || !Array.isArray(record.writes)) throw badJournal(repo, 'no id or writes');
+    for (const w of record.writes) {
+      assertRefName(w.ref);
+      if (!/^[0-9a-f]{64}$/.test(w.from) || !/^[0-9a-f]{64}$/.test(w.to)) throw badJournal(repo, `bad checksum for ${w.ref}`);
+    }
+  }
+  return { etag: got.etag, record };
+}
+
+/** Replaces the journal if it is still at `from` (null: absent); the new ETag, or null when it was not. */
+async function swapJournal(repo: BucketRepo, from: string | null, record: JournalRecord | string): Promise<string | null> {
+  const body = typeof record === 'string' ? record : JSON.stringify(record);
+  return repo.put(BUCKET_JOURNAL_REL, body, { cacheControl: 'no-store', ...(from === null ? { ifNoneMatch: '*' as const } : { ifMatch: from }) });
+}
+
+/**
+ * Writes one ref if it is at `expect` (its ETag; null: absent). True when
+ * the ref is now at `w.to`, by this write or another's; false when it is at
+ * something else.
+ */
+async function casRef(repo: BucketRepo, w: BucketRefWrite, expect: RefValue | null): Promise<boolean> {
+  const rel = `refs/heads/${w.ref}`;
+  if (w.to === ZERO_CHECKSUM) {
+    if (expect !== null) await repo.delete(rel);
+    return true;
+  }
+  const etag = await repo.put(rel, `${w.to}\n`, { cacheControl: repo.cacheControl.mutable, ...(expect === null ? { ifNoneMatch: '*' as const } : { ifMatch: expect.etag }) });
+  if (etag !== null) return true;
+  const now = await repo.readRef(w.ref);
+  return (now?.checksum ?? ZERO_CHECKSUM) === w.to;
+}
+
+function outsider(repo: BucketRepo, w: BucketRefWrite, actual: string): RepoError {
+  return new RepoError(
+    'REPO_REF_CONFLICT',
+    `${repo.url}: ref ${w.ref} was changed to ${actual === ZERO_CHECKSUM ? 'absent' : actual} by a writer that does not use this journal; it was not moved to ${w.to}`,
+    { name: w.ref, expected: w.from, actual },
+  );
+}
+
+/** Applies a committed record's writes (roll-forward), then sets the journal idle. */
+async function rollForward(repo: BucketRepo, j: JournalVersion): Promise<BucketRefResult> {
+  const moved: BucketRefWrite[] = [];
+  const warnings: OstreePushError[] = [];
+  for (const w of j.record.writes ?? []) {
+    const cur = await repo.readRef(w.ref);
+    const value = cur?.checksum ?? ZERO_CHECKSUM;
+    if (value === w.to) moved.push(w);
+    else if (value === w.from && (await casRef(repo, w, cur))) moved.push(w);
+    else warnings.push(outsider(repo, w, (await repo.readRef(w.ref))?.checksum ?? ZERO_CHECKSUM));
+  }
+  if (j.etag !== null) await swapJournal(repo, j.etag, IDLE);
+  return { moved, warnings };
+}
+
+/**
+ * Rolls forward a committed journal a killed writer left (a claimed one
+ * changed nothing and is left to the next writer). Returns the writes that
+ * were finished.
+ */
+export async function recoverBucketJournal(repo: BucketRepo): Promise<BucketRefWrite[]> {
+  const j = await readJournal(repo);
+  if (j.record.state !== 'committed') return [];
+  return (await rollForward(repo, j)).moved;
+}
+
+function conflict(repo: BucketRepo, w: BucketRefWrite, actual: string): RepoError {
+  return new RepoError(
+    'REPO_REF_CONFLICT',
+    `${repo.url}: ref ${w.ref} is ${actual === ZERO_CHECKSUM ? 'absent' : `at ${actual}`}, not ${w.from === ZERO_CHECKSUM ? 'absent' : w.from}: it changed since this push began; no ref was written`,
+    { name: w.ref, expected: w.from, actual },
+  );
+}
+
+/** Moves every ref of `writes` from its `from` to its `to`, all or none (see the module comment). */
+export async function updateBucketRefs(repo: BucketRepo, writes: readonly BucketRefWrite[], hooks: BucketRefHooks = {}): Promise<BucketRefResult> {
+  for (const w of writes) assertRefName(w.ref);
+  if (new Set(writes.map((w) => w.ref)).size !== writes.length) throw new RepoError('REPO_REF_CONFLICT', 'the same ref is written twice in one update', {});
+  const id = randomBytes(12).toString('hex');
+  const claim: JournalRecord = { state: 'claimed', id, writes: [...writes] };
+  // 1–2: claim the journal.
+  let claimed: string | null = null;
+  for (let round = 0; claimed === null; round++) {
+    if (round === 8) {
+      throw new RepoError('REPO_REF_CONFLICT', `${repo.url}: other ref updates kept the journal busy; no ref was written`, { path: repo.url });
+    }
+    const j = await readJournal(repo);
+    if (j.record.state === 'committed') {
+      await rollForward(repo, j);
+      continue;
+    }
+    // Idle, absent, or another writer's claim (dead, or about to lose at its step 4).
+    claimed = await swapJournal(repo, j.etag, claim);
+    if (claimed === null) {
+      // Lost the race, or our own request went through and its answer was lost: read it back.
+      const again = await readJournal(repo);
+      if (again.record.id === id && again.record.state === 'claimed' && again.etag !== null) claimed = again.etag;
+    }
+  }
+  // 3: check every ref while holding the claim.
+  const current = new Map<string, RefValue | null>();
+  try {
+    for (const w of writes) {
+      const cur = await repo.readRef(w.ref);
+      current.set(w.ref, cur);
+      const value = cur?.checksum ?? ZERO_CHECKSUM;
+      if (value !== w.from) throw conflict(repo, w, value);
+    }
+    await hooks.pause?.('claimed');
+  } catch (e) {
+    await swapJournal(repo, claimed, IDLE).catch(() => undefined);
+    throw e;
+  }
+  // 4: the commit point.
+  let committed = await swapJournal(repo, claimed, { ...claim, state: 'committed' });
+  if (committed === null) {
+    const again = await readJournal(repo);
+    if (again.record.id === id && again.record.state === 'committed') committed = again.etag;
+    else {
+      throw new RepoError('REPO_REF_CONFLICT', `${repo.url}: another ref update took the journal over before this one committed; no ref was written`, { path: repo.url });
+    }
+  }
+  await hooks.pause?.('committed');
+  // 5: the refs.
+  const moved: BucketRefWrite[] = [];
+  const warnings: OstreePushError[] = [];
+  for (const w of writes) {
+    if (await casRef(repo, w, current.get(w.ref) ?? null)) moved.push(w);
+    else warnings.push(outsider(repo, w, (await repo.readRef(w.ref))?.checksum ?? ZERO_CHECKSUM));
+  }
+  await hooks.pause?.('refs');
+  // 6: idle again (a roll-forward by another process may have done it already).
+  if (committed !== null) await swapJournal(repo, committed, IDLE);
+  return { moved, warnings };
+}

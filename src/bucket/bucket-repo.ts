@@ -1,0 +1,311 @@
+/**
+ * An archive repository kept in an S3-compatible bucket (`s3://BUCKET/PREFIX`).
+ *
+ *   PREFIX/config              [core] repo_version=1, mode=archive-z2
+ *   PREFIX/objects/XX/…        archive objects, as on disk (immutable)
+ *   PREFIX/refs/heads/NAME     64 hex digits and a newline
+ *   PREFIX/summary             as `ostree summary -u` writes it
+ *   PREFIX/tmp/…               this implementation's ref journal (bucket-refs.ts)
+ *
+ * Opening for writing:
+ *   1. reads `config` and refuses a bucket without one (REPO_NOT_FOUND), unless
+ *      asked to initialise it: then it writes an archive config, create-only;
+ *   2. probes conditional writes: a create-only PUT (`If-None-Match: *`) of a
+ *      fresh probe key, twice; the second must be refused with 412. A store
+ *      that ignores the condition, or refuses it as not implemented (OpenStack
+ *      Swift's S3 layer answers 501), could let two ref updates overwrite each
+ *      other silently: it is refused (REPO_NO_CONDITIONAL_WRITES);
+ *   3. rolls forward a ref update that a killed writer left half applied
+ *      (bucket-refs.ts `recoverBucketJournal`).
+ * Object existence is asked with HEAD and remembered for the session (objects
+ * never change once written, and this session's own uploads are added).
+ */
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { RepoError } from '../errors.js';
+import { parseKeyFile, type KeyFile } from '../repo/config.js';
+import { objectRelPath, type ObjectType } from '../repo/object-names.js';
+import { assertRefName, parseRefFile } from '../repo/ref-names.js';
+import { recoverBucketJournal } from './bucket-refs.js';
+import { makeS3Client, type BucketClientOptions } from './client.js';
+import { bucketUrl, parseBucketUrl, type BucketLocation } from './location.js';
+import { httpStatus, withRetries, type RetryOptions } from './retry.js';
+
+/** What `ostree init --mode=archive` writes. */
+export const ARCHIVE_CONFIG = '[core]\nrepo_version=1\nmode=archive-z2\n';
+
+export interface CacheControl {
+  /** Objects never change: cached for long (default a year, immutable). */
+  objects: string;
+  /** refs, summary, config: cached briefly (default 60 s). */
+  mutable: string;
+}
+
+export const DEFAULT_CACHE_CONTROL: CacheControl = {
+  objects: 'public, max-age=31536000, immutable',
+  mutable: 'public, max-age=60',
+};
+
+export interface OpenBucketOptions extends BucketClientOptions {
+  /** A client to use (not destroyed by close); default one made by makeS3Client. */
+  client?: S3Client;
+  /** Write an archive config when the bucket has none (default false: refuse). */
+  init?: boolean;
+  /** Probe conditional writes and roll a leftover ref update forward (default true). */
+  forWriting?: boolean;
+  retry?: RetryOptions;
+  cacheControl?: Partial<CacheControl>;
+}
+
+export interface RefValue {
+  checksum: string;
+  /** The ETag without quotes (what Ceph RGW's If-Match compares against). */
+  etag: string;
+}
+
+/** An ETag as a conditional header wants it: RGW 16 compares If-Match with the unquoted form only. */
+export function unquoteEtag(etag: string | undefined): string {
+  return (etag ?? '').replace(/"/g, '');
+}
+
+export function isNotFound(e: unknown): boolean {
+  const name = (e as { name?: unknown } | null)?.name;
+  return httpStatus(e) === 404 || name === 'NoSuchKey' || name === 'NotFound';
+}
+
+export function isPreconditionFailed(e: unknown): boolean {
+  return httpStatus(e) === 412 || (e as { name?: unknown } | null)?.name === 'PreconditionFailed';
+}
+
+/** A PUT's body: bytes, a string, or a stream (with its length given). */
+export type PutBody = NonNullable<PutObjectCommandInput['Body']>;
+
+export class BucketRepo {
+  readonly mode = 'archive' as const;
+  readonly cacheControl: CacheControl;
+  private readonly present = new Map<string, boolean>();
+
+  private constructor(
+    readonly location: BucketLocation,
+    readonly client: S3Client,
+    private readonly ownsClient: boolean,
+    readonly config: KeyFile,
+    readonly retry: RetryOptions,
+    cacheControl: Partial<CacheControl>,
+  ) {
+    this.cacheControl = { ...DEFAULT_CACHE_CONTROL, ...cacheControl };
+  }
+
+  get url(): string {
+    return bucketUrl(this.location);
+  }
+
+  static async open(where: string | BucketLocation, opts: OpenBucketOptions = {}): Promise<BucketRepo> {
+    const location = typeof where === 'string' ? parseBucketUrl(where) : where;
+    const client = opts.client ?? makeS3Client(opts);
+    const owns = opts.client === undefined;
+    try {
+      const retry = opts.retry ?? {};
+      const url = bucketUrl(location);
+      const key = `${location.prefix}config`;
+      let text = await readText(client, location.bucket, key, retry, url);
+      if (text === null) {
+        if (opts.init !== true) {
+          throw new RepoError('REPO_NOT_FOUND', `${url} is not an OSTree repository (no config); initialise it to publish there`, { path: url });
+        }
+        await withRetries(`${url}: writing config`, () =>
+          client.send(
+            new PutObjectCommand({ Bucket: location.bucket, Key: key, Body: ARCHIVE_CONFIG, IfNoneMatch: '*', ContentType: 'text/plain', CacheControl: opts.cacheControl?.mutable ?? DEFAULT_CACHE_CONTROL.mutable }),
+          ).catch((e: unknown) => {
+            // Another writer initialised it first (or our own retried request did): read what is there.
+            if (!isPreconditionFailed(e)) throw e;
+          }),
+        retry);
+        text = (await readText(client, location.bucket, key, retry, url)) ?? '';
+      }
+      const config = checkConfig(url, text);
+      const repo = new BucketRepo(location, client, owns, config, retry, opts.cacheControl ?? {});
+      if (opts.forWriting !== false) {
+        await repo.probeConditionalWrites();
+        await recoverBucketJournal(repo);
+      }
+      return repo;
+    } catch (e) {
+      if (owns) client.destroy();
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  /** The key of a path relative to the repository root. */
+  key(rel: string): string {
+    return `${this.location.prefix}${rel}`;
+  }
+
+  /** A path's bytes and ETag, or null when absent. */
+  async get(rel: string): Promise<{ body: Uint8Array; etag: string } | null> {
+    return withRetries(`${this.url}: reading ${rel}`, async () => {
+      try {
+        const res = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.key(rel) }));
+        const body = (await res.Body?.transformToByteArray()) ?? new Uint8Array();
+        return { body, etag: unquoteEtag(res.ETag) };
+      } catch (e) {
+        if (isNotFound(e)) return null;
+        throw e;
+      }
+    }, this.retry);
+  }
+
+  async exists(rel: string): Promise<boolean> {
+    return withRetries(`${this.url}: looking for ${rel}`, async () => {
+      try {
+        await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: this.key(rel) }));
+        return true;
+      } catch (e) {
+        if (isNotFound(e)) return false;
+        throw e;
+      }
+    }, this.retry);
+  }
+
+  /**
+   * PUT of a path. `condition`: `{ ifNoneMatch: '*' }` creates only,
+   * `{ ifMatch: etag }` replaces only that version. Returns the new ETag
+   * (unquoted), or null when the condition failed (412).
+   */
+  async put(rel: string, body: PutBody | (() => PutBody), extra: { cacheControl?: string; contentLength?: number; ifNoneMatch?: '*'; ifMatch?: string } = {}): Promise<string | null> {
+    return withRetries(`${this.url}: writing ${rel}`, async () => {
+      try {
+        const input: PutObjectCommandInput = {
+          Bucket: this.location.bucket,
+          Key: this.key(rel),
+          Body: typeof body === 'function' ? body() : body,
+          ContentType: 'application/octet-stream',
+          CacheControl: extra.cacheControl ?? this.cacheControl.mutable,
+        };
+        if (extra.contentLength !== undefined) input.ContentLength = extra.contentLength;
+        if (extra.ifNoneMatch !== undefined) input.IfNoneMatch = extra.ifNoneMatch;
+        if (extra.ifMatch !== undefined) input.IfMatch = extra.ifMatch;
+        const res = await this.client.send(new PutObjectCommand(input));
+        return unquoteEtag(res.ETag);
+      } catch (e) {
+        if ((extra.ifNoneMatch !== undefined || extra.ifMatch !== undefined) && isPreconditionFailed(e)) return null;
+        throw e;
+      }
+    }, this.retry);
+  }
+
+  async delete(rel: string): Promise<void> {
+    await withRetries(`${this.url}: deleting ${rel}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.key(rel) })), this.retry);
+  }
+
+  /** Whether the bucket holds an object (HEAD once, then remembered for this session). */
+  async hasObject(checksum: string, type: ObjectType): Promise<boolean> {
+    const rel = objectRelPath(checksum, type);
+    const known = this.present.get(rel);
+    if (known !== undefined) return known;
+    const found = await this.exists(rel);
+    this.present.set(rel, found);
+    return found;
+  }
+
+  /** Records an object this session wrote. */
+  markPresent(checksum: string, type: ObjectType): void {
+    this.present.set(objectRelPath(checksum, type), true);
+  }
+
+  /** refs/heads/NAME: its commit and ETag, or null when there is no such ref. */
+  async readRef(name: string): Promise<RefValue | null> {
+    assertRefName(name);
+    const got = await this.get(`refs/heads/${name}`);
+    if (got === null) return null;
+    return { checksum: parseRefFile(got.body, `${this.url}refs/heads/${name}`), etag: got.etag };
+  }
+
+  /** Every ref under refs/heads (listing, then one GET each), name → commit. */
+  async listRefs(): Promise<Map<string, string>> {
+    const base = this.key('refs/heads/');
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await withRetries(`${this.url}: listing refs`, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: base, ...(token !== undefined ? { ContinuationToken: token } : {}) })),
+      this.retry);
+      for (const o of page.Contents ?? []) if (o.Key !== undefined) names.push(o.Key.slice(base.length));
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    const refs = new Map<string, string>();
+    for (const name of names.sort()) {
+      const v = await this.readRef(name);
+      if (v !== null) refs.set(name, v.checksum);
+    }
+    return refs;
+  }
+
+  /**
+   * The probe of step 2: create-only twice on a fresh key; the first must
+   * succeed, the second must get 412. The probe key is removed afterwards.
+   */
+  async probeConditionalWrites(): Promise<void> {
+    const rel = `tmp/ostree-push-probe-${randomBytes(8).toString('hex')}`;
+    const refuse = (why: string): RepoError =>
+      new RepoError(
+        'REPO_NO_CONDITIONAL_WRITES',
+        `${this.url}: the store does not honour conditional writes (${why}); refs could not be updated safely by compare-and-swap, so publishing there is refused`,
+        { path: this.url, detail: why },
+      );
+    try {
+      let first: string | null;
+      try {
+        first = await this.put(rel, 'probe', { ifNoneMatch: '*' });
+      } catch (e) {
+        const status = httpStatus(e);
+        if (status === 501 || status === 400) throw refuse(`a create-only PUT was answered ${status}`);
+        throw e;
+      }
+      if (first === null) throw refuse('a create-only PUT of a fresh key was refused with 412');
+      let second: string | null;
+      try {
+        second = await this.put(rel, 'probe again', { ifNoneMatch: '*' });
+      } catch (e) {
+        const status = httpStatus(e);
+        if (status === 501 || status === 400) throw refuse(`a create-only PUT was answered ${status}`);
+        throw e;
+      }
+      if (second !== null) throw refuse('a create-only PUT over an existing key succeeded');
+    } finally {
+      await this.delete(rel).catch(() => undefined);
+    }
+  }
+}
+
+async function readText(client: S3Client, bucket: string, key: string, retry: RetryOptions, url: string): Promise<string | null> {
+  return withRetries(`${url}: reading config`, async () => {
+    try {
+      const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return (await res.Body?.transformToString('utf8')) ?? '';
+    } catch (e) {
+      if (isNotFound(e) && (e as { name?: unknown }).name !== 'NoSuchBucket') return null;
+      throw e;
+    }
+  }, retry).catch((e: unknown) => {
+    if (e instanceof RepoError) throw e;
+    throw new RepoError('REPO_BUCKET_IO', `${url}: cannot read config: ${(e as { name?: string }).name ?? 'error'}: ${(e as Error).message}`, { path: url, status: httpStatus(e) ?? null }, { cause: e });
+  });
+}
+
+/** The checks Repo.open makes, for a bucket: [core], repo_version 1, and archive mode only (what HTTP clients pull). */
+function checkConfig(url: string, text: string): KeyFile {
+  const config = parseKeyFile(text);
+  if (!config.groups.has('core')) throw new RepoError('REPO_BAD_CONFIG', `${url}: config has no [core] group`, { path: url });
+  const version = config.getString('core', 'repo_version');
+  if (version !== '1') throw new RepoError('REPO_UNSUPPORTED_VERSION', `${url}: unsupported repo_version '${version ?? ''}' (expected 1)`, { path: url, version: version ?? null });
+  const mode = config.getString('core', 'mode') ?? 'bare';
+  if (mode !== 'archive-z2' && mode !== 'archive') {
+    throw new RepoError('REPO_UNSUPPORTED_MODE', `${url}: mode '${mode}': a repository in a bucket must be archive (served as static files)`, { path: url, mode });
+  }
+  return config;
+}

@@ -1,0 +1,270 @@
+/**
+ * The bucket repository against a real store: Ceph's RADOS Gateway, started
+ * once for this file (testkit/rgw.ts), each test in its own bucket.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ListObjectsV2Command, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import { rgwForFile, type Rgw } from '../../testkit/rgw.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { needTools } from '../../testkit/tools.js';
+import { ostreeFsck, ostreePullHttp } from '../../testkit/ostree.js';
+import { commitTree, initArchiveRepo } from '../repo/builder.js';
+import { decodeCommit, decodeDirtree } from '../repo/metadata.js';
+import { ArchiveObjectStore } from '../repo/object-store.js';
+import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
+import { ZERO_CHECKSUM } from '../repo/ref-names.js';
+import { ARCHIVE_CONFIG, BucketRepo } from './bucket-repo.js';
+import { publishToBucket, type StagedObjects } from './bucket-publish.js';
+import { BUCKET_JOURNAL_REL, updateBucketRefs } from './bucket-refs.js';
+
+const gateway = rgwForFile();
+
+/** A repository's objects as a staging directory, less those in `skip` (checksum.type). */
+async function stagedFrom(repo: string, skip: ReadonlySet<string> = new Set()): Promise<StagedObjects & { all: Set<string> }> {
+  const all = new Set<string>();
+  for await (const o of new ArchiveObjectStore(repo).list()) all.add(`${o.checksum}.${o.type}`);
+  const staged = new Set([...all].filter((k) => !skip.has(k)));
+  return {
+    all,
+    has: (checksum: string, type: ObjectType) => staged.has(`${checksum}.${type}`),
+    pathOf: (checksum: string, type: ObjectType) => join(repo, objectRelPath(checksum, type)),
+    list: () => [...staged].map((k) => ({ checksum: k.slice(0, 64), type: k.slice(65) as ObjectType })),
+  };
+}
+
+/** Every PUT through `client`: when it started and when it finished, in one sequence. */
+function recordPuts(client: S3Client): { started: Map<string, number>; done: Map<string, number> } {
+  let seq = 0;
+  const started = new Map<string, number>();
+  const done = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: string }).Key;
+      if (context.commandName !== 'PutObjectCommand' || key === undefined) return next(args);
+      started.set(key, seq++);
+      const out = await next(args);
+      done.set(key, seq++);
+      return out;
+    },
+    { step: 'initialize', name: 'recordPuts' },
+  );
+  return { started, done };
+}
+
+/** The children of a local archive object (dirtree, commit), as bucket-relative paths. */
+function childrenOf(repo: string, o: ObjectName): string[] {
+  const bytes = readFileSync(join(repo, objectRelPath(o.checksum, o.type)));
+  if (o.type === 'dirtree') {
+    const t = decodeDirtree(bytes);
+    return [...t.files.map((f) => objectRelPath(f.checksum, 'file')), ...t.dirs.flatMap((d) => [objectRelPath(d.dirtree, 'dirtree'), objectRelPath(d.dirmeta, 'dirmeta')])];
+  }
+  if (o.type === 'commit') {
+    const c = decodeCommit(bytes);
+    return [objectRelPath(c.rootDirtree, 'dirtree'), objectRelPath(c.rootDirmeta, 'dirmeta')];
+  }
+  return [];
+}
+
+async function keys(client: S3Client, bucket: string): Promise<string[]> {
+  const res = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (res.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
+
+const tree = (n: number) => ({
+  type: 'dir' as const,
+  children: {
+    etc: { type: 'dir' as const, children: { 'os-release': { type: 'file' as const, content: `VERSION=${n}\n` } } },
+    usr: { type: 'dir' as const, children: { bin: { type: 'dir' as const, children: { tool: { type: 'file' as const, content: `tool ${n}`, mode: 0o755 } } }, share: { type: 'dir' as const, children: { 'fixed.txt': { type: 'file' as const, content: 'same in every commit' } } } } },
+  },
+});
+
+async function openNew(rgw: Rgw, client = rgw.client()): Promise<{ repo: BucketRepo; bucket: string; client: S3Client }> {
+  const bucket = await rgw.createBucket('repo');
+  const repo = await BucketRepo.open(`s3://${bucket}/os`, { client, init: true });
+  return { repo, bucket, client };
+}
+
+test('a bucket without config is refused, unless asked to initialise it: then an archive config is written', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const client = rgw.client();
+  const bucket = await rgw.createBucket('init');
+  await assert.rejects(BucketRepo.open(`s3://${bucket}/os`, { client }), { code: 'REPO_NOT_FOUND' });
+  assert.deepEqual(await keys(client, bucket), []);
+  const repo = await BucketRepo.open(`s3://${bucket}/os`, { client, init: true });
+  assert.equal(Buffer.from((await repo.get('config'))?.body ?? []).toString(), ARCHIVE_CONFIG);
+  // Opened again without init, and nothing but the config is left behind (the probe key is removed).
+  await BucketRepo.open(`s3://${bucket}/os`, { client });
+  assert.deepEqual(await keys(client, bucket), ['os/config']);
+});
+
+test('a store that ignores conditional writes is detected at open and refused', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const bucket = await rgw.createBucket('nocond');
+  await BucketRepo.open(`s3://${bucket}/os`, { client: rgw.client(), init: true });
+  // A path to the store that drops the condition, as a proxy or a store without support would.
+  const client = rgw.client();
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (req.headers !== undefined) delete req.headers['if-none-match'];
+      return next(args);
+    },
+    { step: 'build', name: 'dropCondition' },
+  );
+  await assert.rejects(BucketRepo.open(`s3://${bucket}/os`, { client }), { code: 'REPO_NO_CONDITIONAL_WRITES' });
+});
+
+test('objects go in children first, then the refs, then the summary; an incremental push sends and checks only what is new', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
+  const c1 = await commitTree(src, { tree: tree(1), branch: 'os/stable', timestamp: 1_700_000_000 });
+  const client = rgw.client();
+  const puts = recordPuts(client);
+  const { repo } = await openNew(rgw, client);
+  const staged1 = await stagedFrom(src);
+  const out1 = await publishToBucket(repo, staged1, [{ ref: 'os/stable', from: ZERO_CHECKSUM, to: c1.commit }], { alwaysWriteSummary: true, parallel: 4 });
+  assert.equal(out1.published, staged1.all.size);
+  assert.deepEqual(out1.moved.map((m) => m.ref), ['os/stable']);
+  assert.ok(out1.summaryUpdated);
+  assert.deepEqual(out1.warnings, []);
+
+  const checkOrder = (objects: Iterable<string>): void => {
+    for (const k of objects) {
+      const o = { checksum: k.slice(0, 64), type: k.slice(65) as ObjectType };
+      const parent = `os/${objectRelPath(o.checksum, o.type)}`;
+      const start = puts.started.get(parent);
+      assert.ok(start !== undefined, `${parent} was not written`);
+      for (const child of childrenOf(src, o)) {
+        const childDone = puts.done.get(`os/${child}`);
+        if (childDone !== undefined) assert.ok(childDone < start, `${child} finished after ${parent} started`);
+      }
+      assert.ok((puts.done.get(parent) ?? Infinity) < (puts.started.get('os/refs/heads/os/stable') ?? -1), `${parent} not done before the ref`);
+    }
+    assert.ok((puts.done.get('os/refs/heads/os/stable') ?? Infinity) < (puts.started.get('os/summary') ?? -1), 'the summary started before the ref was written');
+  };
+  checkOrder(staged1.all);
+  assert.equal((await repo.readRef('os/stable'))?.checksum, c1.commit);
+
+  // Incremental: a child commit, with only its new objects staged.
+  const c2 = await commitTree(src, { tree: tree(2), branch: 'os/stable', parent: c1.commit, timestamp: 1_700_000_100 });
+  const staged2 = await stagedFrom(src, staged1.all);
+  puts.started.clear();
+  puts.done.clear();
+  const reopened = await BucketRepo.open(`s3://${repo.location.bucket}/os`, { client });
+  const out2 = await publishToBucket(reopened, staged2, [{ ref: 'os/stable', from: c1.commit, to: c2.commit }]);
+  assert.equal(out2.published, staged2.list().length);
+  assert.ok(out2.summaryUpdated, 'an existing summary is rewritten');
+  const objectPuts = [...puts.started.keys()].filter((k) => k.startsWith('os/objects/'));
+  assert.equal(objectPuts.length, staged2.list().length, 'only the new objects are written');
+  checkOrder(staged2.list().map((o) => `${o.checksum}.${o.type}`));
+  assert.equal((await reopened.readRef('os/stable'))?.checksum, c2.commit);
+});
+
+test('a commit whose closure is neither staged nor in the bucket is refused before anything is written', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
+  const c1 = await commitTree(src, { tree: tree(1), timestamp: 1_700_000_000 });
+  const { repo, bucket, client } = await openNew(rgw);
+  const all = await stagedFrom(src);
+  const aFile = [...all.all].find((k) => k.endsWith('.file')) as string;
+  const staged = await stagedFrom(src, new Set([aFile]));
+  const before = await keys(client, bucket);
+  await assert.rejects(publishToBucket(repo, staged, [{ ref: 'main', from: ZERO_CHECKSUM, to: c1.commit }]), (e: unknown) => {
+    assert.equal((e as { code?: string }).code, 'REPO_OBJECT_MISSING');
+    assert.equal((e as { data: { checksum: string } }).data.checksum, aFile.slice(0, 64));
+    return true;
+  });
+  assert.deepEqual(await keys(client, bucket), before);
+});
+
+test('a ref update loses cleanly to a concurrent writer: a clear conflict, none of its refs written', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const { repo } = await openNew(rgw);
+  const [x, y, z, w] = ['1', '2', '3', '4'].map((d) => d.repeat(64)) as [string, string, string, string];
+  await updateBucketRefs(repo, [{ ref: 'a', from: ZERO_CHECKSUM, to: x }, { ref: 'b', from: ZERO_CHECKSUM, to: x }]);
+  let resume: () => void = () => undefined;
+  let paused: () => void = () => undefined;
+  const atClaim = new Promise<void>((r) => (paused = r));
+  // Writer A (refs a and b) stops once it holds the journal and has checked its refs.
+  const a = updateBucketRefs(repo, [{ ref: 'a', from: x, to: y }, { ref: 'b', from: x, to: y }], {
+    pause: (step) => {
+      if (step !== 'claimed') return;
+      paused();
+      return new Promise<void>((r) => (resume = r));
+    },
+  });
+  const aResult = a.then(() => null, (e: unknown) => e as { code?: string });
+  await atClaim;
+  // Writer B moves ref a meanwhile, and ref b's neighbour c.
+  const b = await updateBucketRefs(repo, [{ ref: 'a', from: x, to: z }, { ref: 'c', from: ZERO_CHECKSUM, to: w }]);
+  assert.equal(b.moved.length, 2);
+  resume();
+  assert.equal((await aResult)?.code, 'REPO_REF_CONFLICT');
+  assert.equal((await repo.readRef('a'))?.checksum, z);
+  assert.equal((await repo.readRef('b'))?.checksum, x, 'A wrote none of its refs');
+  assert.equal((await repo.readRef('c'))?.checksum, w);
+  assert.equal(Buffer.from((await repo.get(BUCKET_JOURNAL_REL))?.body ?? []).toString(), '{"state":"idle"}');
+  // A stale update is refused the same way, and the journal stays idle.
+  await assert.rejects(updateBucketRefs(repo, [{ ref: 'b', from: y, to: z }]), { code: 'REPO_REF_CONFLICT' });
+  assert.equal((await repo.readRef('b'))?.checksum, x);
+});
+
+test('a writer killed between its journal and its refs is rolled forward by the next open', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const { repo, bucket, client } = await openNew(rgw);
+  const [x, y] = ['a', 'b'].map((d) => d.repeat(64)) as [string, string];
+  await updateBucketRefs(repo, [{ ref: 'os/one', from: ZERO_CHECKSUM, to: x }]);
+  const crash = new Error('killed');
+  for (const step of ['committed', 'refs'] as const) {
+    const from = step === 'committed' ? x : y;
+    const to = step === 'committed' ? y : x;
+    await assert.rejects(
+      updateBucketRefs(repo, [{ ref: 'os/one', from, to }, { ref: 'os/two', from: step === 'committed' ? ZERO_CHECKSUM : y, to }], {
+        pause: (s) => {
+          if (s === step) throw crash;
+        },
+      }),
+      (e) => e === crash,
+    );
+    const journal = JSON.parse(Buffer.from((await repo.get(BUCKET_JOURNAL_REL))?.body ?? []).toString()) as { state: string };
+    assert.equal(journal.state, 'committed', `after a kill at ${step}`);
+    const next = await BucketRepo.open(`s3://${bucket}/os`, { client });
+    assert.equal((await next.readRef('os/one'))?.checksum, to, `os/one after a kill at ${step}`);
+    assert.equal((await next.readRef('os/two'))?.checksum, to, `os/two after a kill at ${step}`);
+    assert.equal(Buffer.from((await next.get(BUCKET_JOURNAL_REL))?.body ?? []).toString(), '{"state":"idle"}');
+  }
+});
+
+test('ostree pull over HTTP from the bucket (anonymous read) gets the pushed commits, fsck clean', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined || !needTools(t, 'ostree')) return;
+  const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
+  const c1 = await commitTree(src, { tree: tree(1), branch: 'os/stable', timestamp: 1_700_000_000 });
+  const { repo, bucket, client } = await openNew(rgw);
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
+      { Effect: 'Allow', Principal: '*', Action: ['s3:ListBucket'], Resource: [`arn:aws:s3:::${bucket}`] },
+    ],
+  };
+  await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+  const staged1 = await stagedFrom(src);
+  await publishToBucket(repo, staged1, [{ ref: 'os/stable', from: ZERO_CHECKSUM, to: c1.commit }], { alwaysWriteSummary: true });
+  const client1 = join(tmpDir(t, 's3pull'), 'repo');
+  assert.equal(await ostreePullHttp(client1, `${rgw.endpoint}/${bucket}/os`, 'os/stable'), c1.commit);
+  const c2 = await commitTree(src, { tree: tree(2), branch: 'os/stable', parent: c1.commit, timestamp: 1_700_000_100 });
+  await publishToBucket(repo, await stagedFrom(src, staged1.all), [{ ref: 'os/stable', from: c1.commit, to: c2.commit }]);
+  assert.equal(await ostreePullHttp(client1, `${rgw.endpoint}/${bucket}/os`, 'os/stable'), c2.commit);
+  const fsck = await ostreeFsck(client1);
+  assert.equal(fsck.code, 0, fsck.stderr);
+});
