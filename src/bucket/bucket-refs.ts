@@ -42,7 +42,7 @@
  * Deleting a ref is an unconditional DELETE after the check of step 3.
  */
 import { randomBytes } from 'node:crypto';
-import { RepoError, type OstreePushError } from '../errors.js';
+import { RepoError, asOstreePushError, type OstreePushError } from '../errors.js';
 import { assertRefName, ZERO_CHECKSUM } from '../repo/ref-names.js';
 import type { BucketRepo, RefValue } from './bucket-repo.js';
 
@@ -221,15 +221,24 @@ export async function updateBucketRefs(repo: BucketRepo, writes: readonly Bucket
     }
   }
   await hooks.pause?.('committed');
-  // 5: the refs.
+  // 5: the refs. Past the commit point the update is decided: a failure here leaves the journal
+  // committed, and the next writer (or open) finishes it, so it is a warning, not a failed update.
   const moved: BucketRefWrite[] = [];
   const warnings: OstreePushError[] = [];
-  for (const w of writes) {
-    if (await casRef(repo, w, current.get(w.ref) ?? null)) moved.push(w);
-    else warnings.push(outsider(repo, w, (await repo.readRef(w.ref))?.checksum ?? ZERO_CHECKSUM));
+  const unfinished = (e: unknown): RepoError =>
+    new RepoError('REPO_BUCKET_IO', `${repo.url}: the ref update is committed, but writing it failed (${asOstreePushError(e).message}); the next publication or open of this bucket completes it`, { path: repo.url }, { cause: e });
+  try {
+    for (const w of writes) {
+      if (await casRef(repo, w, current.get(w.ref) ?? null)) moved.push(w);
+      else warnings.push(outsider(repo, w, (await repo.readRef(w.ref))?.checksum ?? ZERO_CHECKSUM));
+    }
+  } catch (e) {
+    warnings.push(unfinished(e));
+    for (const w of writes) if (!moved.includes(w)) moved.push(w);
+    return { moved, warnings };
   }
   await hooks.pause?.('refs');
-  // 6: idle again (a roll-forward by another process may have done it already).
-  if (committed !== null) await swapJournal(repo, committed, IDLE);
+  // 6: idle again (a roll-forward by another process may have done it already; a failure leaves it to the next one).
+  await swapJournal(repo, committed, IDLE).catch(() => undefined);
   return { moved, warnings };
 }

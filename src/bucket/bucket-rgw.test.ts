@@ -3,7 +3,9 @@
  * once for this file (testkit/rgw.ts), each test in its own bucket.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ListObjectsV2Command, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -16,6 +18,9 @@ import { decodeCommit, decodeDirtree } from '../repo/metadata.js';
 import { ArchiveObjectStore } from '../repo/object-store.js';
 import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
+import { runMain } from '../cli/common.js';
+import { pushMain } from '../cli/push-command.js';
+import { spawnLocalReceiver } from '../transport/local.js';
 import { ARCHIVE_CONFIG, BucketRepo } from './bucket-repo.js';
 import { publishToBucket, type StagedObjects } from './bucket-publish.js';
 import { BUCKET_JOURNAL_REL, updateBucketRefs } from './bucket-refs.js';
@@ -80,6 +85,39 @@ const tree = (n: number) => ({
     usr: { type: 'dir' as const, children: { bin: { type: 'dir' as const, children: { tool: { type: 'file' as const, content: `tool ${n}`, mode: 0o755 } } }, share: { type: 'dir' as const, children: { 'fixed.txt': { type: 'file' as const, content: 'same in every commit' } } } } },
   },
 });
+
+/** Anyone may read the bucket (objects, and listing, so that a missing key is a 404 rather than a 403). */
+async function publicRead(client: S3Client, bucket: string): Promise<void> {
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
+      { Effect: 'Allow', Principal: '*', Action: ['s3:ListBucket'], Resource: [`arn:aws:s3:::${bucket}`] },
+    ],
+  };
+  await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+}
+
+const TSX = import.meta.resolve('tsx');
+/** ostree-receive as a user runs it, with the gateway in its environment (the SDK's own chain reads it). */
+function receiveCli(rgw: Rgw, conf: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const entry = fileURLToPath(new URL('../cli/ostree-receive.ts', import.meta.url));
+  const env = { ...process.env, ...rgw.env(), OSTREE_RECEIVE_CONF: conf };
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--no-warnings', '--import', TSX, entry, ...args], { env, timeout: 120_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
+    });
+  });
+}
+
+/** ostree-push in this process; its receiver is the real ostree-receive, a child with the gateway in its environment. */
+async function push(rgw: Rgw, conf: string, args: string[]): Promise<{ code: number; stderr: string }> {
+  const env = { ...process.env, ...rgw.env(), OSTREE_RECEIVE_CONF: conf };
+  const err: string[] = [];
+  const io = { err: (l: string) => err.push(l), out: () => undefined, env, cwd: process.cwd(), stderr: (c: string | Buffer) => err.push(String(c)), spawn: (dest: string) => spawnLocalReceiver(dest, { stderr: 'pipe', env }) };
+  const code = await runMain('ostree-push', () => pushMain(args, io), { err: (l) => err.push(l) });
+  return { code, stderr: err.join('\n') };
+}
 
 async function openNew(rgw: Rgw, client = rgw.client()): Promise<{ repo: BucketRepo; bucket: string; client: S3Client }> {
   const bucket = await rgw.createBucket('repo');
@@ -250,14 +288,7 @@ test('ostree pull over HTTP from the bucket (anonymous read) gets the pushed com
   const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
   const c1 = await commitTree(src, { tree: tree(1), branch: 'os/stable', timestamp: 1_700_000_000 });
   const { repo, bucket, client } = await openNew(rgw);
-  const policy = {
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
-      { Effect: 'Allow', Principal: '*', Action: ['s3:ListBucket'], Resource: [`arn:aws:s3:::${bucket}`] },
-    ],
-  };
-  await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+  await publicRead(client, bucket);
   const staged1 = await stagedFrom(src);
   await publishToBucket(repo, staged1, [{ ref: 'os/stable', from: ZERO_CHECKSUM, to: c1.commit }], { alwaysWriteSummary: true });
   const client1 = join(tmpDir(t, 's3pull'), 'repo');
@@ -267,4 +298,61 @@ test('ostree pull over HTTP from the bucket (anonymous read) gets the pushed com
   assert.equal(await ostreePullHttp(client1, `${rgw.endpoint}/${bucket}/os`, 'os/stable'), c2.commit);
   const fsck = await ostreeFsck(client1);
   assert.equal(fsck.code, 0, fsck.stderr);
+});
+
+test('ostree-push s3://BUCKET/PREFIX: refused until the bucket is initialised, then full and incremental pushes that ostree pull reads', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined || !needTools(t, 'ostree')) return;
+  const dir = tmpDir(t, 's3cli');
+  const src = initArchiveRepo(join(dir, 'repo')).path;
+  const conf = join(dir, 'ostree-receive.conf');
+  writeFileSync(conf, '{}\n');
+  const c1 = await commitTree(src, { tree: tree(1), branch: 'os/stable', timestamp: 1_700_000_000 });
+  const client = rgw.client();
+  const bucket = await rgw.createBucket('cli');
+  await publicRead(client, bucket);
+  const url = `s3://${bucket}/os`;
+  const refused = await push(rgw, conf, [`--repo=${src}`, url, 'os/stable']);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.deepEqual(await keys(client, bucket), []);
+  const init = await receiveCli(rgw, conf, [`--repo=${url}`, '--init']);
+  assert.equal(init.code, 0, init.stderr);
+  const first = await push(rgw, conf, [`--repo=${src}`, url, 'os/stable']);
+  assert.equal(first.code, 0, first.stderr);
+  const pulled = join(tmpDir(t, 's3pull'), 'repo');
+  assert.equal(await ostreePullHttp(pulled, `${rgw.endpoint}/${bucket}/os`, 'os/stable'), c1.commit);
+  const c2 = await commitTree(src, { tree: tree(2), branch: 'os/stable', parent: c1.commit, timestamp: 1_700_000_100 });
+  const second = await push(rgw, conf, [`--repo=${src}`, url, 'os/stable']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(await ostreePullHttp(pulled, `${rgw.endpoint}/${bucket}/os`, 'os/stable'), c2.commit);
+  const fsck = await ostreeFsck(pulled);
+  assert.equal(fsck.code, 0, fsck.stderr);
+});
+
+test('ref writes failing past the commit point are a warning, not a failed update, and the next open completes them', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const { bucket } = await openNew(rgw);
+  const client = rgw.client();
+  let failRefs = false;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: string }).Key ?? '';
+      if (failRefs && context.commandName === 'PutObjectCommand' && key.includes('/refs/heads/')) {
+        throw Object.assign(new Error('injected'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'failRefs' },
+  );
+  const repo = await BucketRepo.open(`s3://${bucket}/os`, { client, retry: { attempts: 2, baseDelayMs: 1 } });
+  const x = 'c'.repeat(64);
+  failRefs = true;
+  const out = await updateBucketRefs(repo, [{ ref: 'main', from: ZERO_CHECKSUM, to: x }]);
+  assert.deepEqual(out.moved.map((m) => m.ref), ['main']);
+  assert.deepEqual(out.warnings.map((w) => w.code), ['REPO_BUCKET_IO']);
+  assert.equal(await repo.readRef('main'), null, 'the injected failure kept the ref from being written');
+  failRefs = false;
+  const next = await BucketRepo.open(`s3://${bucket}/os`, { client });
+  assert.equal((await next.readRef('main'))?.checksum, x);
 });
