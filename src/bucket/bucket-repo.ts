@@ -90,6 +90,8 @@ export class BucketRepo {
     readonly client: S3Client,
     private readonly ownsClient: boolean,
     readonly config: KeyFile,
+    /** The config file as stored. */
+    readonly configText: string,
     readonly retry: RetryOptions,
     cacheControl: Partial<CacheControl>,
   ) {
@@ -124,7 +126,7 @@ export class BucketRepo {
         text = (await readText(client, location.bucket, key, retry, url)) ?? '';
       }
       const config = checkConfig(url, text);
-      const repo = new BucketRepo(location, client, owns, config, retry, opts.cacheControl ?? {});
+      const repo = new BucketRepo(location, client, owns, config, text, retry, opts.cacheControl ?? {});
       if (opts.forWriting !== false) {
         await repo.probeConditionalWrites();
         await recoverBucketJournal(repo);
@@ -225,18 +227,24 @@ export class BucketRepo {
     return { checksum: parseRefFile(got.body, `${this.url}refs/heads/${name}`), etag: got.etag };
   }
 
-  /** Every ref under refs/heads (listing, then one GET each), name → commit. */
-  async listRefs(): Promise<Map<string, string>> {
-    const base = this.key('refs/heads/');
+  /** Every key under a path (relative to the repository root), relative to that path. */
+  async list(relDir: string): Promise<string[]> {
+    const base = this.key(relDir);
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const page = await withRetries(`${this.url}: listing refs`, () =>
+      const page = await withRetries(`${this.url}: listing ${relDir}`, () =>
         this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: base, ...(token !== undefined ? { ContinuationToken: token } : {}) })),
       this.retry);
       for (const o of page.Contents ?? []) if (o.Key !== undefined) names.push(o.Key.slice(base.length));
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
+    return names;
+  }
+
+  /** Every ref under refs/heads (listing, then one GET each), name → commit. */
+  async listRefs(): Promise<Map<string, string>> {
+    const names = await this.list('refs/heads/');
     const refs = new Map<string, string>();
     for (const name of names.sort()) {
       const v = await this.readRef(name);

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * ostree-receive --repo=PATH [-v|--verbose] [--debug]
+ * ostree-receive --repo=s3://BUCKET/PREFIX [--init]
  * ostree-receive --version
  *
  * The receiving end, as version 0 runs it (`ssh HOST ostree-receive
@@ -9,6 +10,12 @@
  * log lines and the one-line error on stderr. Exit status 0 when the session
  * ended idle or published, 1 when refused or aborted, else the ending
  * error's status (2 usage or a bad configuration file).
+ *
+ * With `--repo=s3://BUCKET/PREFIX` the repository is a bucket (src/bucket/):
+ * the same session, published into it children first with the refs moved by
+ * compare-and-swap; `--init` writes an archive config into a bucket without
+ * one and exits. A bucket takes the configuration's top-level settings, and
+ * is refused when `root` is set (root confines repositories on disk).
  *
  * The configuration (receive-config.ts) applies to every session: `root`
  * confines PATH, `force` allows non-fast-forward updates, `log_level: debug`
@@ -45,8 +52,9 @@ import { ConfigError, fileOf, loadReceiveConfig, receivePolicyFor, resolveRepoPa
 import { LIMIT_KEYS, LIMIT_OPTIONS, limitsFromOptions, type LimitSettings } from './receive-limits-config.js';
 
 const PROG = 'ostree-receive';
-const USAGE = `usage: ostree-receive --repo=PATH [-v|--verbose] [--debug] [--idle-timeout=SECONDS] [--session-timeout=SECONDS]
+const USAGE = `usage: ostree-receive --repo=PATH|s3://BUCKET/PREFIX [-v|--verbose] [--debug] [--idle-timeout=SECONDS] [--session-timeout=SECONDS]
                       [--max-push-bytes=N] [--max-push-objects=N] [--max-receivers=N] [--min-free-space=BYTES]
+       ostree-receive --repo=s3://BUCKET/PREFIX --init
        ostree-receive --version
 (the limits override the configuration file's idle_timeout, session_timeout, max_push_bytes,
 max_push_objects, max_receivers and min_free_space; 0 is no limit, except for --idle-timeout)`;
@@ -74,6 +82,7 @@ async function main(argv: readonly string[]): Promise<number> {
     debug: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
+    init: { type: 'boolean' },
     ...LIMIT_OPTIONS,
   });
   if (values.help === true) {
@@ -89,6 +98,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (values.repo === undefined || values.repo === '') throw usageError('--repo=PATH is required');
   const fromCommandLine = limitsFromOptions(values);
   const config = loadReceiveConfig();
+  if (values.repo.startsWith('s3://')) return receiveBucket(values, config, fromCommandLine);
+  if (values.init === true) throw usageError('--init is for an s3:// repository (a directory is made with ostree init --mode=archive)');
   const path = resolveRepoPath(config, values.repo);
   const settings = { ...settingsFor(config, path), ...fromCommandLine };
   if (settings.dryRun) {
@@ -106,6 +117,46 @@ async function main(argv: readonly string[]): Promise<number> {
       if (verbose) process.stderr.write(`${PROG}: ${line}\n`);
     },
   });
+  return finish(result);
+}
+
+/**
+ * --repo=s3://BUCKET/PREFIX (src/bucket/): the same session, published into
+ * the bucket. `--init` writes an archive config into a bucket that has none
+ * and exits (no session). `root` confines repositories on disk: with it set,
+ * a bucket is refused. The bucket's settings are the top-level ones.
+ */
+async function receiveBucket(values: { repo?: string; init?: boolean; verbose?: boolean; debug?: boolean }, config: ReturnType<typeof loadReceiveConfig>, fromCommandLine: LimitSettings): Promise<number> {
+  const url = values.repo as string;
+  if (config.root !== null) {
+    throw new ConfigError('CONFIG_INVALID', `${String(config.file)}: root confines repositories to ${config.root}; an s3:// repository is outside it, refused`, { file: config.file, key: 'root' });
+  }
+  // Loaded only for a bucket: the S3 SDK is large.
+  const bucket = await import('../bucket/index.js');
+  if (values.init === true) {
+    (await bucket.BucketRepo.open(url, { init: true, forWriting: true })).close();
+    process.stderr.write(`${PROG}: ${url} is an archive repository\n`);
+    return 0;
+  }
+  const settings = { ...settingsFor(config, url), ...fromCommandLine };
+  if (settings.dryRun) {
+    throw new ConfigError('CONFIG_INVALID', `${String(config.file)}: dry_run is set, and this receiver cannot receive without publishing yet; refusing`, { file: config.file, key: 'dry_run' });
+  }
+  const policy = receivePolicyFor(config, url);
+  const verbose = values.verbose === true || values.debug === true || settings.logLevel === 'debug';
+  const result = await bucket.receiveIntoBucket({
+    url,
+    input: process.stdin,
+    output: process.stdout,
+    policy: { allowForce: settings.force, ...receiverPolicyParts(policy), ...limitsOf(settings) },
+    log: (line) => {
+      if (verbose) process.stderr.write(`${PROG}: ${line}\n`);
+    },
+  });
+  return finish(result);
+}
+
+function finish(result: Awaited<ReturnType<typeof receive>>): number {
   if (result.error !== undefined) process.stderr.write(`${PROG}: ${oneLine(result.error.message)}\n`);
   // Whatever went wrong after the refs moved (summary, the link) cannot undo them: warnings, status 0.
   for (const w of result.warnings) process.stderr.write(`${PROG}: warning: ${oneLine(w.message)}\n`);

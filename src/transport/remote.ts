@@ -4,6 +4,8 @@
  *   [user@]host:path              scp-like; path relative to the login directory
  *   ssh://[user@]host[:port]/path  URL; /path is absolute, /~/path relative to home
  *   /a/path, ./a:b, file:///path   this machine: the receiver runs over pipes, no ssh
+ *   s3://BUCKET/PREFIX            a bucket: the receiver runs here, as for a local path,
+ *                                 and publishes into the bucket (src/bucket/)
  *
  * Telling `host:path` from a local path with a colon follows git's rule on
  * POSIX: a ':' before any '/' means ssh. So `backup:repo` is host `backup`,
@@ -104,8 +106,10 @@ export function parseRemote(remote: string): Remote {
   if (remote === '') throw bad(remote, 'it is empty');
   if (remote.startsWith('ssh://')) return parseSshUrl(remote);
   if (remote.startsWith('file:')) return parseFileUrl(remote);
+  // The receiver checks the bucket name and prefix (it says why, as it does for a path that is no repository).
+  if (remote.startsWith('s3://')) return { kind: 'local', path: remote };
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(remote);
-  if (scheme !== null) throw bad(remote, `the scheme '${scheme[1]}://' is not supported (use ssh:// or file://)`);
+  if (scheme !== null) throw bad(remote, `the scheme '${scheme[1]}://' is not supported (use ssh://, file:// or s3://)`);
 
   // scp-like form, bracketed host: [host]:path or user@[host]:path.
   const bracket = /^(?:([^@/[]*)@)?\[([^\]/]*)\]:(.*)$/s.exec(remote);
