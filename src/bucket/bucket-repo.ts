@@ -296,13 +296,11 @@ async function readText(client: S3Client, bucket: string, key: string, retry: Re
       const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return (await res.Body?.transformToString('utf8')) ?? '';
     } catch (e) {
+      // A missing bucket is a 404 too, but not an uninitialised repository.
       if (isNotFound(e) && (e as { name?: unknown }).name !== 'NoSuchBucket') return null;
       throw e;
     }
-  }, retry).catch((e: unknown) => {
-    if (e instanceof RepoError) throw e;
-    throw new RepoError('REPO_BUCKET_IO', `${url}: cannot read config: ${(e as { name?: string }).name ?? 'error'}: ${(e as Error).message}`, { path: url, status: httpStatus(e) ?? null }, { cause: e });
-  });
+  }, retry);
 }
 
 /** The checks Repo.open makes, for a bucket: [core], repo_version 1, and archive mode only (what HTTP clients pull). */

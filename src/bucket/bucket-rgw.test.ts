@@ -18,7 +18,7 @@ import { decodeCommit, decodeDirtree } from '../repo/metadata.js';
 import { ArchiveObjectStore } from '../repo/object-store.js';
 import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
-import { runMain } from '../cli/common.js';
+import { runMain } from '../cli/run-main.js';
 import { pushMain } from '../cli/push-command.js';
 import { spawnLocalReceiver } from '../transport/local.js';
 import { ARCHIVE_CONFIG, BucketRepo } from './bucket-repo.js';
@@ -155,6 +155,19 @@ test('a store that ignores conditional writes is detected at open and refused', 
     { step: 'build', name: 'dropCondition' },
   );
   await assert.rejects(BucketRepo.open(`s3://${bucket}/os`, { client }), { code: 'REPO_NO_CONDITIONAL_WRITES' });
+  // A store that refuses conditional PUTs as not implemented (OpenStack Swift's S3 layer answers 501).
+  const swiftLike = rgw.client();
+  swiftLike.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { method?: string; headers?: Record<string, string> };
+      if (req.method === 'PUT' && req.headers?.['if-none-match'] !== undefined) {
+        throw Object.assign(new Error('Conditional object PUTs are not supported.'), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+      }
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'notImplemented' },
+  );
+  await assert.rejects(BucketRepo.open(`s3://${bucket}/os`, { client: swiftLike }), { code: 'REPO_NO_CONDITIONAL_WRITES' });
 });
 
 test('objects go in children first, then the refs, then the summary; an incremental push sends and checks only what is new', async (t) => {

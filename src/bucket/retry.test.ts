@@ -39,7 +39,7 @@ test('a 4xx that states a fact is not retried', async () => {
     await assert.rejects(withRetries('GET x', async () => {
       calls++;
       throw status(code);
-    }, { sleep: async () => undefined }));
+    }, { sleep: async () => undefined }), (e: unknown) => (e as { code?: string; data?: { status?: number } }).code === 'REPO_BUCKET_IO' && (e as { data: { status: number } }).data.status === code);
     assert.equal(calls, 1, `status ${code}`);
     assert.ok(!isRetryable(status(code)));
   }

@@ -3,7 +3,8 @@
  *
  * What is retried: network errors and the statuses a store uses for "try
  * again" (408, 429, 500, 502, 503, 504), never a 4xx that states a fact
- * (403, 404, 412…). The caller decides whether a request is safe to repeat:
+ * (403, 404, 412…). Every failure that ends the retries is a REPO_BUCKET_IO
+ * naming the request and the store's answer (its status in `data.status`). The caller decides whether a request is safe to repeat:
  * an object PUT is (its key is its content), a conditional ref write is too,
  * because its caller reads the ref back after a 412 and counts "already at
  * the new value" as its own success (bucket-refs.ts).
@@ -25,8 +26,9 @@ export interface RetryOptions {
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** The HTTP status of an SDK error, if it has one. */
+/** The HTTP status of an SDK error (or of the REPO_BUCKET_IO made of one), if it has one. */
 export function httpStatus(e: unknown): number | undefined {
+  if (isOstreePushError(e)) return typeof e.data['status'] === 'number' ? e.data['status'] : undefined;
   const m = (e as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
   return m?.httpStatusCode;
 }
@@ -52,7 +54,8 @@ export async function withRetries<T>(what: string, fn: () => Promise<T>, opts: R
     try {
       return await fn();
     } catch (e) {
-      if (!isRetryable(e)) throw e;
+      // Whatever the store (or the SDK: no credentials, a bad endpoint) said last, as one REPO_BUCKET_IO.
+      if (!isRetryable(e)) throw isOstreePushError(e) ? e : bucketIo(what, e);
       if (i >= attempts) throw bucketIo(what, e, { attempts });
       await sleep(Math.floor(random() * Math.min(cap, base * 2 ** (i - 1))));
     }
