@@ -5,7 +5,8 @@
  * no authentication inside the cluster, and radosgw in front of it, each a
  * plain child process of the test run bound to 127.0.0.1 on a free port, with
  * everything (configuration, monitor store, logs, sockets) in one temporary
- * directory. `stop()` ends the processes and removes the directory.
+ * directory. `stop()` ends the processes and removes the directory; if the
+ * test process dies first, the daemons end with it (spawnWatched).
  *
  * What Ceph 16 needs that is not obvious (measured on Debian 12):
  *   - with `auth ... = none`, radosgw fails to reach the monitor (EACCES,
@@ -120,27 +121,29 @@ rgw dns name = localhost
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Children started by any Rgw of this process, killed if the process exits without stop(). */
-const live = new Set<ChildProcess>();
-let exitHookSet = false;
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHookSet) {
-    exitHookSet = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
+/**
+ * Each daemon runs under a small shell that holds a pipe from us: when the
+ * pipe closes (stop() closes it, and so does our death, by any signal), the
+ * shell sends the daemon SIGTERM, then SIGKILL after 3 s. A test run that is
+ * interrupted therefore leaves no Ceph daemon behind.
+ */
+const WATCHED = [
+  'exec 3<&0',
+  '"$@" </dev/null >/dev/null 2>&1 3<&- & p=$!',
+  '{ cat <&3 >/dev/null; kill -TERM $p 2>/dev/null; sleep 3; kill -0 $p 2>/dev/null && kill -KILL $p; } >/dev/null 2>&1 &',
+  'exec 3<&-',
+  'wait $p',
+].join('\n');
+
+function spawnWatched(cmd: string, args: string[]): ChildProcess {
+  return spawn('sh', ['-c', WATCHED, 'sh', cmd, ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  child.stdin?.end();
   await exited;
-  clearTimeout(t);
 }
 
 export async function startRgw(opts: StartRgwOptions = {}): Promise<Rgw> {
@@ -161,9 +164,7 @@ export async function startRgw(opts: StartRgwOptions = {}): Promise<Rgw> {
     const left = (): number => Math.max(1000, deadline - Date.now());
     const tool = async (cmd: string, args: string[]): Promise<string> => (await run(cmd, ['-c', conf, ...args], { timeout: left(), encoding: 'utf8' })).stdout;
     const daemon = (cmd: string, args: string[]): void => {
-      const child = spawn(cmd, ['-c', conf, ...args, '-f'], { stdio: ['ignore', 'ignore', 'ignore'] });
-      children.push(child);
-      track(child);
+      children.push(spawnWatched(cmd, ['-c', conf, ...args, '-f']));
     };
     await run('ceph-authtool', ['--create-keyring', join(dir, 'keyring'), '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *'], { timeout: left() });
     await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v2:127.0.0.1:${monPort}]`, join(dir, 'monmap')], { timeout: left() });
