@@ -369,3 +369,53 @@ test('ref writes failing past the commit point are a warning, not a failed updat
   const next = await BucketRepo.open(`s3://${bucket}/os`, { client });
   assert.equal((await next.readRef('main'))?.checksum, x);
 });
+
+test('503s on object PUTs are retried; a publication killed between two PUTs leaves only complete objects and no ref, and a retry finishes it', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
+  const c1 = await commitTree(src, { tree: tree(1), branch: 'main', timestamp: 1_700_000_000 });
+  const client = rgw.client();
+  const failed = new Set<string>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: string }).Key ?? '';
+      // Every object PUT fails once with 503 first.
+      if (context.commandName === 'PutObjectCommand' && key.includes('/objects/') && !failed.has(key)) {
+        failed.add(key);
+        throw Object.assign(new Error('injected'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'fail503' },
+  );
+  const bucket = await rgw.createBucket('kill');
+  const repo = await BucketRepo.open(`s3://${bucket}/os`, { client, init: true, retry: { baseDelayMs: 1 } });
+  const staged = await stagedFrom(src);
+  const total = staged.all.size;
+  const update = [{ ref: 'main', from: ZERO_CHECKSUM, to: c1.commit }];
+  const killed = new Error('killed');
+  for (const after of [1, Math.floor(total / 2), total - 1]) {
+    let n = 0;
+    await assert.rejects(
+      publishToBucket(repo, staged, update, {
+        parallel: 1,
+        onPut: () => {
+          if (n++ === after) throw killed;
+        },
+      }),
+      (e) => e === killed,
+    );
+    // Every object in the bucket has all its children there; no ref.
+    const present = new Set((await keys(client, bucket)).filter((k) => k.startsWith('os/objects/')).map((k) => k.slice('os/'.length)));
+    for (const rel of present) {
+      const name = rel.slice('objects/'.length).replace('/', '');
+      const o = { checksum: name.slice(0, 64), type: (name.endsWith('.filez') ? 'file' : name.slice(65)) as ObjectType };
+      for (const child of childrenOf(src, o)) assert.ok(present.has(child), `${rel} is in the bucket without its child ${child} (killed after ${after})`);
+    }
+    assert.equal(await repo.readRef('main'), null);
+  }
+  const done = await publishToBucket(repo, staged, update);
+  assert.deepEqual(done.moved.map((m) => m.ref), ['main']);
+  assert.equal(failed.size, total, 'every object PUT met one 503 and was retried');
+});
