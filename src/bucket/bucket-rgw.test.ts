@@ -419,3 +419,28 @@ test('503s on object PUTs are retried; a publication killed between two PUTs lea
   assert.deepEqual(done.moved.map((m) => m.ref), ['main']);
   assert.equal(failed.size, total, 'every object PUT met one 503 and was retried');
 });
+
+test('writers racing on one ref: exactly one wins each round, the others get REPO_REF_CONFLICT, the journal ends idle', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const { bucket, client } = await openNew(rgw);
+  // Each writer its own session, as separate receivers would have.
+  const writers = await Promise.all([0, 1, 2, 3].map(() => BucketRepo.open(`s3://${bucket}/os`, { client })));
+  let from = ZERO_CHECKSUM;
+  for (let round = 0; round < 3; round++) {
+    const outcomes = await Promise.all(
+      writers.map((w, i) =>
+        updateBucketRefs(w, [{ ref: 'race', from, to: `${round}${i}`.padEnd(64, 'f') }]).then(
+          () => `${round}${i}`.padEnd(64, 'f'),
+          (e: unknown) => (e as { code?: string }).code ?? String(e),
+        ),
+      ),
+    );
+    const won = outcomes.filter((o) => /^[0-9a-f]{64}$/.test(o));
+    assert.equal(won.length, 1, `round ${round}: ${outcomes.join(', ')}`);
+    assert.deepEqual(outcomes.filter((o) => !won.includes(o)), ['REPO_REF_CONFLICT', 'REPO_REF_CONFLICT', 'REPO_REF_CONFLICT']);
+    assert.equal((await writers[0]?.readRef('race'))?.checksum, won[0]);
+    from = won[0] as string;
+  }
+  assert.equal(Buffer.from((await writers[0]?.get(BUCKET_JOURNAL_REL))?.body ?? []).toString(), '{"state":"idle"}');
+});
