@@ -35,6 +35,10 @@ export function customEndpoint(opts: BucketClientOptions): string | undefined {
 }
 
 export function makeS3Client(opts: BucketClientOptions = {}): S3Client {
+  // On Node 20 the SDK prints an eight-line notice about its future Node
+  // requirement on stderr, which a receiver relays to every pusher; one can
+  // still ask for it by setting the variable to anything else.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const endpoint = customEndpoint(opts);
   const config: S3ClientConfig = {
     forcePathStyle: opts.forcePathStyle ?? endpoint !== undefined,
