@@ -332,6 +332,8 @@ test('ostree-push s3://BUCKET/PREFIX: refused until the bucket is initialised, t
   assert.equal(init.code, 0, init.stderr);
   const first = await push(rgw, conf, [`--repo=${src}`, url, 'os/stable']);
   assert.equal(first.code, 0, first.stderr);
+  // The receiver's `update` default: a summary even where there was none.
+  assert.ok((await keys(client, bucket)).includes('os/summary'));
   const pulled = join(tmpDir(t, 's3pull'), 'repo');
   assert.equal(await ostreePullHttp(pulled, `${rgw.endpoint}/${bucket}/os`, 'os/stable'), c1.commit);
   const c2 = await commitTree(src, { tree: tree(2), branch: 'os/stable', parent: c1.commit, timestamp: 1_700_000_100 });
