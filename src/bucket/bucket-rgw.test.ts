@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { rgwForFile, type Rgw } from '../../testkit/rgw.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { needTools } from '../../testkit/tools.js';
 import { ostreeFsck, ostreePullHttp } from '../../testkit/ostree.js';
-import { commitTree, initArchiveRepo } from '../repo/builder.js';
+import { commitTree, initArchiveRepo, type TreeNode } from '../repo/builder.js';
 import { decodeCommit, decodeDirtree } from '../repo/metadata.js';
 import { ArchiveObjectStore } from '../repo/object-store.js';
 import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
@@ -82,7 +83,13 @@ const tree = (n: number) => ({
   type: 'dir' as const,
   children: {
     etc: { type: 'dir' as const, children: { 'os-release': { type: 'file' as const, content: `VERSION=${n}\n` } } },
-    usr: { type: 'dir' as const, children: { bin: { type: 'dir' as const, children: { tool: { type: 'file' as const, content: `tool ${n}`, mode: 0o755 } } }, share: { type: 'dir' as const, children: { 'fixed.txt': { type: 'file' as const, content: 'same in every commit' } } } } },
+    usr: {
+      type: 'dir' as const,
+      children: {
+        bin: { type: 'dir' as const, children: { tool: { type: 'file' as const, content: `tool ${n}`, mode: 0o755 } } },
+        share: { type: 'dir' as const, children: { 'fixed.txt': { type: 'file' as const, content: 'same in every commit' } } as Record<string, TreeNode> },
+      },
+    },
   },
 });
 
@@ -299,7 +306,10 @@ test('ostree pull over HTTP from the bucket (anonymous read) gets the pushed com
   const rgw = gateway.get(t);
   if (rgw === undefined || !needTools(t, 'ostree')) return;
   const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
-  const c1 = await commitTree(src, { tree: tree(1), branch: 'os/stable', timestamp: 1_700_000_000 });
+  // One object larger than 1 MiB even deflated: streamed from its file rather than read whole.
+  const big = tree(1);
+  big.children.usr.children.share.children['big.bin'] = { type: 'file', content: randomBytes(3 << 19) };
+  const c1 = await commitTree(src, { tree: big, branch: 'os/stable', timestamp: 1_700_000_000 });
   const { repo, bucket, client } = await openNew(rgw);
   await publicRead(client, bucket);
   const staged1 = await stagedFrom(src);
