@@ -24,6 +24,8 @@ const cases: Array<[string, Remote]> = [
   ['repo', { kind: 'local', path: 'repo' }],
   ['file:///srv/repo', { kind: 'local', path: '/srv/repo' }],
   ['file://localhost/srv/my%20repo', { kind: 'local', path: '/srv/my repo' }],
+  // A bucket: the receiver runs here and checks the name (src/bucket/location.ts).
+  ['s3://updates/os/x86_64', { kind: 'local', path: 's3://updates/os/x86_64' }],
 ];
 
 test('parseRemote: the accepted forms', () => {
