@@ -10,11 +10,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFile
 import { dirname, join } from 'node:path';
 import { UsageError } from '../src/errors.js';
 import { Variant } from '../src/gvariant/index.js';
-import { commitTree, type DirNode, type TreeNode } from '../src/repo/builder.js';
-import { decodeCommit, decodeDirtree } from '../src/repo/metadata.js';
-import { objectRelPath, type ObjectName } from '../src/repo/object-names.js';
-import { Repo } from '../src/repo/repo.js';
-import { closure, difference } from '../src/repo/traverse.js';
+import { commitTree, type DirNode, type TreeNode, decodeCommit, decodeDirtree, objectRelPath, type ObjectName, Repo, closure, difference } from '../src/repo/index.js';
 import type { CommitSpec, Fixture, TreeEntry } from './case.js';
 
 export const ZERO = '0'.repeat(64);

@@ -17,13 +17,12 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Case } from './case.js';
 import { buildFixture, hasObject, type BuiltFixture } from './fixture.js';
-import { objectBasename, parseObjectBasename, type ObjectName } from '../src/repo/object-names.js';
+import { objectBasename, parseObjectBasename, type ObjectName, decodeCommit, decodeDirtree } from '../src/repo/index.js';
 import { checkDestination, checkExit, tmpEntries } from './outcome.js';
 import { entryCommands } from './bundle.js';
 import { CaseFailure, fillTemplate, Peer, Problems, SSH_STAND_IN } from './process.js';
 import type { ReceiverLog } from './scripted-receiver.js';
 import type { RunOptions } from './receiver-cases.js';
-import { decodeCommit, decodeDirtree } from '../src/repo/metadata.js';
 
 export const SSH_HOST = 'conformance-host';
 

@@ -11,7 +11,7 @@
 import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Variant } from '../src/gvariant/index.js';
-import { objectBasename, objectRelPath, type ObjectName } from '../src/repo/object-names.js';
+import { objectBasename, objectRelPath, type ObjectName } from '../src/repo/index.js';
 import { encodeInfo, encodeMessage, MAX_BODY_SIZE, type InfoMessage, type Message } from '../src/wire/index.js';
 import type { Case, Step, StatusExpect } from './case.js';
 import { buildFixture, destRefs, hasObject, type BuiltFixture } from './fixture.js';

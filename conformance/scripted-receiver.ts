@@ -11,8 +11,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, createWriteStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { objectRelPath, parseObjectBasename } from '../src/repo/object-names.js';
-import { verifyObjectFile } from '../src/repo/verify.js';
+import { objectRelPath, parseObjectBasename, verifyObjectFile } from '../src/repo/index.js';
 import { encode, Variant } from '../src/gvariant/index.js';
 import { encodeHeader, encodeMessage, MessageReader, PROTOCOL_VERSION, type Message } from '../src/wire/index.js';
 import type { ScriptedReceiver } from './case.js';

@@ -6,8 +6,7 @@ import { mkdirSync, rmSync, truncateSync, unlinkSync, writeFileSync, cpSync } fr
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commitTree, initArchiveRepo, setRef } from '../src/repo/builder.js';
-import { objectRelPath } from '../src/repo/object-names.js';
+import { commitTree, initArchiveRepo, setRef, objectRelPath } from '../src/repo/index.js';
 import { tmpDir } from '../testkit/tmp.js';
 import {
   checkFailureReport,
@@ -72,7 +71,7 @@ test('I3 catches a ref to an incomplete commit and a ref to a missing commit', a
   const { repo, a } = await sound(t);
   const other = await commitTree(repo, { tree: { type: 'dir', children: { y: { type: 'file', content: 'yy' } } }, timestamp: 3 });
   // Remove a leaf: the commit is there, its closure is not.
-  const { closure } = await import('../src/repo/traverse.js');
+  const { closure } = await import('../src/repo/index.js');
   for await (const o of closure(repo, other.commit)) {
     if (o.type === 'file') unlinkSync(join(repo, objectRelPath(o.checksum, o.type)));
   }

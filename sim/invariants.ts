@@ -22,15 +22,7 @@
 import { readdirSync, lstatSync, type Dirent } from 'node:fs';
 import { join, resolve, relative, sep } from 'node:path';
 import { isOstreePushError } from '../src/errors.js';
-import { decodeCommit, decodeDirtree, readMetadataFile } from '../src/repo/metadata.js';
-import { objectRelPath, parseObjectBasename, type ObjectName, type ObjectType } from '../src/repo/object-names.js';
-import { listRefs } from '../src/repo/refs.js';
-import { Repo } from '../src/repo/repo.js';
-import { JOURNAL_REL } from '../src/repo/ref-journal.js';
-import { LOCK_REL } from '../src/repo/lock.js';
-import { STAGING_PREFIX } from '../src/repo/staging.js';
-import { closure } from '../src/repo/traverse.js';
-import { verifyObjectFile } from '../src/repo/verify.js';
+import { decodeCommit, decodeDirtree, readMetadataFile, objectRelPath, parseObjectBasename, type ObjectName, type ObjectType, listRefs, Repo, JOURNAL_REL, LOCK_REL, STAGING_PREFIX, closure, verifyObjectFile } from '../src/repo/index.js';
 
 export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8';
 

@@ -12,11 +12,9 @@
  * version 0 learns it.
  */
 import type { Readable, Writable } from 'node:stream';
-import { localRefs, planPush } from '../src/protocol/push-plan.js';
+import { localRefs, planPush, idleLimited, DEFAULT_PUSH_IDLE_TIMEOUT_MS, type RefStatus } from '../src/protocol/index.js';
 import { TransportError } from '../src/errors.js';
-import { idleLimited } from '../src/protocol/idle.js';
-import { DEFAULT_PUSH_IDLE_TIMEOUT_MS, type RefStatus } from '../src/protocol/pusher.js';
-import type { Repo } from '../src/repo/repo.js';
+import type { Repo } from '../src/repo/index.js';
 import { MessageReader } from '../src/wire/reader.js';
 import { MessageWriter } from '../src/wire/writer.js';
 

@@ -10,8 +10,8 @@
  *   node --import tsx sim/receiver.child.ts --repo=PATH
  */
 import { writeFileSync } from 'node:fs';
-import { receive } from '../src/protocol/receiver.js';
-import { openRepoForWriting } from '../src/repo/open-for-writing.js';
+import { receive } from '../src/protocol/index.js';
+import { openRepoForWriting } from '../src/repo/index.js';
 import { installFsFaults, type FsFaultPlan } from './fs-faults.js';
 
 const repoArg = process.argv.find((a) => a.startsWith('--repo='));

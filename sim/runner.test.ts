@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpDir } from '../testkit/tmp.js';
-import { closure } from '../src/repo/traverse.js';
+import { closure } from '../src/repo/index.js';
 import { FAST_LINK } from './link.js';
 import { formatViolations } from './invariants.js';
 import { describeSchedule, runOne, simulate, type Schedule } from './runner.js';

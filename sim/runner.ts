@@ -18,13 +18,8 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { push } from '../src/protocol/pusher.js';
-import type { RefStatus } from '../src/protocol/pusher.js';
-import { receive } from '../src/protocol/receiver.js';
-import { acquireLock } from '../src/repo/lock.js';
-import { listRefs } from '../src/repo/refs.js';
-import { Repo } from '../src/repo/repo.js';
-import { openRepoForWriting } from '../src/repo/open-for-writing.js';
+import { push, type RefStatus, receive } from '../src/protocol/index.js';
+import { acquireLock, listRefs, Repo, openRepoForWriting } from '../src/repo/index.js';
 import { ALL_FAULT_KINDS, describeFault, isLinkFault, type Fault, type FaultKind } from './faults.js';
 import { installFsFaults } from './fs-faults.js';
 import {

@@ -7,10 +7,7 @@
  */
 import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { commitTree, initArchiveRepo, setRef, type DirNode, type TreeNode } from '../src/repo/builder.js';
-import { objectRelPath } from '../src/repo/object-names.js';
-import { Repo } from '../src/repo/repo.js';
-import { closure } from '../src/repo/traverse.js';
+import { commitTree, initArchiveRepo, setRef, type DirNode, type TreeNode, objectRelPath, Repo, closure } from '../src/repo/index.js';
 import { prng } from './link.js';
 
 export const SHAPE_COUNT = 6;

@@ -4,10 +4,12 @@
  * it imports only src/, spec/, Node's built-ins and the runtime dependencies,
  * never test support (testkit/), tools (tools/), sim/, conformance/ or a
  * development dependency; and the folders of src/ import each other without a
- * circle.
+ * circle. What lies outside src/ (sim/, conformance/, testkit/, tools/,
+ * bench/, tests included) reaches src/repo and src/protocol only through
+ * their public indexes, src/repo/index.ts and src/protocol/index.ts.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, it } from 'node:test';
@@ -25,6 +27,33 @@ function productModules(dir: string): string[] {
     else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.child.ts')) out.push(path);
   }
   return out.sort();
+}
+
+/** Every TypeScript file under `dir`, tests included. */
+function allModules(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'node_modules') out.push(...allModules(path));
+    } else if (entry.name.endsWith('.ts')) out.push(path);
+  }
+  return out.sort();
+}
+
+/** The folders of src/ whose modules are reached from outside src/ only through their index.ts. */
+const INDEXED = ['repo', 'protocol'];
+
+/**
+ * For a module outside src/ importing `spec`: the module of an indexed
+ * folder it reaches past that folder's index (`src/repo/refs.js`), or
+ * undefined when the import is fine.
+ */
+function pastIndex(from: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  const rel = relative(ROOT, resolve(dirname(from), spec)).split(sep);
+  if (rel[0] !== 'src' || rel.length < 3 || !INDEXED.includes(rel[1] as string)) return undefined;
+  return rel.length === 3 && rel[2] === 'index.js' ? undefined : rel.join('/');
 }
 
 /** Every module specifier a source file imports: static, side-effect, re-export and dynamic. */
@@ -131,6 +160,26 @@ describe('layering of the product (src/, non-test)', () => {
   });
 });
 
+describe('the code outside src/', () => {
+  const dirs = ['sim', 'conformance', 'testkit', 'tools', 'bench'].filter((d) => existsSync(join(ROOT, d)));
+  const modules = dirs.flatMap((d) => allModules(join(ROOT, d)));
+
+  it('finds the modules outside src/', () => {
+    assert.ok(modules.length > 30, `only ${modules.length} modules found outside src/`);
+  });
+
+  it(`reaches ${INDEXED.map((f) => `src/${f}`).join(' and ')} only through their index`, () => {
+    const bad: string[] = [];
+    for (const path of modules) {
+      for (const spec of importSpecifiers(readFileSync(path, 'utf8'))) {
+        const past = pastIndex(path, spec);
+        if (past !== undefined) bad.push(`${relative(ROOT, path)} imports ${past}`);
+      }
+    }
+    assert.deepEqual(bad, []);
+  });
+});
+
 describe('the layering checks themselves', () => {
   it('read every form of import', () => {
     const source = [
@@ -143,6 +192,19 @@ describe('the layering checks themselves', () => {
       "import {\n  f,\n} from 'ssh2';",
     ].join('\n');
     assert.deepEqual(importSpecifiers(source), ['node:fs', '../testkit/tmp.js', './c.js', './side.js', '../d.js', 'fast-check', 'ssh2']);
+  });
+
+  it('tell an import through an index from one past it', () => {
+    const from = join(ROOT, 'sim', 'runner.ts');
+    assert.equal(pastIndex(from, '../src/repo/refs.js'), 'src/repo/refs.js');
+    assert.equal(pastIndex(join(ROOT, 'bench', 'x', 'y.ts'), '../../src/protocol/receiver.js'), 'src/protocol/receiver.js');
+    assert.equal(pastIndex(from, '../src/repo/sub/index.js'), 'src/repo/sub/index.js');
+    assert.equal(pastIndex(from, '../src/repo/index.js'), undefined);
+    assert.equal(pastIndex(from, '../src/protocol/index.js'), undefined);
+    assert.equal(pastIndex(from, '../src/wire/constants.js'), undefined);
+    assert.equal(pastIndex(from, '../src/errors.js'), undefined);
+    assert.equal(pastIndex(from, './invariants.js'), undefined);
+    assert.equal(pastIndex(from, 'ssh2'), undefined);
   });
 
   it('find a folder circle', () => {

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import type { DirNode, FileNode, TreeNode, XattrRecord } from '../src/repo/builder.js';
+import type { DirNode, FileNode, TreeNode, XattrRecord } from '../src/repo/index.js';
 
 const run = promisify(execFile);
 

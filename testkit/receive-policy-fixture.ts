@@ -15,10 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { mergeSignatures, readCommitForSigning } from '../src/policy/commit-signatures.js';
 import { ED25519_KEY, loadSecretKeys, signEd25519 } from '../src/policy/ed25519.js';
 import { makeEd25519Keys, type Ed25519KeyFiles } from './test-keys.js';
-import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/builder.js';
-import { encodeCommitmeta } from '../src/repo/metadata.js';
-import { objectRelPath } from '../src/repo/object-names.js';
-import type { Repo } from '../src/repo/repo.js';
+import { commitTree, initArchiveRepo, type DirNode, encodeCommitmeta, objectRelPath, type Repo } from '../src/repo/index.js';
 import { ostreeFsck, ostreeInit } from './ostree.js';
 import { tmpDir } from './tmp.js';
 

@@ -6,14 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import type { Repo } from '../src/repo/repo.js';
-import { objectBasename, objectRelPath, type ObjectName } from '../src/repo/object-names.js';
-import { closure } from '../src/repo/traverse.js';
+import { type Repo, objectBasename, objectRelPath, type ObjectName, closure } from '../src/repo/index.js';
 import type { ByteOrder } from '../src/wire/constants.js';
 import type { InfoMessage, StatusMessage } from '../src/wire/messages.js';
 import { MessageReader } from '../src/wire/reader.js';
 import { MessageWriter } from '../src/wire/writer.js';
-import { receive, type ReceiveOptions, type ReceiveResult } from '../src/protocol/receiver.js';
+import { receive, type ReceiveOptions, type ReceiveResult } from '../src/protocol/index.js';
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { runMain } from '../src/cli/run-main.js';
 import { pushMain, type PushIo } from '../src/cli/push-command.js';
-import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/builder.js';
+import { commitTree, initArchiveRepo, type DirNode } from '../src/repo/index.js';
 import { ostreeFsck, ostreeInit, ostreeRevParse } from './ostree.js';
 import { assertPullable } from './pull-check.js';
 import type { Sshd } from './sshd.js';

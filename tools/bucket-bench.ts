@@ -18,8 +18,7 @@ import { dataset } from '../sim/bench/datasets.js';
 import { BucketRepo } from '../src/bucket/bucket-repo.js';
 import { publishToBucket } from '../src/bucket/bucket-publish.js';
 import { forEachBounded } from '../src/bucket/retry.js';
-import { objectRelPath, parseObjectRelPath, type ObjectType } from '../src/repo/object-names.js';
-import { ZERO_CHECKSUM } from '../src/repo/ref-names.js';
+import { objectRelPath, parseObjectRelPath, type ObjectType, ZERO_CHECKSUM } from '../src/repo/index.js';
 import { startRgw } from '../testkit/rgw.js';
 
 const name = process.argv[2] ?? 'small';

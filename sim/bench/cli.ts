@@ -18,8 +18,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readRef } from '../../src/repo/refs.js';
-import { Repo } from '../../src/repo/repo.js';
+import { readRef, Repo } from '../../src/repo/index.js';
 import { checkStore, formatViolations } from '../invariants.js';
 import { benchRoot, dataset, DATASET_NAMES, type Dataset } from './datasets.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';

@@ -18,10 +18,8 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { isOstreePushError } from '../../src/errors.js';
-import { push, type PushOptions } from '../../src/protocol/pusher.js';
-import { Repo } from '../../src/repo/repo.js';
-import { openRepoForWriting } from '../../src/repo/open-for-writing.js';
-import { receive } from '../../src/protocol/receiver.js';
+import { push, type PushOptions, receive } from '../../src/protocol/index.js';
+import { Repo, openRepoForWriting } from '../../src/repo/index.js';
 import { receiverCommand } from '../../src/transport/local.js';
 import { spawnOpenSsh } from '../../src/transport/openssh.js';
 import { shellQuote } from '../../src/transport/transport.js';

@@ -11,11 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { commitTree, initArchiveRepo, type DirNode } from '../../src/repo/builder.js';
-import type { Repo } from '../../src/repo/repo.js';
-import { push } from '../../src/protocol/pusher.js';
-import { DEFAULT_WINDOW } from '../../src/protocol/push-pipeline.js';
-import { receive } from '../../src/protocol/receiver.js';
+import { commitTree, initArchiveRepo, type DirNode, type Repo } from '../../src/repo/index.js';
+import { push, DEFAULT_WINDOW, receive } from '../../src/protocol/index.js';
 import { createLink, FAST_LINK } from '../link.js';
 
 const { values } = parseArgs({

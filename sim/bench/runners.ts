@@ -23,7 +23,7 @@ import { NODE_RUNTIME_FLAGS } from '../../src/runtime-flags.js';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setRef, initArchiveRepo } from '../../src/repo/builder.js';
+import { setRef, initArchiveRepo } from '../../src/repo/index.js';
 import { shellQuote } from '../../src/transport/transport.js';
 import type { Dataset } from './datasets.js';
 import type { DriverConfig, DriverResult } from './push-driver.js';

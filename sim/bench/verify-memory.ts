@@ -21,8 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pseudoRandomContent } from '../../testkit/ostree-trees.js';
-import { writeFilez } from '../../src/repo/filez.js';
-import { createObjectVerifier, verifyObjectFile } from '../../src/repo/verify.js';
+import { writeFilez, createObjectVerifier, verifyObjectFile } from '../../src/repo/index.js';
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

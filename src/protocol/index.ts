@@ -1,0 +1,12 @@
+/**
+ * The public surface of the protocol layer: what code outside src/ (the
+ * simulator, the conformance suite, the test kit, tools and benchmarks) may
+ * use. Modules inside src/ import the module they need directly; everything
+ * else imports from here only (src/layering.test.ts checks it).
+ */
+export { push, DEFAULT_PUSH_IDLE_TIMEOUT_MS, type PushOptions, type RefStatus } from './pusher.js';
+export { receive, type ReceiveOptions, type ReceiveResult, type ReceiverPolicy } from './receiver.js';
+export { DEFAULT_WINDOW } from './push-pipeline.js';
+/** The pusher's parts the simulator reassembles into a pusher of its own (parent-first order). */
+export { localRefs, planPush } from './push-plan.js';
+export { idleLimited } from './idle.js';
