@@ -9,6 +9,6 @@
  * through both ends, and with V8's default young generation the resident size
  * of each side grew past 150 MB on a 30,000-object push, all of it short-lived
  * garbage. 4 MB semi-spaces kept the receiver near 105 MB and the pusher near
- * 120 MB with no measurable change in push time (sim/bench/README.md).
+ * 120 MB with no measurable change in push time (bench/README.md).
  */
 export const NODE_RUNTIME_FLAGS: readonly string[] = ['--max-semi-space-size=4'];

@@ -6,9 +6,9 @@
  * Builds the test tree of testkit/bare-sources.ts with a large file of
  * `size` MiB (half random, half text) into a `mode` repository with `ostree
  * commit`, pushes it into a fresh archive repository through
- * sim/bench/push-driver.ts (the pusher alone in its process, with the
+ * bench/push-driver.ts (the pusher alone in its process, with the
  * commands' node flags; the receiver spawned under /usr/bin/time), compares
- * the pusher's peak RSS with the bench's target (sim/bench/stats.ts), checks
+ * the pusher's peak RSS with the bench's target (bench/stats.ts), checks
  * the destination with `ostree fsck` and against `ostree pull-local` of the
  * same commit, then pushes the pull-local copy (an archive source) the same
  * way for comparison. Run `npm run build:bench` first to measure the compiled
@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_RUNTIME_FLAGS } from '../src/runtime-flags.js';
-import { RSS_TARGET_MB } from '../sim/bench/stats.js';
+import { RSS_TARGET_MB } from '../bench/stats.js';
 import { commitSource, writeSourceTree, type BareSourceMode } from '../testkit/bare-sources.js';
 import { ostree, ostreeFsck, ostreeInit } from '../testkit/ostree.js';
 import { listObjects } from '../testkit/ostree-trees.js';
@@ -40,10 +40,10 @@ interface Measured {
 }
 
 function drive(repo: string, dest: string, dir: string, name: string): Measured {
-  const compiled = join(ROOT, 'dist/sim/bench/push-driver.js');
-  const argv = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(ROOT, 'sim/bench/push-driver.ts')];
+  const compiled = join(ROOT, 'dist/bench/push-driver.js');
+  const argv = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(ROOT, 'bench/push-driver.ts')];
   const config = { repo, ref: 'main', dest, link: 'local', receiverUsageFile: join(dir, `${name}.receiver`), sshUsageFile: join(dir, `${name}.ssh`) };
-  // With the runtime flags the commands' #! lines give node, as sim/bench's runners do.
+  // With the runtime flags the commands' #! lines give node, as the bench's runners do.
   const out = execFileSync(process.execPath, [...NODE_RUNTIME_FLAGS, ...argv, JSON.stringify(config)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   return JSON.parse(out.trim().split('\n').pop() as string) as Measured;
 }

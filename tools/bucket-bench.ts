@@ -1,6 +1,6 @@
 /**
  * What child-first publication into a bucket costs: a data set of the bench
- * (sim/bench/datasets.ts, default `small`) published into a Ceph RADOS
+ * (bench/datasets.ts, default `small`) published into a Ceph RADOS
  * Gateway on loopback (testkit/rgw.ts) by publishToBucket (levels, children
  * first, then the ref and the summary), against an unordered upload of the
  * same files with the same SDK client and parallelism (what a sync tool
@@ -14,7 +14,7 @@
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { dataset } from '../sim/bench/datasets.js';
+import { dataset } from '../bench/datasets.js';
 import { BucketRepo } from '../src/bucket/bucket-repo.js';
 import { publishToBucket } from '../src/bucket/bucket-publish.js';
 import { forEachBounded } from '../src/bucket/retry.js';

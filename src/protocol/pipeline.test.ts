@@ -5,7 +5,7 @@
  * keep sending unanswered objects up to its window, and stop there. The
  * timing claim (2,000 small objects over a 20 ms round trip take about as
  * long as over none with the default window; window 1 needs a round trip per
- * object) is a bench figure: `npx tsx sim/bench/rtt.ts`.
+ * object) is a bench figure: `npx tsx bench/rtt.ts`.
  */
 import assert from 'node:assert/strict';
 import { PassThrough, Transform } from 'node:stream';

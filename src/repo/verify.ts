@@ -16,7 +16,7 @@
  *
  * Metadata is buffered up to the 10 MiB cap; content is inflated and hashed
  * as it arrives, so memory stays at a few zlib windows whatever the size
- * (sim/bench/verify-memory.ts measures it). Except for small objects, which
+ * (bench/verify-memory.ts measures it). Except for small objects, which
  * are most of a tree: a payload of at most ONE_SHOT_DEFLATED bytes is kept
  * until the end and inflated in one synchronous call, capped at
  * ONE_SHOT_INFLATED bytes of output (a bound far below the metadata cap);

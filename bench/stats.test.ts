@@ -7,7 +7,7 @@ import { median, pairedRatio, ratios, rssTargets, summarize } from './stats.js';
 import { readUsage } from './timed.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpDir } from '../../testkit/tmp.js';
+import { tmpDir } from '../testkit/tmp.js';
 
 const sample = (dataset: string, runner: string, rep: number, wallMs: number, ok = true): Sample => ({
   runner,

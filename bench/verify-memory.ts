@@ -1,7 +1,7 @@
 /**
  * Peak memory of writing and verifying a large content object.
  *
- *   npx tsx sim/bench/verify-memory.ts [size-MiB]     (default 1024 = 1 GiB)
+ *   npx tsx bench/verify-memory.ts [size-MiB]     (default 1024 = 1 GiB)
  *
  * Builds a `.filez` from a streamed pseudo-random source (never in memory),
  * verifies it from the file and again through the Writable verifier, and
@@ -12,7 +12,7 @@
  * Each verification also runs alone in a fresh child process
  * (`--verify-only file|writable PATH CHECKSUM`), so its peak is not mixed
  * with the writer's: that figure is the one the target speaks of. Run the
- * compiled script (`npm run build:bench`, then `node dist/sim/bench/verify-memory.js`)
+ * compiled script (`npm run build:bench`, then `node dist/bench/verify-memory.js`)
  * to leave tsx's own memory out.
  */
 import { createReadStream } from 'node:fs';
@@ -20,8 +20,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { pseudoRandomContent } from '../../testkit/ostree-trees.js';
-import { writeFilez, createObjectVerifier, verifyObjectFile } from '../../src/repo/index.js';
+import { pseudoRandomContent } from '../testkit/ostree-trees.js';
+import { writeFilez, createObjectVerifier, verifyObjectFile } from '../src/repo/index.js';
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

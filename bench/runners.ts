@@ -19,12 +19,12 @@
  * compiled push-driver, whose local receiver is the compiled one too. The
  * tsx loader would add about 0.5 s and 60 MB to every process.
  */
-import { NODE_RUNTIME_FLAGS } from '../../src/runtime-flags.js';
+import { NODE_RUNTIME_FLAGS } from '../src/runtime-flags.js';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setRef, initArchiveRepo } from '../../src/repo/index.js';
-import { shellQuote } from '../../src/transport/transport.js';
+import { setRef, initArchiveRepo } from '../src/repo/index.js';
+import { shellQuote } from '../src/transport/transport.js';
 import type { Dataset } from './datasets.js';
 import type { DriverConfig, DriverResult } from './push-driver.js';
 import type { Sshd } from './sshd.js';
@@ -72,11 +72,11 @@ export interface Runner {
 }
 
 /** The compiled tree that ours runs from (cli.ts builds it). */
-export const DIST = new URL('../../dist/', import.meta.url).pathname;
+export const DIST = new URL('../dist/', import.meta.url).pathname;
 export const distFile = (rel: string): string => join(DIST, rel);
 export const PUSH_BIN = distFile('src/cli/ostree-push.js');
 export const RECEIVE_BIN = distFile('src/cli/ostree-receive.js');
-export const DRIVER_BIN = distFile('sim/bench/push-driver.js');
+export const DRIVER_BIN = distFile('bench/push-driver.js');
 
 /** A fresh destination: an empty archive repository, or one holding the base commit for incremental sets. */
 export async function prepareDestination(ds: Dataset, dest: string): Promise<void> {
@@ -309,7 +309,7 @@ const rawSsh: Runner = {
 };
 
 function builtinMissing(): string | null {
-  return existsSync(new URL('../../src/transport/builtin-ssh.ts', import.meta.url).pathname) ? null : 'not available: the built-in ssh2 transport has not landed';
+  return existsSync(new URL('../src/transport/builtin-ssh.ts', import.meta.url).pathname) ? null : 'not available: the built-in ssh2 transport has not landed';
 }
 
 /** Every runner, in the order a repetition runs them (A/B interleaved within each repetition). */

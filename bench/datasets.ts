@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commitTree, initArchiveRepo, type DirNode, type TreeNode, objectRelPath, type ObjectName, closure, difference } from '../../src/repo/index.js';
+import { commitTree, initArchiveRepo, type DirNode, type TreeNode, objectRelPath, type ObjectName, closure, difference } from '../src/repo/index.js';
 import { contentSource, Prng, type ContentKind } from './content.js';
 
 /** Bump when generation changes, so stale caches are not reused. */

@@ -2,8 +2,8 @@
  * One measured push, in a process of its own so that its peak RSS and CPU are
  * the pusher's and nobody else's:
  *
- *   node dist/sim/bench/push-driver.js '<json DriverConfig>'   (compiled, as the bench runs it)
- *   node --import tsx sim/bench/push-driver.ts '<json DriverConfig>'
+ *   node dist/bench/push-driver.js '<json DriverConfig>'   (compiled, as the bench runs it)
+ *   node --import tsx bench/push-driver.ts '<json DriverConfig>'
  *
  * It starts the receiver over the chosen link, each helper process under
  * /usr/bin/time (the receiver itself; the ssh client), runs push(), waits for
@@ -17,13 +17,13 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { isOstreePushError } from '../../src/errors.js';
-import { push, type PushOptions, receive } from '../../src/protocol/index.js';
-import { Repo, openRepoForWriting } from '../../src/repo/index.js';
-import { receiverCommand } from '../../src/transport/local.js';
-import { spawnOpenSsh } from '../../src/transport/openssh.js';
-import { shellQuote } from '../../src/transport/transport.js';
-import { createLink, FAST_LINK } from '../link.js';
+import { isOstreePushError } from '../src/errors.js';
+import { push, type PushOptions, receive } from '../src/protocol/index.js';
+import { Repo, openRepoForWriting } from '../src/repo/index.js';
+import { receiverCommand } from '../src/transport/local.js';
+import { spawnOpenSsh } from '../src/transport/openssh.js';
+import { shellQuote } from '../src/transport/transport.js';
+import { createLink, FAST_LINK } from '../sim/link.js';
 import { readUsage, timePrefix, type Usage } from './timed.js';
 
 export interface DriverConfig {
@@ -93,7 +93,7 @@ async function openLink(c: DriverConfig): Promise<Link> {
   if (c.link === 'ssh2') {
     // Loaded by path: the built-in transport is optional for the bench (runners.ts checks it is there).
     const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-    const mod = (await import(new URL(`../../src/transport/builtin-ssh.${ext}`, import.meta.url).href)) as {
+    const mod = (await import(new URL(`../src/transport/builtin-ssh.${ext}`, import.meta.url).href)) as {
       connectBuiltinSsh(remote: unknown, options: Record<string, unknown>): Promise<Link>;
     };
     return await mod.connectBuiltinSsh(

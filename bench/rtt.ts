@@ -5,15 +5,15 @@
  * way), with the default window and with window 1 (version 0's
  * stop-and-wait). Prints one line per run and the ratios.
  *
- *   npx tsx sim/bench/rtt.ts [--objects 2000] [--rtt 20] [--windows 64,1]
+ *   npx tsx bench/rtt.ts [--objects 2000] [--rtt 20] [--windows 64,1]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { commitTree, initArchiveRepo, type DirNode, type Repo } from '../../src/repo/index.js';
-import { push, DEFAULT_WINDOW, receive } from '../../src/protocol/index.js';
-import { createLink, FAST_LINK } from '../link.js';
+import { commitTree, initArchiveRepo, type DirNode, type Repo } from '../src/repo/index.js';
+import { push, DEFAULT_WINDOW, receive } from '../src/protocol/index.js';
+import { createLink, FAST_LINK } from '../sim/link.js';
 
 const { values } = parseArgs({
   options: { objects: { type: 'string', default: '2000' }, rtt: { type: 'string', default: '20' }, windows: { type: 'string', default: `${DEFAULT_WINDOW},1` } },

@@ -4,14 +4,14 @@
  * a file header `(tuuuusa(ayay))` (big-endian, as in a .filez object), and a
  * 40-entry dirtree `(a(say)a(sayay))`.
  *
- *   npx tsx sim/bench/codec-speed.ts [--ms=300] [--rounds=7] [--json]
+ *   npx tsx bench/codec-speed.ts [--ms=300] [--rounds=7] [--json]
  *
  * Each case runs in rounds of about `ms` milliseconds after a warm-up; the
  * figure is the median µs per operation over the rounds. CPU-bound and
  * single-threaded: on a shared machine, compare runs made back to back.
  */
 import { parseArgs } from 'node:util';
-import { decode, encode, Variant, type GVValue } from '../../src/gvariant/index.js';
+import { decode, encode, Variant, type GVValue } from '../src/gvariant/index.js';
 
 interface Case {
   name: string;

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { launchSshd } from '../../testkit/sshd.js';
+import { launchSshd } from '../testkit/sshd.js';
 
 export interface Sshd {
   port: number;

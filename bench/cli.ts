@@ -2,7 +2,7 @@
  * The push benchmark: our pusher over each link next to the baselines, on the
  * same data, the same sshd, in the same run.
  *
- *   npx tsx sim/bench/cli.ts [--quick] [--json] [--dataset=NAME,...] [--reps=N]
+ *   npx tsx bench/cli.ts [--quick] [--json] [--dataset=NAME,...] [--reps=N]
  *                            [--only=RUNNER,...] [--window=N] [--verify=all|first|none] [--keep] [--no-build] [--list]
  *
  * Ours runs compiled: the bench runs `npm run build` first (--no-build: use dist/ as it is).
@@ -18,8 +18,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readRef, Repo } from '../../src/repo/index.js';
-import { checkStore, formatViolations } from '../invariants.js';
+import { readRef, Repo } from '../src/repo/index.js';
+import { checkStore, formatViolations } from '../sim/invariants.js';
 import { benchRoot, dataset, DATASET_NAMES, type Dataset } from './datasets.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { textReport } from './report.js';
@@ -33,7 +33,7 @@ const QUICK_DATASETS = ['small', 'small+incr'];
 const QUICK_RUNNERS = ['local', 'openssh', 'rsync', 'raw-ssh', 'pull-local', 'stop-and-wait', 'ssh2', 'memory@0ms', 'memory@20ms'];
 const DEFAULT_DATASETS = ['small', 'os-like', 'small+incr', 'os-like+incr', 'big-file'];
 
-const USAGE = `usage: npx tsx sim/bench/cli.ts [--quick] [--json] [--dataset=NAME,...] [--reps=N] [--only=RUNNER,...]
+const USAGE = `usage: npx tsx bench/cli.ts [--quick] [--json] [--dataset=NAME,...] [--reps=N] [--only=RUNNER,...]
                                 [--window=N] [--verify=all|first|none] [--keep] [--no-build] [--list]
   data sets: ${DATASET_NAMES.join(', ')} (default: ${DEFAULT_DATASETS.join(', ')}; --quick: ${QUICK_DATASETS.join(', ')})
   runners:   ${allRunners().map((r) => r.id).join(', ')}`;
@@ -53,7 +53,7 @@ function list(v: string | string[] | undefined): string[] | undefined {
 function build(log: (line: string) => void): Promise<void> {
   log('npm run build; npm run build:bench (ours runs from dist/)');
   return new Promise((resolve, reject) => {
-    execFile('sh', ['-c', 'npm run build; s=$?; npm run build:bench || exit $?; exit $s'], { cwd: new URL('../../', import.meta.url).pathname, maxBuffer: 16 << 20 }, (err, stdout) => {
+    execFile('sh', ['-c', 'npm run build; s=$?; npm run build:bench || exit $?; exit $s'], { cwd: new URL('../', import.meta.url).pathname, maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err !== null) log(`build reported errors (continuing with what it emitted): ${stdout.trim().split('\n').slice(-3).join(' | ')}`);
       if (!existsSync(PUSH_BIN) || !existsSync(RECEIVE_BIN) || !existsSync(DRIVER_BIN)) reject(new Error(`build did not produce ${PUSH_BIN}, ${RECEIVE_BIN} and ${DRIVER_BIN}`));
       else resolve();
@@ -139,7 +139,7 @@ async function main(): Promise<number> {
     else notes.push('no /usr/sbin/sshd: ssh runners and baselines not available');
   }
   const proxies = new Map<number, Promise<DelayProxy>>();
-  const pusherSource = readFileSync(new URL('../../src/protocol/pusher.ts', import.meta.url), 'utf8');
+  const pusherSource = readFileSync(new URL('../src/protocol/pusher.ts', import.meta.url), 'utf8');
   const ctx: BenchContext = {
     runDir,
     sshd,
