@@ -30,7 +30,7 @@ import { hasTime } from './timed.js';
 import { execFile } from 'node:child_process';
 
 const QUICK_DATASETS = ['small', 'small+incr'];
-const QUICK_RUNNERS = ['local', 'openssh', 'rsync', 'raw-ssh', 'pull-local', 'stop-and-wait', 'ssh2', 'memory@0ms', 'memory@20ms'];
+const QUICK_RUNNERS = ['local', 'openssh', 'rsync', 'raw-ssh', 'pull-local', 'stop-and-wait', 'ssh2', 'ssh2-stop-and-wait', 'memory@0ms', 'memory@20ms'];
 const DEFAULT_DATASETS = ['small', 'os-like', 'small+incr', 'os-like+incr', 'big-file'];
 
 const USAGE = `usage: npx tsx bench/cli.ts [--quick] [--json] [--dataset=NAME,...] [--reps=N] [--only=RUNNER,...]

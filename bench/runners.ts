@@ -322,6 +322,7 @@ export function allRunners(): Runner[] {
     pullLocal,
     ours('stop-and-wait', 'ours over OpenSSH, window of one object', 'openssh', 0, 1),
     ours('ssh2', 'ours over the built-in ssh2 client, same sshd', 'ssh2', 0),
+    ours('ssh2-stop-and-wait', 'ours over the built-in ssh2 client, window of one object', 'ssh2', 0, 1),
     ours('memory@0ms', 'ours over the in-memory link, 0 ms RTT (both ends in one process)', 'memory', 0),
     ours('memory@20ms', 'ours over the in-memory link, 20 ms RTT', 'memory', 20),
     ours('memory@100ms', 'ours over the in-memory link, 100 ms RTT', 'memory', 100),

@@ -19,13 +19,15 @@ import { assertNoViolations, reportLine } from './report-checks.js';
 
 const SEED = Number(process.env.SIM_SEED ?? 20240611);
 
-test('CI budget: random schedules across all fault kinds, 0 violations', { timeout: 130_000 }, async (t) => {
+// A count, not a time box: the same seed runs the same schedules on any machine, however loaded.
+// How many runs a second the simulator manages is a bench figure (bench/sim-rate.ts).
+test('CI budget: random schedules across all fault kinds, 0 violations', { timeout: 600_000 }, async (t) => {
   const base = tmpDir(t, 'sim');
-  const runs = Number(process.env.SIM_RUNS ?? 250);
-  const r = await simulate({ runs, seed: SEED, base, timeLimitMs: 75_000 });
+  const runs = Number(process.env.SIM_RUNS ?? 120);
+  const r = await simulate({ runs, seed: SEED, base });
   t.diagnostic(reportLine(r));
   assertNoViolations(r);
-  assert.ok(r.runs >= Math.min(100, runs), `only ${r.runs} runs fitted in the time box`);
+  assert.equal(r.runs, runs);
   for (const k of ['cut-byte', 'corrupt', 'kill', 'fs', 'stall'] as const) assert.ok((r.firedByKind.get(k) ?? 0) > 0, `fault ${k} never took effect`);
   // A race takes effect only when the two sessions overlapped, which depends on timing (about half of them here);
   // legacy.test.ts shows a race that must overlap does, so only its scheduling is required of this budget.
