@@ -221,4 +221,8 @@ test('policy keys the schema cannot judge fail when the policy is built: one lin
   assert.throws(build('repos:\n  a:\n    sign_verify: true'), policyError('POLICY_CONFIG_INVALID', /^p\.conf: repos\.a\.sign_verify is on but sign_trustedkeyfile is not set/));
   assert.throws(build(`sign_verify: true\nsign_trustedkeyfile: ${keys.secretFile}`), policyError('POLICY_KEY_INVALID', new RegExp(`^p\\.conf: ${keys.secretFile}:1: not an ed25519 public key`)));
   assert.throws(build(`sign_keyfiles: ${join(dir, 'none')}`), policyError('POLICY_KEY_INVALID', /^p\.conf: .*none: cannot read the key file/));
+  // The entry is found from the key the error carries in its data, not from its message's first word:
+  // a key file named like a policy key is no setting of that key.
+  assert.throws(build('sign_keyfiles: update_hook\nrepos:\n  a:\n    update_hook: /bin/true'), policyError('POLICY_KEY_INVALID', /^p\.conf: update_hook: cannot read the key file/));
+  assert.throws(build("repos:\n  a:\n    ref_permissions:\n      'a**': [move]"), policyError('POLICY_CONFIG_INVALID', /^p\.conf: repos\.a\.ref_permissions: bad ref pattern 'a\*\*'/));
 });

@@ -312,8 +312,8 @@ export function receivePolicyFor(config: ReceiveConfig, realRepoPath: string, en
     return buildReceivePolicy(policySettingsFor(config, realRepoPath, cwd), env);
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
-    // Policy messages open with the key they are about ("sign_verify is on but…", "ref_permissions: …").
-    const key = /^[a-z_]+/.exec(e.message)?.[0];
+    // A policy error about one setting names it in data.key, and its message opens with it ("sign_verify is on but…").
+    const key = typeof e.data['key'] === 'string' ? e.data['key'] : undefined;
     const set = key !== undefined && (POLICY_KEYS as readonly string[]).includes(key) ? entriesFor(config, realRepoPath, cwd).filter((r) => key in r.policy) : [];
     const entry = set.at(-1);
     const file = fileOf(config, entry === undefined && key !== undefined ? key : 'repos');

@@ -70,8 +70,9 @@ export interface ReceivePolicy {
 
 type Raw = Record<string, unknown>;
 
-function bad(key: string, why: string): PolicyError {
-  return new PolicyError('POLICY_CONFIG_INVALID', `${key} ${why}`, { key });
+/** A bad setting: the message opens with what is wrong, `data.key` names the setting (the top-level key). */
+function bad(key: string, why: string, data: Record<string, unknown> = {}): PolicyError {
+  return new PolicyError('POLICY_CONFIG_INVALID', `${key} ${why}`, { key: key.split('.')[0], ...data });
 }
 
 function bool(raw: Raw, key: string, dflt: boolean): boolean {
@@ -103,7 +104,7 @@ function permissions(raw: Raw): RefPermissions {
   if (typeof v !== 'object' || Array.isArray(v)) throw bad('ref_permissions', 'must be a mapping of ref pattern to a list of actions');
   const rules: Record<string, string[]> = {};
   for (const [pattern, actions] of Object.entries(v as Raw)) {
-    if (!Array.isArray(actions) || actions.some((a) => typeof a !== 'string')) throw bad(`ref_permissions.${pattern}`, 'must be a list of actions (create, move, force, delete)');
+    if (!Array.isArray(actions) || actions.some((a) => typeof a !== 'string')) throw bad(`ref_permissions.${pattern}`, 'must be a list of actions (create, move, force, delete)', { pattern });
     rules[pattern] = actions as string[];
   }
   return new RefPermissions(rules);
@@ -158,7 +159,7 @@ export function buildReceivePolicy(raw: Raw, env: PolicyEnvironment = {}): Recei
     const name = 'ostree-receive-trustedkeys.gpg';
     const keyring = str(raw, 'gpg_trustedkeys') ?? firstExisting([join(etc, name), join(userDir, name)]);
     if (keyring === null) throw bad('gpg_verify', `is on but gpg_trustedkeys is not set and neither ${join(etc, name)} nor ${join(userDir, name)} exists`);
-    if (!existsSync(keyring)) throw new PolicyError('POLICY_KEY_INVALID', `gpg_trustedkeys keyring ${keyring} does not exist`, { file: keyring });
+    if (!existsSync(keyring)) throw new PolicyError('POLICY_KEY_INVALID', `gpg_trustedkeys keyring ${keyring} does not exist`, { key: 'gpg_trustedkeys', file: keyring });
     verify.gpg = { keyring };
   }
   const sign: SignSettings = {};

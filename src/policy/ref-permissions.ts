@@ -39,7 +39,7 @@ function componentRegex(c: string): string {
 export function compileRefPattern(pattern: string): RegExp {
   const parts = pattern.split('/');
   if (pattern === '' || parts.some((p) => p === '' || (p.includes('**') && p !== '**'))) {
-    throw new PolicyError('POLICY_CONFIG_INVALID', `ref_permissions: bad ref pattern '${pattern}' (components separated by '/', none empty; '**' only as a whole component)`, { pattern });
+    throw new PolicyError('POLICY_CONFIG_INVALID', `ref_permissions: bad ref pattern '${pattern}' (components separated by '/', none empty; '**' only as a whole component)`, { key: 'ref_permissions', pattern });
   }
   let re = '';
   let sep = '';
@@ -74,7 +74,7 @@ export class RefPermissions {
             const allow = new Set<RefAction>();
             for (const a of actions) {
               if (!(REF_ACTIONS as readonly string[]).includes(a)) {
-                throw new PolicyError('POLICY_CONFIG_INVALID', `ref_permissions: '${pattern}': unknown action '${a}' (one of ${REF_ACTIONS.join(', ')})`, { pattern, action: a });
+                throw new PolicyError('POLICY_CONFIG_INVALID', `ref_permissions: '${pattern}': unknown action '${a}' (one of ${REF_ACTIONS.join(', ')})`, { key: 'ref_permissions', pattern, action: a });
               }
               allow.add(a as RefAction);
             }
