@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
+import { OstreePushError, RepoError } from '../errors.js';
 import { objectRelPath, type ObjectName } from '../repo/object-names.js';
+import { Staging } from '../repo/staging.js';
 import { closure } from '../repo/traverse.js';
-import { storeLookup } from './receive-object.js';
+import { Payload } from '../wire/reader.js';
+import { receiveObject, SMALL_CONTENT, storeLookup } from './receive-object.js';
 import { makeFixture } from '../../testkit/receive-fixtures.js';
 
 test('storeLookup: finds stored objects; a fan-out directory absent at the start means absent', async (t) => {
@@ -34,4 +37,33 @@ test('storeLookup: finds stored objects; a fan-out directory absent at the start
   assert.equal(inStore(sibling), false);
   writeFileSync(f.dest.resolve(objectRelPath(sibling.checksum, sibling.type)), 'made up');
   assert.equal(inStore(sibling), true);
+});
+
+test('a refused object: a new error names it, the verifier\'s own error is its cause, unchanged', async (t) => {
+  const f = await makeFixture(t);
+  const staging = Staging.create(f.dest);
+  t.after(() => staging.dispose());
+  const limits = { maxObjectSize: 1n << 30n, maxMetadataSize: 10 << 20 };
+  // A small content object (verified in memory) and a large one (verified while streamed to staging).
+  for (const size of [100, Number(SMALL_CONTENT) + 100]) {
+    const bytes = new Uint8Array(size).fill(0xab);
+    let given = false;
+    const payload = new Payload(BigInt(size), async () => {
+      given = true;
+      return bytes;
+    });
+    const name = `${'7'.repeat(64)}.filez`;
+    const verdict = await receiveObject(f.dest, staging, { type: 'PUTOBJECT', object: name, size: BigInt(size), extra: new Map() }, payload, limits);
+    assert.ok(given);
+    assert.equal(verdict.ok, false);
+    if (verdict.ok) continue;
+    const cause = verdict.error.cause;
+    assert.ok(verdict.error instanceof RepoError, String(verdict.error));
+    assert.ok(cause instanceof OstreePushError, `size ${size}: the verifier's error is the cause`);
+    assert.notEqual(verdict.error, cause);
+    assert.equal(verdict.error.code, cause.code);
+    assert.equal(verdict.error.data['object'], name);
+    assert.ok(verdict.error.message.includes(name), verdict.error.message);
+    assert.ok(!cause.message.includes(name), `size ${size}: the verifier's message was left as it was: ${cause.message}`);
+  }
 });

@@ -218,9 +218,10 @@ async function verifyPayload(engine: VerifyEngine, payload: Payload, each: (chun
   return undefined;
 }
 
+/** The verifier's objection as a new error of its class and code that names the object; the objection is its cause, unchanged. */
 function named(object: string, e: OstreePushError): OstreePushError {
-  if (!e.message.includes(object)) e.message = `object ${object}: ${e.message}`;
-  e.data['object'] ??= object;
-  return e;
+  const message = e.message.includes(object) ? e.message : `object ${object}: ${e.message}`;
+  const Kind = e.constructor as new (...args: ConstructorParameters<typeof OstreePushError>) => OstreePushError;
+  return new Kind(e.code, message, { ...e.data, object: e.data['object'] ?? object }, { cause: e });
 }
 
