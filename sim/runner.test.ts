@@ -74,7 +74,7 @@ test('a full disk at the first write into staging (its owner.json) leaves no sta
   }
 });
 
-test('SIGKILL at every publication step, every ref temp file and every ref-update step, then I1–I5 after recovery', { timeout: 120_000 }, async (t) => {
+test('SIGKILL at every publication step, every ref temp file and every ref-update step, then I1–I5 after recovery', { timeout: 300_000 }, async (t) => {
   const base = tmpDir(t, 'sim-kill');
   const src = await source(base, 1);
   let objects = 0;
@@ -84,9 +84,12 @@ test('SIGKILL at every publication step, every ref temp file and every ref-updat
   for (let k = 1; k <= objects; k++) points.push({ kind: 'kill', at: 'publish', step: k });
   for (let k = 0; k <= src.next.size; k++) points.push({ kind: 'kill', at: 'ref-temp', step: k }, { kind: 'kill', at: 'ref', step: k });
   let killed = 0;
+  // Timeouts far above any start-up delay: this test is about where the kill lands, and a slow child start
+  // on a loaded machine must not end a run (as an idle receiver or an idle pusher) before its kill point.
+  const ctx = { base, idleMs: 20_000, pusherIdleMs: 20_000, runTimeoutMs: 60_000 };
   // Two children at a time: the machine has two cores.
   for (let i = 0; i < points.length; i += 2) {
-    const batch = await Promise.all(points.slice(i, i + 2).map((f) => runOne({ base }, sched([f]))));
+    const batch = await Promise.all(points.slice(i, i + 2).map((f) => runOne(ctx, sched([f]))));
     for (const r of batch) {
       assert.deepEqual(r.violations, [], describeSchedule(r.schedule));
       if (r.fired.includes('kill')) killed++;
