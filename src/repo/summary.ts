@@ -91,7 +91,7 @@ function strcmp(a: string, b: string): number {
 /** Reads a ref's commit object (its bytes as stored); REPO_OBJECT_MISSING when absent. */
 export type CommitBytesReader = (ref: string, checksum: string) => Promise<Uint8Array>;
 
-function diskCommitReader(repo: Repo): CommitBytesReader {
+export function diskCommitReader(repo: Repo): CommitBytesReader {
   return async (name, checksum) => {
     const path = repo.resolve('objects', checksum.slice(0, 2), `${checksum.slice(2)}.commit`);
     try {

@@ -1,0 +1,162 @@
+/**
+ * Serves a snapshot of an archive repository read-only over plain HTTP on
+ * the loopback interface, for a server that pulls what we push (the pull
+ * form of a push, cli/push-pull-form.ts). What libostree's pull reads of an
+ * archive repository (spec/ostree-format.md §6.3), and nothing else:
+ *
+ *   PREFIX/config                 [core] repo_version=1, mode=archive-z2 (written
+ *                                 here: the source's own config, with its
+ *                                 remotes and their credentials, is not served)
+ *   PREFIX/summary                the summary of the snapshot's refs (built
+ *                                 here, so it is never stale; no summary.sig)
+ *   PREFIX/refs/heads/REF         `CHECKSUM\n`, for the refs of the snapshot only
+ *   PREFIX/objects/XX/REST.EXT    the object file, EXT one of commit, commitmeta,
+ *                                 dirtree, dirmeta, filez; opened O_NOFOLLOW,
+ *                                 regular files only
+ *
+ * PREFIX is a random 128-bit path component: the forwarded port is
+ * reachable by every local user of the machine it is forwarded to, and a
+ * request that does not know the prefix gets a 404 like any other unknown
+ * path. Paths are matched as raw bytes against those patterns (no
+ * percent-decoding, no `.` or `..` component can match), so nothing outside
+ * the repository, and no directory listing, can be named. GET and HEAD
+ * only (405 otherwise). Bound to 127.0.0.1 on an ephemeral port.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, createReadStream, fstatSync, openSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isValidRefName } from './ref-names.js';
+import type { Repo } from './repo.js';
+import { buildSummaryFrom, diskCommitReader } from './summary.js';
+
+export interface ServedRequest {
+  method: string;
+  /** The raw request path, without the prefix when it had it. */
+  path: string;
+  status: number;
+}
+
+export interface RepoHttpServer {
+  /** The local port (127.0.0.1). */
+  port: number;
+  /** The random path component every request must start with. */
+  prefix: string;
+  /** `http://127.0.0.1:PORT/PREFIX` */
+  url: string;
+  /** The same repository as seen through `port` (a forwarded port on the other side). */
+  urlFor(port: number): string;
+  /** What was asked, in order (bounded: the last 10,000). */
+  log: ServedRequest[];
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  /** A fixed prefix (tests); default 32 random hex digits. */
+  prefix?: string;
+  /** Each request, for -v. */
+  onRequest?: (r: ServedRequest) => void;
+}
+
+const OBJECT_PATH = /^objects\/[0-9a-f]{2}\/[0-9a-f]{62}\.(commit|commitmeta|dirtree|dirmeta|filez)$/;
+const LOG_MAX = 10_000;
+
+/**
+ * Starts serving `refs` (ref name → commit) of `repo`. The summary is built
+ * once, now, from `refs`: a client sees the snapshot whatever moves in the
+ * repository meanwhile.
+ */
+export async function serveRepo(repo: Repo, refs: ReadonlyMap<string, string>, options: ServeOptions = {}): Promise<RepoHttpServer> {
+  for (const name of refs.keys()) if (!isValidRefName(name)) throw new Error(`not a ref name: ${name}`);
+  const prefix = options.prefix ?? randomBytes(16).toString('hex');
+  const summary = Buffer.from(
+    await buildSummaryFrom({ mode: 'archive', config: repo.config, heads: [...refs], mirrors: [], readCommit: diskCommitReader(repo) }),
+  );
+  const config = Buffer.from('[core]\nrepo_version=1\nmode=archive-z2\n');
+  const log: ServedRequest[] = [];
+  const record = (r: ServedRequest) => {
+    if (log.length >= LOG_MAX) log.shift();
+    log.push(r);
+    options.onRequest?.(r);
+  };
+
+  const answer = (req: IncomingMessage, res: ServerResponse, path: string, status: number, body?: Buffer) => {
+    record({ method: req.method ?? '', path, status });
+    if (status === 405) res.setHeader('allow', 'GET, HEAD');
+    const payload = body ?? Buffer.from(`${status}\n`);
+    res.writeHead(status, { 'content-type': status === 200 ? 'application/octet-stream' : 'text/plain', 'content-length': payload.byteLength });
+    res.end(req.method === 'HEAD' ? undefined : payload);
+  };
+
+  const serveObject = (req: IncomingMessage, res: ServerResponse, path: string) => {
+    let fd: number;
+    try {
+      fd = openSync(repo.resolve(path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch {
+      answer(req, res, path, 404);
+      return;
+    }
+    let size: number;
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new Error('not a file');
+      size = st.size;
+    } catch {
+      closeSync(fd);
+      answer(req, res, path, 404);
+      return;
+    }
+    record({ method: req.method ?? '', path, status: 200 });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+    if (req.method === 'HEAD' || size === 0) {
+      closeSync(fd);
+      res.end();
+      return;
+    }
+    const stream = createReadStream('', { fd, autoClose: true });
+    stream.once('error', () => res.destroy());
+    res.once('close', () => stream.destroy());
+    stream.pipe(res);
+  };
+
+  const server = createServer((req, res) => {
+    const raw = (req.url ?? '').split('?')[0] ?? '';
+    const start = `/${prefix}/`;
+    const path = raw.startsWith(start) ? raw.slice(start.length) : raw;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(req, res, path, 405);
+    if (!raw.startsWith(start)) return answer(req, res, path, 404);
+    if (path === 'config') return answer(req, res, path, 200, config);
+    if (path === 'summary') return answer(req, res, path, 200, summary);
+    if (path.startsWith('refs/heads/')) {
+      const commit = refs.get(path.slice('refs/heads/'.length));
+      return commit === undefined ? answer(req, res, path, 404) : answer(req, res, path, 200, Buffer.from(`${commit}\n`));
+    }
+    if (OBJECT_PATH.test(path)) {
+      return serveObject(req, res, path);
+    }
+    answer(req, res, path, 404);
+  });
+  // A client's idle keep-alive connection must not hold close() up.
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  const urlFor = (p: number) => `http://127.0.0.1:${p}/${prefix}`;
+  return {
+    port,
+    prefix,
+    url: urlFor(port),
+    urlFor,
+    log,
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
