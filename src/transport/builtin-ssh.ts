@@ -153,8 +153,17 @@ function connectError(e: Error & { level?: string; code?: string }, where: strin
   return new TransportError('TRANSPORT_SSH_FAILED', `ssh to ${where} failed: ${e.message}`, { host: where });
 }
 
-/** Connects, checks the host key, authenticates and starts the receiver. Failures reject with a TransportError. */
-export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOptions = {}): Promise<Transport> {
+/** A connected, authenticated ssh2 client (host key checked), for a receiver or for forwarding (builtin-forward.ts). */
+export interface BuiltinConnection {
+  client: ssh2.Client;
+  /** "host" or "host port N", for messages. */
+  where: string;
+  username: string;
+  port: number;
+}
+
+/** Connects, checks the host key and authenticates. Failures reject with a TransportError. */
+export async function connectBuiltinClient(remote: SshRemote, options: BuiltinSshOptions = {}): Promise<BuiltinConnection> {
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
   const port = remote.port ?? 22;
@@ -163,11 +172,10 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
   const entries = loadKnownHosts(khFiles);
   const username = remote.user ?? options.username ?? userInfo().username;
   const auth = authMethods(username, options, env, home);
-  const onStderr = options.onStderr ?? ((c: Buffer) => process.stderr.write(c));
 
   const client = new ssh2.Client();
   let hostKeyFailure: TransportError | undefined;
-  const channel = await new Promise<ClientChannel>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     let settled = false;
     const fail = (e: TransportError) => {
       if (settled) return;
@@ -183,14 +191,8 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
       // one PUTOBJECT and one STATUS at a time that was 40 ms per object,
       // which looked like a stall. OpenSSH sets TCP_NODELAY as well.
       client.setNoDelay(true);
-      client.exec(receiveCommandLine(remote.path, options.receiveCommand), (err, ch) => {
-        if (err !== undefined && err !== null) {
-          fail(new TransportError('TRANSPORT_SSH_FAILED', `${where} refused to run the receiver: ${err.message}`, { host: where }));
-          return;
-        }
-        settled = true;
-        resolve(ch);
-      });
+      settled = true;
+      resolve();
     });
     client.connect({
       host: remote.host,
@@ -206,6 +208,23 @@ export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOp
         hostKeyFailure = hostKeyError(verdict, where, key, khFiles.filter((f) => existsSync(f)));
         return false;
       },
+    });
+  });
+  return { client, where, username, port };
+}
+
+/** Connects, checks the host key, authenticates and starts the receiver. Failures reject with a TransportError. */
+export async function connectBuiltinSsh(remote: SshRemote, options: BuiltinSshOptions = {}): Promise<Transport> {
+  const onStderr = options.onStderr ?? ((c: Buffer) => process.stderr.write(c));
+  const { client, where, username, port } = await connectBuiltinClient(remote, options);
+  const channel = await new Promise<ClientChannel>((resolve, reject) => {
+    client.exec(receiveCommandLine(remote.path, options.receiveCommand), (err, ch) => {
+      if (err !== undefined && err !== null) {
+        client.end();
+        reject(new TransportError('TRANSPORT_SSH_FAILED', `${where} refused to run the receiver: ${err.message}`, { host: where }));
+        return;
+      }
+      resolve(ch);
     });
   });
 

@@ -2,7 +2,7 @@
  * The default transport: the system OpenSSH client, so ~/.ssh/config,
  * agents, known_hosts, ProxyJump and ControlMaster work as they do for git.
  *
- *   ssh [-p PORT] [USER@]HOST 'ostree-receive --repo=PATH'
+ *   ssh [keep-alives] [-o OPTION...] [-i FILE...] [-p PORT] [USER@]HOST 'ostree-receive --repo=PATH'
  *
  * `--ssh-command` or OSTREE_PUSH_SSH_COMMAND replaces `ssh`, as
  * GIT_SSH_COMMAND does: it is run by `sh -c 'CMD "$@"'`, so it may hold
@@ -45,6 +45,8 @@ export interface OpenSshOptions {
    * command may not know -o.
    */
   keepAlive?: KeepAlive;
+  /** The user's `-o OPTION` and `-i FILE` words, passed before the host. */
+  sshOptions?: readonly string[];
 }
 
 export interface KeepAlive {
@@ -67,6 +69,7 @@ export function sshInvocation(remote: SshRemote, options: OpenSshOptions = {}): 
   const k = options.keepAlive;
   const sshLike = custom === undefined || custom === '' || /(^|\/)ssh$/.test(custom.trim().split(/\s+/)[0] ?? '');
   if (k !== undefined && sshLike) args.push('-o', `ServerAliveInterval=${k.intervalSeconds}`, '-o', `ServerAliveCountMax=${k.countMax}`);
+  args.push(...(options.sshOptions ?? []));
   if (remote.port !== undefined) args.push('-p', String(remote.port));
   args.push(remote.user === undefined ? remote.host : `${remote.user}@${remote.host}`);
   args.push(receiveCommandLine(remote.path, options.receiveCommand));
