@@ -22,6 +22,7 @@ import { DEFAULT_PUSH_IDLE_TIMEOUT_MS, push, type PushOptions, type PushResult }
 import { prepareValidators } from '../protocol/validate.js';
 import { Repo } from '../repo/repo.js';
 import { spawnLocalReceiver } from '../transport/local.js';
+import { openSshForwarding, type ForwardingLink } from '../transport/forward.js';
 import { keepAliveFor, spawnOpenSsh } from '../transport/openssh.js';
 import { describeRemote, parseRemote, type Remote } from '../transport/remote.js';
 import type { Transport } from '../transport/transport.js';
@@ -30,14 +31,17 @@ import { defaultRepoPath } from './default-repo.js';
 import { parseCommandLine, usageError } from './command-line.js';
 import { versionLine } from './version-line.js';
 import { Progress } from './progress.js';
+import { parseProtocol, peekInfo, probeOf, type Protocol } from './push-protocol.js';
+import { DEFAULT_PULL_COMMANDS, pullFailure, pushThroughPull, type PullOutcome } from './push-pull-form.js';
 import { closingLine, reportLines } from './push-report.js';
 import { RemoteRelay } from './remote-relay.js';
 import { signatureLines } from './push-signatures.js';
-import { jsonSummary } from './push-json.js';
+import { jsonSummary, pullJsonSummary } from './push-json.js';
 
 export const PUSH_USAGE = `usage: ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [--json] [-v|-q]
-                   [--ssh=openssh|builtin] [--ssh-command=CMD] [--receive-command=CMD]
-                   [-i FILE] [--known-hosts=FILE] REMOTE [REF...]
+                   [--protocol=auto|v0|pull] [--ssh=openssh|builtin] [--ssh-command=CMD]
+                   [-p PORT] [-o OPTION] [-i FILE] [--known-hosts=FILE]
+                   [--receive-command=CMD] [--command=CMD] REMOTE [REF...]
 
 Push refs of a local archive repository to REMOTE as git push does: only
 fast-forwards unless --force, only the objects the remote lacks.
@@ -56,11 +60,23 @@ ref under refs/heads.
   -v, --verbose        more detail (each step; progress lines even off a terminal)
   -q, --quiet          print errors only (the refs that failed, the error, the
                        remote's warnings; not the remote's update hook output)
+  --protocol=auto      ours (version 0) when the server's receiver offers it, else
+                       the pull form when the server has ostree-receive-1, else
+                       plain version 0 with a warning (default)
+  --protocol=v0        only ours: ssh HOST ostree-receive --repo=PATH
+  --protocol=pull      only the pull form of 1.x servers: the server runs
+                       ostree-receive-1 REPO URL [REF...] and pulls from this
+                       repository over a port forwarded through ssh
   --ssh=openssh        the system ssh client (default; honours ~/.ssh/config, agents)
   --ssh=builtin        the built-in client: agent and key auth, strict known_hosts
   --ssh-command=CMD    run CMD instead of ssh (also $OSTREE_PUSH_SSH_COMMAND), via sh -c
-  --receive-command=CMD  the remote command (default ostree-receive)
-  -i, --identity=FILE  --ssh=builtin: a private key to use (repeatable)
+  -p, --port=PORT      the ssh port (overrides the one in REMOTE)
+  -o, --ssh-option=OPTION  passed to ssh as -o OPTION (repeatable; OpenSSH only)
+  -i, --identity=FILE  a private key to use (repeatable; OpenSSH gets -i FILE)
+  --receive-command=CMD  the version-0 remote command (default ostree-receive)
+  --command=CMD        the pull form's remote command, tried in order while the
+                       server's shell does not find it (exit 127); repeatable
+                       (default ostree-receive-1, then ostree-receive)
   --known-hosts=FILE   --ssh=builtin: known_hosts file (repeatable; default ~/.ssh/known_hosts)
   --idle-timeout=SECONDS  give up when the receiver sends nothing and takes nothing
                        for this long while the push waits for it (default 60, also
@@ -126,6 +142,8 @@ const defaultInterrupt = (handler: () => void): (() => void) => {
 
 interface LinkOptions {
   ssh: string;
+  /** -o OPTION values (OpenSSH only). */
+  sshOption?: string[];
   /** The push's idle timeout: the ssh keep-alives follow it. */
   idleTimeoutMs: number;
   sshCommand?: string;
@@ -145,10 +163,8 @@ async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c
   const common = { env: io.env, onStderr, ...(o.receiveCommand === undefined ? {} : { receiveCommand: o.receiveCommand }) };
   const keepAlive = keepAliveFor(o.idleTimeoutMs);
   if (o.ssh === 'openssh') {
-    if (o.identity !== undefined || o.knownHosts !== undefined) throw usageError('-i and --known-hosts apply to --ssh=builtin; with OpenSSH use ~/.ssh/config or --ssh-command');
-    return spawnOpenSsh(remote, { ...common, keepAlive, ...(o.sshCommand === undefined ? {} : { sshCommand: o.sshCommand }) });
+    return spawnOpenSsh(remote, { ...common, keepAlive, sshOptions: openSshOptions(o), ...(o.sshCommand === undefined ? {} : { sshCommand: o.sshCommand }) });
   }
-  if (o.sshCommand !== undefined) throw usageError('--ssh-command applies to --ssh=openssh');
   // Loaded only here: the ssh2 library adds about 40 ms to the start of every push that does not use it.
   const { connectBuiltinSsh } = await import('../transport/builtin-ssh.js');
   return await connectBuiltinSsh(remote, {
@@ -157,6 +173,41 @@ async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c
     ...(o.identity === undefined ? {} : { identityFiles: o.identity }),
     ...(o.knownHosts === undefined ? {} : { knownHosts: o.knownHosts }),
   });
+}
+
+/** The user's -o and -i as OpenSSH words. */
+function openSshOptions(o: LinkOptions): string[] {
+  return [...(o.sshOption ?? []).flatMap((v) => ['-o', v]), ...(o.identity ?? []).flatMap((f) => ['-i', f])];
+}
+
+/** Options that only one ssh client takes, checked before anything starts. */
+function checkSshOptions(o: LinkOptions): void {
+  if (o.ssh === 'openssh' && o.knownHosts !== undefined) throw usageError('--known-hosts applies to --ssh=builtin; with OpenSSH use -o UserKnownHostsFile=FILE');
+  if (o.ssh === 'builtin' && o.sshCommand !== undefined) throw usageError('--ssh-command applies to --ssh=openssh');
+  if (o.ssh === 'builtin' && o.sshOption !== undefined) throw usageError('-o applies to --ssh=openssh (the built-in client takes no ssh options)');
+}
+
+/** The connection the pull form runs over, with the same options as a version-0 link. */
+async function openForwarding(remote: Extract<Remote, { kind: 'ssh' }>, o: LinkOptions, io: PushIo, onStderr: (c: Buffer) => void): Promise<ForwardingLink> {
+  const keepAlive = keepAliveFor(o.idleTimeoutMs);
+  if (o.ssh === 'openssh') {
+    return await openSshForwarding(remote, { env: io.env, onOutput: onStderr, keepAlive, sshOptions: openSshOptions(o), ...(o.sshCommand === undefined ? {} : { sshCommand: o.sshCommand }) });
+  }
+  const { openBuiltinForwarding } = await import('../transport/builtin-forward.js');
+  return await openBuiltinForwarding(remote, {
+    env: io.env,
+    onStderr,
+    keepAlive: { intervalMs: keepAlive.intervalSeconds * 1000, countMax: keepAlive.countMax },
+    ...(o.identity === undefined ? {} : { identityFiles: o.identity }),
+    ...(o.knownHosts === undefined ? {} : { knownHosts: o.knownHosts }),
+  });
+}
+
+/** -p PORT: 1 to 65535. */
+function parsePort(v: string): number {
+  const n = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw usageError(`-p must be a port number from 1 to 65535, not '${v}'`);
+  return n;
 }
 
 /**
@@ -222,6 +273,10 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
     ssh: { type: 'string' },
     'ssh-command': { type: 'string' },
     'receive-command': { type: 'string' },
+    protocol: { type: 'string' },
+    command: { type: 'string', multiple: true },
+    port: { type: 'string', short: 'p' },
+    'ssh-option': { type: 'string', short: 'o', multiple: true },
     identity: { type: 'string', short: 'i', multiple: true },
     'known-hosts': { type: 'string', multiple: true },
     'byte-order': { type: 'string' },
@@ -266,7 +321,14 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
     if (values['receive-command'] !== undefined) opts.receiveCommand = values['receive-command'];
     if (values.identity !== undefined) opts.identity = values.identity;
     if (values['known-hosts'] !== undefined) opts.knownHosts = values['known-hosts'];
-    return await pushTo(dest, refNames, opts, io, (r) => emitJson(r, r.ok ? undefined : r.error, dest));
+    if (values['ssh-option'] !== undefined) opts.sshOption = values['ssh-option'];
+    if (values.command !== undefined) opts.commands = values.command;
+    if (values.port !== undefined) opts.port = parsePort(values.port);
+    opts.protocol = parseProtocol(values.protocol);
+    const pulled = (command: string, refs: ReadonlyMap<string, string>) => {
+      if (json) io.out(`${JSON.stringify(pullJsonSummary({ remote: dest, dryRun: opts.dryRun, command, refs, seconds: (Date.now() - started) / 1000 }))}\n`);
+    };
+    return await pushTo(dest, refNames, opts, io, (r) => emitJson(r, r.ok ? undefined : r.error, dest), pulled);
   } catch (e) {
     emitJson(undefined, asOstreePushError(e), dest ?? '');
     throw e;
@@ -275,6 +337,11 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
 
 interface PushCliOptions extends LinkOptions {
   repo?: string;
+  protocol?: Protocol;
+  /** --command: the pull form's command list. */
+  commands?: string[];
+  /** -p PORT */
+  port?: number;
   force: boolean;
   dryRun: boolean;
   quiet: boolean;
@@ -282,15 +349,32 @@ interface PushCliOptions extends LinkOptions {
   byteOrder?: string;
 }
 
-async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: PushIo, done: (r: PushResult) => void): Promise<number> {
+async function pushTo(
+  dest: string,
+  refNames: string[],
+  o: PushCliOptions,
+  io: PushIo,
+  done: (r: PushResult) => void,
+  pulled: (command: string, refs: ReadonlyMap<string, string>) => void,
+): Promise<number> {
   const order = parseOrder(o.byteOrder);
   const { quiet, verbose, dryRun } = o;
   if (o.ssh !== 'openssh' && o.ssh !== 'builtin') throw usageError(`--ssh must be 'openssh' or 'builtin', not '${o.ssh}'`);
 
-  const remote = parseRemote(dest);
+  const parsedRemote = parseRemote(dest);
+  const protocol = o.protocol ?? 'auto';
+  checkSshOptions(o);
+  if (parsedRemote.kind === 'local') {
+    if (o.port !== undefined) throw usageError('-p applies to ssh remotes only');
+    if (protocol === 'pull' || o.commands !== undefined) throw usageError('the pull form (--protocol=pull, --command) needs an ssh remote');
+  }
+  if (protocol === 'v0' && o.commands !== undefined) throw usageError('--command names the pull form\'s command; with --protocol=v0 use --receive-command');
+  if (protocol === 'pull' && o.receiveCommand !== undefined) throw usageError('--receive-command names the version-0 command; with --protocol=pull use --command');
+  if (o.commands !== undefined && o.receiveCommand !== undefined) throw usageError('--command (pull form) and --receive-command (version 0) exclude each other; choose with --protocol');
+  const remote: Remote = parsedRemote.kind === 'ssh' && o.port !== undefined ? { ...parsedRemote, port: o.port } : parsedRemote;
   const repo = openSource(o.repo ?? defaultRepoPath(io.env, io.cwd));
   // Unknown refs are usage errors, found before the receiver is started.
-  localRefs(repo, refNames);
+  const offered = localRefs(repo, refNames);
 
   const stderr = io.stderr ?? ((t: string | Buffer) => process.stderr.write(t));
   const progress = new Progress((t) => stderr(t), quiet ? 'off' : io.tty === true ? 'tty' : verbose ? 'lines' : 'off');
@@ -300,10 +384,68 @@ async function pushTo(dest: string, refNames: string[], o: PushCliOptions, io: P
   const lastRemoteLine = () => relay.lastLine();
   const where = describeRemote(remote);
 
-  const link = await openLink(remote, o, io, onStderr).catch((e: unknown) => {
+  const pullForm = (commands: readonly string[]) => {
+    if (remote.kind !== 'ssh') throw new Error('unreachable: the pull form needs ssh');
+    return pushThroughPull({
+      remote,
+      repo,
+      refs: offered,
+      named: refNames.length > 0,
+      commands,
+      flags: { dryRun, force: o.force, quiet, verbose },
+      connect: () => openForwarding(remote, o, io, onStderr),
+      ...(verbose ? { log: (line: string) => progress.interject(`${line}\n`) } : {}),
+    });
+  };
+  const endPull = (outcome: PullOutcome): number => {
+    if (remote.kind !== 'ssh') return 1;
+    const failure = pullFailure(outcome, remote, lastRemoteLine());
+    relay.end([failure?.message ?? '']);
+    if (failure !== undefined) throw failure;
+    if (outcome.kind === 'ran' && !quiet) {
+      const which = refNames.length > 0 ? refNames.join(', ') : `every ref it was offered (${offered.size})`;
+      io.err(`ostree-push: ${where}: '${outcome.command}' ${dryRun ? 'checked (dry run)' : 'pulled'} ${which} from this repository (exit 0; its own lines above say what moved)`);
+    }
+    if (outcome.kind === 'ran') pulled(outcome.command, offered);
+    return 0;
+  };
+  if (remote.kind === 'ssh' && (protocol === 'pull' || (protocol === 'auto' && o.commands !== undefined))) {
+    return endPull(await pullForm(o.commands ?? DEFAULT_PULL_COMMANDS));
+  }
+
+  const opened = await openLink(remote, o, io, onStderr).catch((e: unknown) => {
     relay.end([asOstreePushError(e).message]);
     throw e;
   });
+  let link: Transport = opened;
+  // auto: read the receiver's INFO first (push-protocol.ts).
+  if (remote.kind === 'ssh' && protocol === 'auto' && o.receiveCommand === undefined) {
+    const peeked = await peekInfo(opened.stdout);
+    link = { ...opened, stdout: peeked.input };
+    const probe = probeOf(peeked.info);
+    let commands: readonly string[] | undefined;
+    if (probe.kind === 'legacy') {
+      commands = DEFAULT_PULL_COMMANDS.filter((c) => c !== 'ostree-receive');
+    } else if (probe.kind === 'none') {
+      const status = await opened.exit.then(
+        (code) => code,
+        (e: unknown) => (asOstreePushError(e).code === 'TRANSPORT_RECEIVER_MISSING' ? 127 : undefined),
+      );
+      if (status === 127 || status === 2) commands = DEFAULT_PULL_COMMANDS;
+    }
+    if (commands !== undefined) {
+      if (verbose) progress.interject(`the receiver on ${where} ${probe.kind === 'legacy' ? 'speaks plain version 0 (no extensions)' : 'did not start'}: trying the pull form (${commands.join(', ')})\n`);
+      const outcome = await pullForm(commands);
+      if (outcome.kind === 'ran') {
+        opened.kill();
+        link.stdout.destroy();
+        return endPull(outcome);
+      }
+      if (probe.kind === 'legacy') {
+        io.err(`ostree-push: warning: the receiver on ${where} is a plain version-0 receiver, which reads no server configuration (and ${outcome.tried.join(', ')} is not there): no root, signature, permission or hook policy of the server applies to this push`);
+      }
+    }
+  }
   // Idle until the receiver's INFO arrives: compile the message validators meanwhile.
   setImmediate(prepareValidators);
   let interrupted = false;

@@ -10,6 +10,11 @@
  * for what would move). skipped counts what the plan held but was not sent
  * (a dry run, or a push stopped by a refusal). A run that failed before a
  * session has empty refs and zero counts, and its error.
+ *
+ * A push in the pull form (push-pull-form.ts) that succeeded adds
+ * `"protocol": "pull"` and `"command"` (the server's command that pulled),
+ * lists each ref offered with status `offered` (what the server took is in
+ * its own output, not known here) and zero counts.
  */
 import type { OstreePushError } from '../errors.js';
 import type { PushResult } from '../protocol/pusher.js';
@@ -42,5 +47,15 @@ export function jsonSummary(i: JsonSummaryInput): Record<string, unknown> {
     objects: { sent: r?.objectsSent ?? 0, skipped: r?.objectsSkipped ?? 0, total: r?.objectsTotal ?? 0 },
     bytes: { sent, skipped: Math.max(0, total - sent), total },
     error: i.error === undefined ? null : { code: i.error.code, message: i.error.message, exit: i.error.exitCode },
+  };
+}
+
+export function pullJsonSummary(i: { remote: string; dryRun: boolean; command: string; refs: ReadonlyMap<string, string>; seconds: number }): Record<string, unknown> {
+  return {
+    ...jsonSummary({ remote: i.remote, dryRun: i.dryRun, result: undefined, error: undefined, seconds: i.seconds }),
+    ok: true,
+    protocol: 'pull',
+    command: i.command,
+    refs: [...i.refs].map(([ref, commit]) => ({ ref, new: commit, status: 'offered' })),
   };
 }
