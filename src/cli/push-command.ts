@@ -426,7 +426,7 @@ async function pushTo(
     let commands: readonly string[] | undefined;
     if (probe.kind === 'legacy') {
       commands = DEFAULT_PULL_COMMANDS.filter((c) => c !== 'ostree-receive');
-    } else if (probe.kind === 'none') {
+    } else if (peeked.ended) {
       const status = await opened.exit.then(
         (code) => code,
         (e: unknown) => (asOstreePushError(e).code === 'TRANSPORT_RECEIVER_MISSING' ? 127 : undefined),
@@ -435,14 +435,19 @@ async function pushTo(
     }
     if (commands !== undefined) {
       if (verbose) progress.interject(`the receiver on ${where} ${probe.kind === 'legacy' ? 'speaks plain version 0 (no extensions)' : 'did not start'}: trying the pull form (${commands.join(', ')})\n`);
-      const outcome = await pullForm(commands);
-      if (outcome.kind === 'ran') {
+      // With a version-0 session open, a pull form that cannot even start (no forwarding there) falls back to it.
+      const outcome = await pullForm(commands).catch((e: unknown) => {
+        if (probe.kind !== 'legacy') throw e;
+        return asOstreePushError(e);
+      });
+      if (!(outcome instanceof OstreePushError) && outcome.kind === 'ran') {
         opened.kill();
         link.stdout.destroy();
         return endPull(outcome);
       }
       if (probe.kind === 'legacy') {
-        io.err(`ostree-push: warning: the receiver on ${where} is a plain version-0 receiver, which reads no server configuration (and ${outcome.tried.join(', ')} is not there): no root, signature, permission or hook policy of the server applies to this push`);
+        const why = outcome instanceof OstreePushError ? `the pull form failed: ${outcome.message}` : `${outcome.tried.join(', ')} is not there`;
+        io.err(`ostree-push: warning: the receiver on ${where} is a plain version-0 receiver, which reads no server configuration (${why}): no root, signature, permission or hook policy of the server applies to this push`);
       }
     }
   }

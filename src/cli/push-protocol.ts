@@ -43,11 +43,11 @@ export function probeOf(info: InfoMessage | undefined): Probe {
 
 /**
  * Reads the first message from `input` without losing it: resolves with the
- * INFO (undefined when the stream ended first, or the first message is not
- * an INFO that decodes) and a stream that replays every byte read, then the
+ * INFO (undefined when the stream ended first, `ended`, or the first
+ * message is not an INFO that decodes) and a stream that replays every byte read, then the
  * rest of `input`. Destroying the replay destroys `input`.
  */
-export function peekInfo(input: Readable): Promise<{ info: InfoMessage | undefined; input: Readable }> {
+export function peekInfo(input: Readable): Promise<{ info: InfoMessage | undefined; ended: boolean; input: Readable }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let have = 0;
@@ -66,7 +66,7 @@ export function peekInfo(input: Readable): Promise<{ info: InfoMessage | undefin
       if (ended) replay.end();
       else input.pipe(replay);
       replay.once('close', () => input.destroy());
-      resolve({ info, input: replay });
+      resolve({ info, ended, input: replay });
     };
     const onData = (c: Buffer) => {
       chunks.push(c);
