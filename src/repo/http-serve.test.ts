@@ -15,6 +15,7 @@ import { tmpDir } from '../../testkit/tmp.js';
 import { needTools } from '../../testkit/tools.js';
 import { commitTree, initArchiveRepo } from './builder.js';
 import { serveRepo } from './http-serve.js';
+import { readCommit } from './traverse.js';
 
 async function source(t: Parameters<typeof tmpDir>[0]) {
   const dir = tmpDir(t, 'http-serve');
@@ -117,4 +118,24 @@ test('it listens on 127.0.0.1 only', async (t) => {
   t.after(() => server.close());
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
   assert.equal(server.urlFor(4242), `http://127.0.0.1:4242/${server.prefix}`);
+});
+
+test('only objects the snapshot reaches are served: another ref\'s objects are not, the parents\' commits are', async (t) => {
+  const s = await source(t);
+  const c2 = (await commitTree(s.repo, { tree: tree(5), timestamp: 2, branch: 'main', parent: s.c1 })).commit;
+  const server = await serveRepo(s.repo, new Map([['main', c2]]));
+  t.after(() => server.close());
+  const p = `/${server.prefix}`;
+  const path = (c: string, ext: string) => `${p}/objects/${c.slice(0, 2)}/${c.slice(2)}.${ext}`;
+  assert.equal((await raw(server.port, 'GET', path(c2, 'commit'))).status, 200);
+  // The parent commit (for a client checking ancestry), not its tree.
+  assert.equal((await raw(server.port, 'GET', path(s.c1, 'commit'))).status, 200);
+  // private/work's commit exists in the repository but is not pushed.
+  assert.equal((await raw(server.port, 'GET', path(s.other, 'commit'))).status, 404);
+  // A file only private/work's tree holds (tree(2)'s files are all in tree(5) too, so check its root dirtree instead).
+  const otherRoot = (await readCommit(s.repo.path, s.other)).rootDirtree;
+  const mainRoot = (await readCommit(s.repo.path, c2)).rootDirtree;
+  assert.notEqual(otherRoot, mainRoot);
+  assert.equal((await raw(server.port, 'GET', path(otherRoot, 'dirtree'))).status, 404);
+  assert.equal((await raw(server.port, 'GET', path(mainRoot, 'dirtree'))).status, 200);
 });

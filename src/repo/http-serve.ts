@@ -12,7 +12,11 @@
  *   PREFIX/refs/heads/REF         `CHECKSUM\n`, for the refs of the snapshot only
  *   PREFIX/objects/XX/REST.EXT    the object file, EXT one of commit, commitmeta,
  *                                 dirtree, dirmeta, filez; opened O_NOFOLLOW,
- *                                 regular files only
+ *                                 regular files only; only an object the
+ *                                 snapshot's commits reach, or a commit (and
+ *                                 its commitmeta) of their parent chains, so
+ *                                 that a client can check ancestry: nothing
+ *                                 of the refs not pushed
  *
  * PREFIX is a random 128-bit path component: the forwarded port is
  * reachable by every local user of the machine it is forwarded to, and a
@@ -26,9 +30,11 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, createReadStream, fstatSync, openSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { objectRelPath } from './object-names.js';
 import { isValidRefName } from './ref-names.js';
 import type { Repo } from './repo.js';
 import { buildSummaryFrom, diskCommitReader } from './summary.js';
+import { closure, parentChain } from './traverse.js';
 
 export interface ServedRequest {
   method: string;
@@ -58,6 +64,24 @@ export interface ServeOptions {
   onRequest?: (r: ServedRequest) => void;
 }
 
+/**
+ * The object paths a pull of `commits` may ask for: each commit's closure
+ * (leaves not checked: a missing one is a 404 when asked for), and every
+ * commit of their parent chains present here, with commitmeta.
+ */
+async function reachablePaths(repo: Repo, commits: readonly string[]): Promise<Set<string>> {
+  const paths = new Set<string>();
+  const seen = new Set<string>();
+  for (const commit of commits) {
+    for await (const o of closure(repo.path, commit, { seen, checkLeaves: false })) paths.add(objectRelPath(o.checksum, o.type));
+    for (const { checksum } of await parentChain(repo.path, commit)) {
+      paths.add(objectRelPath(checksum, 'commit'));
+      paths.add(objectRelPath(checksum, 'commitmeta'));
+    }
+  }
+  return paths;
+}
+
 const OBJECT_PATH = /^objects\/[0-9a-f]{2}\/[0-9a-f]{62}\.(commit|commitmeta|dirtree|dirmeta|filez)$/;
 const LOG_MAX = 10_000;
 
@@ -73,6 +97,7 @@ export async function serveRepo(repo: Repo, refs: ReadonlyMap<string, string>, o
     await buildSummaryFrom({ mode: 'archive', config: repo.config, heads: [...refs], mirrors: [], readCommit: diskCommitReader(repo) }),
   );
   const config = Buffer.from('[core]\nrepo_version=1\nmode=archive-z2\n');
+  const reachable = await reachablePaths(repo, [...new Set(refs.values())]);
   const log: ServedRequest[] = [];
   const record = (r: ServedRequest) => {
     if (log.length >= LOG_MAX) log.shift();
@@ -131,7 +156,7 @@ export async function serveRepo(repo: Repo, refs: ReadonlyMap<string, string>, o
       const commit = refs.get(path.slice('refs/heads/'.length));
       return commit === undefined ? answer(req, res, path, 404) : answer(req, res, path, 200, Buffer.from(`${commit}\n`));
     }
-    if (OBJECT_PATH.test(path)) {
+    if (OBJECT_PATH.test(path) && reachable.has(path)) {
       return serveObject(req, res, path);
     }
     answer(req, res, path, 404);
