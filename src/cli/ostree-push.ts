@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
- * ostree-push [--repo=PATH] [-f] [-n] [--json] [-v|-q] [--ssh=openssh|builtin]
- *             [--ssh-command=CMD] [--receive-command=CMD] REMOTE [REF...]
+ * ostree-push [--repo=PATH] [-f] [-n] [--json] [-v|-q] [--protocol=auto|v0|pull]
+ *             [--ssh=openssh|builtin] [--ssh-command=CMD] [-p PORT] [-o OPTION] [-i FILE]
+ *             [--receive-command=CMD] [--command=CMD] REMOTE [REF...]
  *
  * See push-command.ts for the options and exit statuses. Results and errors
  * go to stderr, one line each; --help goes to stdout.
