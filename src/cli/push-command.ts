@@ -384,9 +384,19 @@ async function pushTo(
   const lastRemoteLine = () => relay.lastLine();
   const where = describeRemote(remote);
 
-  const pullForm = (commands: readonly string[]) => {
+  const pullForm = async (commands: readonly string[]) => {
     if (remote.kind !== 'ssh') throw new Error('unreachable: the pull form needs ssh');
-    return pushThroughPull({
+    const abort = new AbortController();
+    const stop = (io.onInterrupt ?? defaultInterrupt)(() => abort.abort());
+    try {
+      return await pullFormWith(remote, commands, abort.signal);
+    } finally {
+      stop();
+    }
+  };
+  const pullFormWith = (remote: Extract<Remote, { kind: 'ssh' }>, commands: readonly string[], signal: AbortSignal) =>
+    pushThroughPull({
+      signal,
       remote,
       repo,
       refs: offered,
@@ -396,7 +406,6 @@ async function pushTo(
       connect: () => openForwarding(remote, o, io, onStderr),
       ...(verbose ? { log: (line: string) => progress.interject(`${line}\n`) } : {}),
     });
-  };
   const endPull = (outcome: PullOutcome): number => {
     if (remote.kind !== 'ssh') return 1;
     const failure = pullFailure(outcome, remote, lastRemoteLine());
@@ -410,7 +419,11 @@ async function pushTo(
     return 0;
   };
   if (remote.kind === 'ssh' && (protocol === 'pull' || (protocol === 'auto' && o.commands !== undefined))) {
-    return endPull(await pullForm(o.commands ?? DEFAULT_PULL_COMMANDS));
+    const outcome = await pullForm(o.commands ?? DEFAULT_PULL_COMMANDS).catch((e: unknown) => {
+      relay.end([asOstreePushError(e).message]);
+      throw e;
+    });
+    return endPull(outcome);
   }
 
   const opened = await openLink(remote, o, io, onStderr).catch((e: unknown) => {
@@ -437,8 +450,13 @@ async function pushTo(
       if (verbose) progress.interject(`the receiver on ${where} ${probe.kind === 'legacy' ? 'speaks plain version 0 (no extensions)' : 'did not start'}: trying the pull form (${commands.join(', ')})\n`);
       // With a version-0 session open, a pull form that cannot even start (no forwarding there) falls back to it.
       const outcome = await pullForm(commands).catch((e: unknown) => {
-        if (probe.kind !== 'legacy') throw e;
-        return asOstreePushError(e);
+        const err = asOstreePushError(e);
+        if (probe.kind !== 'legacy' || err.code === 'TRANSPORT_INTERRUPTED') {
+          opened.kill();
+          relay.end([err.message]);
+          throw err;
+        }
+        return err;
       });
       if (!(outcome instanceof OstreePushError) && outcome.kind === 'ran') {
         opened.kill();

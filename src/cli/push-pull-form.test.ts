@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { commitTree } from '../repo/builder.js';
 import { shellQuote } from '../transport/transport.js';
 import { ostreeFsck, ostreeRevParse } from '../../testkit/ostree.js';
+import { execFileSync } from 'node:child_process';
 import { fixture, ostreePush, remoteOf, tree } from '../../testkit/ssh-push.js';
 import { startSshd, type Sshd } from '../../testkit/sshd.js';
 import { needTools } from '../../testkit/tools.js';
@@ -55,6 +56,7 @@ function plainV0Receiver(sshd: Sshd): void {
   chmodSync(script, 0o755);
 }
 
+const ostreeRevParseSync = (repo: string, ref: string) => execFileSync('ostree', ['rev-parse', `--repo=${repo}`, ref], { stdio: 'pipe' });
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : []);
 const URL_RE = 'http://127\\.0\\.0\\.1:\\d+/[0-9a-f]{32}';
 
@@ -180,6 +182,31 @@ test('-p, -o and -i with OpenSSH: the system ssh, configured by the options alon
   const wrongPort = await ostreePush([`--repo=${f.src.path}`, '-p', '1', ...o, '-i', sshd.userKey, '--json', remoteOf(sshd, f.dest)], { env });
   assert.equal(wrongPort.code, 3, wrongPort.stderr);
   assert.equal((JSON.parse(wrongPort.stdout) as { error: { code: string } }).error.code, 'TRANSPORT_UNREACHABLE');
+});
+
+test('Ctrl-C during the pull form: exit 3 (TRANSPORT_INTERRUPTED), the connection and the HTTP server closed, nothing left here', { timeout: 120_000 }, async (t) => {
+  if (!needTools(t, 'sshd', 'ssh', 'ostree')) return;
+  const { f, sshd, remote } = await setup(t);
+  // A server command that says it started, then waits as a long pull would (until the test's files are removed).
+  // (The pusher holds the remote's last line back until the end: the first is shown when the second comes.)
+  const script = join(sshd.binDir, 'ostree-receive-1');
+  writeFileSync(script, `#!/bin/sh\necho pulling >&2\necho waiting >&2\nwhile [ -e ${shellQuote(script)} ]; do sleep 0.2; done\n`);
+  chmodSync(script, 0o755);
+  let interrupt: (() => void) | undefined;
+  const r = await ostreePush([`--repo=${f.src.path}`, `--ssh-command=${sshd.sshCommand}`, '--protocol=pull', '--json', remote], {
+    onInterrupt: (h) => {
+      interrupt = h;
+      return () => undefined;
+    },
+    // The pause point: the server's first line.
+    stderr: (text) => {
+      if (text.toString().includes('pulling')) interrupt?.();
+    },
+  });
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'TRANSPORT_INTERRUPTED');
+  assert.match(r.stderr, /^ostree-push: interrupted; the server publishes nothing unless its pull had completed/m);
+  assert.throws(() => ostreeRevParseSync(f.dest, 'main'));
 });
 
 test('option misuse is a usage error (exit 2), one line', async (t) => {

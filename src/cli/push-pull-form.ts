@@ -60,6 +60,8 @@ export interface PullFormInput {
   /** Opens the connection (OpenSSH or built-in). */
   connect: () => Promise<ForwardingLink>;
   log?: (line: string) => void;
+  /** Ctrl-C: the connection and the HTTP server are closed at once (the server's pull then fails, unless it had finished). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -70,6 +72,14 @@ export interface PullFormInput {
 export async function pushThroughPull(i: PullFormInput): Promise<PullOutcome> {
   let server: RepoHttpServer | undefined;
   let link: ForwardingLink | undefined;
+  const onAbort = () => {
+    void link?.close();
+    void server?.close();
+  };
+  i.signal?.addEventListener('abort', onAbort);
+  const aborted = () => i.signal?.aborted === true;
+  const interrupted = () =>
+    new TransportError('TRANSPORT_INTERRUPTED', `interrupted; the server publishes nothing unless its pull had completed: check the refs on ${i.remote.host}`, { host: i.remote.host });
   try {
     server = await serveRepo(i.repo, i.refs, i.log === undefined ? {} : { onRequest: (r) => i.log?.(`http: ${r.method} ${r.path} ${r.status}`) });
     i.log?.(`serving ${i.refs.size} ref(s) of ${i.repo.path} on 127.0.0.1:${server.port}`);
@@ -81,7 +91,12 @@ export async function pushThroughPull(i: PullFormInput): Promise<PullOutcome> {
     for (const command of i.commands) {
       const line = pullCommandLine(command, i.remote.path, url, i.named ? [...i.refs.keys()] : [], i.flags);
       i.log?.(`running ${line}`);
-      const exit = await link.run(line);
+      if (aborted()) throw interrupted();
+      const exit = await link.run(line).catch((e: unknown) => {
+        if (aborted()) throw interrupted();
+        throw e;
+      });
+      if (aborted()) throw interrupted();
       if (exit === 127) {
         tried.push(command);
         i.log?.(`${command}: not found on ${i.remote.host} (exit 127)`);
@@ -90,7 +105,11 @@ export async function pushThroughPull(i: PullFormInput): Promise<PullOutcome> {
       return { kind: 'ran', command, exit, served: server.log.filter((r) => r.status === 200).length };
     }
     return { kind: 'missing', tried };
+  } catch (e) {
+    if (aborted()) throw interrupted();
+    throw e;
   } finally {
+    i.signal?.removeEventListener('abort', onAbort);
     await link?.close();
     await server?.close();
   }
