@@ -15,6 +15,7 @@ import { tmpDir } from '../../testkit/tmp.js';
 import { needTools } from '../../testkit/tools.js';
 import { commitTree, initArchiveRepo } from './builder.js';
 import { serveRepo } from './http-serve.js';
+import { Repo } from './repo.js';
 import { readCommit } from './traverse.js';
 
 async function source(t: Parameters<typeof tmpDir>[0]) {
@@ -79,6 +80,9 @@ test('the server refuses traversal, unknown paths, listings, symlinks, paths wit
 
   const ok = await raw(server.port, 'GET', `${p}/${commitPath}`);
   assert.equal(ok.status, 200);
+  // Detached metadata (where signatures live) is served beside its commit.
+  writeFileSync(s.repo.resolve(commitPath.replace(/\.commit$/, '.commitmeta')), 'detached');
+  assert.deepEqual(await raw(server.port, 'GET', `${p}/${commitPath}meta`), { status: 200, body: 'detached' });
   assert.equal((await raw(server.port, 'GET', `${p}/refs/heads/main`)).body, `${s.c1}\n`);
   const head = await raw(server.port, 'HEAD', `${p}/config`);
   assert.deepEqual(head, { status: 200, body: '' });
@@ -138,4 +142,26 @@ test('only objects the snapshot reaches are served: another ref\'s objects are n
   assert.notEqual(otherRoot, mainRoot);
   assert.equal((await raw(server.port, 'GET', path(otherRoot, 'dirtree'))).status, 404);
   assert.equal((await raw(server.port, 'GET', path(mainRoot, 'dirtree'))).status, 200);
+});
+
+test('a bare-user-only source is served in its archive form: a real ostree pull of it, fsck clean', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const dir = tmpDir(t, 'http-serve-bare');
+  const src = join(dir, 'src');
+  const files = join(dir, 'files');
+  mkdirSync(join(files, 'sub'), { recursive: true });
+  writeFileSync(join(files, 'a'), 'alpha\n'.repeat(1000));
+  writeFileSync(join(files, 'sub', 'b'), 'beta\n');
+  symlinkSync('a', join(files, 'link'));
+  await ostree(['init', '--mode=bare-user-only', `--repo=${src}`]);
+  const commit = (await ostree(['commit', `--repo=${src}`, '-b', 'main', '-s', 'bare', `--tree=dir=${files}`])).trim();
+  const server = await serveRepo(Repo.open(src), new Map([['main', commit]]));
+  t.after(() => server.close());
+  const client = join(dir, 'client');
+  await ostree(['init', '--mode=archive', `--repo=${client}`]);
+  await ostree(['remote', 'add', `--repo=${client}`, '--no-gpg-verify', 'origin', server.url]);
+  await ostree(['pull', `--repo=${client}`, 'origin', 'main'], { timeout: 120_000 });
+  assert.equal(await ostreeRevParse(client, 'origin:main'), commit);
+  const fsck = await ostreeFsck(client);
+  assert.equal(fsck.code, 0, fsck.stderr);
 });

@@ -10,9 +10,11 @@
  *   PREFIX/summary                the summary of the snapshot's refs (built
  *                                 here, so it is never stale; no summary.sig)
  *   PREFIX/refs/heads/REF         `CHECKSUM\n`, for the refs of the snapshot only
- *   PREFIX/objects/XX/REST.EXT    the object file, EXT one of commit, commitmeta,
- *                                 dirtree, dirmeta, filez; opened O_NOFOLLOW,
- *                                 regular files only; only an object the
+ *   PREFIX/objects/XX/REST.EXT    the object in its archive form, EXT one of commit,
+ *                                 commitmeta, dirtree, dirmeta, filez, read
+ *                                 through the repository's object store (so a
+ *                                 bare-family source is served as an archive
+ *                                 one; files opened O_NOFOLLOW); only an object the
  *                                 snapshot's commits reach, or a commit (and
  *                                 its commitmeta) of their parent chains, so
  *                                 that a client can check ancestry: nothing
@@ -27,10 +29,11 @@
  * only (405 otherwise). Bound to 127.0.0.1 on an ephemeral port.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, fstatSync, openSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { objectRelPath } from './object-names.js';
+import { Readable } from 'node:stream';
+import { objectRelPath, type ObjectType } from './object-names.js';
+import type { ObjectReader } from './object-store.js';
 import { isValidRefName } from './ref-names.js';
 import type { Repo } from './repo.js';
 import { buildSummaryFrom, diskCommitReader } from './summary.js';
@@ -114,33 +117,31 @@ export async function serveRepo(repo: Repo, refs: ReadonlyMap<string, string>, o
   };
 
   const serveObject = (req: IncomingMessage, res: ServerResponse, path: string) => {
-    let fd: number;
+    const m = OBJECT_PATH.exec(path);
+    const ext = m?.[1] ?? '';
+    const checksum = path.slice('objects/'.length, 'objects/'.length + 2) + path.slice('objects/xx/'.length, 'objects/xx/'.length + 62);
+    const type: ObjectType = ext === 'filez' ? 'file' : (ext as ObjectType);
+    let reader: ObjectReader;
     try {
-      fd = openSync(repo.resolve(path), constants.O_RDONLY | constants.O_NOFOLLOW);
+      reader = repo.objects.openReader(checksum, type);
     } catch {
-      answer(req, res, path, 404);
-      return;
-    }
-    let size: number;
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) throw new Error('not a file');
-      size = st.size;
-    } catch {
-      closeSync(fd);
       answer(req, res, path, 404);
       return;
     }
     record({ method: req.method ?? '', path, status: 200 });
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
-    if (req.method === 'HEAD' || size === 0) {
-      closeSync(fd);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': reader.size });
+    if (req.method === 'HEAD') {
+      reader.close();
       res.end();
       return;
     }
-    const stream = createReadStream('', { fd, autoClose: true });
+    const stream = Readable.from(reader);
+    // A file that changes while read (REPO_CORRUPT_OBJECT): the client sees a cut response, never wrong bytes as whole.
     stream.once('error', () => res.destroy());
-    res.once('close', () => stream.destroy());
+    res.once('close', () => {
+      stream.destroy();
+      reader.close();
+    });
     stream.pipe(res);
   };
 
