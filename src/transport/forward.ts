@@ -119,7 +119,8 @@ export async function openSshForwarding(remote: SshRemote, options: OpenSshForwa
     removed = true;
     rmSync(dir, { recursive: true, force: true });
   };
-  const master = sshArgv(custom, ['-N', '-M', '-S', control, ...keep, ...extra, ...port, user]);
+  // ControlPersist (from ~/.ssh/config) would send the master to the background, out of our reach: not here.
+  const master = sshArgv(custom, ['-N', '-M', '-S', control, '-o', 'ControlPersist=no', ...keep, ...extra, ...port, user]);
   let child: ChildProcess;
   try {
     child = spawn(master.file, master.args, { stdio: ['ignore', 'ignore', 'pipe'], env });
@@ -188,9 +189,12 @@ export async function openSshForwarding(remote: SshRemote, options: OpenSshForwa
     },
     close: () => {
       closing ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
+        // A master that went to the background anyway is still reached through its socket.
+        if (existsSync(control)) {
           const { file, args } = client(['-O', 'exit']);
           await runSsh(file, args, env, undefined).catch(() => undefined);
+        }
+        if (child.exitCode === null && child.signalCode === null) {
           // -O exit ends the master; a master that does not go in 5 s is killed.
           const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
           timer.unref();
