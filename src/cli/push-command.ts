@@ -175,6 +175,9 @@ async function openLink(remote: Remote, o: LinkOptions, io: PushIo, onStderr: (c
   });
 }
 
+/** What 1.x's `ostree-receive` (argparse) says when given `--repo=PATH` instead of REPO URL. */
+const PULL_FORM_USAGE = /: error: (unrecognized arguments|the following arguments are required)/;
+
 /** The user's -o and -i as OpenSSH words. */
 function openSshOptions(o: LinkOptions): string[] {
   return [...(o.sshOption ?? []).flatMap((v) => ['-o', v]), ...(o.identity ?? []).flatMap((f) => ['-i', f])];
@@ -444,7 +447,8 @@ async function pushTo(
         (code) => code,
         (e: unknown) => (asOstreePushError(e).code === 'TRANSPORT_RECEIVER_MISSING' ? 127 : undefined),
       );
-      if (status === 127 || status === 2) commands = DEFAULT_PULL_COMMANDS;
+      // 127: no version-0 receiver; 2 with argparse's words: a 1.0/1.1 `ostree-receive`, the pull form's, refusing --repo.
+      if (status === 127 || (status === 2 && PULL_FORM_USAGE.test(lastRemoteLine()))) commands = DEFAULT_PULL_COMMANDS;
     }
     if (commands !== undefined) {
       if (verbose) progress.interject(`the receiver on ${where} ${probe.kind === 'legacy' ? 'speaks plain version 0 (no extensions)' : 'did not start'}: trying the pull form (${commands.join(', ')})\n`);

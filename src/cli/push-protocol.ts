@@ -16,9 +16,10 @@
  *   with `ostree-receive-1`; when the server has that, it pulls and the
  *   version-0 session is closed unused; when it has not (exit 127), the push
  *   goes on in the version-0 session, after one warning line. A server
- *   without a version-0 receiver (the remote shell exits 127, or 2 for a
- *   receiver that does not know `--repo`, as 1.0 and 1.1 servers' ostree-receive) is tried in the
- *   pull form with the whole command list.
+ *   without a version-0 receiver (the remote shell exits 127, or the
+ *   receiver exits 2 with argparse's complaint about `--repo`, as the
+ *   `ostree-receive` of 1.0 and 1.1 servers does) is tried in the pull form
+ *   with the whole command list.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { capabilitiesOf } from '../protocol/endpoint.js';

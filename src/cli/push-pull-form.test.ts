@@ -12,7 +12,7 @@
  * from 1.x (-p, -o, -i with OpenSSH, --command).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -158,6 +158,35 @@ test('--protocol=auto: ours speaks version 0; a plain version-0 receiver with os
   assert.equal(forced.code, 0, forced.stderr);
   assert.doesNotMatch(forced.stderr, /warning/);
   assert.equal(await ostreeRevParse(f.dest, 'main'), c4);
+});
+
+test('--protocol=auto: a 1.0/1.1 server (its ostree-receive is the pull form and refuses --repo) gets the pull form; our receiver failing before INFO is reported as it is', async (t) => {
+  if (!needTools(t, 'sshd', 'ssh', 'ostree')) return;
+  const { f, sshd, remote } = await setup(t);
+  const log = pullingStandIn(sshd);
+  // ostree-receive answers --repo as Python's argparse does, else pulls; no ostree-receive-1.
+  renameSync(join(sshd.binDir, 'ostree-receive-1'), join(sshd.binDir, 'pull-stand-in'));
+  const script = join(sshd.binDir, 'ostree-receive');
+  writeFileSync(
+    script,
+    `#!/bin/sh\ncase "$1" in --repo=*) echo "usage: ostree-receive [-h] REPO URL [REF ...]" >&2; echo "ostree-receive: error: the following arguments are required: URL" >&2; exit 2;; esac\nexec ${shellQuote(join(sshd.binDir, 'pull-stand-in'))} "$@"\n`,
+  );
+  chmodSync(script, 0o755);
+  const old = await ostreePush([`--repo=${f.src.path}`, `--ssh-command=${sshd.sshCommand}`, remote, 'main']);
+  assert.equal(old.code, 0, old.stderr);
+  assert.match(old.stderr, /'ostree-receive' pulled main/);
+  assert.equal(lines(log).length, 1);
+  assert.equal(await ostreeRevParse(f.dest, 'main'), f.c1);
+
+  // Our own receiver with a configuration it refuses: exit 2 before INFO, its own line, no pull form tried.
+  const conf = join(sshd.dir, 'bad.conf');
+  writeFileSync(conf, 'root: [\n');
+  const ours = await startSshd(t, { env: { OSTREE_RECEIVE_CONF: conf } });
+  const oursLog = pullingStandIn(ours);
+  const refused = await ostreePush([`--repo=${f.src.path}`, `--ssh-command=${ours.sshCommand}`, remoteOf(ours, f.dest), 'main']);
+  assert.notEqual(refused.code, 0, refused.stderr);
+  assert.match(refused.stderr, /failed before the session began \(exit 2\): ostree-receive: .*bad\.conf/);
+  assert.deepEqual(lines(oursLog), []);
 });
 
 test('-p, -o and -i with OpenSSH: the system ssh, configured by the options alone', async (t) => {
