@@ -53,6 +53,8 @@ export class MessageWriter {
   #broken: OstreePushError | null = null;
   #bytesWritten = 0;
   #corked = false;
+  /** The PUTOBJECT whose body went out and whose payload must come next. */
+  #owed: PutObjectMessage | null = null;
 
   constructor(w: Writable) {
     this.#w = w;
@@ -81,6 +83,7 @@ export class MessageWriter {
       });
     }
     this.#check();
+    this.#checkNotOwed();
     await this.#write(encoded(message, order));
   }
 
@@ -90,9 +93,28 @@ export class MessageWriter {
     payload: AsyncIterable<Uint8Array>,
     order: ByteOrder = 'le',
   ): Promise<void> {
-    this.#check();
     const message: PutObjectMessage = { type: 'PUTOBJECT', object: put.object, size: put.size, extra: put.extra ?? new Map() };
+    await this.sendPutObjectBody(message, order);
+    await this.sendPayload(payload);
+  }
+
+  /**
+   * Sends a PUTOBJECT's header and body only; `sendPayload` must follow
+   * before anything else is sent (the peer expects the payload next).
+   */
+  async sendPutObjectBody(message: PutObjectMessage, order: ByteOrder = 'le'): Promise<void> {
+    this.#check();
+    this.#checkNotOwed();
+    this.#owed = message;
     await this.#write(encodeMessage(message, order));
+  }
+
+  /** Streams the payload owed after `sendPutObjectBody`: exactly its `size` bytes. */
+  async sendPayload(payload: AsyncIterable<Uint8Array>): Promise<void> {
+    const put = this.#owed;
+    if (put === null) throw new WireError('WIRE_PAYLOAD_SIZE_MISMATCH', 'a payload must follow a PUTOBJECT body', { object: '', expected: '0', actual: 'a payload' });
+    this.#owed = null;
+    this.#check();
     let sent = 0n;
     try {
       for await (const chunk of payload) {
@@ -111,6 +133,11 @@ export class MessageWriter {
       throw e;
     }
     if (sent !== put.size) throw this.#break(put, String(sent));
+  }
+
+  /** A PUTOBJECT body was sent and its payload not yet. */
+  get owesPayload(): boolean {
+    return this.#owed !== null;
   }
 
   /** Hands what this turn has written to the stream now, instead of at the next tick. */
@@ -151,6 +178,12 @@ export class MessageWriter {
     const w = this.#w;
     if (this.#closed || w.destroyed || w.writableEnded) throw this.#closedError();
     if (this.#broken !== null) throw this.#broken;
+  }
+
+  /** Anything but the payload owed after a PUTOBJECT body would put the stream out of step. */
+  #checkNotOwed(): void {
+    const put = this.#owed;
+    if (put !== null) throw this.#break(put, '0 (another message was sent instead)');
   }
 
   async #write(chunk: Uint8Array): Promise<void> {
