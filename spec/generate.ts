@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import errorSpec from './errors.json' with { type: 'json' };
-import { type Machine, PUSHER, RECEIVER } from './machine.js';
+import { guardNames, type Machine, PUSHER, RECEIVER } from './machine.js';
 import { DEFS_SCHEMA, type JsonSchema, MESSAGE_SCHEMAS } from './schemas.js';
 import { declarations } from './typegen.js';
 
@@ -163,6 +163,11 @@ export function machineNames(m: Machine): { prefix: string; lines: string[] } {
   // States the endpoint leaves by sending: it owes the peer a message there.
   const sending = Object.keys(m.states).filter((s) => m.transitions.some((t) => t.from === s && t.event.startsWith('send:')));
   const ctx = Object.entries(m.context ?? {}).map(([n, c]) => `  ${n}: { initial: ${c.initial}, max: ${c.max} },`);
+  // For each action and each local guard, the events of the transitions that name it: what its handler is given.
+  const eventsOf = (named: (t: Machine['transitions'][number]) => readonly string[], names: readonly string[]): string[] =>
+    names.map((n) => `  ${n}: ${union([...new Set(m.transitions.filter((t) => named(t).includes(n)).map((t) => t.event))])};`);
+  const actionEvents = eventsOf((t) => t.actions ?? [], Object.keys(m.actions));
+  const guardEvents = eventsOf((t) => guardNames(t), guardsOf('local'));
   const lines = [
     `// ${m.id} (spec/machines/${m.id}.json)`,
     '',
@@ -192,12 +197,26 @@ export function machineNames(m: Machine): { prefix: string; lines: string[] } {
     `export const ${U}_CONTEXT = ${ctx.length === 0 ? '{}' : `{\n${ctx.join('\n')}\n}`} as const;`,
     `export type ${P}ContextVar = keyof typeof ${U}_CONTEXT;`,
     '',
+    `/** For each action, the events whose transitions run it (a handler is given that event's message). */`,
+    `export type ${P}ActionEvents = {`,
+    ...actionEvents,
+    '};',
+    '',
+    `/** For each local guard, the events whose transitions ask it. */`,
+    `export type ${P}LocalGuardEvents = {`,
+    ...guardEvents,
+    '};',
+    '',
     `export interface ${P}Names {`,
     `  state: ${P}State;`,
     `  event: ${P}Event;`,
     `  guard: ${P}Guard;`,
     `  action: ${P}Action;`,
     `  context: ${P}ContextVar;`,
+    `  sending: ${P}SendingState;`,
+    `  localGuard: ${P}LocalGuard;`,
+    `  actionEvents: ${P}ActionEvents;`,
+    `  guardEvents: ${P}LocalGuardEvents;`,
     '}',
     '',
   ];

@@ -80,12 +80,37 @@ export const PUSHER_CONTEXT = {
 } as const;
 export type PusherContextVar = keyof typeof PUSHER_CONTEXT;
 
+/** For each action, the events whose transitions run it (a handler is given that event's message). */
+export type PusherActionEvents = {
+  enableQuery: 'recv:INFO';
+  enableReport: 'recv:INFO';
+  plan: 'recv:INFO';
+  learn: 'recv:ANSWER';
+  sendPayload: 'send:PUTOBJECT';
+  countSent: 'send:PUTOBJECT';
+  countAnswered: 'recv:STATUS';
+  reportRefusal: 'recv:STATUS';
+  reportResult: 'recv:REPORT';
+};
+
+/** For each local guard, the events whose transitions ask it. */
+export type PusherLocalGuardEvents = {
+  wantsToAsk: 'send:QUERY';
+  hasUpdates: 'send:UPDATE' | 'send:DONE';
+  moreObjects: 'send:PUTOBJECT' | 'send:DONE';
+  windowOpen: 'send:PUTOBJECT';
+};
+
 export interface PusherNames {
   state: PusherState;
   event: PusherEvent;
   guard: PusherGuard;
   action: PusherAction;
   context: PusherContextVar;
+  sending: PusherSendingState;
+  localGuard: PusherLocalGuard;
+  actionEvents: PusherActionEvents;
+  guardEvents: PusherLocalGuardEvents;
 }
 
 // receiver (spec/machines/receiver.json)
@@ -164,10 +189,32 @@ export const RECEIVER_CONTEXT = {
 } as const;
 export type ReceiverContextVar = keyof typeof RECEIVER_CONTEXT;
 
+/** For each action, the events whose transitions run it (a handler is given that event's message). */
+export type ReceiverActionEvents = {
+  enableQuery: 'send:INFO';
+  enableReport: 'send:INFO';
+  lookUp: 'recv:QUERY';
+  beginStaging: 'recv:UPDATE';
+  keepObject: 'recv:PUTOBJECT';
+  discardObject: 'recv:PUTOBJECT';
+  publish: 'recv:DONE';
+  cleanup: 'recv:DONE' | 'eof' | 'error';
+};
+
+/** For each local guard, the events whose transitions ask it. */
+export type ReceiverLocalGuardEvents = {
+  updateValid: 'recv:UPDATE';
+  objectValid: 'recv:PUTOBJECT';
+};
+
 export interface ReceiverNames {
   state: ReceiverState;
   event: ReceiverEvent;
   guard: ReceiverGuard;
   action: ReceiverAction;
   context: ReceiverContextVar;
+  sending: ReceiverSendingState;
+  localGuard: ReceiverLocalGuard;
+  actionEvents: ReceiverActionEvents;
+  guardEvents: ReceiverLocalGuardEvents;
 }
