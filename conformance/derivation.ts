@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PUSHER, RECEIVER, type Machine } from '../spec/machine.js';
+import { PUSHER, RECEIVER } from '../spec/machine.js';
+import type { Machine } from '../src/protocol/machine.js';
 import type { Case } from './case.js';
 
 export function transitionKey(m: Machine, t: { from: string; event: string; to: string }): string {

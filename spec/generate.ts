@@ -13,7 +13,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import errorSpec from './errors.json' with { type: 'json' };
-import { guardNames, type Machine, PUSHER, RECEIVER } from './machine.js';
+import { guardNames, type Machine } from '../src/protocol/machine.js';
+import { PUSHER, RECEIVER } from './machine.js';
 import { DEFS_SCHEMA, type JsonSchema, MESSAGE_SCHEMAS } from './schemas.js';
 import { declarations } from './typegen.js';
 

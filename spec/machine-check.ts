@@ -2,7 +2,7 @@
  * Structural facts about one machine, checked without composing it with its
  * peer (spec/protocol.md, "Checking the machines"). Each problem is one line.
  */
-import type { Machine, Transition } from './machine.js';
+import type { Machine, Transition } from '../src/protocol/machine.js';
 
 const refsOf = (t: Transition): string[] => (t.guard === undefined ? [] : typeof t.guard === 'string' ? [t.guard] : t.guard);
 const isFault = (t: Transition): boolean => t.event === 'eof' || t.event === 'error';

@@ -6,7 +6,8 @@ import {
   PUSHER_ACTIONS, PUSHER_CONTEXT, PUSHER_EVENTS, PUSHER_GUARDS, PUSHER_STATES, type PusherState,
   RECEIVER_ACTIONS, RECEIVER_CONTEXT, RECEIVER_EVENTS, RECEIVER_GUARDS, RECEIVER_STATES,
 } from './machines.generated.js';
-import { type Config, initialConfig, type Machine, messageTypes, PUSHER, RECEIVER, transition } from './machine.js';
+import { type Config, initialConfig, type Machine, messageTypes, transition } from '../src/protocol/machine.js';
+import { PUSHER, RECEIVER } from './machine.js';
 import { structuralProblems } from './machine-check.js';
 import { MESSAGE_SCHEMAS } from './schemas.js';
 

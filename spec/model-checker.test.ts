@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkComposition, type ModelCheckResult } from './model-checker.js';
-import { type Machine, PUSHER, RECEIVER, type Transition } from './machine.js';
+import type { Machine, Transition } from '../src/protocol/machine.js';
+import { PUSHER, RECEIVER } from './machine.js';
 
 const clone = (m: Machine): Machine => structuredClone(m);
 const kinds = (r: ModelCheckResult): string[] => [...new Set(r.violations.map((v) => v.kind))].sort();

@@ -25,7 +25,7 @@
  * or with the sides disagreeing, a counter out of bounds, and a channel over
  * its bound.
  */
-import { type Config, type Event, type Machine, guardNames, initialConfig, isFinal, transition } from './machine.js';
+import { type Config, type Event, type Machine, guardNames, initialConfig, isFinal, transition } from '../src/protocol/machine.js';
 
 export interface ModelCheckOptions {
   /** Messages each direction's channel holds. */

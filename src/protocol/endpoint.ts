@@ -6,9 +6,12 @@
  * and the message. Received bodies are validated against
  * spec/messages/*.schema.json (PROTOCOL_BAD_MESSAGE).
  *
- * The engine keeps its judgement (guards of kind 'local') and its I/O side
- * effects (the machine's actions); the endpoint keeps the state. Message
- * guards (`statusOk`) are read from the message itself.
+ * An Endpoint is the engine's Actor (actor.ts) with a wire: the one owner of
+ * the machine's configuration. The engine brings its session data, a guard
+ * table (guards of kind 'local', judged from that data and the message) and
+ * a handler per action; every step runs the actions the machine returns
+ * through those handlers. Message guards (`statusOk`) are read from the
+ * message itself.
  *
  * Byte order: the writer uses `order`. With `followPeerOrder` (the receiver)
  * every received message sets `order` to the one the peer used, so answers go
@@ -16,34 +19,28 @@
  * out in the initial order ('le').
  *
  * An Endpoint is typed by its machine's names (spec/machines.generated.ts):
- * `state`, the events and the actions it returns are the machine's unions,
- * so comparing `state` with a name the machine lacks is a type error.
+ * `state`, the events, the actions and the tables are the machine's unions,
+ * so a name the machine lacks is a type error, and each handler is given
+ * the message of its events as the wire interface (no cast, no check).
  */
 import { ProtocolError } from '../errors.js';
-import { type Config, type GuardValues, type Machine, type MachineNames, type Outcome, initialConfig, isFinal, transition } from '../../spec/machine.js';
 import type { ByteOrder } from '../wire/constants.js';
-import type { Message, PutObjectMessage } from '../wire/messages.js';
+import type { Message } from '../wire/messages.js';
 import type { MessageReader, ReadResult } from '../wire/reader.js';
 import type { MessageWriter } from '../wire/writer.js';
+import { Actor, type ActorOptions, type Engine, type EngineNames, type Seen } from './actor.js';
+import type { Machine } from './machine.js';
 import { validateMessage } from './validate.js';
 
-/** One step taken: what the engine must now do is `actions`, in order. */
-export interface StepRecord<N extends MachineNames = MachineNames> {
-  from: N['state'];
-  event: N['event'];
-  to: N['state'];
-  actions: N['action'][];
-}
+export type { StepRecord } from './actor.js';
 
 /** A received message, with the validation failure when the caller asked to see invalid bodies. */
 export interface Received<A extends string = string> extends ReadResult {
-  /** The machine's actions for this step. */
+  /** The machine's actions for this step (already run). */
   actions: A[];
   /** PROTOCOL_BAD_MESSAGE for the body, when `acceptInvalid` let it through. */
   invalid?: ProtocolError;
 }
-
-export type Judge<G extends string = string> = (msg: ReadResult & { invalid?: ProtocolError }) => GuardValues<G> | Promise<GuardValues<G>>;
 
 export interface ReceiveOptions {
   /**
@@ -54,12 +51,17 @@ export interface ReceiveOptions {
   acceptInvalid?: readonly Message['type'][];
 }
 
-export interface EndpointOptions<N extends MachineNames = MachineNames> {
+/** The wire an endpoint reads and writes. */
+export interface Wire {
+  reader: MessageReader;
+  writer: MessageWriter;
+  /** Byte order of what is sent (default 'le'). */
+  order?: ByteOrder;
   /** Answer in the byte order of the last received message (the receiver). */
   followPeerOrder?: boolean;
-  /** Called after every step (tests, the simulator, -v logging). */
-  onStep?: (step: StepRecord<N>) => void;
 }
+
+
 
 /** The capability names an INFO lists (its optional `capabilities : as`). */
 export function capabilitiesOf(m: Message): Set<string> {
@@ -88,120 +90,65 @@ export function messageGuards(m: Message): Record<string, boolean> {
   }
 }
 
-/** No guard values from the caller. */
-const none = <G extends string>(): GuardValues<G> => ({}) as GuardValues<G>;
-
-function merge<G extends string>(own: Record<string, boolean>, given: GuardValues<G> | undefined): GuardValues<G> {
-  if (given === undefined) return own as GuardValues<G>;
-  if (typeof given === 'function') return (name: G) => own[name] ?? given(name);
-  return { ...given, ...own };
-}
-
-export class Endpoint<N extends MachineNames = MachineNames> {
-  #config: Config<N['state']>;
+export class Endpoint<N extends EngineNames, D, R = never> extends Actor<N, D, R> {
   order: ByteOrder;
+  readonly reader: MessageReader;
+  readonly writer: MessageWriter;
   readonly #followPeerOrder: boolean;
-  // Held as taking any step (a parameter typed by N would make Endpoint<PusherNames>
-  // unusable where an Endpoint is expected); only StepRecord<N> is ever passed.
-  readonly #onStep: ((s: StepRecord) => void) | undefined;
 
-  constructor(
-    readonly machine: Machine<N>,
-    readonly reader: MessageReader,
-    readonly writer: MessageWriter,
-    order: ByteOrder = 'le',
-    options: EndpointOptions<N> = {},
-  ) {
-    this.#config = initialConfig(machine);
-    this.order = order;
-    this.#followPeerOrder = options.followPeerOrder ?? false;
-    this.#onStep = options.onStep as ((s: StepRecord) => void) | undefined;
-  }
-
-  get state(): N['state'] {
-    return this.#config.state;
-  }
-
-  get config(): Config<N['state']> {
-    return this.#config;
-  }
-
-  get finished(): boolean {
-    return isFinal(this.machine, this.#config.state);
-  }
-
-  /** The final state's outcome, or undefined while the session runs. */
-  get outcome(): Outcome | undefined {
-    return (this.machine as Machine).states[this.#config.state]?.final;
-  }
-
-  /** Whether the machine has any transition for `event` in the current state (guards aside). */
-  allows(event: N['event']): boolean {
-    return this.machine.transitions.some((t) => t.from === this.#config.state && t.event === event);
-  }
-
-  /** Computes a step without taking it; PROTOCOL_UNEXPECTED_MESSAGE when not allowed. */
-  #plan(event: N['event'], guards: GuardValues<N['guard']>, what: string): StepRecord<N> & { next: Config<N['state']> } {
-    const step = transition(this.machine, this.#config, event, guards);
-    if ('error' in step) {
-      throw new ProtocolError('PROTOCOL_UNEXPECTED_MESSAGE', `${this.machine.id}: ${what} is not allowed in state ${this.#config.state}`, {
-        machine: this.machine.id,
-        state: this.#config.state,
-        event,
-      });
-    }
-    return { from: this.#config.state, event, to: step.next, actions: step.actions, next: { state: step.next, ctx: step.ctx } };
-  }
-
-  #take(step: StepRecord<N> & { next: Config<N['state']> }): N['action'][] {
-    this.#config = step.next;
-    const { next: _next, ...record } = step;
-    this.#onStep?.(record);
-    return step.actions;
-  }
-
-  /** Sends a message (not a PUTOBJECT with payload); returns the machine's actions. */
-  async send(message: Message, guards?: GuardValues<N['guard']>): Promise<N['action'][]> {
-    validateMessage(message);
-    // The step is taken before the write: a STATUS read concurrently (the
-    // pipelined pusher) must see the machine after this send, not before.
-    const actions = this.#take(this.#plan(`send:${message.type}` as N['event'], merge(messageGuards(message), guards), `sending ${message.type}`));
-    await this.writer.send(message, this.order);
-    return actions;
-  }
-
-  /** Sends PUTOBJECT and streams its payload (exactly `size` bytes). */
-  async sendPutObject(
-    put: Pick<PutObjectMessage, 'object' | 'size'> & { extra?: PutObjectMessage['extra'] },
-    payload: AsyncIterable<Uint8Array>,
-    guards?: GuardValues<N['guard']>,
-  ): Promise<N['action'][]> {
-    const message: PutObjectMessage = { type: 'PUTOBJECT', object: put.object, size: put.size, extra: put.extra ?? new Map() };
-    validateMessage(message);
-    const actions = this.#take(this.#plan('send:PUTOBJECT' as N['event'], merge({}, guards), 'sending PUTOBJECT'));
-    await this.writer.sendPutObject(message, payload, this.order);
-    return actions;
+  constructor(machine: Machine<N>, wire: Wire, engine: Engine<N, D, R>, options: ActorOptions<N> = {}) {
+    super(machine, engine, options);
+    this.reader = wire.reader;
+    this.writer = wire.writer;
+    this.order = wire.order ?? 'le';
+    this.#followPeerOrder = wire.followPeerOrder ?? false;
   }
 
   /**
-   * Reads the next message and steps the machine with the judge's guard
-   * values. Returns null at a clean end of stream (the 'eof' step is taken).
-   * A message the current state never accepts is refused before the judge
-   * runs (so a PUTOBJECT out of turn is never staged). On any error the
-   * caller decides what follows; call `fail()` to take the 'error' step.
+   * Sends a message and runs the actions of its step. The step is taken
+   * before the write: a STATUS read concurrently (the pipelined pusher) must
+   * see the machine after this send, not before. A PUTOBJECT's body goes
+   * out alone: its payload is the action `sendPayload`, which must call
+   * `sendPayload` here.
    */
-  async receive(judge: Judge<N['guard']> = none, options: ReceiveOptions = {}): Promise<Received<N['action']> | null> {
+  async send(message: Message): Promise<N['action'][]> {
+    validateMessage(message);
+    const event = `send:${message.type}` as N['event'];
+    const seen: Seen = { message };
+    const values = { ...(await this.judge(event, seen)), ...messageGuards(message) };
+    const step = this.take(event, values, 'PROTOCOL_UNEXPECTED_MESSAGE', `sending ${message.type}`);
+    if (message.type === 'PUTOBJECT') await this.writer.sendPutObjectBody(message, this.order);
+    else await this.writer.send(message, this.order);
+    await this.run(step, seen);
+    if (this.writer.owesPayload) throw new ProtocolError('INTERNAL', `${this.machine.id}: no payload was sent after PUTOBJECT ${message.type === 'PUTOBJECT' ? message.object : ''}`, {});
+    return step.actions;
+  }
+
+  /** Streams the payload of the PUTOBJECT just sent (exactly its `size` bytes): the `sendPayload` action's work. */
+  async sendPayload(payload: AsyncIterable<Uint8Array>): Promise<void> {
+    await this.writer.sendPayload(payload);
+  }
+
+  /**
+   * Reads the next message, judges the guards the machine asks for, steps
+   * and runs the step's actions. Returns null at a clean end of stream (the
+   * 'eof' step is taken). A message the current state never accepts is
+   * refused before any guard is judged (so a PUTOBJECT out of turn is never
+   * staged). On any error the caller decides what follows; call `fail()` to
+   * take the 'error' step.
+   */
+  async receive(options: ReceiveOptions = {}): Promise<Received<N['action']> | null> {
     const r = await this.reader.next();
     if (r === null) {
-      this.eof();
+      await this.eof();
       return null;
     }
     if (this.#followPeerOrder) this.order = r.order;
     const event = `recv:${r.message.type}` as N['event'];
     if (!this.allows(event)) {
-      throw new ProtocolError('PROTOCOL_UNEXPECTED_MESSAGE', `${this.machine.id}: received ${r.message.type} in state ${this.#config.state}`, {
+      throw new ProtocolError('PROTOCOL_UNEXPECTED_MESSAGE', `${this.machine.id}: received ${r.message.type} in state ${this.state}`, {
         machine: this.machine.id,
-        state: this.#config.state,
+        state: this.state,
         event,
       });
     }
@@ -212,22 +159,22 @@ export class Endpoint<N extends MachineNames = MachineNames> {
       if (!(e instanceof ProtocolError) || !(options.acceptInvalid ?? []).includes(r.message.type)) throw e;
       invalid = e;
     }
-    const seen: ReadResult & { invalid?: ProtocolError } = invalid === undefined ? r : { ...r, invalid };
-    const guards = await judge(seen);
-    const actions = this.#take(this.#plan(event, merge(messageGuards(r.message), guards), `received ${r.message.type}`));
-    return invalid === undefined ? { ...r, actions } : { ...r, actions, invalid };
+    const seen = { message: r.message, ...(r.payload === undefined ? {} : { payload: r.payload }), ...(invalid === undefined ? {} : { invalid }) } as Seen;
+    const values = { ...(await this.judge(event, seen)), ...messageGuards(r.message) };
+    const step = this.take(event, values, 'PROTOCOL_UNEXPECTED_MESSAGE', `received ${r.message.type}`);
+    await this.run(step, seen);
+    return invalid === undefined ? { ...r, actions: step.actions } : { ...r, actions: step.actions, invalid };
   }
 
-  /** The connection ended: takes the 'eof' step (no-op once final). */
-  eof(): N['action'][] {
+  /** The connection ended: takes the 'eof' step and runs its actions (no-op once final). */
+  async eof(): Promise<N['action'][]> {
     if (this.finished) return [];
-    return this.#take(this.#plan('eof' as N['event'], none(), 'end of stream'));
+    return (await this.step('eof' as N['event'])).actions;
   }
 
-  /** A local failure or a peer's protocol error ended the session: the 'error' step (no-op once final). */
-  fail(): N['action'][] {
+  /** A local failure or a peer's protocol error ended the session: the 'error' step and its actions (no-op once final). */
+  async fail(): Promise<N['action'][]> {
     if (this.finished) return [];
-    return this.#take(this.#plan('error' as N['event'], none(), 'error'));
+    return (await this.step('error' as N['event'])).actions;
   }
 }
-

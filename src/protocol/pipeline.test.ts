@@ -17,8 +17,10 @@ import { tmpDir } from '../../testkit/tmp.js';
 import { HEADER_SIZE, MESSAGE_TYPES, ZERO_CHECKSUM } from '../wire/constants.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
+import type { PusherNames } from '../../spec/machines.generated.js';
+import type { ActionHandlers, GuardTable } from './actor.js';
 import { Endpoint } from './endpoint.js';
-import { DEFAULT_WINDOW, MAX_WINDOW, sendPipelined } from './push-pipeline.js';
+import { DEFAULT_WINDOW, MAX_WINDOW, PIPELINE_GUARDS, PIPELINE_HANDLERS, Pipeline, type Sending } from './push-pipeline.js';
 import type { PlannedObject } from './push-plan.js';
 import { push, type PushOptions, type PushResult } from './pusher.js';
 import { receive } from './receiver.js';
@@ -113,13 +115,32 @@ test('a window above the machine bound is clamped to it: MAX_WINDOW is the pushe
   assert.equal(MAX_WINDOW, bound);
   const toReceiver = new PassThrough();
   const toPusher = new PassThrough();
-  const ep = new Endpoint(PUSHER, new MessageReader(toPusher), new MessageWriter(toReceiver));
+  // A pusher session reduced to its pipeline: the pipeline's guards and handlers, the rest idle.
+  const session = {} as { pipeline: Pipeline; ep: Endpoint<PusherNames, Sending> };
+  const handlers: ActionHandlers<PusherNames, Sending> = {
+    enableQuery: () => undefined,
+    enableReport: () => undefined,
+    plan: () => undefined,
+    learn: () => undefined,
+    reportResult: () => undefined,
+    ...PIPELINE_HANDLERS,
+  };
+  const guards: GuardTable<PusherNames, Sending> = { wantsToAsk: () => false, hasUpdates: () => true, ...PIPELINE_GUARDS };
+  const ep = new Endpoint(PUSHER, { reader: new MessageReader(toPusher), writer: new MessageWriter(toReceiver) }, { data: session as Sending, handlers, guards });
+  session.ep = ep;
+  session.pipeline = new Pipeline({
+    window: bound * 10,
+    windowBytes: Number.MAX_SAFE_INTEGER,
+    openRead: () => Object.assign((async function* () { yield new Uint8Array([0]); })(), { close: () => undefined }),
+    closed: async (what) => new Error(`closed ${what}`),
+    abort: () => undefined,
+  });
   const peerIn = new MessageReader(toReceiver);
   const peerOut = new MessageWriter(toPusher);
   const STATUS_OK = { type: 'STATUS', result: true, message: '', extra: new Map() } as const;
   await peerOut.send({ type: 'INFO', mode: 1, refs: new Map(), extra: new Map() }, 'le');
   await ep.receive();
-  await ep.send({ type: 'UPDATE', refs: new Map([['main', { from: ZERO_CHECKSUM, to: 'a'.repeat(64) }]]) }, { hasUpdates: true });
+  await ep.send({ type: 'UPDATE', refs: new Map([['main', { from: ZERO_CHECKSUM, to: 'a'.repeat(64) }]]) });
   assert.equal((await peerIn.next())?.message.type, 'UPDATE');
   await peerOut.send(STATUS_OK, 'le');
   await ep.receive();
@@ -140,13 +161,7 @@ test('a window above the machine bound is clamped to it: MAX_WINDOW is the pushe
       }
     }
   })();
-  const result = await sendPipelined(ep, objects, {
-    window: bound * 10,
-    windowBytes: Number.MAX_SAFE_INTEGER,
-    openRead: () => Object.assign((async function* () { yield new Uint8Array([0]); })(), { close: () => undefined }),
-    closed: async (what) => new Error(`closed ${what}`),
-    abort: () => undefined,
-  });
+  const result = await session.pipeline.run(ep, objects);
   await peer;
   assert.equal(result.sent, n);
   assert.equal(result.maxInFlight, bound);

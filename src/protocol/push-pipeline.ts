@@ -12,10 +12,19 @@
  *     replies still owed (a receiver with the extensions answers them false,
  *     a version-0 one may hang up instead: then the refusal stands).
  *
+ * A `Pipeline` is the pusher session's data for state `sending`: the guards
+ * `moreObjects` and `windowOpen` are computed from it, and the handlers of
+ * `countSent`, `sendPayload`, `countAnswered` and `reportRefusal` act on it
+ * (PIPELINE_GUARDS, PIPELINE_HANDLERS; the pusher's tables include them).
+ * `run` only decides when to send and when to read; what a step does is the
+ * machine's actions.
+ *
  * A window of 1 is version 0's stop-and-wait exactly.
  */
-import { PUSHER_CONTEXT } from '../../spec/machines.generated.js';
+import { PUSHER_CONTEXT, type PusherNames } from '../../spec/machines.generated.js';
 import { ProtocolError } from '../errors.js';
+import type { StatusMessage } from '../wire/messages.js';
+import type { ActionHandlers, GuardTable } from './actor.js';
 import type { Endpoint } from './endpoint.js';
 import type { PlannedObject } from './push-plan.js';
 
@@ -50,110 +59,202 @@ export interface PipelineResult {
   maxInFlight: number;
 }
 
-export async function sendPipelined(ep: Endpoint, objects: readonly PlannedObject[], o: PipelineOptions): Promise<PipelineResult> {
-  const window = Math.max(1, Math.min(MAX_WINDOW, Math.floor(o.window)));
-  const inFlight: PlannedObject[] = [];
-  let bytesInFlight = 0;
-  let maxInFlight = 0;
-  let sent = 0;
-  let bytes = 0;
-  let refusal: string | undefined;
-  let stop = false; // the reader saw the end of the stream or failed
-  let senderDone = false;
-  /** The reader failed while the sender was still fine (its failure then caused the sender's). */
-  let readFailedFirst = false;
-  let sendError: unknown;
-  /** spec/machines/pusher.json `windowOpen` for sending `next` now: always open when nothing is in flight. */
-  const windowOpen = (next: PlannedObject): boolean =>
-    inFlight.length === 0 || (inFlight.length < window && bytesInFlight + next.size <= o.windowBytes);
-  let wake: () => void = () => undefined;
-  let changed = new Promise<void>((r) => (wake = r));
-  const bump = (): void => {
-    const w = wake;
-    changed = new Promise<void>((r) => (wake = r));
-    w();
-  };
+/** What the pipeline uses of the pusher's endpoint (whatever its session data). */
+export type PusherLink = Pick<Endpoint<PusherNames, unknown>, 'send' | 'receive' | 'sendPayload'>;
 
-  const reader = (async (): Promise<void> => {
-    try {
-      for (;;) {
-        while (inFlight.length === 0) {
-          if (senderDone || stop) return;
-          await changed;
-        }
-        const head = inFlight[0] as PlannedObject;
-        const st = await ep.receive();
-        if (st === null) {
-          stop = true;
-          if (refusal === undefined) throw await o.closed(`awaiting the STATUS for ${head.name}`);
-          return;
-        }
-        if (st.message.type !== 'STATUS') throw new ProtocolError('INTERNAL', 'the machine let a non-STATUS through', {});
-        inFlight.shift();
-        bytesInFlight -= head.size;
-        if (!st.message.result) refusal ??= `${head.name}: ${st.message.message}`;
-        else if (refusal === undefined) {
-          sent++;
-          bytes += head.size;
-          o.onAnswered?.(head, sent, bytes);
-        }
-        bump();
-      }
-    } catch (e) {
-      stop = true;
-      readFailedFirst = sendError === undefined;
-      bump();
-      // A write may be blocked on a receiver that stopped reading: free it.
-      o.abort();
-      throw e;
+/** The session data a pusher's endpoint is driven by, as far as sending objects goes. */
+export interface Sending {
+  readonly pipeline: Pipeline;
+  readonly ep: PusherLink;
+}
+
+export class Pipeline {
+  readonly window: number;
+  #objects: readonly PlannedObject[] = [];
+  /** Index in #objects of the next object to send. */
+  #next = 0;
+  /** The next object's bytes, opened before its PUTOBJECT goes out. */
+  #payload: (AsyncIterable<Uint8Array> & { close(): void }) | undefined;
+  readonly #inFlight: PlannedObject[] = [];
+  #bytesInFlight = 0;
+  maxInFlight = 0;
+  /** Objects accepted, and their bytes. */
+  sent = 0;
+  bytes = 0;
+  /** The first refusal (of the UPDATE or of an object): nothing new is sent after it. */
+  refusal: string | undefined;
+  /** The reader saw the end of the stream or failed. */
+  #stop = false;
+  #senderDone = false;
+  #wake: () => void = () => undefined;
+  #changed = new Promise<void>((r) => (this.#wake = r));
+
+  constructor(readonly o: PipelineOptions) {
+    this.window = Math.max(1, Math.min(MAX_WINDOW, Math.floor(o.window)));
+  }
+
+  // ---- guards ----
+
+  /** spec/machines/pusher.json `moreObjects`: some planned object has not been sent yet. */
+  moreObjects(): boolean {
+    return this.#next < this.#objects.length;
+  }
+
+  /** `windowOpen` for sending the next object now: always open when nothing is in flight. */
+  windowOpen(): boolean {
+    const next = this.#objects[this.#next];
+    const inFlight = this.#inFlight.length;
+    return inFlight === 0 || (next !== undefined && inFlight < this.window && this.#bytesInFlight + next.size <= this.o.windowBytes);
+  }
+
+  // ---- action handlers ----
+
+  /** countSent: the next object is in flight from its body on (the receiver may refuse it on the body alone). */
+  countSent(): void {
+    const obj = this.#objects[this.#next++] as PlannedObject;
+    this.#inFlight.push(obj);
+    this.#bytesInFlight += obj.size;
+    this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight.length);
+    this.#bump();
+  }
+
+  /** sendPayload: the object file's exact bytes, right after its PUTOBJECT body. */
+  async sendPayload(ep: PusherLink): Promise<void> {
+    const payload = this.#payload;
+    this.#payload = undefined;
+    if (payload === undefined) throw new ProtocolError('INTERNAL', 'no payload was opened for the PUTOBJECT sent', {});
+    await ep.sendPayload(payload);
+  }
+
+  /** reportRefusal: the first refusal is kept, naming the object it answers (none: the UPDATE's). */
+  reportRefusal(status: StatusMessage): void {
+    const head = this.#inFlight[0];
+    this.refusal ??= head === undefined ? status.message : `${head.name}: ${status.message}`;
+  }
+
+  /** countAnswered: the oldest object in flight is answered; counted as sent while nothing was refused. */
+  countAnswered(status: StatusMessage): void {
+    const head = this.#inFlight.shift() as PlannedObject;
+    this.#bytesInFlight -= head.size;
+    if (status.result && this.refusal === undefined) {
+      this.sent++;
+      this.bytes += head.size;
+      this.o.onAnswered?.(head, this.sent, this.bytes);
     }
-  })();
-  // The reader's failure is handled below; keep it from being reported as unhandled meanwhile.
-  reader.catch(() => undefined);
+    this.#bump();
+  }
 
-  try {
-    for (const [i, obj] of objects.entries()) {
-      while (!windowOpen(obj) && refusal === undefined && !stop) await changed;
-      if (refusal !== undefined || stop) break;
+  // ---- the two loops ----
+
+  #bump(): void {
+    const w = this.#wake;
+    this.#changed = new Promise<void>((r) => (this.#wake = r));
+    w();
+  }
+
+  #halted(): boolean {
+    return this.refusal !== undefined || this.#stop;
+  }
+
+  /** Reads the STATUS of each object in flight, in order, until the sender is done and nothing is in flight. */
+  async #read(ep: PusherLink): Promise<void> {
+    for (;;) {
+      while (this.#inFlight.length === 0) {
+        if (this.#senderDone || this.#stop) return;
+        await this.#changed;
+      }
+      const head = this.#inFlight[0] as PlannedObject;
+      const st = await ep.receive();
+      if (st === null) {
+        this.#stop = true;
+        if (this.refusal === undefined) throw await this.o.closed(`awaiting the STATUS for ${head.name}`);
+        return;
+      }
+    }
+  }
+
+  /** Sends every object while the window allows, until all are sent or a refusal or the reader stops it. */
+  async #send(ep: PusherLink): Promise<void> {
+    while (this.moreObjects()) {
+      while (!this.windowOpen() && !this.#halted()) await this.#changed;
+      if (this.#halted()) return;
       // Let replies that already arrived (a refusal) be read before the next
       // object goes out: a synchronous openRead no longer yields by itself.
-      if (inFlight.length > 0) await new Promise<void>((r) => setImmediate(r));
-      if (refusal !== undefined || stop) break;
-      // The machine's guards, from the data this loop owns, before the object joins those in flight.
-      const guards = { moreObjects: i < objects.length, windowOpen: windowOpen(obj) };
-      const payload = o.openRead(obj);
-      inFlight.push(obj);
-      bytesInFlight += obj.size;
-      maxInFlight = Math.max(maxInFlight, inFlight.length);
-      bump();
+      if (this.#inFlight.length > 0) await new Promise<void>((r) => setImmediate(r));
+      if (this.#halted()) return;
+      const obj = this.#objects[this.#next] as PlannedObject;
+      const payload = this.o.openRead(obj);
+      this.#payload = payload;
       try {
-        await ep.sendPutObject({ object: obj.name, size: BigInt(obj.size) }, payload, guards);
+        await ep.send({ type: 'PUTOBJECT', object: obj.name, size: BigInt(obj.size), extra: new Map() });
       } finally {
+        this.#payload = undefined;
         payload.close();
       }
     }
-  } catch (e) {
-    sendError = e;
   }
-  senderDone = true;
-  bump();
-  if (sendError !== undefined) {
-    // A receiver that refused may hang up while we write: read what it said first.
-    let readError: unknown;
+
+  /** Sends `objects` pipelined through `ep` (in state `sending`); stops sending at the first refusal. */
+  async run(ep: PusherLink, objects: readonly PlannedObject[]): Promise<PipelineResult> {
+    this.#objects = objects;
+    this.#next = 0;
+    /** The reader failed while the sender was still fine (its failure then caused the sender's). */
+    let readFailedFirst = false;
+    let sendError: unknown;
+    const reader = this.#read(ep).catch((e: unknown) => {
+      this.#stop = true;
+      readFailedFirst = sendError === undefined;
+      this.#bump();
+      // A write may be blocked on a receiver that stopped reading: free it.
+      this.o.abort();
+      throw e;
+    });
+    // The reader's failure is handled below; keep it from being reported as unhandled meanwhile.
+    reader.catch(() => undefined);
+    try {
+      await this.#send(ep);
+    } catch (e) {
+      sendError = e;
+    }
+    this.#senderDone = true;
+    this.#bump();
+    if (sendError !== undefined) {
+      // A receiver that refused may hang up while we write: read what it said first.
+      let readError: unknown;
+      try {
+        await reader;
+      } catch (e) {
+        readError = e;
+      }
+      if (this.refusal !== undefined) return this.#result();
+      // The reader failing first (an idle timeout) aborted the output: its error is the cause, the write's a consequence.
+      throw readFailedFirst && readError !== undefined ? readError : sendError;
+    }
     try {
       await reader;
     } catch (e) {
-      readError = e;
+      this.o.abort();
+      throw e;
     }
-    if (refusal !== undefined) return { sent, bytes, refusal, maxInFlight };
-    // The reader failing first (an idle timeout) aborted the output: its error is the cause, the write's a consequence.
-    throw readFailedFirst && readError !== undefined ? readError : sendError;
+    return this.#result();
   }
-  try {
-    await reader;
-  } catch (e) {
-    o.abort();
-    throw e;
+
+  #result(): PipelineResult {
+    const { sent, bytes, refusal, maxInFlight } = this;
+    return refusal === undefined ? { sent, bytes, maxInFlight } : { sent, bytes, refusal, maxInFlight };
   }
-  return refusal === undefined ? { sent, bytes, maxInFlight } : { sent, bytes, refusal, maxInFlight };
 }
+
+/** The pusher's guards that the pipeline's data decides. */
+export const PIPELINE_GUARDS: Pick<GuardTable<PusherNames, Sending>, 'moreObjects' | 'windowOpen'> = {
+  moreObjects: (s) => s.pipeline.moreObjects(),
+  windowOpen: (s) => s.pipeline.windowOpen(),
+};
+
+/** The handlers of the pusher's actions that act on the pipeline. */
+export const PIPELINE_HANDLERS: Pick<ActionHandlers<PusherNames, Sending>, 'countSent' | 'sendPayload' | 'countAnswered' | 'reportRefusal'> = {
+  countSent: (s) => s.pipeline.countSent(),
+  sendPayload: (s) => s.pipeline.sendPayload(s.ep),
+  countAnswered: (s, { message }) => s.pipeline.countAnswered(message),
+  reportRefusal: (s, { message }) => s.pipeline.reportRefusal(message),
+};

@@ -9,9 +9,12 @@
  *     holds, and those are not sent. A "have" is a hint: the receiver's
  *     closure check at DONE still decides, so a wrong answer can only make
  *     the push fail, never publish an incomplete commit.
+ *
+ * The questions are the pusher session's data (its guard `wantsToAsk`); each
+ * ANSWER is taken by the action `learn` (pusher.ts).
  */
 import { ProtocolError } from '../errors.js';
-import type { Endpoint } from './endpoint.js';
+import type { AnswerMessage } from '../wire/messages.js';
 import type { PlannedObject } from './push-plan.js';
 
 /** Names per QUERY: 800 object names (~75 bytes each with offsets) fit one 65,535-byte body. */
@@ -37,47 +40,32 @@ function batches(names: readonly string[]): string[][] {
   return out;
 }
 
-async function ask(ep: Endpoint, objects: string[], refs: string[], closed: (what: string) => Promise<Error>) {
-  await ep.send({ type: 'QUERY', objects, refs, extra: new Map() }, { wantsToAsk: true });
-  const r = await ep.receive();
-  if (r === null) throw await closed('awaiting an ANSWER');
-  if (r.message.type !== 'ANSWER') throw new ProtocolError('INTERNAL', 'the machine let a non-ANSWER through', {});
-  if (r.message.have.length !== objects.length) {
-    throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `ANSWER: have lists ${r.message.have.length} entries for a QUERY of ${objects.length} objects`, {
+/** One QUERY: its object names and ref names (one of the two is empty). */
+export interface Question {
+  objects: string[];
+  refs: string[];
+}
+
+/** The QUERYs asking about these refs. */
+export function refQuestions(names: readonly string[]): Question[] {
+  return batches(names).map((refs) => ({ objects: [], refs }));
+}
+
+/** The QUERYs asking about these objects. */
+export function objectQuestions(objects: readonly PlannedObject[]): Question[] {
+  return batches(objects.map((o) => o.name)).map((names) => ({ objects: names, refs: [] }));
+}
+
+/** PROTOCOL_BAD_MESSAGE unless `a` answers `q`: one `have` per object asked, refs only among those asked. */
+export function checkAnswer(q: Question, a: AnswerMessage): void {
+  if (a.have.length !== q.objects.length) {
+    throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `ANSWER: have lists ${a.have.length} entries for a QUERY of ${q.objects.length} objects`, {
       type: 'ANSWER',
-      expected: objects.length,
-      actual: r.message.have.length,
+      expected: q.objects.length,
+      actual: a.have.length,
     });
   }
-  for (const name of r.message.refs.keys()) {
-    if (!refs.includes(name)) throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `ANSWER: ref ${name} was not asked about`, { type: 'ANSWER', ref: name });
+  for (const name of a.refs.keys()) {
+    if (!q.refs.includes(name)) throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `ANSWER: ref ${name} was not asked about`, { type: 'ANSWER', ref: name });
   }
-  return r.message;
-}
-
-/** The named refs the receiver has, name → commit. */
-export async function queryRefs(ep: Endpoint, names: readonly string[], closed: (what: string) => Promise<Error>): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const batch of batches(names)) {
-    const a = await ask(ep, [], batch, closed);
-    for (const [k, v] of a.refs) out.set(k, v);
-  }
-  return out;
-}
-
-/** The planned objects minus those the receiver's store says it holds. */
-export async function queryObjects(
-  ep: Endpoint,
-  objects: readonly PlannedObject[],
-  closed: (what: string) => Promise<Error>,
-): Promise<{ objects: PlannedObject[]; known: number; queries: number }> {
-  const held = new Set<string>();
-  const all = batches(objects.map((o) => o.name));
-  for (const batch of all) {
-    const a = await ask(ep, batch, [], closed);
-    batch.forEach((name, i) => {
-      if (a.have[i] === true) held.add(name);
-    });
-  }
-  return { objects: objects.filter((o) => !held.has(o.name)), known: held.size, queries: all.length };
 }

@@ -27,15 +27,18 @@ import type { Readable, Writable } from 'node:stream';
 import { OstreePushError, ProtocolError, TransportError, WireError } from '../errors.js';
 import { Variant } from '../gvariant/index.js';
 import { PUSHER } from '../../spec/machine.js';
+import type { PusherNames } from '../../spec/machines.generated.js';
 import { repoModeOfNumber, type Repo } from '../repo/repo.js';
 import type { ByteOrder } from '../wire/constants.js';
+import type { AnswerMessage, InfoMessage, ReportMessage } from '../wire/messages.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
+import type { ActionHandlers, GuardTable } from './actor.js';
 import { capabilitiesOf, Endpoint } from './endpoint.js';
 import { idleLimited } from './idle.js';
-import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, sendPipelined } from './push-pipeline.js';
+import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, PIPELINE_GUARDS, PIPELINE_HANDLERS, Pipeline, type Sending } from './push-pipeline.js';
 import { refusalJudge, remotePolicyOf } from './push-policy.js';
-import { queryObjects, queryRefs } from './push-query.js';
+import { checkAnswer, objectQuestions, type Question, refQuestions } from './push-query.js';
 import type { InfoPolicy } from '../policy/info-policy.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
 import { ARCHIVE_MODE_NUMBER, localRefs, NON_FAST_FORWARD, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
@@ -184,30 +187,6 @@ function isLinkFailure(e: unknown): boolean {
   return e instanceof WireError && (e.code === 'WIRE_STREAM_CLOSED' || e.code === 'WIRE_TRUNCATED');
 }
 
-/** Sends every planned object, pipelined; stops sending at the first refusal. */
-async function sendObjects(
-  ep: Endpoint,
-  o: PushOptions,
-  plan: PushPlan,
-): Promise<{ sent: number; bytes: number; refusal?: string; maxInFlight: number }> {
-  const store = o.repo.objects;
-  o.onProgress?.({ objectsSent: 0, objectsTotal: plan.objects.length, bytesSent: 0, bytesTotal: plan.bytes });
-  return sendPipelined(ep, plan.objects, {
-    window: o.window ?? DEFAULT_WINDOW,
-    windowBytes: o.windowBytes ?? DEFAULT_WINDOW_BYTES,
-    // The plan's size saves an fstat per object; a file that changed since is REPO_CORRUPT_OBJECT.
-    openRead: (obj) => store.openReader(obj.checksum, obj.type, obj.size),
-    onAnswered: (obj, sent, bytes) => {
-      o.onProgress?.({ objectsSent: sent, objectsTotal: plan.objects.length, bytesSent: bytes, bytesTotal: plan.bytes });
-      o.log?.(`sent ${describe(obj)}`);
-    },
-    closed: (what) => closedError(o, what),
-    abort: () => {
-      if (!o.output.destroyed) o.output.destroy();
-    },
-  });
-}
-
 function describe(obj: PlannedObject): string {
   return `${obj.name} (${obj.size} bytes)`;
 }
@@ -221,102 +200,180 @@ export const DEFAULT_PUSH_IDLE_TIMEOUT_MS = 60_000;
 /** The least wait for the REPORT after DONE: publication, then an update hook of up to 10 minutes. */
 export const DEFAULT_REPORT_TIMEOUT_MS = 15 * 60_000;
 
-export async function push(o: PushOptions): Promise<PushResult> {
-  const writer = new MessageWriter(o.output);
-  const ms = o.idleTimeoutMs ?? DEFAULT_PUSH_IDLE_TIMEOUT_MS;
-  const reportMs = o.reportTimeoutMs ?? Math.max(ms, DEFAULT_REPORT_TIMEOUT_MS);
-  let limit = ms;
-  const input = idleLimited(o.input as AsyncIterable<Uint8Array>, () => limit, {
-    error: (t) =>
-      limit === reportMs && limit !== ms
-        ? new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent no REPORT for ${seconds(t)} after DONE; giving up (it may have published: check the remote's refs)`, { ms: t, afterDone: true })
-        : new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent nothing and took nothing for ${seconds(t)} while the push waited for it; giving up`, { ms: t }),
-    // Our bytes the receiver has taken (written minus still buffered): it is alive, reading a large object.
-    progress: () => writer.bytesWritten - o.output.writableLength,
-  });
-  const reader = new MessageReader(input);
-  const ep = new Endpoint(PUSHER, reader, writer, o.order ?? 'le', o.log ? { onStep: (s) => o.log?.(`pusher: ${s.from} --${s.event}--> ${s.to}`) } : {});
-  const after: AfterDone = {};
-  try {
-    return await session(ep, o, () => (limit = reportMs), after);
-  } catch (e) {
-    ep.fail();
-    endOutput(o.output);
-    const closed = isLinkFailure(e) ? await closedError(o, `in state ${ep.state}`, e) : e;
-    // DONE may have reached the receiver: whatever broke since (the link, a garbled answer), whether
-    // the refs moved is a question for the remote.
-    if (after.check !== undefined && closed instanceof OstreePushError) return await after.check(closed);
-    throw closed;
-  }
-}
+/**
+ * One pushing session: the data the pusher's machine is judged and acted on
+ * (its guards and action handlers are the tables below), and what INFO, the
+ * ANSWERs, the STATUS replies and the REPORT taught it.
+ */
+class PushSession implements Sending {
+  readonly ep: Endpoint<PusherNames, PushSession>;
+  readonly local: Map<string, string>;
+  readonly pipeline: Pipeline;
+  /** The receiver's INFO, once read. */
+  info: InfoMessage | undefined;
+  /** The capabilities used (none with the extensions off). */
+  offered = new Set<string>();
+  /** The extensions used in this session. */
+  readonly used: string[] = [];
+  /** The remote's heads, as INFO and ANSWERs say. */
+  remote = new Map<string, string>();
+  remotePolicy: InfoPolicy | undefined;
+  truncated = false;
+  #plan: PushPlan | undefined;
+  /** Planned objects the receiver's store holds (ANSWER `have`). */
+  readonly held = new Set<string>();
+  /** The QUERYs still to send; the first is the one in flight while awaiting its ANSWER. */
+  questions: Question[] = [];
+  #askedRefs = 0;
+  #objectQueries = 0;
+  /** The REPORT, once read and checked against the UPDATE. */
+  report: ReportMessage | undefined;
 
-/** Set once DONE with updates may have been sent: how to find out what happened. */
-interface AfterDone {
-  check?: (why: OstreePushError) => Promise<PushResult>;
-}
-
-type Sent = { sent: number; bytes: number; maxInFlight?: number };
-type ResultOf = (status: RefStatus, reason?: string, sent?: Sent) => PushResult;
-
-/** `awaitingReport`: DONE asked for a REPORT; the wait for it may be longer. */
-async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void, after: AfterDone): Promise<PushResult> {
-  const local = localRefs(o.repo, o.refs);
-  const info = await ep.receive();
-  if (info === null) throw await closedError(o, 'waiting for INFO');
-  if (info.message.type !== 'INFO') throw new ProtocolError('INTERNAL', 'the machine let a non-INFO through', {});
-  if (info.message.mode !== ARCHIVE_MODE_NUMBER) {
-    const name = repoModeOfNumber(info.message.mode);
-    const what = name === undefined ? `in an unknown mode (${info.message.mode})` : `a ${name} repository`;
-    throw new ProtocolError('PUSH_REMOTE_NOT_ARCHIVE', `the remote repository is ${what}, not archive; only archive repositories can be pushed to (ostree init --mode=archive)`, {
-      mode: info.message.mode,
-      modeName: name ?? 'unknown',
+  constructor(
+    readonly o: PushOptions,
+    reader: MessageReader,
+    writer: MessageWriter,
+  ) {
+    this.local = localRefs(o.repo, o.refs);
+    const store = o.repo.objects;
+    this.pipeline = new Pipeline({
+      window: o.window ?? DEFAULT_WINDOW,
+      windowBytes: o.windowBytes ?? DEFAULT_WINDOW_BYTES,
+      // The plan's size saves an fstat per object; a file that changed since is REPO_CORRUPT_OBJECT.
+      openRead: (obj) => store.openReader(obj.checksum, obj.type, obj.size),
+      onAnswered: (obj, sent, bytes) => {
+        o.onProgress?.({ objectsSent: sent, objectsTotal: this.plan.objects.length, bytesSent: bytes, bytesTotal: this.plan.bytes });
+        o.log?.(`sent ${describe(obj)}`);
+      },
+      closed: (what) => closedError(o, what),
+      abort: () => {
+        if (!o.output.destroyed) o.output.destroy();
+      },
     });
+    const onStep = o.log ? { onStep: (s: { from: string; event: string; to: string }) => o.log?.(`pusher: ${s.from} --${s.event}--> ${s.to}`) } : {};
+    this.ep = new Endpoint(PUSHER, { reader, writer, order: o.order ?? 'le' }, { data: this as PushSession, handlers: HANDLERS, guards: GUARDS }, onStep);
   }
-  const offered = o.extensions === false ? new Set<string>() : capabilitiesOf(info.message);
-  const used: string[] = [];
-  const closed = (what: string): Promise<Error> => closedError(o, what);
-  const remote = remoteHeads(info.message.refs);
-  if (remote.size < info.message.refs.size) o.log?.(`INFO lists ${info.message.refs.size - remote.size} name(s) that are not heads (remote refs such as origin:stable); planning against the heads only`);
-  const remotePolicy = o.extensions === false ? undefined : remotePolicyOf(info.message.extra);
-  const truncated = info.message.extra.get('refs-truncated')?.value === true;
-  if (truncated && offered.has('query')) {
-    const missing = [...local.keys()].filter((r) => !remote.has(r));
-    if (missing.length > 0) {
-      for (const [k, v] of await queryRefs(ep, missing, closed)) remote.set(k, v);
-      used.push('query');
-      o.log?.(`asked about ${missing.length} ref(s) INFO left out`);
-    }
-  } else if (truncated) {
-    o.log?.('the receiver listed only part of its refs; a ref it left out will be refused if it exists there');
-  }
-  const viaRemotes = remoteRefFallback(info.message.refs);
-  for (const [ref, names] of viaRemotes.ambiguous) {
-    if (local.has(ref) && !remote.has(ref)) o.log?.(`${ref}: the remote's remotes name different commits (${names.join(', ')}); sending 64 zeros as 'from', which it may refuse`);
-  }
-  // Refs the receiver will certainly refuse are rejected here, before UPDATE (push-policy.ts).
-  const plan = await planPush(o.repo, local, remote, { force: o.force === true, fallbackFrom: viaRemotes.from, judge: refusalJudge(o.repo, remotePolicy), recommits: remotePolicy?.recommit === true });
-  const updates = plan.refs.filter((r) => r.action === 'update');
-  let known = 0;
-  // An empty remote (no refs at all) holds nothing worth asking about in practice.
-  if (offered.has('query') && updates.length > 0 && plan.objects.length > 0 && (remote.size > 0 || truncated) && o.dryRun !== true) {
-    const q = await queryObjects(ep, plan.objects, closed);
-    known = q.known;
-    // What is left, summed (a search of the kept list per planned object was quadratic).
-    plan.bytes = q.objects.reduce((n, x) => n + x.size, 0);
-    plan.objects = q.objects;
-    if (!used.includes('query')) used.push('query');
-    o.log?.(`the receiver already holds ${known} of the planned objects (${q.queries} QUERY)`);
-  }
-  if (offered.size === 0 && updates.length > 0 && plan.objects.length === 0) {
-    // A version-0 receiver of 2015 moves no ref unless it received an object (spec/protocol.md section 10).
-    const commit = plannedCommit(o.repo, (updates[0] as RefPlan).to);
-    plan.objects = [commit];
-    plan.bytes = commit.size;
-    o.log?.(`nothing to send but the receiver is plain version 0: sending ${commit.name} so that it writes the refs`);
-  }
-  o.log?.(`plan: ${updates.length} ref(s) to update, ${plan.objects.length} object(s), ${plan.bytes} bytes`);
 
-  const result: ResultOf = (updateStatus, reason, sent = { sent: 0, bytes: 0 }) => {
+  /** The plan, made once the remote's refs are known (after INFO, or after the ANSWERs about the refs it left out). */
+  get plan(): PushPlan {
+    if (this.#plan === undefined) throw new ProtocolError('INTERNAL', 'the push was not planned yet', {});
+    return this.#plan;
+  }
+
+  get updates(): RefPlan[] {
+    return this.plan.refs.filter((r) => r.action === 'update');
+  }
+
+  /** hasUpdates: a ref to move, and not a dry run. */
+  get hasUpdates(): boolean {
+    return this.updates.length > 0 && this.o.dryRun !== true;
+  }
+
+  /** plan: INFO's mode, capabilities and refs; then the plan, unless refs INFO left out must be asked about first. */
+  async readInfo(info: InfoMessage): Promise<void> {
+    const { o } = this;
+    this.info = info;
+    if (info.mode !== ARCHIVE_MODE_NUMBER) {
+      const name = repoModeOfNumber(info.mode);
+      const what = name === undefined ? `in an unknown mode (${info.mode})` : `a ${name} repository`;
+      throw new ProtocolError('PUSH_REMOTE_NOT_ARCHIVE', `the remote repository is ${what}, not archive; only archive repositories can be pushed to (ostree init --mode=archive)`, {
+        mode: info.mode,
+        modeName: name ?? 'unknown',
+      });
+    }
+    this.offered = o.extensions === false ? new Set<string>() : capabilitiesOf(info);
+    this.remote = remoteHeads(info.refs);
+    if (this.remote.size < info.refs.size) o.log?.(`INFO lists ${info.refs.size - this.remote.size} name(s) that are not heads (remote refs such as origin:stable); planning against the heads only`);
+    this.remotePolicy = o.extensions === false ? undefined : remotePolicyOf(info.extra);
+    this.truncated = info.extra.get('refs-truncated')?.value === true;
+    if (this.truncated && this.offered.has('query')) {
+      const missing = [...this.local.keys()].filter((r) => !this.remote.has(r));
+      if (missing.length > 0) {
+        this.questions = refQuestions(missing);
+        this.#askedRefs = missing.length;
+        return;
+      }
+    } else if (this.truncated) {
+      o.log?.('the receiver listed only part of its refs; a ref it left out will be refused if it exists there');
+    }
+    await this.makePlan();
+  }
+
+  /** learn: the refs the ANSWER names join the remote's (then the plan is made); the objects it holds leave the plan. */
+  async learn(answer: AnswerMessage): Promise<void> {
+    // The machine takes an ANSWER only after a QUERY, which asked questions[0].
+    const q = this.questions.shift() as Question;
+    checkAnswer(q, answer);
+    for (const [k, v] of answer.refs) this.remote.set(k, v);
+    q.objects.forEach((name, i) => {
+      if (answer.have[i] === true) this.held.add(name);
+    });
+    if (this.questions.length > 0) return;
+    if (q.refs.length > 0) {
+      this.used.push('query');
+      this.o.log?.(`asked about ${this.#askedRefs} ref(s) INFO left out`);
+      await this.makePlan();
+    } else {
+      this.dropHeld();
+    }
+  }
+
+  /** The plan against the remote's refs as known; with `query` offered, the QUERYs about its objects. */
+  async makePlan(): Promise<void> {
+    const { o } = this;
+    const info = this.info as InfoMessage;
+    const viaRemotes = remoteRefFallback(info.refs);
+    for (const [ref, names] of viaRemotes.ambiguous) {
+      if (this.local.has(ref) && !this.remote.has(ref)) o.log?.(`${ref}: the remote's remotes name different commits (${names.join(', ')}); sending 64 zeros as 'from', which it may refuse`);
+    }
+    // Refs the receiver will certainly refuse are rejected here, before UPDATE (push-policy.ts).
+    this.#plan = await planPush(o.repo, this.local, this.remote, { force: o.force === true, fallbackFrom: viaRemotes.from, judge: refusalJudge(o.repo, this.remotePolicy), recommits: this.remotePolicy?.recommit === true });
+    const plan = this.#plan;
+    // An empty remote (no refs at all) holds nothing worth asking about in practice.
+    if (this.offered.has('query') && this.updates.length > 0 && plan.objects.length > 0 && (this.remote.size > 0 || this.truncated) && o.dryRun !== true) {
+      this.questions = objectQuestions(plan.objects);
+      this.#objectQueries = this.questions.length;
+      return;
+    }
+    this.finishPlan();
+  }
+
+  /** The objects the receiver said it holds leave the plan. */
+  dropHeld(): void {
+    const plan = this.plan;
+    plan.objects = plan.objects.filter((x) => !this.held.has(x.name));
+    // What is left, summed (a search of the kept list per planned object was quadratic).
+    plan.bytes = plan.objects.reduce((n, x) => n + x.size, 0);
+    if (!this.used.includes('query')) this.used.push('query');
+    this.o.log?.(`the receiver already holds ${this.held.size} of the planned objects (${this.#objectQueries} QUERY)`);
+    this.finishPlan();
+  }
+
+  finishPlan(): void {
+    const { o, plan, updates } = this;
+    if (this.offered.size === 0 && updates.length > 0 && plan.objects.length === 0) {
+      // A version-0 receiver of 2015 moves no ref unless it received an object (spec/protocol.md section 10).
+      const commit = plannedCommit(o.repo, (updates[0] as RefPlan).to);
+      plan.objects = [commit];
+      plan.bytes = commit.size;
+      o.log?.(`nothing to send but the receiver is plain version 0: sending ${commit.name} so that it writes the refs`);
+    }
+    o.log?.(`plan: ${updates.length} ref(s) to update, ${plan.objects.length} object(s), ${plan.bytes} bytes`);
+  }
+
+  /** reportResult: the REPORT must name exactly the refs of the UPDATE. */
+  takeReport(report: ReportMessage): void {
+    const asked = this.updates.map((u) => u.ref);
+    const named = [...report.moved, ...report.refused.keys()];
+    if (named.length !== asked.length || !asked.every((r) => named.includes(r))) {
+      throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `REPORT: names ${named.join(', ') || 'no ref'}, but the UPDATE asked for ${asked.join(', ')}`, { type: 'REPORT' });
+    }
+    this.report = report;
+  }
+
+  /** Each ref's result, with `status` for the refs of the UPDATE. */
+  result(updateStatus: RefStatus, reason?: string, sent: Sent = { sent: 0, bytes: 0 }): PushResult {
+    const plan = this.plan;
     const refs: RefResult[] = plan.refs.map((r) => {
       const s: RefStatus = r.action === 'update' ? updateStatus : r.action;
       const why = s === 'rejected' ? (r.reason ?? NON_FAST_FORWARD) : s === 'refused' ? reason : undefined;
@@ -331,39 +388,104 @@ async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void,
       objectsTotal: plan.objects.length,
       bytesTotal: plan.bytes,
       ok,
-      objectsKnownRemote: known,
+      objectsKnownRemote: this.held.size,
       maxInFlight: sent.maxInFlight ?? 0,
-      extensions: used,
+      extensions: this.used,
       reported: false,
-      ...(remotePolicy === undefined ? {} : { remotePolicy }),
+      ...(this.remotePolicy === undefined ? {} : { remotePolicy: this.remotePolicy }),
     };
-  };
+  }
+}
 
-  if (updates.length === 0 || o.dryRun === true) {
-    await ep.send({ type: 'DONE', extra: new Map() }, { hasUpdates: false });
+/** The pusher's judgement, one function per local guard of spec/machines/pusher.json. */
+const GUARDS: GuardTable<PusherNames, PushSession> = {
+  wantsToAsk: (s) => s.questions.length > 0,
+  hasUpdates: (s) => s.hasUpdates,
+  ...PIPELINE_GUARDS,
+};
+
+/** One handler per action of spec/machines/pusher.json. */
+const HANDLERS: ActionHandlers<PusherNames, PushSession> = {
+  // The machine's context records what INFO offered; the session reads it from INFO (`offered`).
+  enableQuery: () => undefined,
+  enableReport: () => undefined,
+  plan: (s, { message }) => s.readInfo(message),
+  learn: (s, { message }) => s.learn(message),
+  reportResult: (s, { message }) => s.takeReport(message),
+  ...PIPELINE_HANDLERS,
+};
+
+export async function push(o: PushOptions): Promise<PushResult> {
+  const writer = new MessageWriter(o.output);
+  const ms = o.idleTimeoutMs ?? DEFAULT_PUSH_IDLE_TIMEOUT_MS;
+  const reportMs = o.reportTimeoutMs ?? Math.max(ms, DEFAULT_REPORT_TIMEOUT_MS);
+  let limit = ms;
+  const input = idleLimited(o.input as AsyncIterable<Uint8Array>, () => limit, {
+    error: (t) =>
+      limit === reportMs && limit !== ms
+        ? new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent no REPORT for ${seconds(t)} after DONE; giving up (it may have published: check the remote's refs)`, { ms: t, afterDone: true })
+        : new TransportError('TRANSPORT_IDLE_TIMEOUT', `the receiver sent nothing and took nothing for ${seconds(t)} while the push waited for it; giving up`, { ms: t }),
+    // Our bytes the receiver has taken (written minus still buffered): it is alive, reading a large object.
+    progress: () => writer.bytesWritten - o.output.writableLength,
+  });
+  const s = new PushSession(o, new MessageReader(input), writer);
+  const after: AfterDone = {};
+  try {
+    return await session(s, () => (limit = reportMs), after);
+  } catch (e) {
+    await s.ep.fail();
+    endOutput(o.output);
+    const closed = isLinkFailure(e) ? await closedError(o, `in state ${s.ep.state}`, e) : e;
+    // DONE may have reached the receiver: whatever broke since (the link, a garbled answer), whether
+    // the refs moved is a question for the remote.
+    if (after.check !== undefined && closed instanceof OstreePushError) return await after.check(closed);
+    throw closed;
+  }
+}
+
+/** Set once DONE with updates may have been sent: how to find out what happened. */
+interface AfterDone {
+  check?: (why: OstreePushError) => Promise<PushResult>;
+}
+
+type Sent = { sent: number; bytes: number; maxInFlight?: number };
+
+/** `awaitingReport`: DONE asked for a REPORT; the wait for it may be longer. */
+async function session(s: PushSession, awaitingReport: () => void, after: AfterDone): Promise<PushResult> {
+  const { ep, o } = s;
+  if ((await ep.receive()) === null) throw await closedError(o, 'waiting for INFO');
+  while (s.questions.length > 0) {
+    const q = s.questions[0] as Question;
+    await ep.send({ type: 'QUERY', objects: q.objects, refs: q.refs, extra: new Map() });
+    if ((await ep.receive()) === null) throw await closedError(o, 'awaiting an ANSWER');
+  }
+
+  if (!s.hasUpdates) {
+    await ep.send({ type: 'DONE', extra: new Map() });
     endOutput(o.output);
     // A dry run reports what would happen; 'pushed' there means "would be pushed".
-    return withRejection(result('pushed'));
+    return withRejection(s.result('pushed'));
   }
 
-  await ep.send({ type: 'UPDATE', refs: new Map(updates.map((r) => [r.ref, { from: r.from, to: r.to }])) }, { hasUpdates: true });
-  const st = await ep.receive();
-  if (st === null) throw await closedError(o, 'awaiting the STATUS for UPDATE');
-  if (st.message.type !== 'STATUS') throw new ProtocolError('INTERNAL', 'the machine let a non-STATUS through', {});
-  if (!st.message.result) return refused(ep, o, result, st.message.message, { sent: 0, bytes: 0 });
+  const updates = s.updates;
+  await ep.send({ type: 'UPDATE', refs: new Map(updates.map((r) => [r.ref, { from: r.from, to: r.to }])) });
+  if ((await ep.receive()) === null) throw await closedError(o, 'awaiting the STATUS for UPDATE');
+  if (s.pipeline.refusal !== undefined) return refused(s, s.pipeline.refusal, { sent: 0, bytes: 0 });
 
-  const sent = await sendObjects(ep, o, plan);
-  if (sent.refusal !== undefined) return refused(ep, o, result, sent.refusal, sent);
-  const wantReport = offered.has('report');
+  const plan = s.plan;
+  o.onProgress?.({ objectsSent: 0, objectsTotal: plan.objects.length, bytesSent: 0, bytesTotal: plan.bytes });
+  const sent = await s.pipeline.run(ep, plan.objects);
+  if (sent.refusal !== undefined) return refused(s, sent.refusal, sent);
+  const wantReport = s.offered.has('report');
   if (o.reconnect !== undefined) {
     const reconnect = o.reconnect;
-    after.check = (why) => checkAfterLoss(o, reconnect, result, updates, sent, why);
+    after.check = (why) => checkAfterLoss(o, reconnect, s, updates, sent, why);
   }
-  await ep.send({ type: 'DONE', extra: wantReport ? new Map([['report', new Variant('b', true)]]) : new Map() }, { moreObjects: false });
+  await ep.send({ type: 'DONE', extra: wantReport ? new Map([['report', new Variant('b', true)]]) : new Map() });
   if (wantReport) {
-    used.push('report');
+    s.used.push('report');
     awaitingReport();
-    return reported(ep, o, result, updates.map((u) => u.ref), sent);
+    return reported(s, sent);
   }
   endOutput(o.output);
 
@@ -374,28 +496,24 @@ async function session(ep: Endpoint, o: PushOptions, awaitingReport: () => void,
   }
   if (code !== 0) {
     const reason = `${exitText(code)} after DONE; nothing was published`;
-    const r = result('refused', reason, sent);
+    const r = s.result('refused', reason, sent);
     r.ok = false;
     r.error = new ProtocolError('PUSH_REMOTE_FAILED', reason, { remoteExit: code });
     return r;
   }
-  return withRejection(result('pushed', undefined, sent));
+  return withRejection(s.result('pushed', undefined, sent));
 }
 
 /** The REPORT after DONE decides each ref's result (extension `report`). */
-async function reported(ep: Endpoint, o: PushOptions, result: ResultOf, asked: string[], sent: Sent): Promise<PushResult> {
-  const rep = await ep.receive();
+async function reported(s: PushSession, sent: Sent): Promise<PushResult> {
+  const { o } = s;
+  const rep = await s.ep.receive();
   endOutput(o.output);
   if (rep === null) throw await closedError(o, 'awaiting the REPORT after DONE');
-  if (rep.message.type !== 'REPORT') throw new ProtocolError('INTERNAL', 'the machine let a non-REPORT through', {});
-  const { moved, refused: no } = rep.message;
-  const named = [...moved, ...no.keys()];
-  if (named.length !== asked.length || !asked.every((r) => named.includes(r))) {
-    throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `REPORT: names ${named.join(', ') || 'no ref'}, but the UPDATE asked for ${asked.join(', ')}`, { type: 'REPORT' });
-  }
+  const no = (s.report as ReportMessage).refused;
   // Its exit status adds nothing now, but reaping it keeps callers simple.
   await exitWithin(o.remoteExit, EXIT_GRACE_MS);
-  const r = result('pushed', undefined, sent);
+  const r = s.result('pushed', undefined, sent);
   r.reported = true;
   for (const x of r.refs) {
     const why = no.get(x.ref);
@@ -413,14 +531,15 @@ async function reported(ep: Endpoint, o: PushOptions, result: ResultOf, asked: s
   return withRejection(r);
 }
 
-async function refused(ep: Endpoint, o: PushOptions, result: ResultOf, message: string, sent: Sent): Promise<PushResult> {
+async function refused(s: PushSession, message: string, sent: Sent): Promise<PushResult> {
+  const { ep, o } = s;
   // A receiver that hung up after refusing leaves the machine in 'rejected' already.
   if (!ep.finished) await ep.send({ type: 'DONE', extra: new Map() });
   endOutput(o.output);
   // The receiver's exit status adds nothing here, but reaping it keeps callers simple.
   await exitWithin(o.remoteExit, EXIT_GRACE_MS);
   const reason = message === '' ? 'refused by the receiver' : message;
-  const r = result('refused', reason, sent);
+  const r = s.result('refused', reason, sent);
   r.error = new ProtocolError('PROTOCOL_REFUSED', `the receiver refused the push: ${reason}`, { message });
   return r;
 }
@@ -447,6 +566,38 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   }
 }
 
+/** A second session only reads INFO's refs, then says DONE. */
+interface RefsRead {
+  info?: InfoMessage;
+}
+
+const notInThisSession = (): never => {
+  throw new ProtocolError('INTERNAL', 'a session reading the refs sends nothing but DONE', {});
+};
+
+/** The second session's handlers: INFO is kept; nothing else happens before DONE. */
+const READ_REFS: ActionHandlers<PusherNames, RefsRead> = {
+  enableQuery: () => undefined,
+  enableReport: () => undefined,
+  plan: (d, { message }) => {
+    d.info = message;
+  },
+  learn: notInThisSession,
+  sendPayload: notInThisSession,
+  countSent: notInThisSession,
+  countAnswered: notInThisSession,
+  reportRefusal: notInThisSession,
+  reportResult: notInThisSession,
+};
+
+/** It has nothing to push: it asks nothing, updates nothing, sends no object. */
+const READ_REFS_GUARDS: GuardTable<PusherNames, RefsRead> = {
+  wantsToAsk: () => false,
+  hasUpdates: () => false,
+  moreObjects: () => false,
+  windowOpen: () => false,
+};
+
 /**
  * The first session ended after DONE without saying whether the refs moved:
  * a second session reads INFO (and sends only DONE), and each ref is
@@ -456,7 +607,7 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
 async function checkAfterLoss(
   o: PushOptions,
   reconnect: () => Promise<SecondSession>,
-  result: ResultOf,
+  first: PushSession,
   updates: readonly { ref: string; to: string }[],
   sent: Sent,
   why: OstreePushError,
@@ -471,12 +622,13 @@ async function checkAfterLoss(
   try {
     const link = await reconnect();
     try {
-      const ep = new Endpoint(PUSHER, new MessageReader(link.input as AsyncIterable<Uint8Array>), new MessageWriter(link.output), o.order ?? 'le');
-      const info = await ep.receive();
-      if (info === null || info.message.type !== 'INFO') throw new TransportError('TRANSPORT_CLOSED', 'the second session closed before INFO', {});
-      remote = remoteHeads(new Map(info.message.refs));
-      truncated = info.message.extra.get('refs-truncated')?.value === true;
-      await ep.send({ type: 'DONE', extra: new Map() }, { hasUpdates: false });
+      const wire = { reader: new MessageReader(link.input as AsyncIterable<Uint8Array>), writer: new MessageWriter(link.output), order: o.order ?? 'le' };
+      const read: RefsRead = {};
+      const ep = new Endpoint(PUSHER, wire, { data: read, handlers: READ_REFS, guards: READ_REFS_GUARDS });
+      if ((await ep.receive()) === null || read.info === undefined) throw new TransportError('TRANSPORT_CLOSED', 'the second session closed before INFO', {});
+      remote = remoteHeads(new Map(read.info.refs));
+      truncated = read.info.extra.get('refs-truncated')?.value === true;
+      await ep.send({ type: 'DONE', extra: new Map() });
     } finally {
       endOutput(link.output);
       await link.close?.();
@@ -484,7 +636,7 @@ async function checkAfterLoss(
   } catch (e) {
     failure = e instanceof OstreePushError ? e : new TransportError('TRANSPORT_CLOSED', e instanceof Error ? e.message : String(e), {});
   }
-  const r = result('pushed', undefined, sent);
+  const r = first.result('pushed', undefined, sent);
   let pushed = 0;
   let unknown = 0;
   for (const x of r.refs) {

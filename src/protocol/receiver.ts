@@ -25,6 +25,7 @@
 import { existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { RECEIVER } from '../../spec/machine.js';
+import type { ReceiverFinalState, ReceiverNames } from '../../spec/machines.generated.js';
 import { type OstreePushError, ProtocolError, WireError, asOstreePushError } from '../errors.js';
 import { acquireLock } from '../repo/lock.js';
 import { MAX_METADATA_SIZE } from '../repo/metadata.js';
@@ -36,15 +37,16 @@ import type { Repo } from '../repo/repo.js';
 import { Staging } from '../repo/staging.js';
 import { assertSummaryWritable } from '../repo/summary.js';
 import { DEFAULT_MAX_PAYLOAD_SIZE } from '../wire/constants.js';
-import type { QueryMessage, StatusMessage, UpdateMessage } from '../wire/messages.js';
+import type { AnswerMessage, PutObjectMessage, StatusMessage, UpdateMessage } from '../wire/messages.js';
 import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
+import type { ActionHandlers, GuardTable, Replies, Seen, StateTable } from './actor.js';
 import { Endpoint, type StepRecord } from './endpoint.js';
 import { idleLimited } from './idle.js';
 import type { InfoPolicy } from '../policy/info-policy.js';
 import { answerQuery, infoBody } from './receive-info.js';
 import { notArchive, refMoved, statusText, unchanged } from './receive-refusals.js';
-import { receiveObject, storeLookup, type StoreLookup } from './receive-object.js';
+import { type ObjectVerdict, receiveObject, storeLookup, type StoreLookup } from './receive-object.js';
 import { checkBindings } from './receive-bindings.js';
 import { assertFreeSpace, DEFAULT_LIMITS, PushBudget, type ReceiveLimits } from './receive-limits.js';
 import { takeReceiverSlot, type ReceiverSlot } from '../repo/receiver-slots.js';
@@ -111,7 +113,7 @@ export interface ReceiveOptions {
   extensions?: boolean;
 }
 
-export type ReceiveOutcome = 'idle' | 'published' | 'refused' | 'aborted';
+export type ReceiveOutcome = ReceiverFinalState;
 
 export interface ReceiveResult {
   outcome: ReceiveOutcome;
@@ -183,283 +185,422 @@ function judgeUpdate(repo: Repo, m: UpdateMessage, policy: ReceiverPolicy): Acce
   return out;
 }
 
-export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
-  const { repo } = options;
-  const policy = options.policy ?? {};
-  const hooks = options.hooks ?? {};
-  const log = options.log ?? (() => undefined);
-  const limits = {
-    maxObjectSize: policy.maxObjectSize ?? DEFAULT_MAX_PAYLOAD_SIZE,
-    maxMetadataSize: Math.min(policy.maxMetadataSize ?? MAX_METADATA_SIZE, MAX_METADATA_SIZE),
-  };
-  const bounds = limitsOf(policy);
-  const startedAt = Date.now();
-  const sessionTimeout = (): ProtocolError =>
-    new ProtocolError('PROTOCOL_SESSION_TIMEOUT', `the session lasted more than ${bounds.sessionTimeoutMs / 1000} s (session_timeout); giving up, nothing was published`, { ms: bounds.sessionTimeoutMs });
-  const input = idleLimited(options.input as AsyncIterable<Uint8Array>, bounds.idleTimeoutMs, {
-    ...(bounds.sessionTimeoutMs > 0 ? { deadline: { at: startedAt + bounds.sessionTimeoutMs, error: sessionTimeout } } : {}),
-  });
-  const budget = new PushBudget(bounds);
-  const reader = new MessageReader(input, { maxPayloadSize: NO_READER_LIMIT });
-  const ep = new Endpoint(RECEIVER, reader, new MessageWriter(options.output), 'le', {
-    followPeerOrder: true,
-    ...(hooks.onStep === undefined ? {} : { onStep: hooks.onStep }),
-  });
+/** What the session learnt from the message it is handling: read by the guards, the handlers and the reply. */
+interface Turn {
+  /** The UPDATE's ref changes, once judged. */
+  update: AcceptedUpdate[];
+  /** The PUTOBJECT was judged (objectValid); one in flight after a refusal is not. */
+  judged: boolean;
+  /** The object's verdict, once judged and received. */
+  verdict?: ObjectVerdict;
+  /** Why this message is refused. */
+  refused?: OstreePushError;
+  /** false: the payload was left unread, the stream is out of step (the session ends after the STATUS). */
+  inStep: boolean;
+  /** lookUp's answer to the QUERY. */
+  answer?: AnswerMessage;
+  /** Why publishing failed, when a REPORT will say so. */
+  publishFailure?: OstreePushError;
+}
 
-  const verifyBindings = policy.verifyBindings !== false;
-  const collectionId = collectionIdOf(repo.config);
-  const publishPolicy: PublishPolicy = {
-    allowForce: policy.allowForce === true,
-    verifyBindings,
-    collectionId,
-    canSignSummary: policy.canSignSummary === true,
-    ...(policy.signSummary === undefined ? {} : { signSummary: policy.signSummary }),
-    ...(policy.alwaysWriteSummary === undefined ? {} : { alwaysWriteSummary: policy.alwaysWriteSummary }),
-    ...(policy.leaveSummary === undefined ? {} : { leaveSummary: policy.leaveSummary }),
-    ...(policy.recommit === true ? { recommit: true } : {}),
-    ...(policy.checks === undefined ? {} : { checks: policy.checks }),
-    ...(policy.ostreeLock === undefined ? {} : { ostreeLock: policy.ostreeLock }),
-    warn: (w) => log(`warning: ${w.message}`),
-  };
-  const publishHooks: PublishHooks = {
-    ...(hooks.onPublished === undefined ? {} : { onPublished: hooks.onPublished }),
-    ...(hooks.pause === undefined ? {} : { pause: hooks.pause }),
-  };
+const newTurn = (): Turn => ({ update: [], judged: false, inStep: true });
 
-  const result: ReceiveResult = { outcome: 'aborted', updated: [], warnings: [], objects: { received: 0, alreadyPresent: 0, published: 0, discarded: 0 } };
+/**
+ * One receiving session: the data the receiver's machine is judged and acted
+ * on. Its methods are the guards, the action handlers and the replies of the
+ * tables below; `receive()` runs it.
+ */
+class ReceiveSession {
+  readonly repo: Repo;
+  readonly policy: ReceiverPolicy;
+  readonly log: (line: string) => void;
+  readonly bounds: ReceiveLimits;
+  readonly objectLimits: { maxObjectSize: bigint; maxMetadataSize: number };
+  readonly budget: PushBudget;
+  readonly verifyBindings: boolean;
+  readonly collectionId: string | null;
+  readonly publishPolicy: PublishPolicy;
+  readonly publishHooks: PublishHooks;
+  readonly extensions: boolean;
+  readonly ep: Endpoint<ReceiverNames, ReceiveSession, Reply>;
+  readonly result: ReceiveResult = { outcome: 'aborted', updated: [], warnings: [], objects: { received: 0, alreadyPresent: 0, published: 0, discarded: 0 } };
   /** Set once a ref file was written: from then on nothing may report this session as failed. */
-  let moved: AcceptedUpdate[] | undefined;
-  // More receivers than allowed: refused before INFO, nothing received (the protocol has no answer yet).
-  let slot: ReceiverSlot | undefined;
-  try {
-    if (bounds.maxReceivers > 0) slot = takeReceiverSlot(repo, bounds.maxReceivers);
-  } catch (e) {
-    result.outcome = 'refused';
-    result.error = asOstreePushError(e);
-    log(`refused: ${result.error.message}`);
-    return result;
-  }
-  // A write blocked on a pusher that stopped reading is ended at the deadline too.
-  let pastDeadline = false;
-  const deadlineTimer =
-    bounds.sessionTimeoutMs > 0
-      ? setTimeout(() => {
-          pastDeadline = true;
-          if (options.output.writableNeedDrain) options.output.destroy();
-        }, bounds.sessionTimeoutMs)
-      : undefined;
-  deadlineTimer?.unref();
-  let staging: Staging | null = null;
-  let inStore: StoreLookup | undefined;
-  let accepted: AcceptedUpdate[] = [];
+  moved: AcceptedUpdate[] | undefined;
+  /** The updates of the accepted UPDATE. */
+  accepted: AcceptedUpdate[] = [];
   /** The first refusal of this session: it decides the outcome. */
-  let refusal: OstreePushError | undefined;
+  refusal: OstreePushError | undefined;
   /** DONE was received and publishing began: its failures are refusals of the update. */
-  let publishing = false;
+  publishing = false;
+  /** A write blocked on a pusher that stopped reading was ended at the deadline. */
+  pastDeadline = false;
+  turn: Turn = newTurn();
+  staging: Staging | null = null;
+  inStore: StoreLookup | undefined;
   /** Every staging of this session, so that the end can wait for its background writes. */
-  const stagings: Staging[] = [];
-  const newStaging = (): Staging => {
-    const s = Staging.create(repo);
-    stagings.push(s);
-    return s;
-  };
-  const cleanup = (): void => {
-    staging?.dispose();
-    staging = null;
-  };
+  readonly stagings: Staging[] = [];
+  readonly startedAt = Date.now();
 
-  try {
-    const extensions = options.extensions !== false;
+  constructor(options: ReceiveOptions) {
+    this.repo = options.repo;
+    this.policy = options.policy ?? {};
+    const policy = this.policy;
+    const hooks = options.hooks ?? {};
+    this.log = options.log ?? (() => undefined);
+    this.extensions = options.extensions !== false;
+    this.objectLimits = {
+      maxObjectSize: policy.maxObjectSize ?? DEFAULT_MAX_PAYLOAD_SIZE,
+      maxMetadataSize: Math.min(policy.maxMetadataSize ?? MAX_METADATA_SIZE, MAX_METADATA_SIZE),
+    };
+    this.bounds = limitsOf(policy);
+    const bounds = this.bounds;
+    this.budget = new PushBudget(bounds);
+    this.verifyBindings = policy.verifyBindings !== false;
+    this.collectionId = collectionIdOf(this.repo.config);
+    this.publishPolicy = {
+      allowForce: policy.allowForce === true,
+      verifyBindings: this.verifyBindings,
+      collectionId: this.collectionId,
+      canSignSummary: policy.canSignSummary === true,
+      ...(policy.signSummary === undefined ? {} : { signSummary: policy.signSummary }),
+      ...(policy.alwaysWriteSummary === undefined ? {} : { alwaysWriteSummary: policy.alwaysWriteSummary }),
+      ...(policy.leaveSummary === undefined ? {} : { leaveSummary: policy.leaveSummary }),
+      ...(policy.recommit === true ? { recommit: true } : {}),
+      ...(policy.checks === undefined ? {} : { checks: policy.checks }),
+      ...(policy.ostreeLock === undefined ? {} : { ostreeLock: policy.ostreeLock }),
+      warn: (w) => this.log(`warning: ${w.message}`),
+    };
+    this.publishHooks = {
+      ...(hooks.onPublished === undefined ? {} : { onPublished: hooks.onPublished }),
+      ...(hooks.pause === undefined ? {} : { pause: hooks.pause }),
+    };
+    const input = idleLimited(options.input as AsyncIterable<Uint8Array>, bounds.idleTimeoutMs, {
+      ...(bounds.sessionTimeoutMs > 0 ? { deadline: { at: this.startedAt + bounds.sessionTimeoutMs, error: () => this.sessionTimeout() } } : {}),
+    });
+    const wire = { reader: new MessageReader(input, { maxPayloadSize: NO_READER_LIMIT }), writer: new MessageWriter(options.output), followPeerOrder: true };
+    this.ep = new Endpoint(RECEIVER, wire, { data: this as ReceiveSession, ...RECEIVER_TABLES }, hooks.onStep === undefined ? {} : { onStep: hooks.onStep });
+  }
+
+  sessionTimeout(): ProtocolError {
+    const ms = this.bounds.sessionTimeoutMs;
+    return new ProtocolError('PROTOCOL_SESSION_TIMEOUT', `the session lasted more than ${ms / 1000} s (session_timeout); giving up, nothing was published`, { ms });
+  }
+
+  newStaging(): Staging {
+    const s = Staging.create(this.repo);
+    this.stagings.push(s);
+    return s;
+  }
+
+  /** Answers every message in turn until the machine ends. */
+  async run(): Promise<void> {
+    const ep = this.ep;
+    while (!ep.finished) {
+      const reply = ep.owed();
+      if (reply !== undefined) {
+        await reply(this);
+        continue;
+      }
+      this.turn = newTurn();
+      const r = await ep.receive({ acceptInvalid: ['UPDATE', 'PUTOBJECT'] });
+      if (r === null) throw new ProtocolError('PROTOCOL_PEER_CLOSED', 'the pusher closed the connection before DONE; nothing was published', {});
+    }
+    this.result.outcome = this.moved !== undefined ? 'published' : (ep.entry(OUTCOMES) ?? 'aborted');
+    if (this.refusal !== undefined && this.moved === undefined) this.result.error = this.refusal;
+  }
+
+  // ---- guards (spec/machines/receiver.json, of: 'local') ----
+
+  /** updateValid: the refs may move here, as asked, under this policy. */
+  async judgeUpdate(message: UpdateMessage, invalid: ProtocolError | undefined): Promise<boolean> {
+    try {
+      if (invalid !== undefined) throw invalid;
+      this.turn.update = judgeUpdate(this.repo, message, this.policy);
+      await assertFreeSpace(this.repo, this.bounds.minFreeBytes, 0n);
+      await this.policy.checks?.onUpdate(this.repo, this.turn.update);
+      if (this.verifyBindings) await checkBindings(this.repo.path, this.turn.update, this.collectionId);
+    } catch (e) {
+      this.turn.refused = asOstreePushError(e);
+    }
+    return this.turn.refused === undefined;
+  }
+
+  /** objectValid: within the push's bounds, then received into staging, verified and passed by the policy. */
+  async judgeObject({ message, payload, invalid }: Seen<'recv:PUTOBJECT'>): Promise<boolean> {
+    const turn = this.turn;
+    turn.judged = true;
+    if (invalid === undefined) {
+      // Judged on the body, before the payload is read: a refusal here ends the session.
+      try {
+        this.budget.charge(message.object, message.size);
+        if (this.budget.spaceCheckDue(message.size)) await assertFreeSpace(this.repo, this.bounds.minFreeBytes, message.size);
+      } catch (e) {
+        turn.refused = asOstreePushError(e);
+        turn.inStep = false;
+        return false;
+      }
+    }
+    this.staging ??= this.newStaging();
+    const staging = this.staging;
+    this.inStore ??= storeLookup(this.repo);
+    let v = await receiveObject(this.repo, staging, message, payload, this.objectLimits, invalid, this.inStore);
+    if (v.ok && v.stored !== 'discarded') v = await this.checkStaged(message, v);
+    turn.verdict = v;
+    if (!v.ok) {
+      turn.refused = v.error;
+      turn.inStep = v.inStep;
+    }
+    return v.ok;
+  }
+
+  /** The policy's and the bindings' say on a staged object. */
+  async checkStaged(message: PutObjectMessage, v: ObjectVerdict): Promise<ObjectVerdict> {
+    const { checks } = this.policy;
+    const staging = this.staging;
+    if (staging === null || (checks === undefined && !this.verifyBindings)) return v;
+    const dot = message.object.indexOf('.');
+    const object = { checksum: message.object.slice(0, dot), type: message.object.slice(dot + 1) };
+    try {
+      if (this.verifyBindings && object.type === 'commit') await checkBindings(stagedView(this.repo, staging), this.accepted, this.collectionId, object.checksum);
+      await checks?.onObjectStaged(this.repo, staging, object, this.accepted);
+    } catch (e) {
+      return { ok: false, error: asOstreePushError(e), inStep: true };
+    }
+    return v;
+  }
+
+  // ---- action handlers ----
+
+  /** beginStaging: the staging directory, and the accepted updates. */
+  beginStaging(): void {
+    this.staging ??= this.newStaging();
+    this.accepted = this.turn.update;
+    for (const u of this.accepted) this.log(`update ${u.ref}: ${u.from} -> ${u.to}`);
+  }
+
+  /** keepObject: the verified object stays staged (a compatibility file was dropped instead); counted. */
+  keepObject(message: PutObjectMessage): void {
+    const stored = this.turn.verdict?.ok === true ? this.turn.verdict.stored : 'staged';
+    const counts = this.result.objects;
+    if (stored === 'discarded') {
+      counts.discarded++;
+      this.log(`discarded ${message.object} (${message.size} bytes): a version-0 compatibility file nothing here verifies; not published`);
+    } else if (stored === 'staged') counts.received++;
+    else counts.alreadyPresent++;
+  }
+
+  /**
+   * discardObject: a judged object was discarded by its judgement; one in
+   * flight when this session refused is skipped unread, never staged.
+   */
+  async discardObject({ message, payload, invalid }: Seen<'recv:PUTOBJECT'>): Promise<void> {
+    if (this.turn.judged) return;
+    if (invalid !== undefined) {
+      this.turn.refused = invalid;
+      this.turn.inStep = false;
+      return;
+    }
+    await payload.skip();
+    this.turn.refused = new ProtocolError('PROTOCOL_REFUSED', `${message.object} not taken: an earlier refusal ended this push`, { object: message.object });
+  }
+
+  /** publish: under the lock, objects then refs (receive-publish.ts); with a report due, a failure is kept for it. */
+  async publish(): Promise<void> {
+    this.staging ??= this.newStaging();
+    const staging = this.staging;
+    this.publishing = true;
+    let done;
+    try {
+      done = await publishUpdate(this.repo, staging, this.accepted, this.publishPolicy, this.publishHooks);
+    } catch (e) {
+      // With a report due, the failure goes into it; without, it ends the session.
+      if (!this.ep.allows('send:REPORT')) throw e;
+      this.turn.publishFailure = asOstreePushError(e);
+      this.log(`publish failed: ${this.turn.publishFailure.message}`);
+      return;
+    }
+    const { result, log } = this;
+    this.moved = done.moved;
+    result.objects.published = done.published;
+    result.objects.alreadyPresent += done.alreadyPresent;
+    result.updated = done.moved;
+    result.warnings.push(...done.warnings);
+    for (const w of done.warnings) if (w.code !== 'REPO_OSTREE_LOCK_UNAVAILABLE') log(`warning: ${w.message}`);
+    await this.afterPublish(done.moved);
+    log(`published ${done.published} objects (${done.alreadyPresent} already present, ${done.dropped} unreferenced dropped)${done.summaryUpdated ? '; summary updated' : ''}`);
+  }
+
+  /** The update hook, once the refs moved: it cannot make this push a failure. */
+  async afterPublish(moved: AcceptedUpdate[]): Promise<void> {
+    const { checks } = this.policy;
+    // A ref already at a re-commit of what was pushed did not move: no hook for it (as 1.x).
+    const changed = moved.filter((u) => u.from !== u.to);
+    if (checks === undefined || changed.length === 0) return;
+    try {
+      const hook = await checks.afterPublish(this.repo, changed);
+      if (hook !== null) {
+        this.result.hook = hook;
+        this.log(hook.ok ? 'update hook succeeded' : `warning: ${hook.error?.message ?? 'update hook failed'}`);
+      }
+    } catch (e) {
+      this.result.warnings.push(asOstreePushError(e));
+      this.log(`warning: ${asOstreePushError(e).message}`);
+    }
+  }
+
+  /** cleanup: the staging directory goes (the lock is released by publishing itself). */
+  cleanup(): void {
+    this.staging?.dispose();
+    this.staging = null;
+  }
+
+  // ---- replies, one per state left by a send ----
+
+  /** INFO: the mode, the refs as they are going to be, and with the extensions on what is offered. */
+  async sendInfo(): Promise<void> {
+    const { repo, policy } = this;
     // What it can say in advance (section 12.6): its policy, whether it takes forced updates, the collection id.
     const advertised: InfoPolicy = {
       ...(policy.infoPolicy ?? { signVerify: [], gpgVerify: false }),
       allowForce: policy.allowForce === true,
-      ...(collectionId === null ? {} : { collectionId }),
+      ...(this.collectionId === null ? {} : { collectionId: this.collectionId }),
       ...(policy.recommit === true ? { recommit: true } : {}),
     };
     // A ref journal left by a receiver killed mid-write is completed first (taking the lock does it), so INFO
     // lists the refs as they are going to be: a pusher checking after a lost session must see the truth.
     if (existsSync(repo.resolve(JOURNAL_REL))) (await acquireLock(repo)).release();
-    const info = infoBody(repo.modeNumber, listRefs(repo), extensions, advertised);
-    if (info.truncated) log(`INFO lists ${info.message.refs.size} of ${info.total} refs (body limit)`);
-    await ep.send(info.message);
-    while (!ep.finished) {
-      /** The judgement of this message, when it is refused. */
-      let refused: OstreePushError | undefined;
-      /** false: the payload was left unread, the stream is out of step. */
-      let inStep = true;
-      let update: AcceptedUpdate[] = [];
-      let query: QueryMessage | undefined;
-      /** Why publishing failed, when a REPORT will say so. */
-      let publishFailure: OstreePushError | undefined;
-      const r = await ep.receive(
-        async (m) => {
-          if (m.message.type === 'QUERY') {
-            query = m.message;
-            return {};
-          }
-          if (m.message.type === 'UPDATE') {
-            try {
-              if (m.invalid !== undefined) throw m.invalid;
-              update = judgeUpdate(repo, m.message, policy);
-              await assertFreeSpace(repo, bounds.minFreeBytes, 0n);
-              await policy.checks?.onUpdate(repo, update);
-              if (verifyBindings) await checkBindings(repo.path, update, collectionId);
-            } catch (e) {
-              refused = asOstreePushError(e);
-            }
-            return { updateValid: refused === undefined };
-          }
-          if (m.message.type === 'PUTOBJECT' && m.payload !== undefined && ep.state === 'awaitDone') {
-            // In flight when this session refused: never staged, answered false.
-            if (m.invalid !== undefined) {
-              refused = m.invalid;
-              inStep = false;
-            } else {
-              await m.payload.skip();
-              refused = new ProtocolError('PROTOCOL_REFUSED', `${m.message.object} not taken: an earlier refusal ended this push`, { object: m.message.object });
-            }
-            return {};
-          }
-          if (m.message.type === 'PUTOBJECT' && m.payload !== undefined && m.invalid === undefined) {
-            // Judged on the body, before the payload is read: a refusal here ends the session.
-            try {
-              budget.charge(m.message.object, m.message.size);
-              if (budget.spaceCheckDue(m.message.size)) await assertFreeSpace(repo, bounds.minFreeBytes, m.message.size);
-            } catch (e) {
-              refused = asOstreePushError(e);
-              inStep = false;
-              return { objectValid: false };
-            }
-          }
-          if (m.message.type === 'PUTOBJECT' && m.payload !== undefined) {
-            staging ??= newStaging();
-            inStore ??= storeLookup(repo);
-            let v = await receiveObject(repo, staging, m.message, m.payload, limits, m.invalid, inStore);
-            if (v.ok && v.stored === 'discarded') {
-              result.objects.discarded++;
-              log(`discarded ${m.message.object} (${m.message.size} bytes): a version-0 compatibility file nothing here verifies; not published`);
-              return { objectValid: true };
-            }
-            if (v.ok && (policy.checks !== undefined || verifyBindings)) {
-              const name = m.message.object;
-              const dot = name.indexOf('.');
-              const object = { checksum: name.slice(0, dot), type: name.slice(dot + 1) };
-              try {
-                if (verifyBindings && object.type === 'commit') await checkBindings(stagedView(repo, staging), accepted, collectionId, object.checksum);
-                await policy.checks?.onObjectStaged(repo, staging, object, accepted);
-              } catch (e) {
-                v = { ok: false, error: asOstreePushError(e), inStep: true };
-              }
-            }
-            if (v.ok) {
-              if (v.stored === 'staged') result.objects.received++;
-              else result.objects.alreadyPresent++;
-            } else {
-              refused = v.error;
-              inStep = v.inStep;
-            }
-            return { objectValid: v.ok };
-          }
-          return {};
-        },
-        { acceptInvalid: ['UPDATE', 'PUTOBJECT'] },
-      );
-      if (r === null) {
-        cleanup();
-        throw new ProtocolError('PROTOCOL_PEER_CLOSED', 'the pusher closed the connection before DONE; nothing was published', {});
-      }
-      for (const action of r.actions) {
-        if (action === 'beginStaging') {
-          staging ??= newStaging();
-          accepted = update;
-          for (const u of accepted) log(`update ${u.ref}: ${u.from} -> ${u.to}`);
-        } else if (action === 'publish') {
-          staging ??= newStaging();
-          publishing = true;
-          let done;
-          try {
-            done = await publishUpdate(repo, staging, accepted, publishPolicy, publishHooks);
-          } catch (e) {
-            // With a report due, the failure goes into it; without, it ends the session.
-            if (ep.state !== 'reporting') throw e;
-            publishFailure = asOstreePushError(e);
-            log(`publish failed: ${publishFailure.message}`);
-            continue;
-          }
-          moved = done.moved;
-          result.objects.published = done.published;
-          result.objects.alreadyPresent += done.alreadyPresent;
-          result.updated = done.moved;
-          result.warnings.push(...done.warnings);
-          for (const w of done.warnings) if (w.code !== 'REPO_OSTREE_LOCK_UNAVAILABLE') log(`warning: ${w.message}`);
-          // A ref already at a re-commit of what was pushed did not move: no hook for it (as 1.x).
-          const changed = done.moved.filter((u) => u.from !== u.to);
-          if (policy.checks !== undefined && changed.length > 0) {
-            try {
-              const hook = await policy.checks.afterPublish(repo, changed);
-              if (hook !== null) {
-                result.hook = hook;
-                log(hook.ok ? 'update hook succeeded' : `warning: ${hook.error?.message ?? 'update hook failed'}`);
-              }
-            } catch (e) {
-              // The refs have moved: the hook cannot make this push a failure.
-              result.warnings.push(asOstreePushError(e));
-              log(`warning: ${asOstreePushError(e).message}`);
-            }
-          }
-          log(`published ${done.published} objects (${done.alreadyPresent} already present, ${done.dropped} unreferenced dropped)${done.summaryUpdated ? '; summary updated' : ''}`);
-        } else if (action === 'cleanup') {
-          cleanup();
-        }
-      }
-      if (ep.state === 'answering') {
-        await ep.send(await answerQuery(repo, query ?? { objects: [], refs: [] }));
-      } else if (ep.state === 'reporting') {
-        // Each ref as it is: moved when its file was written, else refused with the reason.
-        const movedNames = new Set((moved ?? []).map((u) => u.ref));
-        const why = publishFailure?.message ?? result.warnings[0]?.message ?? 'not written';
-        const refused = new Map<string, string>(accepted.filter((u) => !movedNames.has(u.ref)).map((u) => [u.ref, statusText(why)]));
-        await ep.send({ type: 'REPORT', moved: accepted.filter((u) => movedNames.has(u.ref)).map((u) => u.ref), refused, extra: new Map() });
-        if (publishFailure !== undefined) {
-          refusal ??= publishFailure;
-          result.updated = [];
-        }
-      } else if (ep.state === 'acceptUpdate' || ep.state === 'acceptObject') {
-        await ep.send(STATUS_OK);
-      } else if (ep.state === 'refuseUpdate' || ep.state === 'refuseObject') {
-        const why = refused ?? new ProtocolError('PROTOCOL_BAD_MESSAGE', 'refused', {});
-        refusal ??= why;
-        log(`refused: ${why.message}`);
-        await ep.send({ type: 'STATUS', result: false, message: statusText(why.message), extra: new Map() });
-        if (!inStep) throw why;
-      }
+    const info = infoBody(repo.modeNumber, listRefs(repo), this.extensions, advertised);
+    if (info.truncated) this.log(`INFO lists ${info.message.refs.size} of ${info.total} refs (body limit)`);
+    await this.ep.send(info.message);
+  }
+
+  async sendAnswer(): Promise<void> {
+    const answer = this.turn.answer;
+    if (answer === undefined) throw new ProtocolError('INTERNAL', 'no ANSWER was looked up', {});
+    await this.ep.send(answer);
+  }
+
+  /** STATUS false with the reason; a stream out of step then ends the session. */
+  async refuse(): Promise<void> {
+    const why = this.turn.refused ?? new ProtocolError('PROTOCOL_BAD_MESSAGE', 'refused', {});
+    this.refusal ??= why;
+    this.log(`refused: ${why.message}`);
+    await this.ep.send({ type: 'STATUS', result: false, message: statusText(why.message), extra: new Map() });
+    if (!this.turn.inStep) throw why;
+  }
+
+  /** REPORT: each ref as it is, moved when its file was written, else refused with the reason. */
+  async report(): Promise<void> {
+    const { accepted, turn, result } = this;
+    const movedNames = new Set((this.moved ?? []).map((u) => u.ref));
+    const why = turn.publishFailure?.message ?? result.warnings[0]?.message ?? 'not written';
+    const refused = new Map<string, string>(accepted.filter((u) => !movedNames.has(u.ref)).map((u) => [u.ref, statusText(why)]));
+    await this.ep.send({ type: 'REPORT', moved: accepted.filter((u) => movedNames.has(u.ref)).map((u) => u.ref), refused, extra: new Map() });
+    if (turn.publishFailure !== undefined) {
+      this.refusal ??= turn.publishFailure;
+      result.updated = [];
     }
-    result.outcome = moved !== undefined ? 'published' : ep.state === 'idle' ? 'idle' : ep.state === 'published' ? 'published' : 'refused';
-    if (refusal !== undefined && moved === undefined) result.error = refusal;
-  } catch (e) {
+  }
+
+  /** The session broke (or was refused in a way that ends it): what the result says. */
+  async failed(e: unknown): Promise<void> {
+    const { result } = this;
     // A write ended at the deadline fails as a closed stream: the deadline is the reason.
-    const err = pastDeadline && e instanceof WireError ? sessionTimeout() : asOstreePushError(e);
-    ep.fail();
-    cleanup();
-    if (moved !== undefined) {
+    const err = this.pastDeadline && e instanceof WireError ? this.sessionTimeout() : asOstreePushError(e);
+    await this.ep.fail().catch(() => undefined);
+    this.cleanup();
+    if (this.moved !== undefined) {
       // The refs moved (e.g. the pusher left before the REPORT): the session published, and says so.
       result.outcome = 'published';
-      result.updated = moved;
+      result.updated = this.moved;
       result.warnings.push(err);
-      log(`warning: the refs moved, then: ${err.message}`);
+      this.log(`warning: the refs moved, then: ${err.message}`);
     } else {
       result.error = err;
       result.updated = [];
-      result.outcome = err === refusal || (publishing && REFUSALS.has(err.code)) ? 'refused' : 'aborted';
-      log(`${result.outcome}: ${err.message}`);
+      result.outcome = err === this.refusal || (this.publishing && REFUSALS.has(err.code)) ? 'refused' : 'aborted';
+      this.log(`${result.outcome}: ${err.message}`);
     }
+  }
+}
+
+/** The receiver's judgement, one function per local guard of spec/machines/receiver.json. */
+const GUARDS: GuardTable<ReceiverNames, ReceiveSession> = {
+  updateValid: (s, { message, invalid }) => s.judgeUpdate(message, invalid),
+  objectValid: (s, seen) => s.judgeObject(seen),
+};
+
+/** One handler per action of spec/machines/receiver.json. */
+const HANDLERS: ActionHandlers<ReceiverNames, ReceiveSession> = {
+  // The machine's context records what INFO offered; nothing else to do.
+  enableQuery: () => undefined,
+  enableReport: () => undefined,
+  lookUp: async (s, { message }) => {
+    s.turn.answer = await answerQuery(s.repo, message);
+  },
+  beginStaging: (s) => s.beginStaging(),
+  keepObject: (s, { message }) => s.keepObject(message),
+  discardObject: (s, seen) => s.discardObject(seen),
+  publish: (s) => s.publish(),
+  cleanup: (s) => s.cleanup(),
+};
+
+type Reply = (s: ReceiveSession) => Promise<void>;
+
+/** The message owed in each state the receiver leaves by sending. */
+const REPLIES: Replies<ReceiverNames, Reply> = {
+  start: (s) => s.sendInfo(),
+  answering: (s) => s.sendAnswer(),
+  acceptUpdate: async (s) => void (await s.ep.send(STATUS_OK)),
+  acceptObject: async (s) => void (await s.ep.send(STATUS_OK)),
+  refuseUpdate: (s) => s.refuse(),
+  refuseObject: (s) => s.refuse(),
+  reporting: (s) => s.report(),
+};
+
+/** The receiver's tables (exported for the test that builds them against a changed machine). */
+export const RECEIVER_TABLES = { handlers: HANDLERS, guards: GUARDS, replies: REPLIES } as const;
+
+/** The session's outcome in each final state (after publishing, 'published' whatever the state). */
+const OUTCOMES: StateTable<ReceiverFinalState, ReceiveOutcome> = {
+  idle: 'idle',
+  published: 'published',
+  refused: 'refused',
+  aborted: 'aborted',
+};
+
+export async function receive(options: ReceiveOptions): Promise<ReceiveResult> {
+  const s = new ReceiveSession(options);
+  const { bounds, result } = s;
+  // More receivers than allowed: refused before INFO, nothing received (the protocol has no answer yet).
+  let slot: ReceiverSlot | undefined;
+  try {
+    if (bounds.maxReceivers > 0) slot = takeReceiverSlot(s.repo, bounds.maxReceivers);
+  } catch (e) {
+    result.outcome = 'refused';
+    result.error = asOstreePushError(e);
+    s.log(`refused: ${result.error.message}`);
+    return result;
+  }
+  // A write blocked on a pusher that stopped reading is ended at the deadline too.
+  const deadlineTimer =
+    bounds.sessionTimeoutMs > 0
+      ? setTimeout(() => {
+          s.pastDeadline = true;
+          if (options.output.writableNeedDrain) options.output.destroy();
+        }, bounds.sessionTimeoutMs)
+      : undefined;
+  deadlineTimer?.unref();
+  try {
+    await s.run();
+  } catch (e) {
+    await s.failed(e);
   } finally {
     clearTimeout(deadlineTimer);
     slot?.release();
-    cleanup();
+    s.cleanup();
     // A disposed staging removes itself again once its last background write ends.
-    for (const s of stagings) await s.settle().catch(() => undefined);
+    for (const staging of s.stagings) await staging.settle().catch(() => undefined);
   }
   return result;
 }
