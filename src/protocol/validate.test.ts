@@ -5,7 +5,9 @@ import Ajv2020Module from 'ajv/dist/2020.js';
 import { DEFS_SCHEMA, MESSAGE_SCHEMAS } from '../../spec/schemas.js';
 import { ProtocolError } from '../errors.js';
 import { needTools } from '../../testkit/tools.js';
-import { bodyToJson, prepareValidators, validateBody, validateMessage } from './validate.js';
+import type { Message, StatusMessage } from '../wire/messages.js';
+import { type Agrees, bodyToJson, prepareValidators, validateBody, validateMessage, type WireMatchesSchemas } from './validate.js';
+import type { StatusBody, UpdateBody } from './messages.generated.js';
 
 const Z = '0'.repeat(64);
 const A = 'a'.repeat(64);
@@ -140,5 +142,19 @@ describe('validateMessage over decoded wire messages', () => {
     assert.deepEqual(Object.keys(json['refs'] as object), ['__proto__']);
     assert.equal(({} as Record<string, unknown>)['from'], undefined, 'Object.prototype untouched');
     validateMessage({ type: 'UPDATE', refs: new Map([['__proto__', { from: Z, to: A }]]) });
+  });
+});
+
+describe('the wire interfaces and the schemas describe the same bodies (checked by tsc)', () => {
+  it('every message type agrees; an interface drifting from its schema is a type error', () => {
+    // A type error here when src/wire/messages.ts and spec/messages/*.schema.json disagree.
+    const all: WireMatchesSchemas<Message> = { INFO: true, UPDATE: true, PUTOBJECT: true, STATUS: true, DONE: true, QUERY: true, ANSWER: true, REPORT: true };
+    // @ts-expect-error a STATUS whose result is a string no longer matches its schema
+    const wrongType: Agrees<Omit<StatusMessage, 'result'> & { result: string }, StatusBody> = true;
+    // @ts-expect-error a STATUS without the message the schema requires
+    const missing: Agrees<Omit<StatusMessage, 'message'>, StatusBody> = true;
+    // @ts-expect-error an UPDATE with a key the schema does not have
+    const extra: Agrees<{ type: 'UPDATE'; refs: Map<string, { from: string; to: string }>; force: boolean }, UpdateBody> = true;
+    assert.ok(all && wrongType && missing && extra);
   });
 });

@@ -164,3 +164,42 @@ export function validateMessage<M extends DecodedMessage>(msg: M): void {
   validateBody(msg.type as MessageType, bodyToJson(msg));
   if (Object.isFrozen(msg)) validFrozen.add(msg);
 }
+
+// ---- the wire interfaces and the schemas' body types describe the same bodies ----
+
+/** The JSON form of one decoded value: Maps become objects, the u64 a number (see `bodyToJson`). */
+type JsonOf<V> = V extends bigint
+  ? number
+  : V extends ReadonlyMap<string, infer X>
+    ? { [key: string]: JsonOf<X> }
+    : V extends readonly (infer X)[]
+      ? JsonOf<X>[]
+      : V extends object
+        ? { [K in keyof V]: JsonOf<V[K]> }
+        : V;
+
+/** A wire message's known keys in JSON form (its `extra`, the extension keys, is the bodies' optional and unknown keys). */
+export type JsonBody<M extends DecodedMessage> = { [K in Exclude<keyof M, 'type' | 'extra'>]: JsonOf<M[K]> };
+
+/** The keys a body type names (not its index signature). */
+type Named<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: 0 };
+/** The keys a body type requires. */
+type Required_<T> = keyof { [K in Named<T> as object extends Pick<T, K> ? never : K]: 0 };
+
+/**
+ * true when a wire interface `M` and the schema's body type `B` agree: every
+ * known key of `M`, in JSON form, is a key of `B` with that type, and every
+ * key `B` requires is a known key of `M`. A schema changed without the wire
+ * interface (or the other way round) makes it false, and `WIRE_MATCHES_SCHEMAS`
+ * below a type error.
+ */
+export type Agrees<M extends DecodedMessage, B> = [JsonBody<M>] extends [B]
+  ? [Exclude<keyof JsonBody<M>, Named<B>>] extends [never]
+    ? [Exclude<Required_<B>, keyof JsonBody<M>>] extends [never]
+      ? true
+      : false
+    : false
+  : false;
+
+/** For each message type: its wire interface of src/wire/messages.ts agrees with its schema's body type. */
+export type WireMatchesSchemas<W extends DecodedMessage & { type: MessageType }> = { [T in MessageType]: Agrees<Extract<W, { type: T }>, MessageBodies[T]> };
