@@ -209,8 +209,8 @@ class PushSession implements Sending {
   readonly ep: Endpoint<PusherNames, PushSession>;
   readonly local: Map<string, string>;
   readonly pipeline: Pipeline;
-  /** The receiver's INFO, once read. */
-  info: InfoMessage | undefined;
+  /** How refs absent from INFO's heads may be found among its remote refs (push-plan.ts). */
+  #viaRemotes: ReturnType<typeof remoteRefFallback> | undefined;
   /** The capabilities used (none with the extensions off). */
   offered = new Set<string>();
   /** The extensions used in this session. */
@@ -272,7 +272,6 @@ class PushSession implements Sending {
   /** plan: INFO's mode, capabilities and refs; then the plan, unless refs INFO left out must be asked about first. */
   async readInfo(info: InfoMessage): Promise<void> {
     const { o } = this;
-    this.info = info;
     if (info.mode !== ARCHIVE_MODE_NUMBER) {
       const name = repoModeOfNumber(info.mode);
       const what = name === undefined ? `in an unknown mode (${info.mode})` : `a ${name} repository`;
@@ -286,6 +285,7 @@ class PushSession implements Sending {
     if (this.remote.size < info.refs.size) o.log?.(`INFO lists ${info.refs.size - this.remote.size} name(s) that are not heads (remote refs such as origin:stable); planning against the heads only`);
     this.remotePolicy = o.extensions === false ? undefined : remotePolicyOf(info.extra);
     this.truncated = info.extra.get('refs-truncated')?.value === true;
+    this.#viaRemotes = remoteRefFallback(info.refs);
     if (this.truncated && this.offered.has('query')) {
       const missing = [...this.local.keys()].filter((r) => !this.remote.has(r));
       if (missing.length > 0) {
@@ -321,8 +321,7 @@ class PushSession implements Sending {
   /** The plan against the remote's refs as known; with `query` offered, the QUERYs about its objects. */
   async makePlan(): Promise<void> {
     const { o } = this;
-    const info = this.info as InfoMessage;
-    const viaRemotes = remoteRefFallback(info.refs);
+    const viaRemotes = this.#viaRemotes ?? remoteRefFallback(new Map());
     for (const [ref, names] of viaRemotes.ambiguous) {
       if (this.local.has(ref) && !this.remote.has(ref)) o.log?.(`${ref}: the remote's remotes name different commits (${names.join(', ')}); sending 64 zeros as 'from', which it may refuse`);
     }
