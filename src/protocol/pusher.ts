@@ -427,7 +427,14 @@ export async function push(o: PushOptions): Promise<PushResult> {
     // Our bytes the receiver has taken (written minus still buffered): it is alive, reading a large object.
     progress: () => writer.bytesWritten - o.output.writableLength,
   });
-  const s = new PushSession(o, new MessageReader(input), writer);
+  let s: PushSession;
+  try {
+    s = new PushSession(o, new MessageReader(input), writer);
+  } catch (e) {
+    // A ref to push that does not exist: nothing was said, the remote's input just ends.
+    endOutput(o.output);
+    throw e;
+  }
   const after: AfterDone = {};
   try {
     return await session(s, () => (limit = reportMs), after);
