@@ -166,3 +166,30 @@ test('a window above the machine bound is clamped to it: MAX_WINDOW is the pushe
   assert.equal(result.sent, n);
   assert.equal(result.maxInFlight, bound);
 });
+
+test('the pipeline computes the machine guards moreObjects and windowOpen from what is in flight', () => {
+  const obj = (i: number, size: number): PlannedObject => ({ checksum: i.toString(16).padStart(64, '0'), type: 'file', name: `${i.toString(16).padStart(64, '0')}.filez`, size });
+  const p = new Pipeline({
+    window: 2,
+    windowBytes: 100,
+    openRead: () => Object.assign((async function* () {})(), { close: () => undefined }),
+    closed: async (what) => new Error(what),
+    abort: () => undefined,
+  });
+  // The handlers countSent and countAnswered move the data the guards read; no endpoint is needed for that.
+  p.load([obj(1, 500), obj(2, 10), obj(3, 10), obj(4, 95)]);
+  const ok = { type: 'STATUS', result: true, message: '', extra: new Map() } as const;
+  assert.deepEqual([p.moreObjects(), p.windowOpen()], [true, true], 'nothing in flight: open, however large the next object');
+  p.countSent();
+  assert.equal(p.windowOpen(), false, '500 bytes in flight: the next 10 would exceed 100');
+  p.countAnswered(ok);
+  p.countSent();
+  assert.equal(p.windowOpen(), true, '10 in flight, 10 more fit');
+  p.countSent();
+  assert.equal(p.windowOpen(), false, 'two in flight: the window of 2 is full');
+  p.countAnswered(ok);
+  assert.equal(p.windowOpen(), false, '10 in flight: the next 95 would exceed 100');
+  p.countAnswered(ok);
+  p.countSent();
+  assert.deepEqual([p.moreObjects(), p.sent, p.maxInFlight], [false, 3, 2]);
+});

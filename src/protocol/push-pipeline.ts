@@ -93,6 +93,12 @@ export class Pipeline {
     this.window = Math.max(1, Math.min(MAX_WINDOW, Math.floor(o.window)));
   }
 
+  /** The objects to send, in order (children first). */
+  load(objects: readonly PlannedObject[]): void {
+    this.#objects = objects;
+    this.#next = 0;
+  }
+
   // ---- guards ----
 
   /** spec/machines/pusher.json `moreObjects`: some planned object has not been sent yet. */
@@ -196,8 +202,7 @@ export class Pipeline {
 
   /** Sends `objects` pipelined through `ep` (in state `sending`); stops sending at the first refusal. */
   async run(ep: PusherLink, objects: readonly PlannedObject[]): Promise<PipelineResult> {
-    this.#objects = objects;
-    this.#next = 0;
+    this.load(objects);
     /** The reader failed while the sender was still fine (its failure then caused the sender's). */
     let readFailedFirst = false;
     let sendError: unknown;
