@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import type { InfoBody, MessageBodies, UpdateBody } from '../src/protocol/messages.generated.js';
 import { MESSAGE_CODES } from '../src/protocol/messages.generated.js';
 import { validateBody } from '../src/protocol/validate.js';
-import { blocks, fillBlocks, outputs } from './generate.js';
-import { MESSAGE_SCHEMAS } from './schemas.js';
+import { blocks, fillBlocks, outputs, wireTypesSource } from './generate.js';
+import { MESSAGE_SCHEMAS, type MessageSchema } from './schemas.js';
 import { typeOf } from './typegen.js';
 
 describe('generated files', () => {
@@ -55,5 +55,32 @@ describe('types from schemas', () => {
     // @ts-expect-error 'to' is required by the schema, hence by the type
     const partial: UpdateBody = { refs: { main: { from: '0'.repeat(64) } } };
     assert.throws(() => validateBody('UPDATE', partial), { code: 'PROTOCOL_BAD_MESSAGE' });
+  });
+});
+
+describe('wire interfaces from schemas', () => {
+  const block = (src: string, name: string): string => /export interface \w+ \{[\s\S]*?\n\}/g.exec(src.slice(src.indexOf(`export interface ${name} {`)))?.[0] ?? '';
+
+  it('each message is its required keys in decoded form, plus extra where the schema allows other keys', () => {
+    const src = wireTypesSource();
+    assert.match(block(src, 'PutObjectMessage'), /object: string;[\s\S]*size: bigint;[\s\S]*extra: Map<string, Variant>;/);
+    assert.match(block(src, 'InfoMessage'), /refs: Map<string, string>;/);
+    assert.doesNotMatch(block(src, 'InfoMessage'), /capabilities/, 'an optional key stays in extra');
+    assert.match(block(src, 'UpdateMessage'), /refs: Map<string, \{ from: string; to: string \}>;/);
+    assert.doesNotMatch(block(src, 'UpdateMessage'), /extra/, 'UPDATE allows no other key');
+  });
+
+  it('a key added to a schema appears in its interface; a key with no wire type is an error', () => {
+    const status = MESSAGE_SCHEMAS.find((m) => m.name === 'STATUS') as MessageSchema;
+    const original = status.schema;
+    const props = original['properties'] as Record<string, unknown>;
+    try {
+      status.schema = { ...original, required: [...(original['required'] as string[]), 'code'], properties: { ...props, code: { type: 'integer', 'x-gvariant': 'i' } } };
+      assert.match(block(wireTypesSource(), 'StatusMessage'), /code: number;/);
+      status.schema = { ...original, required: [...(original['required'] as string[]), 'code'], properties: { ...props, code: { type: 'integer' } } };
+      assert.throws(() => wireTypesSource(), /STATUS key 'code' has no wire type/);
+    } finally {
+      status.schema = original;
+    }
   });
 });

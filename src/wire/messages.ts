@@ -31,54 +31,11 @@ import { type ByteOrder, decode, encode, Variant } from '../gvariant/index.js';
 import { HEADER_SIZE, MAX_BODY_SIZE, type MessageTypeName, PROTOCOL_VERSION } from './constants.js';
 import { encodeHeader } from './header.js';
 
-export interface InfoMessage {
-  type: 'INFO';
-  mode: number;
-  refs: Map<string, string>;
-  extra: Map<string, Variant>;
-}
-export interface UpdateMessage {
-  type: 'UPDATE';
-  refs: Map<string, { from: string; to: string }>;
-}
-export interface PutObjectMessage {
-  type: 'PUTOBJECT';
-  object: string;
-  size: bigint;
-  extra: Map<string, Variant>;
-}
-export interface StatusMessage {
-  type: 'STATUS';
-  result: boolean;
-  message: string;
-  extra: Map<string, Variant>;
-}
-export interface DoneMessage {
-  type: 'DONE';
-  extra: Map<string, Variant>;
-}
-/** Extension `query`: which of these objects are in your store, and where are these refs? */
-export interface QueryMessage {
-  type: 'QUERY';
-  objects: string[];
-  refs: string[];
-  extra: Map<string, Variant>;
-}
-/** Extension `query`: `have[i]` answers `objects[i]`; `refs` holds the named refs that exist. */
-export interface AnswerMessage {
-  type: 'ANSWER';
-  have: boolean[];
-  refs: Map<string, string>;
-  extra: Map<string, Variant>;
-}
-/** Extension `report`: after DONE, the fate of every ref of the UPDATE. */
-export interface ReportMessage {
-  type: 'REPORT';
-  moved: string[];
-  refused: Map<string, string>;
-  extra: Map<string, Variant>;
-}
-export type Message = InfoMessage | UpdateMessage | PutObjectMessage | StatusMessage | DoneMessage | QueryMessage | AnswerMessage | ReportMessage;
+// The message interfaces are generated from spec/messages/*.schema.json (spec/generate.ts): one
+// description per message, whose JSON form src/protocol/validate.ts checks against the same schema.
+import type { AnswerMessage, DoneMessage, InfoMessage, Message, PutObjectMessage, QueryMessage, ReportMessage, StatusMessage, UpdateMessage } from './messages.generated.js';
+
+export type { AnswerMessage, DoneMessage, InfoMessage, Message, PutObjectMessage, QueryMessage, ReportMessage, StatusMessage, UpdateMessage } from './messages.generated.js';
 
 type Dict = Map<string, Variant>;
 
