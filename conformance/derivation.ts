@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PUSHER, RECEIVER } from '../spec/machine.js';
-import type { Machine } from '../src/protocol/machine.js';
+import type { Machine } from '../src/protocol/index.js';
 import type { Case } from './case.js';
 
 export function transitionKey(m: Machine, t: { from: string; event: string; to: string }): string {

@@ -10,3 +10,5 @@ export { DEFAULT_WINDOW } from './push-pipeline.js';
 /** The pusher's parts the simulator reassembles into a pusher of its own (parent-first order). */
 export { localRefs, planPush } from './push-plan.js';
 export { idleLimited } from './idle.js';
+/** The machines' shape, for the conformance suite's derivation of its cases from the machines. */
+export type { Machine } from './machine.js';
