@@ -3,10 +3,11 @@
  * ephemeral port: enough to serve an archive repository to `ostree pull`
  * (spec/ostree-format.md §6.3). GET and HEAD only; a missing file, a directory or
  * a path escaping the root is a 404; every request is logged so a test can
- * assert what a client asked for (e.g. that `summary` was read).
+ * assert what a client asked for (e.g. that `summary` was read). `intercept`
+ * lets a test answer chosen paths itself (logged with status -1).
  */
 import { createReadStream, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve, sep } from 'node:path';
 import type { HasAfter } from './tmp.js';
@@ -26,7 +27,13 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveDirectory(root: string, t?: HasAfter): Promise<StaticServer> {
+/**
+ * Takes over a request before the file is served (hostile-server tests):
+ * true when it answered (or will answer) the request itself.
+ */
+export type Intercept = (path: string, req: IncomingMessage, res: ServerResponse) => boolean;
+
+export async function serveDirectory(root: string, t?: HasAfter, options: { intercept?: Intercept } = {}): Promise<StaticServer> {
   const base = resolve(root);
   const log: RequestLogEntry[] = [];
   const server: Server = createServer((req, res) => {
@@ -35,6 +42,10 @@ export async function serveDirectory(root: string, t?: HasAfter): Promise<Static
     let status = 404;
     try {
       path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+      if (options.intercept?.(path, req, res) === true) {
+        log.push({ method, path, status: -1 });
+        return;
+      }
       if (method !== 'GET' && method !== 'HEAD') {
         status = 405;
       } else {
