@@ -18,6 +18,7 @@ import { receive, type ReceiverPolicy, type ReceiveResult } from '../src/protoco
 import { openRepoForWriting } from '../src/repo/index.js';
 import { versionLine } from '../src/cli/version-line.js';
 import { parseReceiveCommand } from '../src/cli/receive-shell.js';
+import { ShellError } from '../src/cli/shell-words.js';
 import { knownHostsLine } from '../src/transport/known-hosts.js';
 
 export interface Ssh2ServerOptions {
@@ -76,6 +77,9 @@ async function serveExec(stream: ServerChannel, command: string, options: Ssh2Se
     if ('version' in inv) {
       stream.write(`${versionLine('ostree-receive')}\n`);
       code = 0;
+    } else if ('pull' in inv) {
+      // The in-process server runs version-0 sessions only: the 1.x form is refused as an unknown command.
+      throw new ShellError('SHELL_REFUSED', 'the 1.x form (a pull from a URL) is not served in process', { command });
     } else {
       const path = isAbsolute(inv.repo) ? inv.repo : resolve(options.baseDir, inv.repo);
       const repo = openRepoForWriting(path);

@@ -18,6 +18,7 @@ export interface Tool {
 
 export const TOOLS = {
   ostree: { command: 'ostree', debian: 'ostree' },
+  python3: { command: 'python3', debian: 'python3' },
   glib: { command: '/usr/bin/python3', debian: 'python3-gi gir1.2-ostree-1.0', probe: ['-c', 'import gi; gi.require_version("OSTree", "1.0"); from gi.repository import GLib, OSTree'] },
   sshd: { command: '/usr/sbin/sshd', debian: 'openssh-server' },
   ssh: { command: 'ssh', debian: 'openssh-client' },

@@ -3,6 +3,7 @@
  * ostree-receive --repo=PATH [-v|--verbose] [--debug]
  * ostree-receive --repo=s3://BUCKET/PREFIX [--init]
  * ostree-receive --version
+ * ostree-receive [-n] [-f] [-q] [-v] [--no-update] REPO URL [REF...]   (1.x's form: receive-pull.ts)
  *
  * The receiving end, as version 0 runs it (`ssh HOST ostree-receive
  * --repo=PATH`, and the 2015 pusher adds `--verbose` and `--debug` when it
@@ -50,13 +51,16 @@ import { runMain } from './run-main.js';
 import { versionLine } from './version-line.js';
 import { ConfigError, fileOf, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 import { LIMIT_KEYS, LIMIT_OPTIONS, limitsFromOptions, type LimitSettings } from './receive-limits-config.js';
+import { isPullForm, pullMain } from './receive-pull.js';
 
 const PROG = 'ostree-receive';
 const USAGE = `usage: ostree-receive --repo=PATH|s3://BUCKET/PREFIX [-v|--verbose] [--debug] [--idle-timeout=SECONDS] [--session-timeout=SECONDS]
                       [--max-push-bytes=N] [--max-push-objects=N] [--max-receivers=N] [--min-free-space=BYTES]
        ostree-receive --repo=s3://BUCKET/PREFIX --init
+       ostree-receive [-n|--dry-run] [-f|--force] [-q|--quiet] [-v|--verbose] [--no-update] [LIMITS] REPO URL [REF...]
        ostree-receive --version
-(the limits override the configuration file's idle_timeout, session_timeout, max_push_bytes,
+(the form with REPO URL is 1.x's: pull REFs, or every ref of URL's summary, from URL, an archive repository
+served over http://, with the same configuration and checks as a push; the limits override the configuration file's idle_timeout, session_timeout, max_push_bytes,
 max_push_objects, max_receivers and min_free_space; 0 is no limit, except for --idle-timeout)`;
 
 // stdout belongs to the protocol: anything printed by mistake goes to stderr.
@@ -76,6 +80,8 @@ function oneLine(text: string): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // 1.x's form (REPO URL [REF...], no --repo): a pull from the URL (receive-pull.ts).
+  if (isPullForm(argv) && !argv.includes('--help') && !argv.includes('-h') && !argv.includes('--version')) return pullMain(argv);
   const { values, positionals } = parseCommandLine(argv, {
     repo: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },

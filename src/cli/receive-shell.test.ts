@@ -79,6 +79,32 @@ test('every accepted name runs the same receiver with the same arguments (no con
   assert.ok(args[0]?.some((a) => a.endsWith('ostree-receive.ts') || a.endsWith('ostree-receive.js')));
 });
 
+test("parseReceiveCommand: 1.x's form (REPO URL [REF...], what the 1.x pusher runs) under every name, with its options", () => {
+  const url = 'http://127.0.0.1:40123';
+  for (const name of RECEIVE_NAMES) {
+    assert.deepEqual(parseReceiveCommand(`${name} -n srv/repo ${url} os/main app/x/y`), { name, pull: { repo: 'srv/repo', url, refs: ['os/main', 'app/x/y'], flags: ['-n'] } });
+    assert.deepEqual(parseReceiveCommand(`${name} /srv/r ${url}`), { name, pull: { repo: '/srv/r', url, refs: [], flags: [] } });
+  }
+  const long = parseReceiveCommand(`ostree-receive-1 --dry-run --force --quiet --verbose --no-update r ${url}/`);
+  assert.deepEqual('pull' in long ? long.pull.flags : null, ['-n', '-f', '-q', '-v', '--no-update']);
+  for (const u of ['http://localhost:1', 'http://127.1.2.3:8080/repo/', "'http://[::1]:99'"]) assert.ok('pull' in parseReceiveCommand(`ostree-receive r ${u}`), u);
+  // The receiver gets the options, then `--`, then the words: a word can never become an option.
+  const args = receiverArgs(parseReceiveCommand(`ostree-receive-1 -v -n r ${url} os/main`));
+  assert.deepEqual(args.slice(-6), ['-v', '-n', '--', 'r', url, 'os/main']);
+  const bad: Array<[string, RegExp]> = [
+    [`ostree-receive-1 r http://10.0.0.5:80 os/main`, /not an http:\/\/ URL on a loopback address/],
+    [`ostree-receive-1 r http://127.0.0.1.evil.example:80`, /loopback/],
+    [`ostree-receive-1 r https://127.0.0.1:80`, /loopback/],
+    [`ostree-receive-1 r file:///srv/other`, /loopback/],
+    [`ostree-receive-1 r ${url} ../x`, /'..\/x' is not a ref name/],
+    [`ostree-receive-1 r`, /REPO and URL are required/],
+    [`ostree-receive-1 --config=x r ${url}`, /argument '--config=x' is not allowed/],
+    [`ostree-receive-1 --idle-timeout=1 r ${url}`, /argument '--idle-timeout=1' is not allowed/],
+    [`ostree-receive-1 -- -r ${url}`, /'-r' is not a repository path/],
+  ];
+  for (const [command, message] of bad) assert.throws(() => parseReceiveCommand(command), refusedWith('SHELL_REFUSED', message), command);
+});
+
 test('commandToServe: -c COMMAND, else SSH_ORIGINAL_COMMAND, else an interactive login, refused', () => {
   assert.equal(commandToServe(['-c', 'x'], {}), 'x');
   assert.equal(commandToServe([], { SSH_ORIGINAL_COMMAND: 'y' }), 'y');

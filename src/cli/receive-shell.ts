@@ -12,7 +12,14 @@
  *   - `-v`/`--verbose` and `--debug` (more log lines on stderr; the 2015
  *     pusher appends `--verbose` and `--debug` when it runs with them), which
  *     change nothing else;
- *   - or `--version` alone (the receiver prints its version; no repository).
+ *   - or `--version` alone (the receiver prints its version; no repository);
+ *   - or 1.x's form, `NAME [-n] [-f] [-q] [-v] [--no-update] REPO URL [REF...]`
+ *     (what the 1.x pusher runs: a pull from URL, receive-pull.ts), each
+ *     option alone (the long names too), REPO not starting with '-', REF a
+ *     valid ref name, and URL `http://` on a loopback address (127.0.0.0/8,
+ *     [::1], localhost): the 1.x pusher's tunnel ends there, and an ssh key
+ *     that may only publish must not make the server fetch from any other
+ *     host of its network.
  * The command is split by shell-words.ts (no shell syntax), and whichever
  * name was used, the SAME receiver runs with the SAME configuration: our
  * ostree-receive, which loads receive-config.ts and applies `root`. (The
@@ -24,6 +31,8 @@
  */
 import { spawn } from 'node:child_process';
 import { receiverCommand } from '../transport/local.js';
+import { refNameProblem } from '../repo/ref-names.js';
+import { isPullForm } from './receive-pull.js';
 import { ShellError, splitShellWords } from './shell-words.js';
 
 export const RECEIVE_NAMES: readonly string[] = ['ostree-receive', 'ostree-receive-0', 'ostree-receive-1'];
@@ -35,7 +44,69 @@ export type ReceiveInvocation =
       repo: string;
       verbose: boolean;
     }
-  | { name: string; version: true };
+  | { name: string; version: true }
+  | { name: string; pull: PullInvocation };
+
+/** 1.x's form: a pull from URL into REPO. */
+export interface PullInvocation {
+  repo: string;
+  url: string;
+  refs: string[];
+  /** The options given, in their short form (-n -f -q -v) and --no-update. */
+  flags: string[];
+}
+
+const PULL_FLAGS: Readonly<Record<string, string>> = {
+  '-n': '-n',
+  '--dry-run': '-n',
+  '-f': '-f',
+  '--force': '-f',
+  '-q': '-q',
+  '--quiet': '-q',
+  '-v': '-v',
+  '--verbose': '-v',
+  '--no-update': '--no-update',
+};
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function parsePullCommand(name: string, args: readonly string[], command: string): { name: string; pull: PullInvocation } {
+  const flags: string[] = [];
+  const words: string[] = [];
+  let options = true;
+  for (const a of args) {
+    if (options && a === '--') {
+      options = false;
+      continue;
+    }
+    if (options && a.startsWith('-')) {
+      const flag = PULL_FLAGS[a];
+      if (flag === undefined) throw new ShellError('SHELL_REFUSED', `refused: argument '${a}' is not allowed (1.x form: -n, -f, -q, -v, --no-update, then REPO URL [REF...])`, { command, argument: a });
+      if (!flags.includes(flag)) flags.push(flag);
+      continue;
+    }
+    words.push(a);
+  }
+  const [repo, url, ...refs] = words;
+  if (repo === undefined || url === undefined) throw new ShellError('SHELL_REFUSED', 'refused: REPO and URL are required (1.x form)', { command });
+  if (repo === '' || repo.startsWith('-')) throw new ShellError('SHELL_REFUSED', `refused: '${repo}' is not a repository path`, { command });
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || parsed.protocol !== 'http:' || !isLoopback(parsed.hostname)) {
+    throw new ShellError('SHELL_REFUSED', `refused: '${url}' is not an http:// URL on a loopback address (the end of the pusher's tunnel)`, { command, url });
+  }
+  for (const r of refs) {
+    const why = refNameProblem(r);
+    if (why !== undefined) throw new ShellError('SHELL_REFUSED', `refused: '${r}' is not a ref name (${why})`, { command, ref: r });
+  }
+  return { name, pull: { repo, url, refs, flags } };
+}
 
 /** Parses and checks the client's command; throws ShellError SHELL_REFUSED. */
 export function parseReceiveCommand(command: string): ReceiveInvocation {
@@ -46,6 +117,7 @@ export function parseReceiveCommand(command: string): ReceiveInvocation {
     throw new ShellError('SHELL_REFUSED', `refused: '${name}' is not allowed; this account only runs ${RECEIVE_NAMES.join(', ')}`, { command, name });
   }
   if (args.length === 1 && args[0] === '--version') return { name, version: true };
+  if (isPullForm(args)) return parsePullCommand(name, args, command);
   let repo: string | undefined;
   let verbose = false;
   for (let i = 0; i < args.length; i++) {
@@ -85,6 +157,7 @@ export function commandToServe(argv: readonly string[], env: NodeJS.ProcessEnv):
 /** Node's arguments for our receiver: the name used is deliberately absent. */
 export function receiverArgs(inv: ReceiveInvocation): string[] {
   if ('version' in inv) return [...receiverCommand(), '--version'];
+  if ('pull' in inv) return [...receiverCommand(), ...inv.pull.flags, '--', inv.pull.repo, inv.pull.url, ...inv.pull.refs];
   return [...receiverCommand(), `--repo=${inv.repo}`, ...(inv.verbose ? ['-v'] : [])];
 }
 
