@@ -100,9 +100,9 @@ function machineBlock(m: Machine): string {
   return [m.doc, '', states, '', trans, '', `From every non-final state: ${ends.join('; ')}.`, '', guards, '', actions].join('\n');
 }
 
-function errorsBlock(): string {
+function errorsBlock(area = 'protocol'): string {
   const rows = Object.entries(errorSpec.codes as Record<string, { area: string; exit: number; summary: string }>)
-    .filter(([, e]) => e.area === 'protocol')
+    .filter(([, e]) => e.area === area)
     .map(([c, e]) => [code(c), String(e.exit), e.summary]);
   return table(['code', 'exit', 'meaning'], rows);
 }
@@ -115,6 +115,7 @@ export function blocks(): Record<string, string> {
     'machine:receiver': machineBlock(RECEIVER),
     'machine:pusher': machineBlock(PUSHER),
     errors: errorsBlock(),
+    'errors:pull': errorsBlock('pull'),
   };
 }
 
