@@ -33,7 +33,7 @@ export interface StaticServer {
  */
 export type Intercept = (path: string, req: IncomingMessage, res: ServerResponse) => boolean;
 
-export async function serveDirectory(root: string, t?: HasAfter, options: { intercept?: Intercept } = {}): Promise<StaticServer> {
+export async function serveDirectory(root: string, t?: HasAfter, options: { intercept?: Intercept; keepAliveMs?: number } = {}): Promise<StaticServer> {
   const base = resolve(root);
   const log: RequestLogEntry[] = [];
   const server: Server = createServer((req, res) => {
@@ -69,8 +69,9 @@ export async function serveDirectory(root: string, t?: HasAfter, options: { inte
     res.writeHead(status, { 'content-type': 'text/plain' });
     res.end(`${status}\n`);
   });
-  // libsoup keeps connections alive; without this close() would wait for them.
-  server.keepAliveTimeout = 1000;
+  // libsoup keeps connections alive; without this close() would wait for them. (Node's own
+  // client gives up a kept-alive socket 1 s before the server's timeout: 1 s means no reuse.)
+  server.keepAliveTimeout = options.keepAliveMs ?? 1000;
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(0, '127.0.0.1', () => ok());

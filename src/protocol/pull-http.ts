@@ -195,9 +195,37 @@ export class HttpSource {
       refuse(new PullError('PULL_HTTP_BAD_RESPONSE', `${where}: ${size} bytes, more than the ${opts.maxBytes} allowed for this file`, { url: url.href, size: String(size), max: String(opts.maxBytes) }));
     }
     const body = res;
-    const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    // Read by events, not by the stream's async iterator: that destroys the
+    // response when it ends, and the socket with it, defeating keep-alive.
+    const chunks: Buffer[] = [];
+    let ended = false;
+    let broken = false;
+    let wake: (() => void) | null = null;
+    const poke = (): void => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    body.on('data', (c: Buffer) => {
+      chunks.push(c);
+      body.pause();
+      poke();
+    });
+    body.once('end', () => {
+      ended = true;
+      finish();
+      poke();
+    });
+    body.once('error', () => {
+      broken = true;
+      poke();
+    });
+    body.once('close', () => {
+      if (!ended) broken = true;
+      finish();
+      poke();
+    });
     let received = 0n;
-    let carry: Uint8Array | null = null;
     let finished = false;
     const finish = (): void => {
       if (finished) return;
@@ -207,49 +235,37 @@ export class HttpSource {
     const truncated = (): PullError =>
       new PullError('PULL_HTTP_BAD_RESPONSE', `${where}: the body ended after ${received} of its ${size} bytes; nothing was published`, { url: url.href, received: String(received), size: String(size) });
     const pull = async (max: bigint): Promise<Uint8Array> => {
-      if (failure !== null) throw failure;
-      let chunk = carry;
-      carry = null;
-      if (chunk === null) {
-        let r: IteratorResult<Buffer>;
-        try {
-          r = await it.next();
-        } catch {
-          finish();
-          throw failure ?? truncated();
-        }
+      for (;;) {
         if (failure !== null) throw failure;
-        if (r.done === true) {
-          finish();
-          throw truncated();
+        const head = chunks[0];
+        if (head !== undefined) {
+          let chunk: Buffer = head;
+          if (BigInt(chunk.byteLength) > max) {
+            chunks[0] = chunk.subarray(Number(max));
+            chunk = chunk.subarray(0, Number(max));
+          } else chunks.shift();
+          received += BigInt(chunk.byteLength);
+          this.bytes += BigInt(chunk.byteLength);
+          return chunk;
         }
-        chunk = r.value;
-        received += BigInt(chunk.byteLength);
-        this.bytes += BigInt(chunk.byteLength);
+        if (ended || broken) throw truncated();
+        await new Promise<void>((ok) => {
+          wake = ok;
+          body.resume();
+        });
       }
-      if (BigInt(chunk.byteLength) > max) {
-        carry = chunk.subarray(Number(max));
-        chunk = chunk.subarray(0, Number(max));
-      }
-      if (received === size && carry === null) {
-        // All of it: let the socket go back to the pool.
-        void it.next().then(finish, finish);
-      }
-      return chunk;
     };
-    if (size === 0n) {
-      body.resume();
-      body.once('end', finish);
-      body.once('close', finish);
-    }
+    // Nothing to read (or only an empty body): let it end, so the socket goes back to the pool.
+    if (size === 0n) body.resume();
     return {
       size,
       payload: new Payload(size, pull),
       discard: () => {
         if (finished) return;
-        if (received < size) body.destroy();
-        else body.resume();
-        finish();
+        if (received < size) {
+          body.destroy();
+          finish();
+        } else body.resume();
       },
     };
   }

@@ -28,10 +28,10 @@ async function objectsOf(repo: string, commit: string): Promise<ObjectName[]> {
 }
 
 /** The fixture's source (os/main at c2, os/other at c3) with a summary, served over HTTP. */
-async function served(t: TestContext, intercept?: Intercept): Promise<{ f: Fixture; server: StaticServer }> {
+async function served(t: TestContext, intercept?: Intercept, keepAliveMs?: number): Promise<{ f: Fixture; server: StaticServer }> {
   const f = await makeFixture(t);
   await writeSummary(f.src);
-  const server = await serveDirectory(f.src.path, t, intercept === undefined ? {} : { intercept });
+  const server = await serveDirectory(f.src.path, t, { ...(intercept === undefined ? {} : { intercept }), ...(keepAliveMs === undefined ? {} : { keepAliveMs }) });
   return { f, server };
 }
 
@@ -85,6 +85,24 @@ test('pull: a fast-forward over several commits fetches the commits in between, 
   assert.equal(readRef(f.dest, 'os/main'), f.c4);
   for (const o of await objectsOf(f.src.path, f.c2)) assert.ok(f.dest.objects.hasSync(o.checksum, o.type), `${o.checksum}.${o.type}`);
   await assertFsckClean(t, f);
+});
+
+test('pull: keep-alive connections, never more at once than the concurrency', async (t) => {
+  const sockets = new Set<unknown>();
+  let open = 0;
+  let most = 0;
+  let requests = 0;
+  const { f, server } = await served(t, (_path, req, res) => {
+    sockets.add(req.socket);
+    requests++;
+    most = Math.max(most, ++open);
+    res.once('close', () => open--);
+    return false;
+  }, 60_000);
+  ok(await run(f, server, { refs: [], concurrency: 3 }));
+  assert.ok(most <= 3, `at most 3 requests at once, saw ${most}`);
+  assert.ok(sockets.size <= 3, `at most 3 connections, saw ${sockets.size}`);
+  assert.ok(requests > sockets.size * 2, `connections are reused (${requests} requests on ${sockets.size} connections)`);
 });
 
 test('pull: with no ref named, every ref of the summary but the generated ones', async (t) => {
