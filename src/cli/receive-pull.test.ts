@@ -43,6 +43,8 @@ interface World {
   configure(yaml: string): void;
   receive(...args: string[]): Promise<Run>;
   shell(command: string): Promise<Run>;
+  /** ostree-receive-shell as a ForceCommand: the command in SSH_ORIGINAL_COMMAND. */
+  forced(command: string): Promise<Run>;
 }
 
 async function world(t: TestContext): Promise<World | null> {
@@ -56,9 +58,9 @@ async function world(t: TestContext): Promise<World | null> {
   writeFileSync(conf, '');
   const env = { ...process.env, OSTREE_RECEIVE_CONF: conf };
   const server = await servePython(src, t);
-  const exec = (args: string[]): Promise<Run> =>
+  const exec = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(process.execPath, ['--import', TSX, ...args], { env, timeout: 60_000 }, (err, _stdout, stderr) => {
+      execFile(process.execPath, ['--import', TSX, ...args], { env: { ...env, ...extra }, timeout: 60_000 }, (err, _stdout, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
       });
     });
@@ -82,6 +84,7 @@ async function world(t: TestContext): Promise<World | null> {
     },
     receive: (...args) => exec([RECEIVE, ...args]),
     shell: (command) => exec([SHELL, '-c', command]),
+    forced: (command) => exec([SHELL], { SSH_ORIGINAL_COMMAND: command }),
   };
 }
 
@@ -95,7 +98,7 @@ async function fsckClean(w: World): Promise<void> {
   );
 }
 
-test('1.x form: an ostree-built repository over python3 http.server, full then incremental (through ostree-receive-shell -c), fsck clean', async (t) => {
+test('1.x form: an ostree-built repository over python3 http.server, full then incremental (through ostree-receive-shell, -c and ForceCommand), fsck clean', async (t) => {
   const w = await world(t);
   if (w === null) return;
   const a1 = await w.commit('os/main', 'one', 1_700_000_001);
@@ -114,6 +117,10 @@ test('1.x form: an ostree-built repository over python3 http.server, full then i
   assert.equal(await ostreeRevParse(w.dest, 'os/main'), a2);
   assert.match(inc.stderr, /os\/main: [0-9a-f]{64} -> [0-9a-f]{64}/);
   await fsckClean(w);
+  // The same command through SSH_ORIGINAL_COMMAND (ForceCommand): nothing left to do.
+  const again = await w.forced(`ostree-receive ${w.dest} ${w.url} os/main`);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /os\/main: up to date/);
   // A client of the destination sees the new commit through the rewritten summary.
   const summaryRefs = await ostree(['summary', '--view', `--repo=${w.dest}`]);
   assert.match(summaryRefs, new RegExp(a2));
