@@ -85,6 +85,8 @@ export class HttpSource {
   /** Body bytes received, all requests together. */
   bytes = 0n;
   requests = 0;
+  /** The most requests that were open at once. */
+  peak = 0;
 
   constructor(
     base: URL | string,
@@ -113,6 +115,7 @@ export class HttpSource {
     while (this.active >= this.concurrency && this.closed === null) await new Promise<void>((ok) => this.waiting.push(ok));
     if (this.closed !== null) throw this.closed;
     this.active++;
+    this.peak = Math.max(this.peak, this.active);
     let released = false;
     return () => {
       if (released) return;
