@@ -13,9 +13,9 @@
  *
  *   -n, --dry-run   fetch and check everything, publish nothing (as does `dry_run: true`)
  *   -f, --force     also refs whose new commit is not newer than the current
- *                   one, or has the same tree (1.x's rule); a commit that is
- *                   not a fast-forward still needs `force: true` in the
- *                   server's configuration (and the ref's `force` permission)
+ *                   one, or has the same tree (1.x's rule), and ask for a
+ *                   non-fast-forward, which `force: true` in the server's
+ *                   configuration (and the ref's `force` permission) must allow
  *   -q, --quiet     warnings and errors only
  *   -v, --verbose   every object fetched, too
  *   --no-update     no summary update and no update hook
@@ -73,14 +73,17 @@ export async function pullMain(argv: readonly string[], env: NodeJS.ProcessEnv =
     repo,
     url,
     refs,
-    force: values.force === true || settings.force,
+    force: values.force === true,
     dryRun: values['dry-run'] === true || settings.dryRun,
     update: values['no-update'] !== true,
     policy: {
-      allowForce: settings.force,
+      // As for a push: the server allows forcing (`force`), the command asks for it (-f).
+      allowForce: settings.force && values.force === true,
       canSignSummary: parts.canSignSummary,
       ...(parts.signSummary === undefined ? {} : { signSummary: parts.signSummary }),
       alwaysWriteSummary: parts.alwaysWriteSummary,
+      leaveSummary: parts.leaveSummary,
+      recommit: parts.recommit,
       checks: parts.checks,
       ...(settings.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: settings.idleTimeoutMs }),
       ...(settings.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: settings.sessionTimeoutMs }),

@@ -18,7 +18,7 @@ import { objectRelPath, type ObjectName } from '../repo/object-names.js';
 import { listRefs, readRef } from '../repo/refs.js';
 import { SUMMARY_TYPE, writeSummary } from '../repo/summary.js';
 import { encode } from '../gvariant/index.js';
-import { closure } from '../repo/traverse.js';
+import { closure, readCommit } from '../repo/traverse.js';
 import { pull, type PullOptions, type PullResult } from './pull.js';
 
 async function objectsOf(repo: string, commit: string): Promise<ObjectName[]> {
@@ -89,18 +89,19 @@ test('pull: a fast-forward over several commits fetches the commits in between, 
 
 test('pull: keep-alive connections, never more at once than the concurrency', async (t) => {
   const sockets = new Set<unknown>();
-  let open = 0;
-  let most = 0;
   let requests = 0;
-  const { f, server } = await served(t, (_path, req, res) => {
-    sockets.add(req.socket);
-    requests++;
-    most = Math.max(most, ++open);
-    res.once('close', () => open--);
-    return false;
-  }, 60_000);
-  ok(await run(f, server, { refs: [], concurrency: 3 }));
-  assert.ok(most <= 3, `at most 3 requests at once, saw ${most}`);
+  const { f, server } = await served(
+    t,
+    (_path, req) => {
+      sockets.add(req.socket);
+      requests++;
+      return false;
+    },
+    60_000,
+  );
+  const r = await run(f, server, { refs: [], concurrency: 3 });
+  ok(r);
+  assert.ok(r.http.peak > 1 && r.http.peak <= 3, `at most 3 requests at once, saw ${r.http.peak}`);
   assert.ok(sockets.size <= 3, `at most 3 connections, saw ${sockets.size}`);
   assert.ok(requests > sockets.size * 2, `connections are reused (${requests} requests on ${sockets.size} connections)`);
 });
@@ -173,6 +174,26 @@ test('pull: not newer is skipped with a warning; force pulls it, and a non-fast-
   await assertUntouched(t, f, before, listRefs(f.dest), { fsck: false });
   ok(await run(f, server, { force: true, policy: { allowForce: true } }));
   assert.equal(readRef(f.dest, 'os/main'), f.c2);
+  await assertFsckClean(t, f);
+});
+
+test('pull: with recommit, each pulled commit is re-committed on top of the current one, as 1.x does', async (t) => {
+  const { f, server } = await served(t);
+  await setRef(f.src, 'os/main', f.c1);
+  await writeSummary(f.src);
+  ok(await run(f, server, { policy: { recommit: true } }));
+  const r1 = readRef(f.dest, 'os/main') as string;
+  assert.notEqual(r1, f.c1, 'the ref names a re-commit');
+  await setRef(f.src, 'os/main', f.c4);
+  await writeSummary(f.src);
+  server.log.length = 0;
+  ok(await run(f, server, { policy: { recommit: true } }));
+  const r2 = readRef(f.dest, 'os/main') as string;
+  const c = await readCommit(f.dest.path, r2);
+  assert.equal(c.parent, r1, "the server's previous commit is the parent");
+  assert.equal(c.rootDirtree, (await readCommit(f.src.path, f.c4)).rootDirtree);
+  // No chain of the source's history is fetched: only c4 and what it needs.
+  assert.ok(!server.log.some((l) => l.path === `/${objectRelPath(f.c2, 'commit')}`));
   await assertFsckClean(t, f);
 });
 

@@ -22,8 +22,11 @@
  *      until it reaches the current commit: a fast-forward publishes those
  *      commits too, with their trees, so the history on the server stays
  *      whole; otherwise only the new commit is fetched, and publishing it
- *      needs force allowed by the server (`allowForce`, the `force` key) and
- *      the ref's `force` permission, as a non-fast-forward push does;
+ *      needs force allowed (`allowForce`: the server's `force` key and the
+ *      command's -f) and the ref's `force` permission, as a non-fast-forward
+ *      push does. With `recommit` (1.x's re-commit) no chain is fetched: the
+ *      new commit is re-committed on top of the current one, judged by
+ *      receive-recommit.ts as for a push;
  *   6. the closure of every commit to publish is fetched child by child,
  *      skipping what the store holds (a dirtree there stands for its
  *      subtree: the store's invariant), at most `concurrency` at once, each
@@ -74,6 +77,10 @@ export interface PullPolicy {
   canSignSummary?: boolean;
   signSummary?: (repo: Repo) => Promise<void>;
   alwaysWriteSummary?: boolean;
+  /** Never touch the summary (`update` off, or an update hook owns it). */
+  leaveSummary?: boolean;
+  /** Re-commit each pulled commit, as 1.x does (the `recommit` setting; receive-recommit.ts). */
+  recommit?: boolean;
   checks?: ReceiveChecks;
   verifyBindings?: boolean;
   ostreeLock?: boolean;
@@ -88,7 +95,7 @@ export interface PullOptions {
   /** Refs to pull; empty: every ref of the remote's summary. */
   refs: readonly string[];
   policy?: PullPolicy;
-  /** 1.x's -f: also refs whose new commit is not newer, or has the same tree. Does not allow a non-fast-forward by itself. */
+  /** 1.x's -f: also refs whose new commit is not newer, or has the same tree. A non-fast-forward needs `policy.allowForce` besides. */
   force?: boolean;
   /** Fetch and check everything, publish nothing. */
   dryRun?: boolean;
@@ -114,7 +121,8 @@ export interface PullResult {
   error?: OstreePushError;
   hook?: HookOutcome;
   objects: { fetched: number; alreadyPresent: number; published: number };
-  http: { requests: number; bytes: bigint };
+  /** Requests made, body bytes received, the most requests open at once. */
+  http: { requests: number; bytes: bigint; peak: number };
 }
 
 /** Refs a pull of everything leaves out: generated on the server, as 1.x excludes them. */
@@ -171,7 +179,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     minFreeBytes: policy.minFreeBytes ?? DEFAULT_LIMITS.minFreeBytes,
   };
   const limits = { maxObjectSize: policy.maxObjectSize ?? DEFAULT_MAX_PAYLOAD_SIZE, maxMetadataSize: MAX_METADATA_SIZE };
-  const result: PullResult = { outcome: 'failed', updated: [], skipped: [], warnings: [], objects: { fetched: 0, alreadyPresent: 0, published: 0 }, http: { requests: 0, bytes: 0n } };
+  const result: PullResult = { outcome: 'failed', updated: [], skipped: [], warnings: [], objects: { fetched: 0, alreadyPresent: 0, published: 0 }, http: { requests: 0, bytes: 0n, peak: 0 } };
   const budget = new PushBudget(bounds);
   const startedAt = Date.now();
   const http = new HttpSource(options.url, {
@@ -281,6 +289,13 @@ export async function pull(options: PullOptions): Promise<PullResult> {
         }
         log('info', `${ref}: ${why}; forced`);
       }
+      const u = { ref, from: current, to };
+      if (policy.recommit === true) {
+        // Re-committed on top of the current commit: no ancestry to show (receive-recommit.ts judges the update).
+        toStage.add(to);
+        updates.push(u);
+        continue;
+      }
       // The parent chain down to the current commit, commit objects only.
       const chain = [to];
       let reached = false;
@@ -301,7 +316,6 @@ export async function pull(options: PullOptions): Promise<PullResult> {
         chain.push(p);
         c = pc;
       }
-      const u = { ref, from: current, to };
       if (reached) {
         for (const c of chain) toStage.add(c);
       } else {
@@ -326,7 +340,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     }
     for (const u of updates) log('info', `${u.ref}: ${u.from === ZERO_CHECKSUM ? '(new)' : u.from} -> ${u.to}`);
     await policy.checks?.onUpdate(repo, updates);
-    if (update && policy.canSignSummary !== true) assertSummaryWritable(repo);
+    if (update && policy.leaveSummary !== true && policy.canSignSummary !== true) assertSummaryWritable(repo);
     await assertFreeSpace(repo, bounds.minFreeBytes, 0n);
 
     // 6. The commits, their detached metadata, their trees.
@@ -407,7 +421,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       },
       http,
     );
-    result.http = { requests: http.requests, bytes: http.bytes };
+    result.http = { requests: http.requests, bytes: http.bytes, peak: http.peak };
     log('info', `fetched ${result.objects.fetched} objects (${http.bytes} bytes in ${http.requests} requests)`);
 
     // 7. Publication, exactly as at a push's DONE.
@@ -426,7 +440,8 @@ export async function pull(options: PullOptions): Promise<PullResult> {
           ...(policy.alwaysWriteSummary === undefined ? {} : { alwaysWriteSummary: policy.alwaysWriteSummary }),
           ...(policy.checks === undefined ? {} : { checks: policy.checks }),
           ...(policy.ostreeLock === undefined ? {} : { ostreeLock: policy.ostreeLock }),
-          leaveSummary: !update,
+          ...(policy.recommit === true ? { recommit: true } : {}),
+          leaveSummary: !update || policy.leaveSummary === true,
           warn: (w) => log('warning', w.message),
         },
         {
@@ -472,7 +487,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     return result;
   } finally {
     http.close();
-    result.http = { requests: http.requests, bytes: http.bytes };
+    result.http = { requests: http.requests, bytes: http.bytes, peak: http.peak };
     staging?.dispose();
     await staging?.settle().catch(() => undefined);
     slot?.release();
