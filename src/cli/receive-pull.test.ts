@@ -159,6 +159,14 @@ test('1.x form: a commit not newer is skipped with a warning; -f pulls it when t
   const forced = await w.receive('--force', w.dest, w.url, 'os/main');
   assert.equal(forced.code, 0, forced.stderr);
   assert.equal(await ostreeRevParse(w.dest, 'os/main'), older);
+  // A newer commit that does not descend from the current one: `force: true` allows it only when -f asks.
+  await ostree(['refs', `--repo=${w.src}`, '--delete', 'os/main']);
+  const unrelated = await w.commit('os/main', 'unrelated', 1_700_000_020);
+  const unasked = await w.receive(w.dest, w.url, 'os/main');
+  assert.equal(unasked.code, 1, unasked.stderr);
+  assert.match(unasked.stderr, /does not descend from/);
+  assert.equal((await w.receive('-f', w.dest, w.url, 'os/main')).code, 0);
+  assert.equal(await ostreeRevParse(w.dest, 'os/main'), unrelated);
   await fsckClean(w);
 });
 
