@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { deflateRawSync } from 'node:zlib';
 import { serveDirectory, type Intercept, type StaticServer } from '../../testkit/http-server.js';
-import { assertFsckClean, assertUntouched, makeFixture, snapshot, type Fixture } from '../../testkit/receive-fixtures.js';
-import { setRef } from '../repo/builder.js';
+import { assertFsckClean, assertUntouched, makeFixture, snapshot, tree, type Fixture } from '../../testkit/receive-fixtures.js';
+import { commitTree, setRef } from '../repo/builder.js';
 import { readFilezHeader } from '../repo/filez.js';
 import { objectRelPath, type ObjectName } from '../repo/object-names.js';
 import { listRefs, readRef } from '../repo/refs.js';
@@ -431,6 +431,23 @@ test('hostile HTTP: a summary listing a ref name that escapes refs/', async (t) 
 
 test('hostile HTTP: a summary that is not a summary', async (t) => {
   await hostile(t, async () => at('summary', (res) => res.writeHead(200, { 'content-length': 3 }).end('bad')), 'PULL_REMOTE_INVALID', { refs: [] });
+});
+
+test('hostile HTTP: a ref whose commit is bound to another ref is refused (PROTOCOL_REF_BINDING)', async (t) => {
+  const { f, server } = await served(t);
+  // A commit `ostree commit --branch=os/elsewhere` would write, listed as os/main.
+  const bound = (await commitTree(f.src, { tree: tree('bound'), timestamp: 1_700_000_009, subject: 'bound', branch: 'os/elsewhere' })).commit;
+  await setRef(f.src, 'os/main', bound);
+  await writeSummary(f.src);
+  const before = snapshot(f);
+  const r = await run(f, server);
+  assert.equal(r.error?.code, 'PROTOCOL_REF_BINDING', r.error?.message);
+  assert.deepEqual(
+    server.log.filter((l) => /\.(dirtree|dirmeta|filez)$/.test(l.path)),
+    [],
+    'refused before any tree is fetched',
+  );
+  await assertUntouched(t, f, before, new Map());
 });
 
 test('hostile HTTP: a remote that is not an archive repository', async (t) => {
