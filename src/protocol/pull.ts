@@ -378,7 +378,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
         body.discard();
       }
     };
-    // Detached metadata first: a signature the policy refuses ends the pull before any tree is fetched.
+    // Detached metadata first: an unsigned or wrongly signed commit ends the pull before any tree is fetched.
     const staged = [...toStage].filter((c) => st.has(c, 'commit'));
     await runPool(
       staged.map((c) => ({ checksum: c, type: 'commitmeta' as ObjectType })),
@@ -389,9 +389,10 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       },
       http,
     );
-    for (const c of staged) {
-      await policy.checks?.onObjectStaged(repo, st, { checksum: c, type: 'commit' }, updates);
-    }
+    // Each new commit and its detached metadata are all there is to sign it: the signature
+    // policy judges them now (verification only: no signing target), before any tree is
+    // fetched, and once more, authoritatively, at publication.
+    await policy.checks?.beforePublish(repo, st, updates, []);
     const roots: ObjectName[] = [];
     for (const c of staged) {
       const commit = (fetchedCommits.get(c) as { commit: Commit }).commit;
