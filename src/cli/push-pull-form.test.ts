@@ -258,3 +258,21 @@ test('option misuse is a usage error (exit 2), one line', async (t) => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
+
+test('--protocol=pull to our own ostree-receive-1 behind the restricted shell: full then incremental, fsck clean', async (t) => {
+  if (!needTools(t, 'sshd', 'ssh', 'ostree')) return;
+  const f = await fixture(t);
+  // No stand-in: the server's ostree-receive-1 is this project's receiver, reached through ostree-receive-shell.
+  const sshd = await startSshd(t, { forceShell: true });
+  const remote = remoteOf(sshd, f.dest);
+  const first = await ostreePush([`--repo=${f.src.path}`, `--ssh-command=${sshd.sshCommand}`, '--protocol=pull', '--json', remote, 'main']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal((JSON.parse(first.stdout) as { protocol: string }).protocol, 'pull');
+  assert.equal(await ostreeRevParse(f.dest, 'main'), f.c1);
+  const c2 = (await commitTree(f.src, { tree: tree(7), timestamp: 2, branch: 'main', parent: f.c1 })).commit;
+  const second = await ostreePush([`--repo=${f.src.path}`, `--ssh-command=${sshd.sshCommand}`, '--protocol=pull', remote, 'main']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(await ostreeRevParse(f.dest, 'main'), c2);
+  const fsck = await ostreeFsck(f.dest);
+  assert.equal(fsck.code, 0, fsck.stderr);
+});
