@@ -11,11 +11,17 @@
  *   receiver that re-commits (`recommits`: its refs name its own commits,
  *   never ours) every update is asked for, with the new commit alone, and
  *   the receiver judges it (newer by timestamp, as ostree-receive 1.x).
- * - Objects = reachable from the commits to send minus reachable from every
- *   commit the remote's refs name that exists locally, found by walking old
- *   and new trees side by side (repo/difference-by-path.ts: unchanged subtrees
- *   are not read; a copied object may be planned though the remote has it,
- *   which QUERY or the receiver's skip of present objects absorbs). For a fast-forward, the commits to send are the new commit
+ * - Objects = reachable from the commits to send minus reachable from the
+ *   remote's commits of the refs updated, found by walking old and new trees
+ *   side by side (repo/difference-by-path.ts: unchanged subtrees are not read;
+ *   a copied object may be planned though the remote has it, which QUERY or
+ *   the receiver's skip of present objects absorbs). The remote's other refs
+ *   are not walked, so an incremental push reads what changed, whatever the
+ *   remote's size: what the new commits share only with those refs (a merge)
+ *   is planned too and left to QUERY. When an updated ref has no such commit
+ *   locally (a new ref, an unknown remote commit), every commit the remote's
+ *   refs name that exists locally is walked instead, so a branch made off
+ *   another is not sent whole. For a fast-forward, the commits to send are the new commit
  *   and every commit between it and the remote's one: the receiver walks that
  *   chain to prove the fast-forward before it moves the ref, and it publishes
  *   only complete commits. A new ref or a forced update sends the new commit
@@ -162,6 +168,8 @@ export async function planPush(
 ): Promise<PushPlan> {
   const refs: RefPlan[] = [];
   const wanted = new Set<string>();
+  // The remote's commits of the refs to update, when held locally; null once one ref has none.
+  let bases: Set<string> | null = new Set<string>();
   for (const [ref, to] of local) {
     const listed = remote.get(ref) ?? ZERO_CHECKSUM;
     if (listed === to) {
@@ -185,11 +193,13 @@ export async function planPush(
       continue;
     }
     refs.push({ ref, from, to, action: 'update', forced });
+    if (listed !== ZERO_CHECKSUM && options.recommits !== true && repo.objects.statSync(listed, 'commit') !== null) bases?.add(listed);
+    else bases = null;
     // Oldest first, so that each commit's objects go out before its child's.
     for (const c of (between ?? [to]).reverse()) wanted.add(c);
   }
   const want = [...wanted];
-  const have = [...new Set(remote.values())];
+  const have = [...(bases ?? new Set(remote.values()))];
   const objects: PlannedObject[] = [];
   let bytes = 0;
   if (want.length > 0) {
