@@ -19,7 +19,6 @@
 import { OstreePushError, RepoError, TransportError, UsageError, WireError, asOstreePushError } from '../errors.js';
 import { localRefs } from '../protocol/push-plan.js';
 import { DEFAULT_PUSH_IDLE_TIMEOUT_MS, push, type PushOptions, type PushResult } from '../protocol/pusher.js';
-import { prepareValidators } from '../protocol/validate.js';
 import { Repo } from '../repo/repo.js';
 import { spawnLocalReceiver } from '../transport/local.js';
 import { openSshForwarding, type ForwardingLink } from '../transport/forward.js';
@@ -473,8 +472,6 @@ async function pushTo(
       }
     }
   }
-  // Idle until the receiver's INFO arrives: compile the message validators meanwhile.
-  setImmediate(prepareValidators);
   let interrupted = false;
   let allSent = false;
   const stopListening = (io.onInterrupt ?? defaultInterrupt)(() => {

@@ -6,7 +6,7 @@ import { DEFS_SCHEMA, MESSAGE_SCHEMAS } from '../../spec/schemas.js';
 import { ProtocolError } from '../errors.js';
 import { needTools } from '../../testkit/tools.js';
 import type { Message, StatusMessage } from '../wire/messages.js';
-import { type Agrees, bodyToJson, prepareValidators, validateBody, validateMessage, type WireMatchesSchemas } from './validate.js';
+import { type Agrees, bodyToJson, validateBody, validateMessage, type WireMatchesSchemas } from './validate.js';
 import type { StatusBody, UpdateBody } from './messages.generated.js';
 
 const Z = '0'.repeat(64);
@@ -27,11 +27,20 @@ function rejects(type: string, body: unknown, message: string | RegExp): void {
 }
 
 describe('validateBody', () => {
-  it('prepareValidators may run first and twice; validation is the same after it', () => {
-    prepareValidators();
-    prepareValidators();
+  it('validates with the validators compiled at build time: ajv\'s compiler is never loaded', () => {
     validateBody('STATUS', { result: true, message: '' });
     assert.throws(() => validateBody('STATUS', { result: 'yes', message: '' }), { code: 'PROTOCOL_BAD_MESSAGE' });
+    // In a process of its own (this file loads ajv to compare against): validate one body, list the ajv files loaded.
+    const script = [
+      "import { createRequire } from 'node:module';",
+      `const { validateBody } = await import(${JSON.stringify(new URL('./validate.ts', import.meta.url).href)});`,
+      "validateBody('STATUS', { result: true, message: '' });",
+      'console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache).filter((p) => /[\\\\/]ajv[\\\\/]/.test(p))));',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const loaded = JSON.parse(out) as string[];
+    assert.ok(loaded.length > 0, 'the run-time helpers are loaded: the check sees ajv files');
+    assert.deepEqual(loaded.filter((p) => /[\\/]ajv[\\/]dist[\\/](compile|core|2020)/.test(p)), []);
   });
 
   it('remembers only valid frozen messages: a frozen bad body is refused every time', () => {

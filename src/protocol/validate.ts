@@ -11,29 +11,19 @@
  * silently accepted), and unknown keys (`extra`) are kept so the schemas can
  * allow them.
  */
-import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { ANNOTATION_KEYWORDS, DEFS_SCHEMA, MESSAGE_SCHEMAS } from '../../spec/schemas.js';
 import { ProtocolError } from '../errors.js';
 import type { MessageBodies, MessageType } from './messages.generated.js';
+import * as compiled from './validators.generated.js';
 
 export type { MessageBodies, MessageType } from './messages.generated.js';
 
-// ajv is CommonJS: under NodeNext the default import is the module object at
-// type level and sometimes at run time; take the class from either shape.
-type AjvClass = typeof Ajv2020Module.default;
-const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).default ?? (Ajv2020Module as unknown as AjvClass);
-
-function compileAll(): Map<string, ValidateFunction> {
-  const ajv = new Ajv2020({ allErrors: false, strict: true });
-  ajv.addVocabulary([...ANNOTATION_KEYWORDS]);
-  ajv.addSchema(DEFS_SCHEMA);
-  const out = new Map<string, ValidateFunction>();
-  for (const m of MESSAGE_SCHEMAS) out.set(m.name, ajv.compile(m.schema));
-  return out;
-}
-
-let validators: Map<string, ValidateFunction> | undefined;
+/**
+ * The validators, compiled from the schemas by spec/generate.ts (ajv's
+ * standalone code): a process neither loads ajv's compiler nor compiles at
+ * start, which cost about 0.1–0.3 s per process.
+ */
+const validators = compiled as unknown as Readonly<Record<string, ValidateFunction>>;
 
 /** Names of the shared definitions, as a reader would say them. */
 const DEF_WORDS: Record<string, string> = {
@@ -85,19 +75,9 @@ export function renderError(type: string, errors: readonly ErrorObject[]): strin
   return `${type}: ${at === '' ? 'body' : at} ${describe(e)}`;
 }
 
-/**
- * Compiles the validators now rather than at the first message: a pusher
- * calls it right after starting the receiver, so the compiling (about 50 ms)
- * happens while the receiver starts instead of after its INFO arrives.
- */
-export function prepareValidators(): void {
-  validators ??= compileAll();
-}
-
 /** Throws PROTOCOL_BAD_MESSAGE unless `json` is a valid body of message `type`. */
 export function validateBody<T extends MessageType>(type: T, json: unknown): asserts json is MessageBodies[T] {
-  validators ??= compileAll();
-  const v = validators.get(type);
+  const v = Object.hasOwn(validators, type) ? validators[type] : undefined;
   if (v === undefined) {
     throw new ProtocolError('PROTOCOL_BAD_MESSAGE', `unknown message type ${JSON.stringify(type)}`, { type });
   }
