@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -225,4 +226,14 @@ test('policy keys the schema cannot judge fail when the policy is built: one lin
   // a key file named like a policy key is no setting of that key.
   assert.throws(build('sign_keyfiles: update_hook\nrepos:\n  a:\n    update_hook: /bin/true'), policyError('POLICY_KEY_INVALID', /^p\.conf: update_hook: cannot read the key file/));
   assert.throws(build("repos:\n  a:\n    ref_permissions:\n      'a**': [move]"), policyError('POLICY_CONFIG_INVALID', /^p\.conf: repos\.a\.ref_permissions: bad ref pattern 'a\*\*'/));
+});
+
+test('a receiver without a config file loads neither ajv\'s compiler nor the YAML parser: loading this module does not', () => {
+  const script = [
+    "import { createRequire } from 'node:module';",
+    `await import(${JSON.stringify(new URL('./receive-config.ts', import.meta.url).href)});`,
+    'console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache).filter((p) => /[\\\\/]node_modules[\\\\/](ajv|yaml)[\\\\/]/.test(p))));',
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), []);
 });

@@ -31,7 +31,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import Ajv2020Module from 'ajv/dist/2020.js';
+import type Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { createRequire } from 'node:module';
 import schema from '../../spec/receive-config.schema.json' with { type: 'json' };
@@ -92,11 +92,16 @@ export const DEFAULT_CONFIG: ReceiveConfig = Object.freeze({
 export class ConfigError extends OstreePushError {}
 
 type AjvClass = typeof Ajv2020Module.default;
-const Ajv2020: AjvClass = (Ajv2020Module as unknown as { default?: AjvClass }).default ?? (Ajv2020Module as unknown as AjvClass);
 let validator: ValidateFunction | undefined;
 
+/** ajv's compiler, loaded when there is a file to check (as the YAML parser): about 85 files at every start otherwise. */
+function ajv2020(): AjvClass {
+  const m = createRequire(import.meta.url)('ajv/dist/2020.js') as { default?: AjvClass };
+  return m.default ?? (m as unknown as AjvClass);
+}
+
 function validate(value: unknown): ErrorObject | undefined {
-  validator ??= new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);
+  validator ??= new (ajv2020())({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);
   return validator(value) ? undefined : (validator.errors?.[0] ?? undefined);
 }
 
