@@ -40,6 +40,7 @@ import { readRef, updateRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
 import { summaryState, writeSummary } from '../repo/summary.js';
+import type { Dirtree } from '../repo/metadata.js';
 import { closure, parentChain, type RepoLike } from '../repo/traverse.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import { checkBindings } from './receive-bindings.js';
@@ -122,17 +123,35 @@ export function stagedView(repo: Repo, staging: Staging): RepoLike {
   };
 }
 
-/** Child-first order of every staged object some commit to publish reaches. */
-async function publishOrder(view: RepoLike, staging: Staging, updates: readonly AcceptedUpdate[]): Promise<ObjectName[]> {
+/**
+ * Child-first order of every staged object some commit to publish reaches,
+ * and the publication level (repo/publish-levels.ts) of each staged dirtree,
+ * found while the walk holds it, so that publishing need not read it again.
+ */
+async function publishOrder(view: RepoLike, staging: Staging, updates: readonly AcceptedUpdate[]): Promise<{ order: ObjectName[]; dirtreeLevels: Map<string, number> }> {
   const targets = new Set(updates.map((u) => u.to));
   // Other staged commits (history between old and new) first, parents before children where it matters little.
   const commits = [...staging.list().filter((o) => o.type === 'commit' && !targets.has(o.checksum)).map((o) => o.checksum), ...targets];
   const seen = new Set<string>();
   const order: ObjectName[] = [];
+  const dirtreeLevels = new Map<string, number>();
+  // A child in this publication is a staged one (the walk reaches it, so it is in `order`); a staged
+  // child dirtree was walked, and so has its level, before its parent's subtree is done.
+  const onDirtree = (checksum: string, tree: Dirtree): void => {
+    if (!staging.has(checksum, 'dirtree')) return;
+    let l = 0;
+    for (const f of tree.files) if (staging.has(f.checksum, 'file')) l = 1;
+    for (const d of tree.dirs) {
+      if (staging.has(d.dirmeta, 'dirmeta')) l = Math.max(l, 1);
+      const sub = dirtreeLevels.get(d.dirtree);
+      if (sub !== undefined) l = Math.max(l, sub + 1);
+    }
+    dirtreeLevels.set(checksum, l);
+  };
   for (const c of commits) {
     try {
       // Subtrees already in the store are complete (the store's invariant): not walked.
-      for await (const o of closure(view, c, { seen, trustStoreSubtrees: true })) {
+      for await (const o of closure(view, c, { seen, trustStoreSubtrees: true, onDirtree })) {
         if (staging.has(o.checksum, o.type)) order.push(o);
       }
     } catch (e) {
@@ -146,7 +165,7 @@ async function publishOrder(view: RepoLike, staging: Staging, updates: readonly 
       throw e;
     }
   }
-  return order;
+  return { order, dirtreeLevels };
 }
 
 async function checkFastForward(view: RepoLike, u: AcceptedUpdate): Promise<void> {
@@ -226,7 +245,7 @@ export async function publishUpdate(
       const current = readRef(repo, u.ref) ?? ZERO_CHECKSUM;
       if (current !== u.from) throw refMoved(u.ref, current, u.from);
     }
-    const order = await publishOrder(view, staging, updates);
+    const { order, dirtreeLevels } = await publishOrder(view, staging, updates);
     if (policy.verifyBindings !== false) await checkBindings(view, updates, policy.collectionId ?? null);
     // With recommit, 1.x's rule (newer by timestamp) instead of ancestry, and the refs name the re-commits.
     const recommits = policy.recommit === true ? await planRecommits(view, staging, updates, recommitOptions(policy)) : null;
@@ -252,6 +271,7 @@ export async function publishUpdate(
     await durable;
     await pause('checked');
     const moved = staging.publish(order, {
+      dirtreeLevels,
       onStep: (k, o) => hooks.onPublished?.(o, k),
     });
     signed?.writeCommitmetas();

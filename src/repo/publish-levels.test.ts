@@ -48,3 +48,26 @@ test('levels: children strictly below parents, leaves at 0, barriers = depth + 2
   // A parent before its child is refused.
   assert.throws(() => publicationLevels([...order].reverse(), read), { code: 'REPO_STAGING' });
 });
+
+test('levels: a dirtree whose level the caller gives is not read, and the levels are the same', async () => {
+  const repo = join(scratch, 'given');
+  initArchiveRepo(repo);
+  let node: DirNode = { type: 'dir', children: { f: { type: 'file', content: 'leaf' } } };
+  for (let i = 0; i < 3; i++) node = { type: 'dir', children: { d: node, [`g${i}`]: { type: 'file', content: String(i) } } };
+  const c = await commitTree(repo, { tree: node, timestamp: 0, fsync: false });
+  const order: ObjectName[] = [];
+  for await (const o of closure(repo, c.commit)) order.push(o);
+  const reads: ObjectName[] = [];
+  const read = (o: ObjectName): Uint8Array => {
+    reads.push(o);
+    return readFileSync(join(repo, objectRelPath(o.checksum, o.type)));
+  };
+  const levels = publicationLevels(order, read);
+  const given = new Map<string, number>();
+  levels.forEach((l, i) => {
+    for (const o of l) if (o.type === 'dirtree') given.set(o.checksum, i);
+  });
+  reads.length = 0;
+  assert.deepEqual(publicationLevels(order, read, given), levels);
+  assert.deepEqual(reads.map((o) => o.type), ['commit']);
+});

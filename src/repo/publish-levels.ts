@@ -23,12 +23,23 @@ const key = (checksum: string, type: string): string => `${checksum}.${type}`;
 /**
  * Groups `ordered` (child first) into levels; each level keeps the given
  * order. `read` returns the bytes of a staged dirtree or commit.
+ * `dirtreeLevels` (checksum → level) are levels the caller already knows
+ * from its own walk of these dirtrees (receive-publish.ts): such a dirtree
+ * is not read again, and its order is the caller's to have made child-first.
  */
-export function publicationLevels(ordered: readonly ObjectName[], read: (o: ObjectName) => Uint8Array): ObjectName[][] {
+export function publicationLevels(ordered: readonly ObjectName[], read: (o: ObjectName) => Uint8Array, dirtreeLevels?: ReadonlyMap<string, number>): ObjectName[][] {
   const all = new Set(ordered.map((o) => key(o.checksum, o.type)));
   const level = new Map<string, number>();
   const levels: ObjectName[][] = [];
   for (const o of ordered) {
+    const known = o.type === 'dirtree' ? dirtreeLevels?.get(o.checksum) : undefined;
+    if (known !== undefined) {
+      level.set(key(o.checksum, o.type), known);
+      const bucket = levels[known] ?? [];
+      levels[known] = bucket;
+      bucket.push(o);
+      continue;
+    }
     let children: string[] = [];
     if (o.type === 'dirtree') {
       const t = decodeDirtree(read(o));

@@ -110,6 +110,11 @@ export interface PublishResult {
 export interface PublishOptions {
   /** Test hook, called after the k-th object (0-based, in placement order) is in place. */
   onStep?: (k: number, object: ObjectName) => void;
+  /**
+   * Publication levels of staged dirtrees (publish-levels.ts), as the
+   * caller's closure walk found them: those are not read again here.
+   */
+  dirtreeLevels?: ReadonlyMap<string, number>;
 }
 
 export class Staging {
@@ -331,7 +336,7 @@ export class Staging {
     const result: PublishResult = { published: 0, alreadyPresent: 0 };
     if (ordered.length === 0) return result;
     const stagedPath = (o: ObjectName): string => this.pathOf(o.checksum, o.type);
-    const levels = publicationLevels(ordered, (o) => readFileSync(stagedPath(o)));
+    const levels = publicationLevels(ordered, (o) => readFileSync(stagedPath(o)), options.dirtreeLevels);
     // 1. bytes before names (already done when makeDurable covered every commit).
     if (!this.durable && !syncFileSystem(this.dir)) for (const o of ordered) fsyncFile(stagedPath(o));
     const objectsDir = this.repo.resolve('objects');

@@ -63,6 +63,8 @@ export interface TraverseOptions {
    * subtree: not descended into, not yielded (see the module comment).
    */
   trustStoreSubtrees?: boolean;
+  /** Called with each dirtree the walk read, once its subtree is done, just before it is yielded. */
+  onDirtree?: (checksum: string, tree: Dirtree) => void;
 }
 
 export function objectKey(checksum: string, type: ObjectType): string {
@@ -225,6 +227,7 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
     stack.pop();
     onStack.delete(top.checksum);
     seen.add(objectKey(top.checksum, 'dirtree'));
+    options.onDirtree?.(top.checksum, top.tree);
     yield { checksum: top.checksum, type: 'dirtree' };
   }
 
