@@ -17,7 +17,7 @@
  * is a usage error (exit 2), found before anything is started.
  */
 import { OstreePushError, RepoError, TransportError, UsageError, WireError, asOstreePushError } from '../errors.js';
-import { localRefs } from '../protocol/push-plan.js';
+import { resolveRefspecs } from '../protocol/push-plan.js';
 import { DEFAULT_PUSH_IDLE_TIMEOUT_MS, push, type PushOptions, type PushResult } from '../protocol/pusher.js';
 import { Repo } from '../repo/repo.js';
 import { spawnLocalReceiver } from '../transport/local.js';
@@ -268,6 +268,7 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
   const parse = () => parseCommandLine(argv, {
     repo: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
+    all: { type: 'boolean' },
     'dry-run': { type: 'boolean', short: 'n' },
     json: { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
@@ -309,6 +310,8 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
   };
   try {
     if (dest === undefined) throw usageError('missing REMOTE (see --help)');
+    // --all is what no REF means: every head under its own name.
+    if (values.all === true && refNames.length > 0) throw usageError('--all takes no REF (it pushes every local head under its own name)');
     const opts: PushCliOptions = {
       force: values.force === true,
       dryRun: values['dry-run'] === true,
@@ -375,8 +378,9 @@ async function pushTo(
   if (o.commands !== undefined && o.receiveCommand !== undefined) throw usageError('--command (pull form) and --receive-command (version 0) exclude each other; choose with --protocol');
   const remote: Remote = parsedRemote.kind === 'ssh' && o.port !== undefined ? { ...parsedRemote, port: o.port } : parsedRemote;
   const repo = openSource(o.repo ?? defaultRepoPath(io.env, io.cwd));
-  // Unknown refs are usage errors, found before the receiver is started.
-  const offered = localRefs(repo, refNames);
+  // Unknown refs and bad refspecs are usage errors, found before the receiver is started.
+  const named = resolveRefspecs(repo, refNames);
+  const offered = named.refs;
 
   const stderr = io.stderr ?? ((t: string | Buffer) => process.stderr.write(t));
   const progress = new Progress((t) => stderr(t), quiet ? 'off' : io.tty === true ? 'tty' : verbose ? 'lines' : 'off');
@@ -388,6 +392,8 @@ async function pushTo(
 
   const pullForm = async (commands: readonly string[]) => {
     if (remote.kind !== 'ssh') throw new Error('unreachable: the pull form needs ssh');
+    // The server's pull takes one force for all refs.
+    if (named.forced.size > 0 && !o.force) throw usageError('+REF (force for one ref) is not available in the pull form: use --force, or --protocol=v0');
     const abort = new AbortController();
     const stop = (io.onInterrupt ?? defaultInterrupt)(() => abort.abort());
     try {

@@ -10,6 +10,9 @@
  *    ! [not pushed]      main (the connection was lost after DONE; …)
  *    ? [unknown]         main (… the remote's refs could not be read …)
  *
+ * A ref pushed under another name (SRC:DST) is named `SRC -> DST` instead:
+ * ` * [new branch]      os/stable -> os/beta`.
+ *
  * then one summary line. A dry run prints the same lines and says what would
  * be sent. With -q only the refs that failed are listed; when one of them
  * gives the receiver's reason, the closing error line does not repeat it
@@ -27,21 +30,23 @@ function pad(s: string): string {
 
 export function refLine(r: RefResult): string | null {
   const isNew = r.from === ZERO_CHECKSUM;
+  // SRC:DST: named `SRC -> DST`, as git push does (SRC a local ref or a checksum).
+  const name = r.src === undefined ? r.ref : `${r.src} -> ${r.ref}`;
   switch (r.status) {
     case 'pushed':
-      if (isNew) return ` * ${pad('[new branch]')}${short(r.to)} -> ${r.ref}`;
-      if (r.forced === true) return ` + ${pad(`${short(r.from)}...${short(r.to)}`)}${r.ref} (forced update)`;
-      return `   ${pad(`${short(r.from)}..${short(r.to)}`)}${r.ref}`;
+      if (isNew) return ` * ${pad('[new branch]')}${r.src === undefined ? `${short(r.to)} -> ${r.ref}` : name}`;
+      if (r.forced === true) return ` + ${pad(`${short(r.from)}...${short(r.to)}`)}${name} (forced update)`;
+      return `   ${pad(`${short(r.from)}..${short(r.to)}`)}${name}`;
     case 'up-to-date':
-      return ` = ${pad('[up to date]')}${r.ref}`;
+      return ` = ${pad('[up to date]')}${name}`;
     case 'rejected':
-      return ` ! ${pad('[rejected]')}${r.ref} (${r.reason ?? 'non-fast-forward'})`;
+      return ` ! ${pad('[rejected]')}${name} (${r.reason ?? 'non-fast-forward'})`;
     case 'refused':
-      return ` ! ${pad('[remote rejected]')}${r.ref} (${r.reason ?? 'refused'})`;
+      return ` ! ${pad('[remote rejected]')}${name} (${r.reason ?? 'refused'})`;
     case 'not-pushed':
-      return ` ! ${pad('[not pushed]')}${r.ref} (${r.reason ?? 'not pushed'})`;
+      return ` ! ${pad('[not pushed]')}${name} (${r.reason ?? 'not pushed'})`;
     case 'unknown':
-      return ` ? ${pad('[unknown]')}${r.ref} (${r.reason ?? 'unknown'})`;
+      return ` ? ${pad('[unknown]')}${name} (${r.reason ?? 'unknown'})`;
   }
 }
 

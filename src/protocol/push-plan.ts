@@ -58,6 +58,8 @@ export interface RefPlan {
   forced: boolean;
   /** Why it is rejected: 'non-fast-forward', or what the judge predicted. */
   reason?: string;
+  /** The local name or checksum pushed as `ref`, when not `ref` itself (SRC:DST). */
+  src?: string;
 }
 
 export interface PlannedObject {
@@ -127,24 +129,75 @@ export function plannedCommit(repo: Repo, checksum: string): PlannedObject {
 }
 
 /**
- * The local refs to push, name → commit: every refs/heads ref, or the named
- * ones (PUSH_UNKNOWN_REF for a name that is not a local ref).
+ * One ref argument of a push, as git push has them: `REF` (REF:REF),
+ * `SRC:DST` (SRC a local head, or the checksum of a commit in the source
+ * repository; DST the remote's ref), `+SRC:DST` or `+REF` (force for that
+ * ref alone). Deletion (`:DST`) is not supported yet: a usage error.
  */
-export function localRefs(repo: Repo, names?: readonly string[]): Map<string, string> {
-  if (names === undefined || names.length === 0) return listRefs(repo, 'heads');
-  const out = new Map<string, string>();
-  for (const name of names) {
+export interface Refspec {
+  src: string;
+  dst: string;
+  force: boolean;
+}
+
+const CHECKSUM = /^[0-9a-f]{64}$/;
+
+/** A ref argument → its refspec (PUSH_BAD_REFSPEC for one that is not a refspec this version takes). */
+export function parseRefspec(arg: string): Refspec {
+  const force = arg.startsWith('+');
+  const body = force ? arg.slice(1) : arg;
+  const parts = body.split(':');
+  const bad = (why: string) => new UsageError('PUSH_BAD_REFSPEC', `'${arg}': ${why}`, { refspec: arg });
+  if (parts.length > 2) throw bad('a refspec is REF, SRC:DST or +SRC:DST');
+  const [src = '', dst = src] = parts;
+  if (src === '' && parts.length === 2 && dst !== '') throw bad('deleting a remote ref (:DST) is not supported yet');
+  if (src === '' || dst === '') throw bad('a refspec is REF, SRC:DST or +SRC:DST');
+  if (!isValidRefName(dst)) throw bad(`'${dst}' is not a valid ref name`);
+  return { src, dst, force };
+}
+
+/** What a push's ref arguments name: DST → commit, and the DSTs forced by `+` and the SRCs of those not pushed under their own name. */
+export interface LocalRefs {
+  refs: Map<string, string>;
+  /** DSTs given with `+`. */
+  forced: Set<string>;
+  /** DST → SRC, where they differ. */
+  sources: Map<string, string>;
+}
+
+/**
+ * The local refs to push, DST → commit: every refs/heads ref, or what the
+ * refspecs name (PUSH_UNKNOWN_REF for a SRC that is neither a local head nor
+ * a commit of the repository; PUSH_BAD_REFSPEC for one DST twice).
+ */
+export function resolveRefspecs(repo: Repo, args?: readonly string[]): LocalRefs {
+  const out: LocalRefs = { refs: new Map(), forced: new Set(), sources: new Map() };
+  if (args === undefined || args.length === 0) {
+    out.refs = listRefs(repo, 'heads');
+    return out;
+  }
+  for (const arg of args) {
+    const { src, dst, force } = parseRefspec(arg);
+    if (out.refs.has(dst)) throw new UsageError('PUSH_BAD_REFSPEC', `'${dst}' is named as the destination of more than one refspec`, { refspec: arg });
     let c: string | null;
     try {
-      c = readRef(repo, name, 'heads');
+      c = readRef(repo, src, 'heads');
     } catch (e) {
       if (e instanceof RepoError && e.code === 'REPO_BAD_REF_NAME') c = null;
       else throw e;
     }
-    if (c === null) throw new UsageError('PUSH_UNKNOWN_REF', `${name} is not a local ref of ${repo.path}`, { ref: name, repo: repo.path });
-    out.set(name, c);
+    if (c === null && CHECKSUM.test(src) && repo.objects.statSync(src, 'commit') !== null) c = src;
+    if (c === null) throw new UsageError('PUSH_UNKNOWN_REF', `${src} is not a local ref or commit of ${repo.path}`, { ref: src, repo: repo.path });
+    out.refs.set(dst, c);
+    if (force) out.forced.add(dst);
+    if (src !== dst) out.sources.set(dst, src);
   }
   return out;
+}
+
+/** The local refs to push, DST → commit (resolveRefspecs). */
+export function localRefs(repo: Repo, names?: readonly string[]): Map<string, string> {
+  return resolveRefspecs(repo, names).refs;
 }
 
 /**
@@ -164,16 +217,19 @@ export async function planPush(
   repo: Repo,
   local: ReadonlyMap<string, string>,
   remote: ReadonlyMap<string, string>,
-  options: { force?: boolean; fallbackFrom?: ReadonlyMap<string, string>; judge?: Judge; recommits?: boolean } = {},
+  options: { force?: boolean; forceRefs?: ReadonlySet<string>; sources?: ReadonlyMap<string, string>; fallbackFrom?: ReadonlyMap<string, string>; judge?: Judge; recommits?: boolean } = {},
 ): Promise<PushPlan> {
   const refs: RefPlan[] = [];
   const wanted = new Set<string>();
   // The remote's commits of the refs to update, when held locally; null once one ref has none.
   let bases: Set<string> | null = new Set<string>();
   for (const [ref, to] of local) {
+    const src = options.sources?.get(ref);
+    const named = src === undefined ? {} : { src };
+    const force = options.force === true || options.forceRefs?.has(ref) === true;
     const listed = remote.get(ref) ?? ZERO_CHECKSUM;
     if (listed === to) {
-      refs.push({ ref, from: listed, to, action: 'up-to-date', forced: false });
+      refs.push({ ref, from: listed, to, action: 'up-to-date', forced: false, ...named });
       continue;
     }
     // A head the remote lacks is new, whatever 'from' its remote refs make it expect (remoteRefFallback).
@@ -184,15 +240,15 @@ export async function planPush(
     // Judged as the receiver would (push-policy.ts), as a creation when the head is absent there; a
     // non-fast-forward also as if forced, to say whether --force could help.
     const refusal = (await options.judge?.({ ref, from: listed, to, forced })) ?? null;
-    if (forced && options.force !== true) {
-      refs.push({ ref, from, to, action: 'rejected', forced: false, reason: refusal === null ? NON_FAST_FORWARD : `${NON_FAST_FORWARD}; ${refusal}` });
+    if (forced && !force) {
+      refs.push({ ref, from, to, action: 'rejected', forced: false, reason: refusal === null ? NON_FAST_FORWARD : `${NON_FAST_FORWARD}; ${refusal}`, ...named });
       continue;
     }
     if (refusal !== null) {
-      refs.push({ ref, from, to, action: 'rejected', forced: false, reason: refusal });
+      refs.push({ ref, from, to, action: 'rejected', forced: false, reason: refusal, ...named });
       continue;
     }
-    refs.push({ ref, from, to, action: 'update', forced });
+    refs.push({ ref, from, to, action: 'update', forced, ...named });
     if (listed !== ZERO_CHECKSUM && options.recommits !== true && repo.objects.statSync(listed, 'commit') !== null) bases?.add(listed);
     else bases = null;
     // Oldest first, so that each commit's objects go out before its child's.

@@ -41,7 +41,7 @@ import { refusalJudge, remotePolicyOf } from './push-policy.js';
 import { checkAnswer, objectQuestions, type Question, refQuestions } from './push-query.js';
 import type { InfoPolicy } from '../policy/info-policy.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
-import { ARCHIVE_MODE_NUMBER, localRefs, NON_FAST_FORWARD, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
+import { ARCHIVE_MODE_NUMBER, resolveRefspecs, NON_FAST_FORWARD, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type LocalRefs, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
 
@@ -54,7 +54,7 @@ export interface PushProgress {
 
 export interface PushOptions {
   repo: Repo;
-  /** Refs (refs/heads names) to push; default every local ref. */
+  /** Refspecs to push (push-plan.ts: REF, SRC:DST, +SRC:DST); default every local ref. */
   refs?: readonly string[];
   /** Ask for non-fast-forward updates too (the receiver may still refuse). */
   force?: boolean;
@@ -116,6 +116,8 @@ export interface RefResult {
   reason?: string;
   /** A non-fast-forward asked for with force. */
   forced?: boolean;
+  /** The local name or checksum pushed as `ref`, when not `ref` itself (SRC:DST). */
+  src?: string;
 }
 
 export interface PushResult {
@@ -207,7 +209,10 @@ export const DEFAULT_REPORT_TIMEOUT_MS = 15 * 60_000;
  */
 class PushSession implements Sending {
   readonly ep: Endpoint<PusherNames, PushSession>;
+  /** DST → commit to push (the refspecs resolved). */
   readonly local: Map<string, string>;
+  /** The refspecs' `+` and SRC names (push-plan.ts). */
+  readonly named: LocalRefs;
   readonly pipeline: Pipeline;
   /** How refs absent from INFO's heads may be found among its remote refs (push-plan.ts). */
   #viaRemotes: ReturnType<typeof remoteRefFallback> | undefined;
@@ -234,7 +239,8 @@ class PushSession implements Sending {
     reader: MessageReader,
     writer: MessageWriter,
   ) {
-    this.local = localRefs(o.repo, o.refs);
+    this.named = resolveRefspecs(o.repo, o.refs);
+    this.local = this.named.refs;
     const store = o.repo.objects;
     this.pipeline = new Pipeline({
       window: o.window ?? DEFAULT_WINDOW,
@@ -326,7 +332,7 @@ class PushSession implements Sending {
       if (this.local.has(ref) && !this.remote.has(ref)) o.log?.(`${ref}: the remote's remotes name different commits (${names.join(', ')}); sending 64 zeros as 'from', which it may refuse`);
     }
     // Refs the receiver will certainly refuse are rejected here, before UPDATE (push-policy.ts).
-    this.#plan = await planPush(o.repo, this.local, this.remote, { force: o.force === true, fallbackFrom: viaRemotes.from, judge: refusalJudge(o.repo, this.remotePolicy), recommits: this.remotePolicy?.recommit === true });
+    this.#plan = await planPush(o.repo, this.local, this.remote, { force: o.force === true, forceRefs: this.named.forced, sources: this.named.sources, fallbackFrom: viaRemotes.from, judge: refusalJudge(o.repo, this.remotePolicy), recommits: this.remotePolicy?.recommit === true });
     const plan = this.#plan;
     // An empty remote (no refs at all) holds nothing worth asking about in practice.
     if (this.offered.has('query') && this.updates.length > 0 && plan.objects.length > 0 && (this.remote.size > 0 || this.truncated) && o.dryRun !== true) {
@@ -376,7 +382,7 @@ class PushSession implements Sending {
     const refs: RefResult[] = plan.refs.map((r) => {
       const s: RefStatus = r.action === 'update' ? updateStatus : r.action;
       const why = s === 'rejected' ? (r.reason ?? NON_FAST_FORWARD) : s === 'refused' ? reason : undefined;
-      return { ref: r.ref, from: r.from, to: r.to, status: s, ...(why === undefined ? {} : { reason: why }), ...(r.forced ? { forced: true } : {}) };
+      return { ref: r.ref, from: r.from, to: r.to, status: s, ...(why === undefined ? {} : { reason: why }), ...(r.forced ? { forced: true } : {}), ...(r.src === undefined ? {} : { src: r.src }) };
     });
     const ok = refs.every((r) => r.status === 'pushed' || r.status === 'up-to-date');
     return {
