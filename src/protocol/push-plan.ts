@@ -187,7 +187,7 @@ export function resolveRefspecs(repo: Repo, args?: readonly string[]): LocalRefs
       else throw e;
     }
     if (c === null && CHECKSUM.test(src) && repo.objects.statSync(src, 'commit') !== null) c = src;
-    if (c === null) throw new UsageError('PUSH_UNKNOWN_REF', `${src} is not a local ref or commit of ${repo.path}`, { ref: src, repo: repo.path });
+    if (c === null) throw new UsageError('PUSH_UNKNOWN_REF', `${src} is not a local ${CHECKSUM.test(src) ? 'ref or commit' : 'ref'} of ${repo.path}`, { ref: src, repo: repo.path });
     out.refs.set(dst, c);
     if (force) out.forced.add(dst);
     if (src !== dst) out.sources.set(dst, src);
