@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
- * ostree-push [--repo=PATH] [-f] [-n] [--json] [-v|-q] [--protocol=auto|v0|pull]
+ * ostree-push [--repo=PATH] [-f] [--all] [-n] [--json] [-v|-q] [--protocol=auto|v0|pull]
  *             [--ssh=openssh|builtin] [--ssh-command=CMD] [-p PORT] [-o OPTION] [-i FILE]
- *             [--receive-command=CMD] [--command=CMD] REMOTE [REF...]
+ *             [--receive-command=CMD] [--command=CMD] REMOTE [REFSPEC...]
  *
  * See push-command.ts for the options and exit statuses. Results and errors
  * go to stderr, one line each; --help goes to stdout.

@@ -40,19 +40,24 @@ import { jsonSummary, pullJsonSummary } from './push-json.js';
 export const PUSH_USAGE = `usage: ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [--json] [-v|-q]
                    [--protocol=auto|v0|pull] [--ssh=openssh|builtin] [--ssh-command=CMD]
                    [-p PORT] [-o OPTION] [-i FILE] [--known-hosts=FILE]
-                   [--receive-command=CMD] [--command=CMD] REMOTE [REF...]
+                   [--receive-command=CMD] [--command=CMD] REMOTE [--all | REFSPEC...]
 
 Push refs of a local archive repository to REMOTE as git push does: only
 fast-forwards unless --force, only the objects the remote lacks.
 
 REMOTE is [user@]host:path or ssh://[user@]host[:port]/path (over ssh), or a
 local path or file:///path (the receiver runs here, over pipes). A ':' before
-any '/' means ssh: write ./a:b for a local path with a colon. No REF: every
-ref under refs/heads.
+any '/' means ssh: write ./a:b for a local path with a colon.
+
+REFSPEC is REF (pushed as REF), SRC:DST (SRC a local ref or a commit checksum
+of the source repository, pushed as the remote ref DST), or either with a
+leading '+' (force for that ref alone). No REFSPEC, or --all: every ref under
+refs/heads, each under its own name. Deletion (:DST) is not supported yet.
 
   --repo=PATH          the source repository (default: the current directory
                        if it is a repository, else $OSTREE_REPO, else /ostree/repo)
-  -f, --force          also ask for non-fast-forward updates
+  -f, --force          also ask for non-fast-forward updates (every ref, as '+' on each)
+  --all                push every ref under refs/heads (the same as no REFSPEC)
   -n, --dry-run        show what would move and how much would be sent; change nothing
   --json               print one JSON summary on stdout (also for a failure,
                        usage errors included)

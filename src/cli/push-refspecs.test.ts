@@ -12,6 +12,7 @@ import { Repo } from '../repo/repo.js';
 import { ostreeRevParse } from '../../testkit/ostree.js';
 import { needTools } from '../../testkit/tools.js';
 import { assertClean, setup, tree, type Setup } from '../../testkit/receive-policy-fixture.js';
+import { pushMain } from './push-command.js';
 
 /** A commit on `branch` bound to no ref (`--no-bindings`), with `parent` when given. */
 async function unbound(s: Setup, branch: string, name: string, parent?: string): Promise<string> {
@@ -108,4 +109,14 @@ test('--dry-run names SRC -> DST, and a commit bound to SRC is refused as DST', 
   const real = await s.push(env, 'os/stable:os/beta');
   assert.equal(real.code, 1, real.stderr);
   assert.equal(remoteRefs(s).size, 0);
+});
+
+test('--help names the refspecs and --all', async () => {
+  let out = '';
+  const code = await pushMain(['--help'], { err: () => undefined, out: (s) => (out += s), env: process.env, cwd: process.cwd() });
+  assert.equal(code, 0);
+  assert.match(out, /\[--all \| REFSPEC\.\.\.\]/);
+  assert.match(out, /SRC:DST/);
+  assert.match(out, /leading '\+' \(force for that ref alone\)/);
+  assert.match(out, /Deletion \(:DST\) is not supported yet/);
 });
