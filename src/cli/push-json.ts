@@ -2,11 +2,12 @@
  * The one JSON object `ostree-push --json` prints on stdout, for scripts:
  *
  *   { "remote", "dryRun", "ok", "seconds",
- *     "refs": [{ "ref", "old", "new", "status", "forced"?, "reason"? }],
+ *     "refs": [{ "ref", "src"?, "old", "new", "status", "forced"?, "reason"? }],
  *     "objects": { "sent", "skipped", "total" }, "bytes": { "sent", "skipped", "total" },
  *     "error": null | { "code", "message", "exit" } }
  *
- * status is pushed | up-to-date | rejected | refused | not-pushed | unknown (the last two after a session lost after DONE: what a second session found; a dry run says pushed
+ * src is the local ref or commit checksum pushed as ref, when not ref itself
+ * (SRC:DST). status is pushed | up-to-date | rejected | refused | not-pushed | unknown (the last two after a session lost after DONE: what a second session found; a dry run says pushed
  * for what would move). skipped counts what the plan held but was not sent
  * (a dry run, or a push stopped by a refusal). A run that failed before a
  * session has empty refs and zero counts, and its error.
@@ -38,6 +39,7 @@ export function jsonSummary(i: JsonSummaryInput): Record<string, unknown> {
     seconds: Math.round(i.seconds * 1000) / 1000,
     refs: (r?.refs ?? []).map((x) => ({
       ref: x.ref,
+      ...(x.src === undefined ? {} : { src: x.src }),
       old: x.from,
       new: x.to,
       status: x.status,

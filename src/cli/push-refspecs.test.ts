@@ -120,3 +120,18 @@ test('--help names the refspecs and --all', async () => {
   assert.match(out, /leading '\+' \(force for that ref alone\)/);
   assert.match(out, /Deletion \(:DST\) is not supported yet/);
 });
+
+test('--json gives the SRC of a ref pushed under another name', async (t) => {
+  if (!needTools(t, 'ostree')) return;
+  const s = await setup(t);
+  const a = await unbound(s, 'free', 'f');
+  let out = '';
+  const err: string[] = [];
+  const code = await pushMain([`--repo=${s.src.path}`, '--json', '-n', s.dest, 'free:os/beta', `${a}:os/pinned`], { err: (l) => err.push(l), out: (x) => (out += x), env: process.env, cwd: process.cwd() });
+  assert.equal(code, 0, err.join('\n'));
+  const refs = (JSON.parse(out) as { refs: Array<Record<string, unknown>> }).refs;
+  assert.deepEqual(
+    refs.map((r) => [r['ref'], r['src'], r['new']]),
+    [['os/beta', 'free', a], ['os/pinned', a, a]],
+  );
+});
