@@ -107,23 +107,30 @@ async function main(argv: readonly string[]): Promise<number> {
   if (values.repo.startsWith('s3://')) return receiveBucket(values, config, fromCommandLine);
   if (values.init === true) throw usageError('--init is for an s3:// repository (a directory is made with ostree init --mode=archive)');
   const path = resolveRepoPath(config, values.repo);
-  const settings = { ...settingsFor(config, path), ...fromCommandLine };
+  const session = sessionOptions(values, config, path, fromCommandLine);
+  const repo = openRepoForWriting(path);
+  return finish(await receive({ repo, input: process.stdin, output: process.stdout, ...session }));
+}
+
+/**
+ * What a session into LOCATION (a repository path or a bucket URL) takes from
+ * the configuration and the command line: its policy and its log. A
+ * configured dry run is refused: a version-0 session cannot receive without
+ * publishing.
+ */
+function sessionOptions(values: { verbose?: boolean; debug?: boolean }, config: ReturnType<typeof loadReceiveConfig>, location: string, fromCommandLine: LimitSettings) {
+  const settings = { ...settingsFor(config, location), ...fromCommandLine };
   if (settings.dryRun) {
     throw new ConfigError('CONFIG_INVALID', `${String(fileOf(config, 'dry_run'))}: dry_run is set, and this receiver cannot receive without publishing yet; refusing`, { file: fileOf(config, 'dry_run'), key: 'dry_run' });
   }
-  const policy = receivePolicyFor(config, path);
-  const repo = openRepoForWriting(path);
+  const policy = receivePolicyFor(config, location);
   const verbose = values.verbose === true || values.debug === true || settings.logLevel === 'debug';
-  const result = await receive({
-    repo,
-    input: process.stdin,
-    output: process.stdout,
+  return {
     policy: { allowForce: settings.force, ...receiverPolicyParts(policy), ...limitsOf(settings) },
-    log: (line) => {
+    log: (line: string) => {
       if (verbose) process.stderr.write(`${PROG}: ${line}\n`);
     },
-  });
-  return finish(result);
+  };
 }
 
 /**
@@ -144,22 +151,8 @@ async function receiveBucket(values: { repo?: string; init?: boolean; verbose?: 
     process.stderr.write(`${PROG}: ${url} is an archive repository\n`);
     return 0;
   }
-  const settings = { ...settingsFor(config, url), ...fromCommandLine };
-  if (settings.dryRun) {
-    throw new ConfigError('CONFIG_INVALID', `${String(config.file)}: dry_run is set, and this receiver cannot receive without publishing yet; refusing`, { file: config.file, key: 'dry_run' });
-  }
-  const policy = receivePolicyFor(config, url);
-  const verbose = values.verbose === true || values.debug === true || settings.logLevel === 'debug';
-  const result = await bucket.receiveIntoBucket({
-    url,
-    input: process.stdin,
-    output: process.stdout,
-    policy: { allowForce: settings.force, ...receiverPolicyParts(policy), ...limitsOf(settings) },
-    log: (line) => {
-      if (verbose) process.stderr.write(`${PROG}: ${line}\n`);
-    },
-  });
-  return finish(result);
+  const session = sessionOptions(values, config, url, fromCommandLine);
+  return finish(await bucket.receiveIntoBucket({ url, input: process.stdin, output: process.stdout, ...session }));
 }
 
 function finish(result: Awaited<ReturnType<typeof receive>>): number {

@@ -63,28 +63,14 @@ import { assertFreeSpace, DEFAULT_LIMITS, PushBudget } from './receive-limits.js
 import { receiveObject, storeLookup } from './receive-object.js';
 import { publishUpdate, stagedView, type AcceptedUpdate, type PublishStep } from './receive-publish.js';
 import { DEFAULT_PULL_CONCURRENCY, HttpSource, PullError, type HttpBody } from './pull-http.js';
+import type { ReceiverPolicy } from './receiver.js';
 
-export interface PullPolicy {
-  /** Non-fast-forward updates are allowed (the server's `force` key); default false. */
-  allowForce?: boolean;
-  maxObjectSize?: bigint;
-  idleTimeoutMs?: number;
-  sessionTimeoutMs?: number;
-  maxPushBytes?: bigint;
-  maxPushObjects?: number;
-  maxReceivers?: number;
-  minFreeBytes?: bigint;
-  canSignSummary?: boolean;
-  signSummary?: (repo: Repo) => Promise<void>;
-  alwaysWriteSummary?: boolean;
-  /** Never touch the summary (`update` off, or an update hook owns it). */
-  leaveSummary?: boolean;
-  /** Re-commit each pulled commit, as 1.x does (the `recommit` setting; receive-recommit.ts). */
-  recommit?: boolean;
-  checks?: ReceiveChecks;
-  verifyBindings?: boolean;
-  ostreeLock?: boolean;
-}
+/**
+ * The receiver's policy as a pull applies it: the same keys with the same
+ * meaning, less its INFO advertisement (a pull has no INFO) and its metadata
+ * size bound (a pull holds metadata to the format's ceiling).
+ */
+export type PullPolicy = Omit<ReceiverPolicy, 'infoPolicy' | 'maxMetadataSize'>;
 
 export type PullLogLevel = 'debug' | 'info' | 'warning';
 

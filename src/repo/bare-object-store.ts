@@ -11,14 +11,13 @@
  * send, which deflates again; `has` and `hasSync` only look.
  */
 import { lstatSync } from 'node:fs';
-import { opendir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { RepoError } from '../errors.js';
 import { ArchiveConversion, archiveSize, type BareMode } from './bare-content.js';
 import { assertXattrsReadable } from './file-xattrs.js';
-import { ArchiveObjectStore, type ObjectReader, type ObjectStat, type ObjectStore } from './object-store.js';
-import { objectRelPath, parseObjectBasename, type ObjectName, type ObjectType } from './object-names.js';
+import { ArchiveObjectStore, listObjectFiles, type ObjectReader, type ObjectStat, type ObjectStore } from './object-store.js';
+import { objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 
 export class BareObjectStore implements ObjectStore {
   readonly #metadata: ArchiveObjectStore;
@@ -85,21 +84,9 @@ export class BareObjectStore implements ObjectStore {
     return new ConvertingReader(new ArchiveConversion(checksum, this.pathOf(checksum), this.mode), expected, checksum);
   }
 
-  async *list(): AsyncIterable<ObjectName> {
-    const objects = join(this.root, 'objects');
-    const top = await opendir(objects);
-    for await (const d of top) {
-      if (!d.isDirectory() || !/^[0-9a-f]{2}$/.test(d.name)) continue;
-      const sub = await opendir(join(objects, d.name));
-      for await (const f of sub) {
-        if (!f.isFile() && !(f.isSymbolicLink() && this.mode !== 'bare-user')) continue;
-        try {
-          yield parseObjectBasename(d.name + f.name, { mode: 'bare' });
-        } catch {
-          /* not an object name (e.g. a stray temp file) */
-        }
-      }
-    }
+  list(): AsyncIterable<ObjectName> {
+    // bare-user keeps symlinks as regular files; bare and bare-user-only keep them as links.
+    return listObjectFiles(this.root, 'bare', (f) => f.isFile() || (f.isSymbolicLink() && this.mode !== 'bare-user'));
   }
 }
 

@@ -4,7 +4,7 @@
  * method speaks of the archive representation of an object: the exact bytes
  * a PUTOBJECT carries (spec/ostree-format.md §1.3, §3.5).
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Dirent } from 'node:fs';
 import { Readable } from 'node:stream';
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -142,19 +142,27 @@ export class ArchiveObjectStore implements ObjectStore {
     }
   }
 
-  async *list(): AsyncIterable<ObjectName> {
-    const objects = join(this.root, 'objects');
-    const top = await opendir(objects);
-    for await (const d of top) {
-      if (!d.isDirectory() || !/^[0-9a-f]{2}$/.test(d.name)) continue;
-      const sub = await opendir(join(objects, d.name));
-      for await (const f of sub) {
-        if (!f.isFile()) continue;
-        try {
-          yield parseObjectBasename(d.name + f.name, { mode: 'archive' });
-        } catch {
-          /* not an object name (e.g. a stray temp file) */
-        }
+  list(): AsyncIterable<ObjectName> {
+    return listObjectFiles(this.root, 'archive', (f) => f.isFile());
+  }
+}
+
+/**
+ * Every object under ROOT/objects that `accept` takes, named as MODE names
+ * its files; anything else there (a stray temp file) is passed over.
+ */
+export async function* listObjectFiles(root: string, mode: 'archive' | 'bare', accept: (entry: Dirent) => boolean): AsyncIterable<ObjectName> {
+  const objects = join(root, 'objects');
+  const top = await opendir(objects);
+  for await (const d of top) {
+    if (!d.isDirectory() || !/^[0-9a-f]{2}$/.test(d.name)) continue;
+    const sub = await opendir(join(objects, d.name));
+    for await (const f of sub) {
+      if (!accept(f)) continue;
+      try {
+        yield parseObjectBasename(d.name + f.name, { mode });
+      } catch {
+        /* not an object name (e.g. a stray temp file) */
       }
     }
   }
