@@ -36,11 +36,13 @@ import { closingLine, reportLines } from './push-report.js';
 import { RemoteRelay } from './remote-relay.js';
 import { signatureLines } from './push-signatures.js';
 import { jsonSummary, pullJsonSummary } from './push-json.js';
+import { ZERO_CHECKSUM } from '../wire/constants.js';
 
 export const PUSH_USAGE = `usage: ostree-push [--repo=PATH] [-f|--force] [-n|--dry-run] [--json] [-v|-q]
                    [--protocol=auto|v0|pull] [--ssh=openssh|builtin] [--ssh-command=CMD]
                    [-p PORT] [-o OPTION] [-i FILE] [--known-hosts=FILE]
-                   [--receive-command=CMD] [--command=CMD] REMOTE [--all | REFSPEC...]
+                   [--receive-command=CMD] [--command=CMD] [--delete=DST...]
+                   REMOTE [--all | REFSPEC...]
 
 Push refs of a local archive repository to REMOTE as git push does: only
 fast-forwards unless --force, only the objects the remote lacks.
@@ -51,13 +53,15 @@ any '/' means ssh: write ./a:b for a local path with a colon.
 
 REFSPEC is REF (pushed as REF), SRC:DST (SRC a local ref or a commit checksum
 of the source repository, pushed as the remote ref DST), or either with a
-leading '+' (force for that ref alone). No REFSPEC, or --all: every ref under
-refs/heads, each under its own name. Deletion (:DST) is not supported yet.
+leading '+' (force for that ref alone), or :DST (delete the remote ref DST,
+when the receiver offers deleting refs and its ref_permissions allow it). No
+REFSPEC, or --all: every ref under refs/heads, each under its own name.
 
   --repo=PATH          the source repository (default: the current directory
                        if it is a repository, else $OSTREE_REPO, else /ostree/repo)
   -f, --force          also ask for non-fast-forward updates (every ref, as '+' on each)
   --all                push every ref under refs/heads (the same as no REFSPEC)
+  --delete=DST         delete the remote ref DST, as :DST does (repeatable)
   -n, --dry-run        show what would move and how much would be sent; change nothing
   --json               print one JSON summary on stdout (also for a failure,
                        usage errors included)
@@ -274,6 +278,7 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
     repo: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
     all: { type: 'boolean' },
+    delete: { type: 'string', multiple: true },
     'dry-run': { type: 'boolean', short: 'n' },
     json: { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
@@ -309,7 +314,9 @@ export async function pushMain(argv: readonly string[], io: PushIo): Promise<num
     return 0;
   }
   const json = values.json === true;
-  const [dest, ...refNames] = positionals;
+  const [dest, ...refspecs] = positionals;
+  // --delete DST is :DST.
+  const refNames = [...refspecs, ...(values.delete ?? []).map((d) => `:${d}`)];
   const emitJson = (result: PushResult | undefined, error: OstreePushError | undefined, where: string) => {
     if (json) io.out(`${JSON.stringify(jsonSummary({ remote: where, dryRun: values['dry-run'] === true, result, error, seconds: (Date.now() - started) / 1000 }))}\n`);
   };
@@ -399,6 +406,7 @@ async function pushTo(
     if (remote.kind !== 'ssh') throw new Error('unreachable: the pull form needs ssh');
     // The server's pull takes one force for all refs.
     if (named.forced.size > 0 && !o.force) throw usageError('+REF (force for one ref) is not available in the pull form: use --force, or --protocol=v0');
+    if ([...offered.values()].includes(ZERO_CHECKSUM)) throw usageError('deleting a remote ref (:DST, --delete) is not available in the pull form: use --protocol=v0 with a receiver that offers it');
     const abort = new AbortController();
     const stop = (io.onInterrupt ?? defaultInterrupt)(() => abort.abort());
     try {

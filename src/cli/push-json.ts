@@ -2,12 +2,12 @@
  * The one JSON object `ostree-push --json` prints on stdout, for scripts:
  *
  *   { "remote", "dryRun", "ok", "seconds",
- *     "refs": [{ "ref", "src"?, "old", "new", "status", "forced"?, "reason"? }],
+ *     "refs": [{ "ref", "src"?, "old", "new", "status", "forced"?, "deleted"?, "reason"? }],
  *     "objects": { "sent", "skipped", "total" }, "bytes": { "sent", "skipped", "total" },
  *     "error": null | { "code", "message", "exit" } }
  *
  * src is the local ref or commit checksum pushed as ref, when not ref itself
- * (SRC:DST). status is pushed | up-to-date | rejected | refused | not-pushed | unknown (the last two after a session lost after DONE: what a second session found; a dry run says pushed
+ * (SRC:DST). A deletion (:DST, --delete) has new = 64 zeros and deleted: true. status is pushed | up-to-date | rejected | refused | not-pushed | unknown (the last two after a session lost after DONE: what a second session found; a dry run says pushed
  * for what would move). skipped counts what the plan held but was not sent
  * (a dry run, or a push stopped by a refusal). A run that failed before a
  * session has empty refs and zero counts, and its error.
@@ -19,6 +19,7 @@
  */
 import type { OstreePushError } from '../errors.js';
 import type { PushResult } from '../protocol/pusher.js';
+import { ZERO_CHECKSUM } from '../wire/constants.js';
 
 export interface JsonSummaryInput {
   remote: string;
@@ -44,6 +45,7 @@ export function jsonSummary(i: JsonSummaryInput): Record<string, unknown> {
       new: x.to,
       status: x.status,
       ...(x.forced === true ? { forced: true } : {}),
+      ...(x.to === ZERO_CHECKSUM ? { deleted: true } : {}),
       ...(x.reason === undefined ? {} : { reason: x.reason }),
     })),
     objects: { sent: r?.objectsSent ?? 0, skipped: r?.objectsSkipped ?? 0, total: r?.objectsTotal ?? 0 },

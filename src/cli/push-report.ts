@@ -4,6 +4,7 @@
  *    * [new branch]      1a2b3c4 -> main
  *      1a2b3c4..5d6e7f8  main
  *    + 1a2b3c4...5d6e7f8 main (forced update)
+ *    - [deleted]         main            (:main, --delete main)
  *    = [up to date]      main            (only with -v)
  *    ! [rejected]        main (non-fast-forward)
  *    ! [remote rejected] main (<the receiver's reason>)
@@ -34,6 +35,7 @@ export function refLine(r: RefResult): string | null {
   const name = r.src === undefined ? r.ref : `${r.src} -> ${r.ref}`;
   switch (r.status) {
     case 'pushed':
+      if (r.to === ZERO_CHECKSUM) return ` - ${pad('[deleted]')}${r.ref}`;
       if (isNew) return ` * ${pad('[new branch]')}${r.src === undefined ? `${short(r.to)} -> ${r.ref}` : name}`;
       if (r.forced === true) return ` + ${pad(`${short(r.from)}...${short(r.to)}`)}${name} (forced update)`;
       return `   ${pad(`${short(r.from)}..${short(r.to)}`)}${name}`;

@@ -54,8 +54,8 @@ export interface InfoBody {
 export interface RefUpdate {
   /** The commit the pusher believes the ref names now; 64 zeros for a new ref. */
   from: ChecksumOrZero;
-  /** The new commit. Deleting a ref is not part of version 0. */
-  to: Checksum;
+  /** The new commit; 64 zeros deletes the ref, only after INFO listed the capability 'delete' (section 12.7): not part of version 0. */
+  to: ChecksumOrZero;
 }
 
 /** UPDATE: the refs the pusher asks to move. On the wire every a{sv} key is a ref name; the JSON form gathers them under 'refs', so UPDATE has no room for unknown keys. */

@@ -41,6 +41,9 @@ import type { Judge } from './push-policy.js';
 /** The reason of a ref rejected for being a non-fast-forward, and nothing else. */
 export const NON_FAST_FORWARD = 'non-fast-forward';
 
+/** The reason of a deletion rejected because the remote lacks the ref. */
+export const NO_SUCH_REF = 'remote ref does not exist';
+
 /** libostree's number for archive mode, as INFO carries it. */
 export const ARCHIVE_MODE_NUMBER = 1;
 
@@ -132,9 +135,12 @@ export function plannedCommit(repo: Repo, checksum: string): PlannedObject {
  * One ref argument of a push, as git push has them: `REF` (REF:REF),
  * `SRC:DST` (SRC a local head, or the checksum of a commit in the source
  * repository; DST the remote's ref), `+SRC:DST` or `+REF` (force for that
- * ref alone). Deletion (`:DST`) is not supported yet: a usage error.
+ * ref alone), `:DST` (delete the remote's DST; `--delete DST` on the
+ * command line is the same). A deletion is DST → 64 zeros among the local
+ * refs, sent as an UPDATE whose `to` is 64 zeros (spec/protocol.md 12.7).
  */
 export interface Refspec {
+  /** '' for a deletion. */
   src: string;
   dst: string;
   force: boolean;
@@ -150,8 +156,11 @@ export function parseRefspec(arg: string): Refspec {
   const bad = (why: string) => new UsageError('PUSH_BAD_REFSPEC', `'${arg}': ${why}`, { refspec: arg });
   if (parts.length > 2) throw bad('a refspec is REF, SRC:DST or +SRC:DST');
   const [src = '', dst = src] = parts;
-  if (src === '' && parts.length === 2 && dst !== '') throw bad('deleting a remote ref (:DST) is not supported yet');
-  if (src === '' || dst === '') throw bad('a refspec is REF, SRC:DST or +SRC:DST');
+  if (src === '' && parts.length === 2 && dst !== '') {
+    if (!isValidRefName(dst)) throw bad(`'${dst}' is not a valid ref name`);
+    return { src: '', dst, force };
+  }
+  if (src === '' || dst === '') throw bad('a refspec is REF, SRC:DST, +SRC:DST or :DST');
   if (!isValidRefName(dst)) throw bad(`'${dst}' is not a valid ref name`);
   return { src, dst, force };
 }
@@ -179,6 +188,10 @@ export function resolveRefspecs(repo: Repo, args?: readonly string[]): LocalRefs
   for (const arg of args) {
     const { src, dst, force } = parseRefspec(arg);
     if (out.refs.has(dst)) throw new UsageError('PUSH_BAD_REFSPEC', `'${dst}' is named as the destination of more than one refspec`, { refspec: arg });
+    if (src === '') {
+      out.refs.set(dst, ZERO_CHECKSUM);
+      continue;
+    }
     let c: string | null;
     try {
       c = readRef(repo, src, 'heads');
@@ -228,6 +241,12 @@ export async function planPush(
     const named = src === undefined ? {} : { src };
     const force = options.force === true || options.forceRefs?.has(ref) === true;
     const listed = remote.get(ref) ?? ZERO_CHECKSUM;
+    if (to === ZERO_CHECKSUM) {
+      // A deletion (:DST): of a ref the remote has, judged as the receiver would; no object goes.
+      const refusal = listed === ZERO_CHECKSUM ? NO_SUCH_REF : ((await options.judge?.({ ref, from: listed, to, forced: false })) ?? null);
+      refs.push(refusal === null ? { ref, from: listed, to, action: 'update', forced: false } : { ref, from: listed, to, action: 'rejected', forced: false, reason: refusal });
+      continue;
+    }
     if (listed === to) {
       refs.push({ ref, from: listed, to, action: 'up-to-date', forced: false, ...named });
       continue;

@@ -287,6 +287,11 @@ class PushSession implements Sending {
       });
     }
     this.offered = o.extensions === false ? new Set<string>() : capabilitiesOf(info);
+    const deletions = [...this.local].filter(([, c]) => c === ZERO_CHECKSUM).map(([r]) => r);
+    if (deletions.length > 0 && !this.offered.has('delete')) {
+      // A version-0 receiver would take 64 zeros as a commit (spec/protocol.md 12.7): never sent one.
+      throw new ProtocolError('PUSH_DELETE_UNSUPPORTED', `cannot delete ${deletions.join(', ')}: the receiver does not offer deleting refs (no 'delete' capability); nothing was sent`, { refs: deletions });
+    }
     this.remote = remoteHeads(info.refs);
     if (this.remote.size < info.refs.size) o.log?.(`INFO lists ${info.refs.size - this.remote.size} name(s) that are not heads (remote refs such as origin:stable); planning against the heads only`);
     this.remotePolicy = o.extensions === false ? undefined : remotePolicyOf(info.extra);

@@ -24,7 +24,7 @@ import { parsePushedName } from './receive-object.js';
 import type { InfoPolicy } from '../policy/info-policy.js';
 
 /** The extensions this receiver implements, as INFO lists them. */
-export const OFFERED_CAPABILITIES = ['query', 'report'] as const;
+export const OFFERED_CAPABILITIES = ['query', 'report', 'delete'] as const;
 
 export interface InfoBody {
   message: InfoMessage;

@@ -129,7 +129,8 @@ export function stagedView(repo: Repo, staging: Staging): RepoLike {
  * found while the walk holds it, so that publishing need not read it again.
  */
 async function publishOrder(view: RepoLike, staging: Staging, updates: readonly AcceptedUpdate[]): Promise<{ order: ObjectName[]; dirtreeLevels: Map<string, number> }> {
-  const targets = new Set(updates.map((u) => u.to));
+  // A deletion (to = 64 zeros) publishes no object.
+  const targets = new Set(updates.map((u) => u.to).filter((c) => c !== ZERO_CHECKSUM));
   // Other staged commits (history between old and new) first, parents before children where it matters little.
   const commits = [...staging.list().filter((o) => o.type === 'commit' && !targets.has(o.checksum)).map((o) => o.checksum), ...targets];
   const seen = new Set<string>();
@@ -249,7 +250,8 @@ export async function publishUpdate(
     if (policy.verifyBindings !== false) await checkBindings(view, updates, policy.collectionId ?? null);
     // With recommit, 1.x's rule (newer by timestamp) instead of ancestry, and the refs name the re-commits.
     const recommits = policy.recommit === true ? await planRecommits(view, staging, updates, recommitOptions(policy)) : null;
-    for (const u of recommits === null ? updates : []) {
+    // A deletion is no fast-forward question: ref_permissions' `delete` decided it (at UPDATE).
+    for (const u of recommits === null ? updates.filter((x) => x.to !== ZERO_CHECKSUM) : []) {
       if (!policy.allowForce) await checkFastForward(view, u);
       else if (policy.checks !== undefined) {
         // Force is allowed, but a non-fast-forward still needs the ref's `force` permission.

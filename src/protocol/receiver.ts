@@ -4,7 +4,7 @@
  *
  *   1. send INFO at once: the repository's mode number and its refs/heads
  *      refs (those that fit one body: receive-info.ts), and with the
- *      extensions on, `capabilities: ['query', 'report']`;
+ *      extensions on, `capabilities: ['query', 'report', 'delete']`;
  *   2. QUERY (only when offered) → ANSWER from the store and refs alone;
  *   3. DONE → idle; UPDATE → judged (schema, archive mode, each `from` is the
  *      ref's current value, the summary can be rewritten) → STATUS;
@@ -154,6 +154,7 @@ const REFUSALS = new Set<string>([
   'GVARIANT_BAD_VALUE',
   'GVARIANT_NOT_NORMAL',
   'POLICY_REF_DENIED',
+  'PROTOCOL_DELETE_UNSUPPORTED',
   'PROTOCOL_REF_BINDING',
   'POLICY_UNSIGNED',
   'POLICY_BAD_SIGNATURE',
@@ -172,11 +173,15 @@ function limitsOf(p: ReceiverPolicy): ReceiveLimits {
 }
 
 /** The UPDATE's ref changes, or why they are refused. */
-function judgeUpdate(repo: Repo, m: UpdateMessage, policy: ReceiverPolicy): AcceptedUpdate[] {
+function judgeUpdate(repo: Repo, m: UpdateMessage, policy: ReceiverPolicy, deletes: boolean): AcceptedUpdate[] {
   if (repo.mode !== 'archive') throw notArchive(repo.path, repo.mode);
   const out: AcceptedUpdate[] = [];
   for (const [ref, { from, to }] of m.refs) {
     const current = readRef(repo, ref) ?? ZERO_CHECKSUM;
+    if (to === ZERO_CHECKSUM && !deletes) {
+      // Only after INFO offered 'delete' (spec/protocol.md 12.7).
+      throw new ProtocolError('PROTOCOL_DELETE_UNSUPPORTED', `ref ${ref}: deleting refs was not offered by this receiver; nothing was published`, { ref });
+    }
     if (current !== from) throw refMoved(ref, current, from);
     if (to === current) throw unchanged(ref, to);
     out.push({ ref, from, to });
@@ -315,7 +320,7 @@ class ReceiveSession {
   async judgeUpdate(message: UpdateMessage, invalid: ProtocolError | undefined): Promise<boolean> {
     try {
       if (invalid !== undefined) throw invalid;
-      this.turn.update = judgeUpdate(this.repo, message, this.policy);
+      this.turn.update = judgeUpdate(this.repo, message, this.policy, this.extensions);
       await assertFreeSpace(this.repo, this.bounds.minFreeBytes, 0n);
       await this.policy.checks?.onUpdate(this.repo, this.turn.update);
       if (this.verifyBindings) await checkBindings(this.repo.path, this.turn.update, this.collectionId);
