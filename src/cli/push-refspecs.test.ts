@@ -79,11 +79,11 @@ test('bad refspecs are usage errors: one line, exit 2, nothing sent', async (t) 
   const s = await setup(t);
   const env = s.configure('{}\n');
   await unbound(s, 'a', 'a');
-  for (const bad of ['a:', 'a:b:c', '+:x', 'a:a', 'a:b', ':a..b']) {
+  for (const bad of ['a:', 'a:b:c', '+:x', 'a:a', 'a:b', ':-x']) {
     // 'a:a' and 'a:b' are fine; '+:x' is a deletion of a ref the remote lacks (exit 1); the others are usage errors.
     const x = await s.push(env, '-n', bad);
     assert.equal(x.code, bad === 'a:a' || bad === 'a:b' ? 0 : bad === '+:x' ? 1 : 2, `${bad}: ${x.stderr}`);
-    if (x.code !== 0) assert.equal(x.stderr.trim().split('\n').length, 1, x.stderr);
+    if (x.code === 2) assert.equal(x.stderr.trim().split('\n').length, 1, x.stderr);
   }
   assert.equal((await s.push(env, '-n', 'a:b', 'a:b')).code, 2, 'one DST twice');
   assert.equal(remoteRefs(s).size, 0);
