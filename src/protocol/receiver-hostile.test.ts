@@ -15,7 +15,7 @@ import { listRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import { difference } from '../repo/traverse.js';
 import type { ByteOrder } from '../wire/constants.js';
 import { encodeHeader } from '../wire/header.js';
-import { encodeMessage } from '../wire/messages.js';
+import { encodeMessage, type StatusMessage } from '../wire/messages.js';
 import { MessageWriter } from '../wire/writer.js';
 import { assertFsckClean, assertUntouched, makeFixture, snapshot, type Fixture } from '../../testkit/receive-fixtures.js';
 import type { ReceiveResult, ReceiverPolicy } from './receiver.js';
@@ -387,4 +387,29 @@ test('hostile: the pusher stream cut at random points publishes nothing', async 
   });
   assert.equal(result.outcome, 'published', result.error?.message);
   assert.equal(listRefs(f.dest).get('os/main'), f.c4);
+});
+
+test('deletion: a to of 64 zeros deletes with the delete capability offered, and is refused (PROTOCOL_DELETE_UNSUPPORTED) by plain version 0', async (t) => {
+  const plain = await seeded(t);
+  const before = snapshot(plain);
+  const refs = listRefs(plain.dest);
+  let status: StatusMessage | null = null;
+  const refused = await runSession({ repo: plain.dest, extensions: false }, async (p) => {
+    await p.info();
+    status = await p.update({ 'os/main': { from: plain.c2, to: ZERO_CHECKSUM } });
+    // A version-0 receiver that refused the UPDATE still waits for DONE.
+    await p.done();
+  });
+  assert.equal(refused.result.error?.code, 'PROTOCOL_DELETE_UNSUPPORTED');
+  assert.equal((status as StatusMessage | null)?.result, false);
+  await assertUntouched(t, plain, before, refs, { fsck: false });
+
+  const offered = await seeded(t);
+  const deleted = await runSession({ repo: offered.dest }, async (p) => {
+    await p.info();
+    assert.equal((await p.update({ 'os/main': { from: offered.c2, to: ZERO_CHECKSUM } }))?.result, true);
+    await p.done();
+  });
+  assert.equal(deleted.result.outcome, 'published', deleted.result.error?.message);
+  assert.equal(listRefs(offered.dest).get('os/main'), undefined);
 });
