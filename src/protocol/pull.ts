@@ -59,7 +59,7 @@ import { DEFAULT_MAX_PAYLOAD_SIZE } from '../wire/constants.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import type { HookOutcome } from '../policy/update-hook.js';
 import { checkBindings } from './receive-bindings.js';
-import { assertFreeSpace, DEFAULT_LIMITS, PushBudget } from './receive-limits.js';
+import { assertFreeSpace, limitsOf, PushBudget } from './receive-limits.js';
 import { receiveObject, storeLookup } from './receive-object.js';
 import { publishUpdate, stagedView, type AcceptedUpdate, type PublishStep } from './receive-publish.js';
 import { DEFAULT_PULL_CONCURRENCY, HttpSource, PullError, type HttpBody } from './pull-http.js';
@@ -156,14 +156,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
   const policy = options.policy ?? {};
   const log = options.log ?? (() => undefined);
   const update = options.update !== false;
-  const bounds = {
-    idleTimeoutMs: policy.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
-    sessionTimeoutMs: policy.sessionTimeoutMs ?? DEFAULT_LIMITS.sessionTimeoutMs,
-    maxPushBytes: policy.maxPushBytes ?? DEFAULT_LIMITS.maxPushBytes,
-    maxPushObjects: policy.maxPushObjects ?? DEFAULT_LIMITS.maxPushObjects,
-    maxReceivers: policy.maxReceivers ?? DEFAULT_LIMITS.maxReceivers,
-    minFreeBytes: policy.minFreeBytes ?? DEFAULT_LIMITS.minFreeBytes,
-  };
+  const bounds = limitsOf(policy);
   const limits = { maxObjectSize: policy.maxObjectSize ?? DEFAULT_MAX_PAYLOAD_SIZE, maxMetadataSize: MAX_METADATA_SIZE };
   const result: PullResult = { outcome: 'failed', updated: [], skipped: [], warnings: [], objects: { fetched: 0, alreadyPresent: 0, published: 0 }, http: { requests: 0, bytes: 0n, peak: 0 } };
   const budget = new PushBudget(bounds);

@@ -49,6 +49,18 @@ export const DEFAULT_LIMITS: Readonly<ReceiveLimits> = Object.freeze({
   minFreeBytes: 64n * 1024n ** 2n,
 });
 
+/** A policy's bounds, with the defaults filled in where it sets none. */
+export function limitsOf(p: Partial<ReceiveLimits>): ReceiveLimits {
+  return {
+    idleTimeoutMs: p.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
+    sessionTimeoutMs: p.sessionTimeoutMs ?? DEFAULT_LIMITS.sessionTimeoutMs,
+    maxPushBytes: p.maxPushBytes ?? DEFAULT_LIMITS.maxPushBytes,
+    maxPushObjects: p.maxPushObjects ?? DEFAULT_LIMITS.maxPushObjects,
+    maxReceivers: p.maxReceivers ?? DEFAULT_LIMITS.maxReceivers,
+    minFreeBytes: p.minFreeBytes ?? DEFAULT_LIMITS.minFreeBytes,
+  };
+}
+
 /** Payload bytes between two looks at the free space. */
 export const FREE_SPACE_CHECK_BYTES = 64n * 1024n * 1024n;
 

@@ -48,7 +48,7 @@ import { answerQuery, infoBody } from './receive-info.js';
 import { notArchive, refMoved, statusText, unchanged } from './receive-refusals.js';
 import { type ObjectVerdict, receiveObject, storeLookup, type StoreLookup } from './receive-object.js';
 import { checkBindings } from './receive-bindings.js';
-import { assertFreeSpace, DEFAULT_LIMITS, PushBudget, type ReceiveLimits } from './receive-limits.js';
+import { assertFreeSpace, limitsOf, PushBudget, type ReceiveLimits } from './receive-limits.js';
 import { takeReceiverSlot, type ReceiverSlot } from '../repo/receiver-slots.js';
 import { publishUpdate, stagedView, type AcceptedUpdate, type PublishHooks, type PublishPolicy, type PublishStep } from './receive-publish.js';
 import type { ReceiveChecks } from '../policy/engine.js';
@@ -160,17 +160,6 @@ const REFUSALS = new Set<string>([
   'POLICY_BAD_SIGNATURE',
 ]);
 
-/** The policy's bounds, defaults filled in. */
-function limitsOf(p: ReceiverPolicy): ReceiveLimits {
-  return {
-    idleTimeoutMs: p.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
-    sessionTimeoutMs: p.sessionTimeoutMs ?? DEFAULT_LIMITS.sessionTimeoutMs,
-    maxPushBytes: p.maxPushBytes ?? DEFAULT_LIMITS.maxPushBytes,
-    maxPushObjects: p.maxPushObjects ?? DEFAULT_LIMITS.maxPushObjects,
-    maxReceivers: p.maxReceivers ?? DEFAULT_LIMITS.maxReceivers,
-    minFreeBytes: p.minFreeBytes ?? DEFAULT_LIMITS.minFreeBytes,
-  };
-}
 
 /** The UPDATE's ref changes, or why they are refused. */
 function judgeUpdate(repo: Repo, m: UpdateMessage, policy: ReceiverPolicy, deletes: boolean): AcceptedUpdate[] {
