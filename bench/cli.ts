@@ -26,12 +26,13 @@ import { textReport } from './report.js';
 import { allRunners, prepareDestination, DRIVER_BIN, PUSH_BIN, RECEIVE_BIN, type BenchContext, type Runner, type Sample } from './runners.js';
 import { startSshd, type Sshd } from './sshd.js';
 import { ratios, rssTargets, summarize } from './stats.js';
+import { judgeTargets } from './targets.js';
 import { hasTime } from './timed.js';
 import { execFile } from 'node:child_process';
 
-const QUICK_DATASETS = ['small', 'small+incr'];
-const QUICK_RUNNERS = ['local', 'openssh', 'rsync', 'raw-ssh', 'pull-local', 'stop-and-wait', 'ssh2', 'ssh2-stop-and-wait', 'memory@0ms', 'memory@20ms'];
-const DEFAULT_DATASETS = ['small', 'os-like', 'small+incr', 'os-like+incr', 'big-file'];
+const QUICK_DATASETS = ['small', 'small+incr', 'small+same'];
+const QUICK_RUNNERS = ['local', 'openssh', 'rsync', 'raw-ssh', 'pull-local', 'stop-and-wait', 'ssh2', 'ssh2-stop-and-wait', 'memory@0ms', 'memory@20ms', 'start-floor'];
+const DEFAULT_DATASETS = ['small', 'os-like', 'small+incr', 'os-like+incr', 'small+same', 'big-file'];
 
 const USAGE = `usage: npx tsx bench/cli.ts [--quick] [--json] [--dataset=NAME,...] [--reps=N] [--only=RUNNER,...]
                                 [--window=N] [--verify=all|first|none] [--keep] [--no-build] [--list]
@@ -192,7 +193,8 @@ async function main(): Promise<number> {
   const summaries = summarize(samples);
   const rs = ratios(samples, datasets.map((d) => d.name));
   const rss = rssTargets(summaries, new Set(runners.filter((r) => r.kind === 'ours' && !r.id.startsWith('memory')).map((r) => r.id)));
-  const report = { datasets, runners, summaries, ratios: rs, unavailable, rss, reps, notes };
+  const targets = judgeTargets(samples);
+  const report = { datasets, runners, summaries, ratios: rs, unavailable, rss, targets, reps, notes };
   const json = {
     machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
     reps,
@@ -204,6 +206,7 @@ async function main(): Promise<number> {
     summaries,
     ratios: rs,
     rss,
+    targets: targets.map((t) => ({ id: t.target.id, what: t.target.what, source: t.target.source, status: t.status, value: t.value ?? null, how: t.how ?? null })),
     notes,
     samples,
   };

@@ -11,6 +11,8 @@
  *   <base>+incr  a child commit of <base> that changes 10 files and adds 5;
  *              its destinations are seeded with <base> (hard links: objects
  *              are immutable), so a push sends only the difference
+ *   <base>+same  <base> itself into a destination that already has it: an
+ *              up-to-date push, nothing but the fixed cost
  *
  * `stamp.json` is written last: a directory without it is a generation that
  * did not finish and is regenerated. Each data set also records the exact
@@ -51,7 +53,7 @@ export const SHAPES: Record<string, ShapeSpec> = {
 
 export const BIG_FILE_BYTES = 2 * 1024 ** 3;
 
-export const DATASET_NAMES = ['small', 'os-like', 'big-file', 'small+incr', 'os-like+incr'] as const;
+export const DATASET_NAMES = ['small', 'os-like', 'big-file', 'small+incr', 'os-like+incr', 'small+same'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export interface Dataset {
@@ -192,7 +194,11 @@ export async function dataset(name: string, options: DatasetOptions = {}): Promi
   const log = options.log ?? (() => undefined);
   const commitOpts = { branch: BENCH_REF, timestamp: TIMESTAMP, fsync: false, subject: name };
   let ds: Dataset;
-  if (name.endsWith('+incr')) {
+  if (name.endsWith('+same')) {
+    const base = await dataset(name.slice(0, -'+same'.length), options);
+    writeFileSync(join(dir, 'objects.list'), '');
+    ds = { ...base, name, dir, base: { commit: base.commit, repo: base.repo }, objects: 0, objectBytes: 0, objectList: join(dir, 'objects.list'), generatedMs: 0 };
+  } else if (name.endsWith('+incr')) {
     const baseName = name.slice(0, -'+incr'.length);
     const spec = shapes[baseName];
     if (spec === undefined) throw new Error(`no incremental data set for '${baseName}'`);

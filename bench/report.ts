@@ -5,6 +5,7 @@
 import type { Dataset } from './datasets.js';
 import type { Runner } from './runners.js';
 import { RSS_TARGET_MB, type Ratio, type Summary } from './stats.js';
+import { targetLines, type TargetResult } from './targets.js';
 
 const s1 = (ms: number): string => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 const pad = (x: string, n: number): string => (x.length >= n ? x : x + ' '.repeat(n - x.length));
@@ -24,6 +25,7 @@ export interface ReportInput {
   ratios: Ratio[];
   unavailable: Array<{ dataset: string; runner: string; why: string }>;
   rss: Array<{ dataset: string; runner: string; side: string; mb: number; met: boolean }>;
+  targets: TargetResult[];
   reps: number;
   notes: string[];
 }
@@ -58,12 +60,13 @@ export function textReport(r: ReportInput): string {
     for (const s of r.summaries.filter((x) => x.dataset === ds.name && !x.ok)) lines.push(`  ${s.runner} failed: ${s.errors.join(' | ')}`);
   }
   lines.push('', `== ratios of wall time, paired by repetition (median, min–max over ${r.reps} repetitions)`);
-  const rows: string[][] = [['A', 'B', 'A/B', 'target']];
+  const rows: string[][] = [['A', 'B', 'A/B']];
   for (const x of r.ratios) {
-    const t = x.target === undefined ? '' : `${x.target.met ? 'met' : 'MISSED'} (≤ ${x.target.max}): ${x.target.what}`;
-    rows.push([`${x.a.runner} ${x.a.dataset}`, `${x.b.runner} ${x.b.dataset}`, `${x.ratio.median.toFixed(3)} (${x.ratio.min.toFixed(3)}–${x.ratio.max.toFixed(3)})`, t]);
+    rows.push([`${x.a.runner} ${x.a.dataset}`, `${x.b.runner} ${x.b.dataset}`, `${x.ratio.median.toFixed(3)} (${x.ratio.min.toFixed(3)}–${x.ratio.max.toFixed(3)})`]);
   }
   lines.push(...table(rows, new Set()));
+  lines.push('', '== targets (bench/targets.ts), judged on this run');
+  lines.push(...targetLines(r.targets));
   const over = r.rss.filter((x) => !x.met);
   lines.push('', over.length === 0 ? `peak RSS ≤ ${RSS_TARGET_MB} MB on each side for every run of ours: met (max ${Math.max(0, ...r.rss.map((x) => x.mb)).toFixed(0)} MB)` : `peak RSS over ${RSS_TARGET_MB} MB: ${over.map((x) => `${x.runner} ${x.dataset} ${x.side} ${x.mb.toFixed(0)} MB`).join(', ')}`);
   for (const n of r.notes) lines.push(`note: ${n}`);

@@ -308,6 +308,35 @@ const rawSsh: Runner = {
   },
 };
 
+/**
+ * The floor under any push's fixed cost: one ssh session that runs `true`, and
+ * two Node starts (the pusher's and the receiver's), one after the other.
+ * What an up-to-date push takes beyond this is ours to cut.
+ */
+const startFloor: Runner = {
+  id: 'start-floor',
+  label: 'ssh HOST true, then node -e 0 twice (the fixed cost no push can avoid)',
+  kind: 'baseline',
+  rttMs: 0,
+  noDestination: true,
+  needsSshd: true,
+  unavailable: needSshd,
+  run: async (ctx, ds, dest, rep) => {
+    const sshd = ctx.sshd as Sshd;
+    const t0 = performance.now();
+    const steps = [
+      await run('ssh', [...sshd.sshArgs, `${sshd.user}@${sshd.host}`, 'true'], { env: { ...process.env, SSH_AUTH_SOCK: '' } }),
+      await run(process.execPath, [...NODE_RUNTIME_FLAGS, '-e', '0']),
+      await run(process.execPath, [...NODE_RUNTIME_FLAGS, '-e', '0']),
+    ];
+    const wallMs = performance.now() - t0;
+    const bad = steps.find((x) => x.code !== 0);
+    const s: Sample = { ...baseSample(startFloor, ds, rep, dest), ok: bad === undefined, wallMs, objects: 0, bytes: 0, pusher: null, receiver: null };
+    if (bad !== undefined) s.error = bad.stderr.trim().split('\n').pop() ?? `exit ${bad.code}`;
+    return s;
+  },
+};
+
 function builtinMissing(): string | null {
   return existsSync(new URL('../src/transport/builtin-ssh.ts', import.meta.url).pathname) ? null : 'not available: the built-in ssh2 transport has not landed';
 }
@@ -320,6 +349,7 @@ export function allRunners(): Runner[] {
     rsync(0),
     rawSsh,
     pullLocal,
+    startFloor,
     ours('stop-and-wait', 'ours over OpenSSH, window of one object', 'openssh', 0, 1),
     ours('ssh2', 'ours over the built-in ssh2 client, same sshd', 'ssh2', 0),
     ours('ssh2-stop-and-wait', 'ours over the built-in ssh2 client, window of one object', 'ssh2', 0, 1),
