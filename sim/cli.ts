@@ -1,6 +1,7 @@
 /**
  * npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|openssh] [--faults LIST] [--legacy]
  *                [--receiver-command 'CMD {repo}'] [--fsck-every N] [--keep]
+ * npm run sim -- --bucket [--runs N] [--seed S] [--faults LIST] [--keep]
  *
  * Runs N fault schedules (pushes over the simulated link, or over real ssh
  * with the fault link in front of the pusher, each followed by the invariant
@@ -19,6 +20,7 @@ import { ALL_FAULT_KINDS, type FaultKind } from './faults.js';
 import { formatViolations } from './invariants.js';
 import { hasTool } from '../testkit/tools.js';
 import { COMMAND_FAULTS, describeSchedule, simulate, type SimReport } from './runner.js';
+import { BUCKET_USAGE, bucketMain } from './bucket-cli.js';
 import { afterList, LINK_FAULTS, LINK_KINDS, startOpensshRemote, startSsh2Remote, type LinkKind, type RemoteReceiver } from './ssh-link.js';
 
 const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|openssh] [--faults LIST] [--legacy]
@@ -28,7 +30,8 @@ const USAGE = `usage: npm run sim -- [--runs N] [--seed S] [--link memory|ssh2|o
   --link    memory (default): the in-memory link; ssh2: the in-process ssh2 server and the
             built-in transport; openssh: a real sshd on loopback and the system ssh client
   --faults  comma-separated kinds (default all): ${ALL_FAULT_KINDS.join(', ')}, or 'none'
-            (ssh2: ${LINK_FAULTS.ssh2.join(', ')}; openssh: ${LINK_FAULTS.openssh.join(', ')})`;
+            (ssh2: ${LINK_FAULTS.ssh2.join(', ')}; openssh: ${LINK_FAULTS.openssh.join(', ')})
+${BUCKET_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`sim: ${message}\n${USAGE}\n`);
@@ -47,6 +50,7 @@ const { values } = (() => {
         'receiver-command': { type: 'string' },
         'fsck-every': { type: 'string' },
         keep: { type: 'boolean', default: false },
+        bucket: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -58,6 +62,21 @@ const { values } = (() => {
 if (values.help === true) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
+}
+if (values.bucket === true) {
+  const given = process.argv.slice(2);
+  if (values.legacy === true || values['receiver-command'] !== undefined || values['fsck-every'] !== undefined || given.some((a) => a.startsWith('--link'))) {
+    fail('--bucket takes only --runs, --seed and --faults (and --keep)');
+  }
+  const bRuns = given.some((a) => a.startsWith('--runs')) ? Number(values.runs) : undefined;
+  if (bRuns !== undefined && !(Number.isInteger(bRuns) && bRuns >= 1)) fail(`--runs must be a positive integer, not '${values.runs}'`);
+  const bSeed = values.seed === undefined ? (Date.now() ^ (process.pid << 8)) | 0 : Number(values.seed);
+  if (!Number.isInteger(bSeed)) fail(`--seed must be an integer, not '${values.seed}'`);
+  const code = await bucketMain({ runs: bRuns, seed: bSeed, faults: values.faults, keep: values.keep === true, fail }).catch((e: unknown) => {
+    process.stderr.write(`sim: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 3;
+  });
+  process.exit(code);
 }
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) fail(`--runs must be a positive integer, not '${values.runs}'`);
