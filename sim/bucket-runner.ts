@@ -188,7 +188,7 @@ interface PushSide {
   intent: Map<string, string>;
 }
 
-function startPush(ctx: BucketContext, url: string, tmp: string, repoPath: string, refs: string[], intent: Map<string, string>, plan: BucketFaultPlan): PushSide {
+function startPush(ctx: BucketContext, url: string, tmp: string, repoPath: string, refs: string[], intent: Map<string, string>, plan: BucketFaultPlan, beforeReconnect: () => Promise<void>): PushSide {
   const receiver = startReceiver(ctx, url, tmp, plan);
   const second: Promise<unknown>[] = [];
   const result = push({
@@ -203,6 +203,9 @@ function startPush(ctx: BucketContext, url: string, tmp: string, repoPath: strin
     // Lost after DONE (a killed receiver), the pusher asks a second receiver what the refs are: fault-free,
     // in this process (the next opener; it rolls a committed journal forward before its INFO).
     reconnect: async () => {
+      // The bucket as the killed receiver left it, before anyone rolls its update forward.
+      await receiver.exit;
+      await beforeReconnect();
       const toReceiver = new PassThrough();
       const fromReceiver = new PassThrough();
       const client = readerClient(ctx.endpoint);
@@ -260,12 +263,18 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
       ...(s.killAfter !== undefined ? { killAfter: s.killAfter } : {}),
       ...(s.meet === true && s.race !== undefined ? { barrier: { dir: join(tmp, 'meet'), parties: 2 } } : {}),
     };
+    // A receiver lost after DONE: the bucket is sampled before the pusher's second session (the next opener) runs.
+    const beforeReconnect = async (): Promise<void> => {
+      const { violations: v, refs } = await reader.sample();
+      violations.push(...v);
+      history.observe(refs, names);
+    };
     // Disjoint: the first pusher takes the first ref, the second the others.
     const firstRefs = s.race === 'disjoint' ? names.slice(0, 1) : names;
-    const sides = [startPush(ctx, url, tmp, src.path, firstRefs, new Map(firstRefs.map((n) => [n, src.next.get(n) as string])), plan)];
+    const sides = [startPush(ctx, url, tmp, src.path, firstRefs, new Map(firstRefs.map((n) => [n, src.next.get(n) as string])), plan, beforeReconnect)];
     if (s.race !== undefined) {
       const refs = s.race === 'disjoint' ? names.slice(1) : names;
-      sides.push(startPush(ctx, url, tmp, src.race, refs, new Map(refs.map((n) => [n, src.raceNext.get(n) as string])), plan.barrier ? { barrier: plan.barrier } : {}));
+      sides.push(startPush(ctx, url, tmp, src.race, refs, new Map(refs.map((n) => [n, src.raceNext.get(n) as string])), plan.barrier ? { barrier: plan.barrier } : {}, beforeReconnect));
     }
     let running = true;
     let samples = 0;
