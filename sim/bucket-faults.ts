@@ -95,7 +95,7 @@ export function installBucketFaults(client: S3Client, plan: BucketFaultPlan, hoo
       }
       const n = attempts++;
       if (plan.outageFrom !== undefined && n >= plan.outageFrom) {
-        hooks.onFault?.('outage', n, key);
+        if (n === plan.outageFrom) hooks.onFault?.('outage', n, key);
         throw networkError();
       }
       const f = byAttempt.get(n);
