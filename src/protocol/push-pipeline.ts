@@ -2,8 +2,10 @@
  * Sending the planned objects with a bounded window in flight
  * (spec/protocol.md section 12.2; spec/machines/pusher.json, state `sending`).
  *
- *   - at most `window` PUTOBJECTs and `windowBytes` payload bytes are
- *     unanswered at any time (one object is always allowed, however large);
+ *   - at most the window's objects and payload bytes are unanswered at any
+ *     time (one object is always allowed, however large); the window adapts
+ *     to the bandwidth-delay product from the round trips and delivery rate
+ *     it measures (push-window.ts), unless the caller fixes it;
  *   - STATUS replies are read by a separate loop while objects are written,
  *     so neither direction's buffer can fill while the other side waits:
  *     the receiver answers in order, each STATUS belongs to the oldest object
@@ -19,7 +21,7 @@
  * `run` only decides when to send and when to read; what a step does is the
  * machine's actions.
  *
- * A window of 1 is version 0's stop-and-wait exactly.
+ * A fixed window of 1 is version 0's stop-and-wait exactly.
  */
 import { PUSHER_CONTEXT, type PusherNames } from '../../spec/machines.generated.js';
 import { ProtocolError } from '../errors.js';
@@ -27,9 +29,11 @@ import type { StatusMessage } from '../wire/messages.js';
 import type { ActionHandlers, GuardTable } from './actor.js';
 import type { Endpoint } from './endpoint.js';
 import type { PlannedObject } from './push-plan.js';
+import { AdaptiveWindow, INITIAL_WINDOW, INITIAL_WINDOW_BYTES, MAX_WINDOW_BYTES } from './push-window.js';
 
-export const DEFAULT_WINDOW = 64;
-export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
+/** Objects in flight when the push starts; the adaptive window never goes below. */
+export const DEFAULT_WINDOW = INITIAL_WINDOW;
+export const DEFAULT_WINDOW_BYTES = INITIAL_WINDOW_BYTES;
 /**
  * The machine's bound on `inFlight` (spec/machines/pusher.json context): a
  * larger window would have the machine refuse the next PUTOBJECT.
@@ -37,8 +41,12 @@ export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 export const MAX_WINDOW: number = PUSHER_CONTEXT.inFlight.max;
 
 export interface PipelineOptions {
-  window: number;
-  windowBytes: number;
+  /** A fixed window of objects (1: stop-and-wait); absent: adaptive, from DEFAULT_WINDOW up to MAX_WINDOW. */
+  window?: number | undefined;
+  /** A fixed bound on payload bytes; absent: adaptive, from DEFAULT_WINDOW_BYTES up to MAX_WINDOW_BYTES. */
+  windowBytes?: number | undefined;
+  /** The clock of the adaptive window (ms; default performance.now), for tests. */
+  now?: () => number;
   /**
    * The object's bytes, opened synchronously (no hop per object); `close`
    * releases what the send did not take (ArchiveObjectStore.openReader).
@@ -57,6 +65,9 @@ export interface PipelineResult {
   refusal?: string;
   /** Most objects unanswered at once. */
   maxInFlight: number;
+  /** The largest window (objects, bytes) the adaptive window reached. */
+  maxWindow: number;
+  maxWindowBytes: number;
 }
 
 /** What the pipeline uses of the pusher's endpoint (whatever its session data). */
@@ -69,7 +80,8 @@ export interface Sending {
 }
 
 export class Pipeline {
-  readonly window: number;
+  /** What may be in flight: objects and bytes, adapted as replies come (or fixed). */
+  readonly window: AdaptiveWindow;
   #objects: readonly PlannedObject[] = [];
   /** Index in #objects of the next object to send. */
   #next = 0;
@@ -90,7 +102,18 @@ export class Pipeline {
   #changed = new Promise<void>((r) => (this.#wake = r));
 
   constructor(readonly o: PipelineOptions) {
-    this.window = Math.max(1, Math.min(MAX_WINDOW, Math.floor(o.window)));
+    const objects = (w: number): number => Math.max(1, Math.min(MAX_WINDOW, Math.floor(w)));
+    const fixedObjects = o.window === undefined ? undefined : objects(o.window);
+    const fixedBytes = o.windowBytes === undefined ? undefined : Math.max(1, Math.floor(o.windowBytes));
+    this.window = new AdaptiveWindow(
+      {
+        minObjects: fixedObjects ?? DEFAULT_WINDOW,
+        maxObjects: fixedObjects ?? MAX_WINDOW,
+        minBytes: fixedBytes ?? DEFAULT_WINDOW_BYTES,
+        maxBytes: fixedBytes ?? MAX_WINDOW_BYTES,
+      },
+      o.now,
+    );
   }
 
   /** The objects to send, in order (children first). */
@@ -110,7 +133,7 @@ export class Pipeline {
   windowOpen(): boolean {
     const next = this.#objects[this.#next];
     const inFlight = this.#inFlight.length;
-    return inFlight === 0 || (next !== undefined && inFlight < this.window && this.#bytesInFlight + next.size <= this.o.windowBytes);
+    return inFlight === 0 || (next !== undefined && inFlight < this.window.objects && this.#bytesInFlight + next.size <= this.window.bytes);
   }
 
   // ---- action handlers ----
@@ -120,6 +143,7 @@ export class Pipeline {
     const obj = this.#objects[this.#next++] as PlannedObject;
     this.#inFlight.push(obj);
     this.#bytesInFlight += obj.size;
+    this.window.sent();
     this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight.length);
     this.#bump();
   }
@@ -142,6 +166,7 @@ export class Pipeline {
   countAnswered(status: StatusMessage): void {
     const head = this.#inFlight.shift() as PlannedObject;
     this.#bytesInFlight -= head.size;
+    this.window.answered(head.size);
     if (status.result && this.refusal === undefined) {
       this.sent++;
       this.bytes += head.size;
@@ -246,7 +271,8 @@ export class Pipeline {
 
   #result(): PipelineResult {
     const { sent, bytes, refusal, maxInFlight } = this;
-    return refusal === undefined ? { sent, bytes, maxInFlight } : { sent, bytes, refusal, maxInFlight };
+    const r = { sent, bytes, maxInFlight, maxWindow: this.window.maxObjects, maxWindowBytes: this.window.maxBytes };
+    return refusal === undefined ? r : { ...r, refusal };
   }
 }
 

@@ -36,7 +36,7 @@ import { MessageWriter } from '../wire/writer.js';
 import type { ActionHandlers, GuardTable } from './actor.js';
 import { capabilitiesOf, Endpoint } from './endpoint.js';
 import { idleLimited } from './idle.js';
-import { DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, PIPELINE_GUARDS, PIPELINE_HANDLERS, Pipeline, type Sending } from './push-pipeline.js';
+import { PIPELINE_GUARDS, PIPELINE_HANDLERS, Pipeline, type Sending } from './push-pipeline.js';
 import { refusalJudge, remotePolicyOf } from './push-policy.js';
 import { checkAnswer, objectQuestions, type Question, refQuestions } from './push-query.js';
 import type { InfoPolicy } from '../policy/info-policy.js';
@@ -71,9 +71,13 @@ export interface PushOptions {
   remoteExit?: Promise<number | null>;
   /** Diagnostics for -v. */
   log?: (line: string) => void;
-  /** PUTOBJECTs in flight at most (default 64; 1 is version 0's stop-and-wait). */
+  /**
+   * A fixed number of PUTOBJECTs in flight at most (1 is version 0's
+   * stop-and-wait). Default: adaptive, sized to the bandwidth-delay product
+   * from 64 up to 4,096 (push-window.ts).
+   */
   window?: number;
-  /** Payload bytes in flight at most (default 8 MiB; one object always goes). */
+  /** A fixed bound on payload bytes in flight (one object always goes). Default: adaptive, from 8 up to 64 MiB. */
   windowBytes?: number;
   /** Use the extensions a receiver offers (default true); false speaks plain version 0. */
   extensions?: boolean;
@@ -243,8 +247,8 @@ class PushSession implements Sending {
     this.local = this.named.refs;
     const store = o.repo.objects;
     this.pipeline = new Pipeline({
-      window: o.window ?? DEFAULT_WINDOW,
-      windowBytes: o.windowBytes ?? DEFAULT_WINDOW_BYTES,
+      window: o.window,
+      windowBytes: o.windowBytes,
       // The plan's size saves an fstat per object; a file that changed since is REPO_CORRUPT_OBJECT.
       openRead: (obj) => store.openReader(obj.checksum, obj.type, obj.size),
       onAnswered: (obj, sent, bytes) => {
@@ -492,6 +496,8 @@ async function session(s: PushSession, awaitingReport: () => void, after: AfterD
   const plan = s.plan;
   o.onProgress?.({ objectsSent: 0, objectsTotal: plan.objects.length, bytesSent: 0, bytesTotal: plan.bytes });
   const sent = await s.pipeline.run(ep, plan.objects);
+  const w = s.pipeline.window;
+  if (w.adaptive && Number.isFinite(w.minRtt)) o.log?.(`window: up to ${w.maxObjects} objects and ${w.maxBytes} bytes; least round trip ${w.minRtt.toFixed(1)} ms`);
   if (sent.refusal !== undefined) return refused(s, sent.refusal, sent);
   const wantReport = s.offered.has('report');
   if (o.reconnect !== undefined) {
