@@ -142,7 +142,8 @@ function ours(id: string, label: string, link: DriverConfig['link'], rttMs: numb
     kind: 'ours',
     rttMs,
     needsSshd: ssh,
-    unavailable: (ctx, ds) => (ssh ? needSshd(ctx) : null) ?? (link === 'ssh2' ? builtinMissing() : null) ?? rttBudget(ds, rttMs, (window ?? ctx.window ?? 1) > 1 && ctx.pusherHasWindow),
+    // No window given: the pusher's own, which is windowed (not stop-and-wait), so os-like at 20 ms is not skipped.
+    unavailable: (ctx, ds) => (ssh ? needSshd(ctx) : null) ?? (link === 'ssh2' ? builtinMissing() : null) ?? rttBudget(ds, rttMs, (window ?? ctx.window ?? 2) > 1 && ctx.pusherHasWindow),
     run: async (ctx, ds, dest, rep) => {
       const w = window ?? ctx.window;
       const timeoutMs = Math.round(30_000 + ds.objects * (rttMs + 15) + ds.objectBytes / 1e4);
