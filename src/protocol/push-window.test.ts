@@ -21,6 +21,8 @@ interface Sim {
   /** The window (objects) at its largest and at the end. */
   peak: number;
   last: number;
+  /** Replies after which the window was closed though it was open before (the sender's decision undone). */
+  closedByReply: number;
 }
 
 const OK = { type: 'STATUS', result: true, message: '', extra: new Map() } as const;
@@ -34,7 +36,7 @@ function objects(n: number, size: number): PlannedObject[] {
  * `serviceMs(i)` for object i; the pusher sends whenever the machine's
  * `windowOpen` allows (sending itself takes no time).
  */
-function simulate(objs: PlannedObject[], rttMs: number, serviceMs: (i: number) => number, fixed: { window?: number; windowBytes?: number } = {}): Sim {
+function simulate(objs: PlannedObject[], rttMs: number, serviceMs: (i: number) => number, fixed: { window?: number; windowBytes?: number } = {}, leaveRoom = false): Sim {
   let clock = 0;
   const p = new Pipeline({
     ...fixed,
@@ -51,8 +53,10 @@ function simulate(objs: PlannedObject[], rttMs: number, serviceMs: (i: number) =
   let bytesInFlight = 0;
   let maxBytesInFlight = 0;
   let peak = 0;
+  let closedByReply = 0;
   for (let answered = 0; answered < objs.length; ) {
-    while (p.moreObjects() && p.windowOpen()) {
+    // leaveRoom: the sender stops one object short of a full window, as if it were still reading the next object's file.
+    while (p.moreObjects() && p.windowOpen() && !(leaveRoom && sent - answered + 2 >= p.window.objects)) {
       p.countSent();
       bytesInFlight += (objs[sent] as PlannedObject).size;
       maxBytesInFlight = Math.max(maxBytesInFlight, bytesInFlight);
@@ -62,17 +66,19 @@ function simulate(objs: PlannedObject[], rttMs: number, serviceMs: (i: number) =
       sent++;
     }
     clock = replies[answered] as number;
+    const open = p.moreObjects() && p.windowOpen();
     p.countAnswered(OK);
+    if (open && !p.windowOpen()) closedByReply++;
     bytesInFlight -= (objs[answered] as PlannedObject).size;
     answered++;
     peak = Math.max(peak, p.window.objects);
   }
-  return { ms: clock, maxInFlight: p.maxInFlight, maxBytesInFlight, peak, last: p.window.objects };
+  return { ms: clock, maxInFlight: p.maxInFlight, maxBytesInFlight, peak, last: p.window.objects, closedByReply };
 }
 
 describe('the adaptive window', () => {
   // os-like's shape: 8 KiB objects, a receiver taking 0.25 ms each (4,000 objects/s).
-  const n = 20_000;
+  const n = 10_000;
   const service = (): number => 0.25;
   const alone = n * 0.25;
 
@@ -115,11 +121,18 @@ describe('the adaptive window', () => {
   });
 
   it('shrinks when the receiver slows down: the old rate ages out', () => {
-    // Fast for the first half, ten times slower afterwards.
-    const r = simulate(objects(n, 8192), 20, (i) => (i < n / 2 ? 0.05 : 0.5));
+    // Fast for the first 5,000 objects, ten times slower afterwards.
+    const r = simulate(objects(20_000, 8192), 20, (i) => (i < 5000 ? 0.05 : 0.5));
     assert.ok(r.peak > 2 * DEFAULT_WINDOW, `peak ${r.peak}`);
     assert.ok(r.last < r.peak / 2, `window ${r.last} at the end, ${r.peak} at its largest`);
     assert.ok(r.last >= DEFAULT_WINDOW);
+  });
+
+  it('a reply never closes a window that was open: a new size waits for the next send (the machine judges windowOpen after the decision)', () => {
+    // Growing, then shrinking as the receiver slows down, with the sender often short of a full window.
+    const r = simulate(objects(20_000, 8192), 20, (i) => (i < 5000 ? 0.05 : 0.5), {}, true);
+    assert.ok(r.peak > 2 * DEFAULT_WINDOW && r.last < r.peak / 2, `peak ${r.peak}, last ${r.last}`);
+    assert.equal(r.closedByReply, 0);
   });
 
   it('a fixed window is exactly that: stop-and-wait stays at one object', () => {

@@ -29,6 +29,11 @@
  * read-ahead by reading no further. Per object in flight the window keeps
  * three numbers.
  *
+ * A new size is adopted when the next object is sent, never when a reply
+ * comes: replies only ever open the window (fewer objects in flight), so a
+ * decision to send taken while it was open still holds when the machine
+ * judges `windowOpen` for that PUTOBJECT, whatever was read in between.
+ *
  * The clock is a parameter so that tests can drive the window with a
  * simulated one.
  */
@@ -69,6 +74,9 @@ export class AdaptiveWindow {
   objects: number;
   /** Payload bytes allowed in flight now (one object always goes, however large). */
   bytes: number;
+  /** The sizes measured from the replies so far, adopted at the next send. */
+  targetObjects: number;
+  targetBytes: number;
   /** The least round trip seen (ms); Infinity before the first answer. */
   minRtt = Number.POSITIVE_INFINITY;
   /** The highest delivery rate of the last MAX_ROUNDS rounds, objects and bytes per ms. */
@@ -95,6 +103,8 @@ export class AdaptiveWindow {
   ) {
     this.objects = bounds.minObjects;
     this.bytes = bounds.minBytes;
+    this.targetObjects = this.objects;
+    this.targetBytes = this.bytes;
     this.maxObjects = this.objects;
     this.maxBytes = this.bytes;
   }
@@ -108,8 +118,12 @@ export class AdaptiveWindow {
     return this.bounds.minObjects !== this.bounds.maxObjects || this.bounds.minBytes !== this.bounds.maxBytes;
   }
 
-  /** An object's PUTOBJECT went out. */
+  /** An object's PUTOBJECT went out: the window takes the size measured so far, for the objects after it. */
   sent(): void {
+    this.objects = this.targetObjects;
+    this.bytes = this.targetBytes;
+    this.maxObjects = Math.max(this.maxObjects, this.objects);
+    this.maxBytes = Math.max(this.maxBytes, this.bytes);
     this.#sent.push({ at: this.now(), delivered: this.#delivered, deliveredBytes: this.#deliveredBytes });
   }
 
@@ -143,10 +157,8 @@ export class AdaptiveWindow {
       this.byteRate = Math.max(this.byteRate, b);
     }
     const { minObjects, maxObjects, minBytes, maxBytes } = this.bounds;
-    this.objects = clamp(Math.ceil(GAIN * this.rate * this.minRtt), minObjects, maxObjects);
-    this.bytes = clamp(Math.ceil(GAIN * this.byteRate * this.minRtt), minBytes, maxBytes);
-    this.maxObjects = Math.max(this.maxObjects, this.objects);
-    this.maxBytes = Math.max(this.maxBytes, this.bytes);
+    this.targetObjects = clamp(Math.ceil(GAIN * this.rate * this.minRtt), minObjects, maxObjects);
+    this.targetBytes = clamp(Math.ceil(GAIN * this.byteRate * this.minRtt), minBytes, maxBytes);
   }
 }
 
