@@ -109,11 +109,7 @@ export class AdaptiveWindow {
     this.maxBytes = this.bytes;
   }
 
-  /** A window that never changes (a fixed `window`/`windowBytes`, or stop-and-wait). */
-  static fixed(objects: number, bytes: number): AdaptiveWindow {
-    return new AdaptiveWindow({ minObjects: objects, maxObjects: objects, minBytes: bytes, maxBytes: bytes });
-  }
-
+  /** False for a fixed window (the caller's `window` and `windowBytes`, or stop-and-wait). */
   get adaptive(): boolean {
     return this.bounds.minObjects !== this.bounds.maxObjects || this.bounds.minBytes !== this.bounds.maxBytes;
   }
