@@ -18,12 +18,10 @@
  * Signing merges into that commitmeta: other keys are kept, a new signature
  * is appended to its list, and the keys are written in GVariantDict order.
  */
-import { existsSync } from 'node:fs';
 import { Variant } from '../gvariant/index.js';
 import { RepoError } from '../errors.js';
 import { glibDictOrder } from '../repo/glib-dict-order.js';
 import { decodeCommitmeta, encodeCommitmeta, readMetadataFile } from '../repo/metadata.js';
-import { objectRelPath } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
 import { ED25519_KEY, signEd25519, verifyAny, type Ed25519PublicKey, type Ed25519SecretKey } from './ed25519.js';
@@ -49,8 +47,6 @@ export interface CommitForSigning {
   commitBytes: Uint8Array;
   /** The commitmeta publication will leave, or null when there is none. */
   commitmeta: Map<string, Variant> | null;
-  /** Where that commitmeta is (store or staging), when there is one. */
-  commitmetaPath: string | null;
 }
 
 export function needsVerification(v: VerifySettings): boolean {
@@ -63,20 +59,17 @@ export function needsSigning(s: SignSettings): boolean {
 
 /** Reads a commit and its effective commitmeta from staging ∪ store. */
 export async function readCommitForSigning(repo: Repo, staging: Staging | null, checksum: string): Promise<CommitForSigning> {
-  const stored = (type: 'commit' | 'commitmeta'): string => repo.resolve(objectRelPath(checksum, type));
+  // Stored objects are asked of the repository's held objects (repo/held-objects.ts), staged ones read from staging.
   const staged = (type: 'commit' | 'commitmeta'): string | null =>
     staging !== null && staging.has(checksum, type) ? staging.pathOf(checksum, type) : null;
-  const commitPath = staged('commit') ?? stored('commit');
-  let commitBytes: Uint8Array;
-  try {
-    commitBytes = await readMetadataFile(commitPath);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new RepoError('REPO_OBJECT_MISSING', `commit ${checksum} is neither staged nor stored`, { checksum, type: 'commit' });
-    throw e;
-  }
-  const metaPath = existsSync(stored('commitmeta')) ? stored('commitmeta') : staged('commitmeta');
-  const commitmeta = metaPath === null ? null : decodeCommitmeta(await readMetadataFile(metaPath));
-  return { checksum, commitBytes, commitmeta, commitmetaPath: metaPath };
+  const commitPath = staged('commit');
+  const commitBytes = commitPath !== null ? await readMetadataFile(commitPath) : await repo.held.read(checksum, 'commit');
+  if (commitBytes === null) throw new RepoError('REPO_OBJECT_MISSING', `commit ${checksum} is neither staged nor stored`, { checksum, type: 'commit' });
+  // A stored commitmeta is the one publication leaves (a staged copy never replaces it).
+  const metaPath = staged('commitmeta');
+  const metaBytes = repo.held.has(checksum, 'commitmeta') ? await repo.held.read(checksum, 'commitmeta') : metaPath === null ? null : await readMetadataFile(metaPath);
+  const commitmeta = metaBytes === null ? null : decodeCommitmeta(metaBytes);
+  return { checksum, commitBytes, commitmeta };
 }
 
 /** The `aay` list under `key`, [] when absent; a value of another type is no signature at all. */

@@ -26,7 +26,8 @@
  * fast-forward are published as they are. With `recommit`, the pushed commit
  * is verified and its re-commit, which the ref will name, is signed.
  */
-import { existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { RepoError } from '../errors.js';
 import { replaceFileDurableSync } from '../repo/fsutil.js';
 import { objectRelPath } from '../repo/object-names.js';
@@ -91,7 +92,7 @@ export function receiveChecks(policy: ReceivePolicy): ReceiveChecks {
       if (!verifying || (object.type !== 'commit' && object.type !== 'commitmeta') || !newCommits(updates).has(object.checksum)) return;
       // Judge once both halves are here, in either order; a commit with no
       // commitmeta yet might still get one, so that case waits for DONE.
-      if (!staging.has(object.checksum, 'commit') && !existsSync(repo.resolve(objectRelPath(object.checksum, 'commit')))) return;
+      if (!staging.has(object.checksum, 'commit') && !repo.held.has(object.checksum, 'commit')) return;
       const commit = await readCommitForSigning(repo, staging, object.checksum);
       if (commit.commitmeta === null) return;
       await verifyCommitSignatures(commit, policy.verify);
@@ -112,8 +113,13 @@ export function receiveChecks(policy: ReceivePolicy): ReceiveChecks {
       for (const c of signing ? (signTargets ?? []) : []) signed.push([c, await signedCommitmeta(await readCommitForSigning(repo, staging, c), policy.sign)]);
       return {
         writeCommitmetas: () => {
-          // Each replace is atomic; the commit is already in objects/ (published child first).
-          for (const [c, bytes] of signed) replaceFileDurableSync(repo.resolve(objectRelPath(c, 'commitmeta')), bytes, 0o644);
+          // Each replace is atomic; the commit is already stored (published child first). A store held
+          // elsewhere (repo/held-objects.ts) may have no objects/XX/ under the root: it is made.
+          for (const [c, bytes] of signed) {
+            const path = repo.resolve(objectRelPath(c, 'commitmeta'));
+            mkdirSync(dirname(path), { recursive: true });
+            replaceFileDurableSync(path, bytes, 0o644);
+          }
         },
       };
     },

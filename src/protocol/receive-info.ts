@@ -98,7 +98,7 @@ export async function answerQuery(repo: Repo, q: Pick<QueryMessage, 'objects' | 
     let held = false;
     try {
       const o = parsePushedName(name);
-      held = await repo.objects.has(o.checksum, o.type);
+      held = repo.held.has(o.checksum, o.type);
     } catch {
       held = false; // a name we cannot parse is never held
     }

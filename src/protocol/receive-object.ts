@@ -24,7 +24,6 @@
  * false and ends the session without touching the payload: its framing can
  * no longer be trusted (spec/protocol.md, "The exchange").
  */
-import { readdirSync } from 'node:fs';
 import { type OstreePushError, type ProtocolError, RepoError, asOstreePushError } from '../errors.js';
 import { isMetadataType, parseObjectBasename, type ObjectName } from '../repo/object-names.js';
 import type { Repo } from '../repo/repo.js';
@@ -44,20 +43,15 @@ export type ObjectVerdict =
 export type StoreLookup = (object: ObjectName) => boolean;
 
 /**
- * A lookup that skips the lstat for objects whose fan-out directory
- * (`objects/XX/`) did not exist when the session began: pushing into a new
- * or sparse repository then costs no lookup per object. Only an
+ * The repository's lookup for one session (repo/held-objects.ts): for a
+ * directory, one that skips the lstat for objects whose fan-out directory
+ * (`objects/XX/`) did not exist when the session began, so pushing into a
+ * new or sparse repository costs no lookup per object. Only an
  * optimisation: an object another writer stores meanwhile is staged again,
  * and publication finds it present and keeps the stored copy.
  */
 export function storeLookup(repo: Repo): StoreLookup {
-  let dirs: Set<string>;
-  try {
-    dirs = new Set(readdirSync(repo.resolve('objects')));
-  } catch {
-    return (o) => repo.objects.hasSync(o.checksum, o.type);
-  }
-  return (o) => dirs.has(o.checksum.slice(0, 2)) && repo.objects.hasSync(o.checksum, o.type);
+  return repo.held.sessionLookup();
 }
 
 /**
@@ -108,7 +102,7 @@ export async function receiveObject(
   payload: Payload,
   limits: ObjectLimits,
   invalid?: ProtocolError,
-  inStore: StoreLookup = (o) => repo.objects.hasSync(o.checksum, o.type),
+  inStore: StoreLookup = (o) => repo.held.has(o.checksum, o.type),
 ): Promise<ObjectVerdict> {
   if (invalid !== undefined) return { ok: false, error: invalid, inStep: false };
   if (isCompatFileName(msg.object)) return discardCompat(msg, payload, limits);

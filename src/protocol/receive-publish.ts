@@ -120,6 +120,7 @@ export function stagedView(repo: Repo, staging: Staging): RepoLike {
     path: repo.path,
     objectPath: (checksum: string, type: ObjectType) => (staging.has(checksum, type) ? staging.pathOf(checksum, type) : join(repo.path, objectRelPath(checksum, type))),
     staged: (checksum: string, type: ObjectType) => staging.has(checksum, type),
+    held: repo.held,
   };
 }
 

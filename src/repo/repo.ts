@@ -18,6 +18,7 @@ import { parseKeyFile, type KeyFile } from './config.js';
 import { fsyncDir, writeNewFileSync } from './fsutil.js';
 import { BareObjectStore } from './bare-object-store.js';
 import { ArchiveObjectStore, type ObjectStore } from './object-store.js';
+import { directoryObjects, type HeldObjects } from './held-objects.js';
 
 export type RepoMode = 'bare' | 'archive' | 'bare-user' | 'bare-user-only' | 'bare-split-xattrs';
 
@@ -56,15 +57,34 @@ const MODE_CONFIG_NAME: Readonly<Record<RepoMode, string>> = {
 /** The directories `ostree init` creates, parents first. */
 export const REPO_DIRS = ['objects', 'refs', 'refs/heads', 'refs/remotes', 'refs/mirrors', 'state', 'tmp', 'tmp/cache', 'extensions'] as const;
 
+export interface OpenRepoOptions {
+  /**
+   * The objects this repository holds, when they are not under its root
+   * (held-objects.ts): a receive into a bucket runs on a local root that
+   * holds the config, the refs, the lock and the staging, and no object.
+   */
+  held?: HeldObjects;
+}
+
 export class Repo {
   private store: ObjectStore | undefined;
+  private heldObjects: HeldObjects | undefined;
 
   private constructor(
     /** Absolute path of the repository root. */
     readonly path: string,
     readonly mode: RepoMode,
     readonly config: KeyFile,
-  ) {}
+    held: HeldObjects | undefined,
+  ) {
+    this.heldObjects = held;
+  }
+
+  /** What the repository stores, as a receive asks (held-objects.ts): `objects/`, unless opened with other held objects. */
+  get held(): HeldObjects {
+    this.heldObjects ??= directoryObjects(this);
+    return this.heldObjects;
+  }
 
   /** libostree's number for the mode. */
   get modeNumber(): number {
@@ -96,7 +116,7 @@ export class Repo {
     return this.store;
   }
 
-  static open(path: string): Repo {
+  static open(path: string, options: OpenRepoOptions = {}): Repo {
     const root = resolve(path);
     let text: string;
     try {
@@ -121,7 +141,7 @@ export class Repo {
     if (mode === undefined) {
       throw new RepoError('REPO_UNSUPPORTED_MODE', `${path}: unknown repository mode '${modeName}'`, { path, mode: modeName });
     }
-    return new Repo(root, mode, config);
+    return new Repo(root, mode, config, options.held);
   }
 
   /**

@@ -28,6 +28,7 @@
 import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoError, isOstreePushError } from '../errors.js';
+import type { HeldObjects } from './held-objects.js';
 import { decodeCommit, decodeDirtree, MAX_METADATA_SIZE, type Commit, type Dirtree } from './metadata.js';
 import { objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 
@@ -45,6 +46,8 @@ export type RepoLike =
       objectPath?: ObjectPathFn;
       /** Objects known present without a look at the disk (staged ones); they are not "in the store". */
       staged?: (checksum: string, type: ObjectType) => boolean;
+      /** The store, when its objects are not the files `objectPath` names (held-objects.ts): asked of every object not `staged`. */
+      held?: HeldObjects;
     };
 
 export interface TraverseOptions {
@@ -71,10 +74,22 @@ export function objectKey(checksum: string, type: ObjectType): string {
   return `${checksum}.${type}`;
 }
 
-function locator(repo: RepoLike): ObjectPathFn {
-  if (typeof repo !== 'string' && repo.objectPath !== undefined) return repo.objectPath;
+/** Where a walk finds objects: files, and for a store held elsewhere, its held objects for what is not staged. */
+interface Locator {
+  at: ObjectPathFn;
+  held?: { objects: HeldObjects; staged: (checksum: string, type: ObjectType) => boolean };
+}
+
+function locator(repo: RepoLike): Locator {
   const root = typeof repo === 'string' ? repo : repo.path;
-  return (checksum, type) => join(root, objectRelPath(checksum, type));
+  const at = typeof repo !== 'string' && repo.objectPath !== undefined ? repo.objectPath : (checksum: string, type: ObjectType) => join(root, objectRelPath(checksum, type));
+  if (typeof repo === 'string' || repo.held === undefined) return { at };
+  return { at, held: { objects: repo.held, staged: repo.staged ?? (() => false) } };
+}
+
+/** Whether the object comes from the held objects rather than from a file. */
+function fromHeld(l: Locator, checksum: string, type: ObjectType): HeldObjects | undefined {
+  return l.held !== undefined && !l.held.staged(checksum, type) ? l.held.objects : undefined;
 }
 
 function missing(checksum: string, type: ObjectType): RepoError {
@@ -88,9 +103,11 @@ function missing(checksum: string, type: ObjectType): RepoError {
  * (an incremental push's `have` walk reads every dirtree of the old commit).
  */
 
-async function exists(at: ObjectPathFn, checksum: string, type: ObjectType): Promise<boolean> {
+async function exists(l: Locator, checksum: string, type: ObjectType): Promise<boolean> {
+  const held = fromHeld(l, checksum, type);
+  if (held !== undefined) return held.has(checksum, type);
   try {
-    return lstatSync(at(checksum, type)).isFile();
+    return lstatSync(l.at(checksum, type)).isFile();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
     throw e;
@@ -98,7 +115,7 @@ async function exists(at: ObjectPathFn, checksum: string, type: ObjectType): Pro
 }
 
 /** metadata.readMetadataFile, synchronously: size cap, a file that changed size while read is corrupt. */
-function readMetadataSync(path: string): Uint8Array {
+export function readMetadataSync(path: string): Uint8Array {
   const fd = openSync(path, 'r');
   try {
     const { size } = fstatSync(fd);
@@ -119,10 +136,15 @@ function readMetadataSync(path: string): Uint8Array {
 }
 
 /** Reads and decodes a metadata object; null when absent. Decoding errors name the object. */
-async function load<T>(at: ObjectPathFn, checksum: string, type: ObjectType, decodeFn: (b: Uint8Array) => T): Promise<T | null> {
+async function load<T>(l: Locator, checksum: string, type: ObjectType, decodeFn: (b: Uint8Array) => T): Promise<T | null> {
   let bytes: Uint8Array;
+  const held = fromHeld(l, checksum, type);
   try {
-    bytes = readMetadataSync(at(checksum, type));
+    if (held !== undefined) {
+      const got = await held.read(checksum, type);
+      if (got === null) return null;
+      bytes = got;
+    } else bytes = readMetadataSync(l.at(checksum, type));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw e;
