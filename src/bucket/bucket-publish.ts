@@ -8,7 +8,8 @@
  *   1. the child-first order of every staged object some commit to publish
  *      reaches (traverse.ts `closure`, the walk the disk publication uses),
  *      and the objects it needs that are not staged: each must already be in
- *      the bucket (HEAD, remembered per session); a dirtree there stands for
+ *      the bucket (known from the caller's listing, else HEAD, remembered per
+ *      session); a dirtree there stands for
  *      its whole subtree, by the invariant. A missing one refuses the
  *      publication (REPO_OBJECT_MISSING) before anything is written;
  *   2. every ref still at the value the update expects (REPO_REF_CONFLICT),
@@ -51,6 +52,8 @@ export interface BucketPublishOptions {
   alwaysWriteSummary?: boolean;
   /** Told before each object PUT starts (tests record the order). */
   onPut?: (object: ObjectName) => void;
+  /** Objects known to be in the bucket (a receive's listing, bucket-held.ts): no HEAD for those. */
+  known?: (checksum: string, type: ObjectType) => boolean;
   refHooks?: BucketRefHooks;
 }
 
@@ -114,6 +117,7 @@ export async function publishToBucket(repo: BucketRepo, staging: StagedObjects, 
   const { order, needed } = await plan(staging, updates);
   const missing: ObjectName[] = [];
   await forEachBounded(needed, parallel, async (o) => {
+    if (opts.known?.(o.checksum, o.type) === true) return;
     if (!(await repo.hasObject(o.checksum, o.type))) missing.push(o);
   });
   if (missing.length > 0) {

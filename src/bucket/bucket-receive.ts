@@ -1,84 +1,63 @@
 /**
  * A receive session whose destination is a bucket: the receiver engine
- * (protocol/receiver.ts) runs unchanged against a local stand-in for the
- * bucket, and publication goes to the bucket at the one point where the
- * engine has checked everything and moved nothing visible.
+ * (protocol/receiver.ts) runs unchanged, and publication goes to the bucket
+ * at the one point where the engine has checked everything and moved
+ * nothing visible.
  *
- * The stand-in is an archive repository in a temporary directory holding:
- *   - the bucket's config and its refs/heads (so INFO and the ref checks
- *     behave as for a directory); a bucket with a signed summary is refused
- *     before the session (signing a summary in a bucket is not supported);
- *   - every commit and commitmeta of the bucket, as stored (the engine reads
- *     commits for the fast-forward and binding checks);
- *   - an empty placeholder for every other object of the bucket: the engine
- *     only asks whether those exist (QUERY, objects already held, the closure
- *     check, which takes a stored dirtree for its whole subtree).
- * One listing of `objects/` (a request per 1,000 objects) and one GET per
- * commit: far cheaper than walking the trees, and the stand-in's disk holds
- * empty files and commits only.
+ * The engine asks the repository's held objects (repo/held-objects.ts) what
+ * is stored: here the bucket itself (bucket-held.ts), from one listing of
+ * `objects/` (32 bytes per object in memory) and GETs of the commits its
+ * checks read (QUERY, objects already held, the closure check, which takes
+ * a stored dirtree for its whole subtree, the fast-forward, binding and
+ * signature checks). No object of the bucket is copied to local disk.
  *
- * The engine stages, verifies and checks (refs, closure, fast-forward,
- * policy) as for a directory, then moves the objects into the stand-in and
- * writes its refs there; at its `refs` step, before any summary or REPORT,
+ * What the engine keeps on local disk is a session root in a temporary
+ * directory: the bucket's config and its refs/heads (so INFO and the ref
+ * checks behave as for a directory; a bucket with a signed summary is
+ * refused before the session: signing a summary in a bucket is not
+ * supported), the lock, and the staging of the objects received (bounded,
+ * as for a directory). The engine stages, verifies and checks (refs,
+ * closure, fast-forward, policy), then moves the staged objects under the
+ * root and writes its refs there; at its `refs` step, before any REPORT,
  * the objects that session published and the refs it moved are published
  * into the bucket (bucket-publish.ts: children first, refs all or none by
- * compare-and-swap, summary). A failure there fails the engine's publication
- * before its REPORT: the pusher is told the refs were not moved, which is true
- * of the bucket. The stand-in is removed at the end.
+ * compare-and-swap, summary). A failure there fails the engine's
+ * publication before its REPORT: the pusher is told the refs were not
+ * moved, which is true of the bucket. The engine writes no summary of its
+ * own (the bucket's is written by the publication). The root is removed at
+ * the end.
  *
- * The engine's step hook (`ReceiverHooks.pause`) is the only join; nothing of
- * the engine knows of buckets.
+ * The engine's step hook (`ReceiverHooks.pause`) and the held objects are
+ * the only joins; nothing of the engine knows of buckets.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RepoError, type OstreePushError } from '../errors.js';
-import { objectRelPath, parseObjectRelPath, type ObjectName } from '../repo/object-names.js';
+import { objectRelPath, type ObjectName } from '../repo/object-names.js';
 import { listRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
 import { receive, type ReceiveOptions, type ReceiveResult } from '../protocol/receiver.js';
 import { BucketRepo, type OpenBucketOptions } from './bucket-repo.js';
 import { publishToBucket } from './bucket-publish.js';
 import type { BucketRefWrite } from './bucket-refs.js';
-import { forEachBounded } from './retry.js';
+import { BucketHeldObjects } from './bucket-held.js';
 
 export interface BucketReceiveOptions extends Omit<ReceiveOptions, 'repo'> {
   url: string;
   bucket?: OpenBucketOptions;
 }
 
-/** Fills the stand-in (see the module comment); returns the refs it starts from. */
-async function standIn(bucket: BucketRepo, dir: string): Promise<Map<string, string>> {
-  const root = join(dir, 'repo');
+/** The session root (see the module comment): config and refs, no object. Returns the refs it starts from. */
+async function sessionRoot(bucket: BucketRepo, root: string): Promise<Map<string, string>> {
   Repo.init(root, { mode: 'archive' });
   writeFileSync(join(root, 'config'), bucket.configText);
-  const keys = await bucket.list('objects/');
-  const fetch: ObjectName[] = [];
-  for (const k of keys) {
-    let o: ObjectName;
-    try {
-      o = parseObjectRelPath(`objects/${k}`);
-    } catch {
-      continue; // not an object name (a stray key): nothing the engine would ask for
-    }
-    bucket.markPresent(o.checksum, o.type);
-    const path = join(root, 'objects', k);
-    mkdirSync(dirname(path), { recursive: true });
-    if (o.type === 'commit' || o.type === 'commitmeta') fetch.push(o);
-    else writeFileSync(path, '');
-  }
-  await forEachBounded(fetch, 16, async (o) => {
-    const rel = objectRelPath(o.checksum, o.type);
-    const got = await bucket.get(rel);
-    if (got !== null) writeFileSync(join(root, rel), got.body);
-  });
   const refs = await bucket.listRefs();
   for (const [name, checksum] of refs) {
     const path = join(root, 'refs', 'heads', name);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, `${checksum}\n`);
   }
-  if (await bucket.exists('summary')) writeFileSync(join(root, 'summary'), '');
   return refs;
 }
 
@@ -95,14 +74,19 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
   const log = options.log ?? (() => undefined);
   const bucketWarnings: OstreePushError[] = [];
   try {
-    const before = await standIn(bucket, dir);
-    const repo = Repo.open(join(dir, 'repo'));
+    const root = join(dir, 'repo');
+    const before = await sessionRoot(bucket, root);
+    const held = await BucketHeldObjects.list(bucket);
+    log(`bucket ${bucket.url}: ${held.size} objects, ${before.size} refs`);
+    const repo = Repo.open(root, { held });
     const published: ObjectName[] = [];
     const hooks = options.hooks ?? {};
     const alwaysWriteSummary = options.policy?.alwaysWriteSummary === true;
     const result = await receive({
       ...options,
       repo,
+      // The bucket's summary is written by the publication into the bucket, never under the session root.
+      policy: { ...options.policy, leaveSummary: true },
       hooks: {
         ...hooks,
         onPublished: (o, i) => {
@@ -134,7 +118,7 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
                 list: () => published,
               },
               updates,
-              { alwaysWriteSummary },
+              { alwaysWriteSummary, known: (checksum, type) => held.has(checksum, type) },
             );
             bucketWarnings.push(...out.warnings);
             log(`bucket ${bucket.url}: ${out.published} objects written, refs ${out.moved.map((m) => m.ref).join(', ') || 'none'} moved${out.summaryUpdated ? ', summary updated' : ''}`);

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { test } from 'node:test';
 import { ListObjectsV2Command, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { rgwForFile, type Rgw } from '../../testkit/rgw.js';
@@ -17,7 +17,9 @@ import { ostreeFsck, ostreePullHttp } from '../../testkit/ostree.js';
 import { commitTree, initArchiveRepo, type TreeNode } from '../repo/builder.js';
 import { decodeCommit, decodeDirtree } from '../repo/metadata.js';
 import { ArchiveObjectStore } from '../repo/object-store.js';
-import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
+import { objectBasename, objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
+import { difference } from '../repo/traverse.js';
+import { ScriptedPusher } from '../../testkit/scripted-pusher.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
 import { runMain } from '../cli/run-main.js';
 import { pushMain } from '../cli/push-command.js';
@@ -25,6 +27,7 @@ import { spawnLocalReceiver } from '../transport/local.js';
 import { ARCHIVE_CONFIG, BucketRepo } from './bucket-repo.js';
 import { publishToBucket, type StagedObjects } from './bucket-publish.js';
 import { BUCKET_JOURNAL_REL, updateBucketRefs } from './bucket-refs.js';
+import { receiveIntoBucket } from './bucket-receive.js';
 
 const gateway = rgwForFile();
 
@@ -455,4 +458,74 @@ test('writers racing on one ref: exactly one wins each round, the others get REP
     from = won[0] as string;
   }
   assert.equal(Buffer.from((await writers[0]?.get(BUCKET_JOURNAL_REL))?.body ?? []).toString(), '{"state":"idle"}');
+});
+
+/** Every file under `dir` whose path has an `objects` directory in it (a repository's objects, never staging). */
+function objectFilesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && join(e.parentPath, e.name).split(sep).includes('objects'))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+test('a receive into a bucket keeps no local file per object of the bucket, and GETs only the commits its checks read', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
+  const c1 = await commitTree(src, { tree: tree(1), timestamp: 1_700_000_000 });
+  const other = await commitTree(src, { tree: tree(7), timestamp: 1_700_000_001 });
+  const { bucket, client } = await openNew(rgw);
+  const repo = await BucketRepo.open(`s3://${bucket}/os`, { client });
+  const first = await stagedFrom(src);
+  await publishToBucket(repo, first, [
+    { ref: 'main', from: ZERO_CHECKSUM, to: c1.commit },
+    { ref: 'other', from: ZERO_CHECKSUM, to: other.commit },
+  ]);
+  const c2 = await commitTree(src, { tree: tree(2), parent: c1.commit, timestamp: 1_700_000_100 });
+  const sent: ObjectName[] = [];
+  for await (const o of difference(src, [c2.commit], [c1.commit])) sent.push(o);
+  const gets: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: string }).Key;
+      if (context.commandName === 'GetObjectCommand' && key !== undefined) gets.push(key);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordGets' },
+  );
+  // The session's local files go into a directory of this test's own.
+  const local = tmpDir(t, 's3local');
+  const saved = process.env['TMPDIR'];
+  process.env['TMPDIR'] = local;
+  t.after(() => {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
+  });
+  let atDone: string[] | undefined;
+  const p = new ScriptedPusher();
+  const receiving = receiveIntoBucket({
+    url: `s3://${bucket}/os`,
+    bucket: { client },
+    input: p.toReceiver,
+    output: p.fromReceiver,
+    hooks: {
+      pause: (step) => {
+        if (step === 'done') atDone = objectFilesUnder(local);
+      },
+    },
+  }).finally(() => {
+    p.fromReceiver.end();
+    p.toReceiver.destroy();
+  });
+  await p.info();
+  assert.equal((await p.update({ main: { from: c1.commit, to: c2.commit } }))?.result, true);
+  for (const o of sent) assert.equal((await p.put(objectBasename(o.checksum, o.type), readFileSync(join(src, objectRelPath(o.checksum, o.type)))))?.result, true);
+  await p.done();
+  const result = await receiving;
+  assert.equal(result.outcome, 'published', result.error?.message);
+  assert.equal((await repo.readRef('main'))?.checksum, c2.commit);
+  assert.deepEqual(atDone, [], 'every object received is in staging; none of the bucket is on local disk');
+  const commitGets = gets.filter((k) => k.endsWith('.commit')).sort();
+  assert.deepEqual(commitGets, [`os/${objectRelPath(c1.commit, 'commit')}`], 'the fast-forward check read the old commit, and no other');
+  assert.deepEqual(readdirSync(local), [], 'nothing left behind');
+  repo.close();
 });
