@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Variant } from '../gvariant/index.js';
+import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { Repo } from '../repo/repo.js';
 import { ostree, ostreeCommit, ostreeInit, runOstree } from '../../testkit/ostree.js';
 import { tmpDir } from '../../testkit/tmp.js';
@@ -89,4 +90,20 @@ test('ed25519: this ostree CLI capability probe agrees with `ostree sign` itself
   const r = await runOstree(['sign', `--repo=${repo}`, '--sign-type=ed25519', commit, keys.secretLine]);
   assert.equal(r.ok, ostreeHasEd25519(), r.stderr);
   if (!r.ok) assert.match(r.stderr, /not implemented/);
+});
+
+test('readCommitForSigning: a stored commit and its commitmeta are read through the repository held objects, not its root', async (t) => {
+  const dir = tmpDir(t, 'sigs-held');
+  const src = initArchiveRepo(join(dir, 'src'));
+  const { commit } = await commitTree(src, {
+    tree: { type: 'dir', children: { a: { type: 'file', content: 'a\n' } } },
+    timestamp: 1_700_000_000,
+    bindings: false,
+    detachedMetadata: new Map([['note', new Variant('s', 'held')]]),
+  });
+  // A root with no object, whose objects are src's.
+  const root = Repo.open(initArchiveRepo(join(dir, 'root')).path, { held: src.held });
+  const c = await readCommitForSigning(root, null, commit);
+  assert.deepEqual(c.commitBytes, new Uint8Array(readFileSync(src.resolve(objectRelPath(commit, 'commit')))));
+  assert.equal(c.commitmeta?.get('note')?.value, 'held');
 });

@@ -49,7 +49,8 @@ export function directoryObjects(repo: Repo): HeldObjects {
     has: (checksum, type) => repo.objects.hasSync(checksum, type),
     read: async (checksum, type) => {
       try {
-        return readMetadataSync(repo.resolve(objectRelPath(checksum, type)));
+        const b = readMetadataSync(repo.resolve(objectRelPath(checksum, type)));
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return null;
