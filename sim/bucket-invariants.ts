@@ -23,9 +23,8 @@
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { summaryRefs } from '../src/protocol/pull.js';
-import { decodeCommit, decodeDirtree, objectRelPath, parseObjectRelPath, type ObjectName, type ObjectType } from '../src/repo/index.js';
-import { verifyStream } from '../src/repo/verify.js';
+import { summaryRefs } from '../src/protocol/index.js';
+import { decodeCommit, decodeDirtree, objectRelPath, parseObjectRelPath, verifyStream, type ObjectName, type ObjectType } from '../src/repo/index.js';
 
 export type BucketInvariant = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I8' | 'I9';
 

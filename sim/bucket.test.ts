@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { commitTree, decodeCommit, decodeDirtree, initArchiveRepo, objectRelPath, readRef, Repo } from '../src/repo/index.js';
-import { buildSummaryFrom } from '../src/repo/summary.js';
+import { buildSummaryFrom } from '../src/repo/index.js';
 import { rgwForFile, type Rgw } from '../testkit/rgw.js';
 import { BucketReader, checkBucketRefsAtomic, formatBucketViolations, RefHistory } from './bucket-invariants.js';
 import { formatBucketReport } from './bucket-cli.js';

@@ -12,3 +12,5 @@ export { localRefs, planPush } from './push-plan.js';
 export { idleLimited } from './idle.js';
 /** The machines' shape, for the conformance suite's derivation of its cases from the machines. */
 export type { Machine } from './machine.js';
+/** The refs a summary names (the bucket simulator reads a bucket's summary with it). */
+export { summaryRefs } from './pull.js';

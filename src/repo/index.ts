@@ -12,9 +12,11 @@ export { objectBasename, objectRelPath, parseObjectBasename, parseObjectRelPath,
 export { decodeCommit, decodeDirtree, encodeCommitmeta, readMetadataFile, type Commit, type Dirtree } from './metadata.js';
 export { writeFilez } from './filez.js';
 export { closure, difference, parentChain } from './traverse.js';
-export { createObjectVerifier, verifyObject, verifyObjectFile } from './verify.js';
+export { createObjectVerifier, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
 export { commitTree, initArchiveRepo, setRef, type DirNode, type FileNode, type TreeNode, type XattrRecord } from './builder.js';
 /** The names a receive leaves while it runs, which the simulator's invariants look for when it ends. */
 export { LOCK_REL, acquireLock } from './lock.js';
 export { JOURNAL_REL } from './ref-journal.js';
 export { STAGING_PREFIX } from './staging.js';
+/** A summary from given refs, as `ostree summary -u` writes it (the bucket simulator's expected summaries). */
+export { buildSummaryFrom } from './summary.js';
