@@ -23,7 +23,7 @@ import { checkStore, formatViolations } from '../sim/invariants.js';
 import { benchRoot, dataset, DATASET_NAMES, type Dataset } from './datasets.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { textReport } from './report.js';
-import { allRunners, prepareDestination, DRIVER_BIN, PUSH_BIN, RECEIVE_BIN, type BenchContext, type Runner, type Sample } from './runners.js';
+import { allRunners, prepareDestination, pushRefs, DRIVER_BIN, PUSH_BIN, RECEIVE_BIN, type BenchContext, type Runner, type Sample } from './runners.js';
 import { startSshd, type Sshd } from './sshd.js';
 import { ratios, rssTargets, summarize } from './stats.js';
 import { judgeTargets } from './targets.js';
@@ -72,13 +72,15 @@ async function verify(ds: Dataset, s: Sample, runner: Runner): Promise<string> {
   const parts: string[] = [];
   const vs = await checkStore(s.dest);
   parts.push(vs.length === 0 ? 'ok' : `INVARIANTS: ${formatViolations(vs).trim()}`);
-  let ref: string | null = null;
-  try {
-    ref = readRef(Repo.open(s.dest), ds.ref);
-  } catch {
-    ref = null;
+  for (const [name, commit] of Object.entries(pushRefs(ds))) {
+    let ref: string | null = null;
+    try {
+      ref = readRef(Repo.open(s.dest), name);
+    } catch {
+      ref = null;
+    }
+    if (ref !== commit) parts.push(`ref ${name} is ${ref ?? 'missing'}, not ${commit.slice(0, 12)}`);
   }
-  if (ref !== ds.commit) parts.push(`ref ${ds.ref} is ${ref ?? 'missing'}, not ${ds.commit.slice(0, 12)}`);
   if (runner.kind === 'ours' && s.objects !== ds.objects) parts.push(`sent ${s.objects} objects, expected ${ds.objects}`);
   if (existsSync('/usr/bin/ostree')) parts.push(await fsck(s.dest));
   return parts.join(', ');

@@ -13,6 +13,13 @@
  *              are immutable), so a push sends only the difference
  *   <base>+same  <base> itself into a destination that already has it: an
  *              up-to-date push, nothing but the fixed cost
+ *   wide       os-like's commit on bench/main plus three other branches
+ *              (bench/other-1..3) of ~22,000 small files each: ~105,000
+ *              objects, a push of every branch (the many-objects case)
+ *   wide+incr  os-like+incr's change on bench/main, pushed alone from a
+ *              repository holding every branch into one holding every branch:
+ *              the same 52 objects as os-like+incr into a remote three
+ *              times the size
  *
  * `stamp.json` is written last: a directory without it is a generation that
  * did not finish and is regenerated. Each data set also records the exact
@@ -51,9 +58,13 @@ export const SHAPES: Record<string, ShapeSpec> = {
   'os-like': { seed: 'os-like', files: 30_000, totalBytes: 500e6 },
 };
 
+/** The other branches of `wide`: many objects, few bytes (what a remote of many branches adds). */
+export const OTHER_BRANCHES: readonly ShapeSpec[] = [1, 2, 3].map((i) => ({ seed: `other-${i}`, files: 22_000, totalBytes: 25e6 }));
+const otherRef = (i: number): string => `bench/other-${i + 1}`;
+
 export const BIG_FILE_BYTES = 2 * 1024 ** 3;
 
-export const DATASET_NAMES = ['small', 'os-like', 'big-file', 'small+incr', 'os-like+incr', 'small+same'] as const;
+export const DATASET_NAMES = ['small', 'os-like', 'big-file', 'small+incr', 'os-like+incr', 'small+same', 'wide', 'wide+incr'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export interface Dataset {
@@ -63,7 +74,9 @@ export interface Dataset {
   ref: string;
   commit: string;
   /** Incremental sets: the commit the destination already holds, and the repository to seed it from. */
-  base?: { commit: string; repo: string };
+  base?: { commit: string; repo: string; /** Every ref the destination holds (default: `ref` at `commit`). */ refs?: Record<string, string> };
+  /** The refs a push names (default: `ref` alone), each with the commit it must reach. */
+  pushRefs?: Record<string, string>;
   files: number;
   contentBytes: number;
   /** What a push into a fresh (or seeded) destination sends. */
@@ -175,8 +188,9 @@ async function writeObjectList(repo: string, objs: AsyncIterable<ObjectName>, li
 export interface DatasetOptions {
   root?: string;
   log?: (line: string) => void;
-  /** Shapes to use instead of SHAPES (tests use tiny ones). */
+  /** Shapes to use instead of SHAPES and OTHER_BRANCHES (tests use tiny ones). */
   shapes?: Record<string, ShapeSpec>;
+  otherBranches?: readonly ShapeSpec[];
   bigFileBytes?: number;
 }
 
@@ -200,16 +214,36 @@ export async function dataset(name: string, options: DatasetOptions = {}): Promi
     ds = { ...base, name, dir, base: { commit: base.commit, repo: base.repo }, objects: 0, objectBytes: 0, objectList: join(dir, 'objects.list'), generatedMs: 0 };
   } else if (name.endsWith('+incr')) {
     const baseName = name.slice(0, -'+incr'.length);
-    const spec = shapes[baseName];
+    // wide holds os-like's commit on bench/main: its increment is os-like's, the same objects.
+    const shapeName = baseName === 'wide' ? 'os-like' : baseName;
+    const spec = shapes[shapeName];
     if (spec === undefined) throw new Error(`no incremental data set for '${baseName}'`);
     const base = await dataset(baseName, options);
-    log(`generating ${name}: a child of ${baseName} changing 10 files and adding 5`);
-    // Share the base's objects by hard links, then add the child commit.
+    log(`generating ${name}: a child of ${baseName}'s ${BENCH_REF} changing 10 files and adding 5`);
+    // Share the base's objects (and its refs) by hard links, then add the child commit.
     execFileSync('cp', ['-al', base.repo, repo]);
     const entries = incrementEntries(osLikeEntries(spec), spec.seed);
-    const built = await commitTree(repo, { ...commitOpts, tree: treeOf(entries), parent: base.commit, timestamp: TIMESTAMP + 3600 });
+    const built = await commitTree(repo, { ...commitOpts, subject: `${shapeName}+incr`, tree: treeOf(entries), parent: base.commit, timestamp: TIMESTAMP + 3600 });
     const list = await writeObjectList(repo, difference(repo, [built.commit], [base.commit]), join(dir, 'objects.list'));
-    ds = { name, dir, repo, ref: BENCH_REF, commit: built.commit, base: { commit: base.commit, repo: base.repo }, files: entries.length, contentBytes: entries.reduce((a, e) => a + e.size, 0), objects: list.objects, objectBytes: list.bytes, objectList: join(dir, 'objects.list'), generatedMs: 0 };
+    const seeded = base.pushRefs === undefined ? {} : { refs: base.pushRefs };
+    ds = { name, dir, repo, ref: BENCH_REF, commit: built.commit, base: { commit: base.commit, repo: base.repo, ...seeded }, files: entries.length, contentBytes: entries.reduce((a, e) => a + e.size, 0), objects: list.objects, objectBytes: list.bytes, objectList: join(dir, 'objects.list'), generatedMs: 0 };
+  } else if (name === 'wide') {
+    const base = await dataset('os-like', options);
+    const others = options.otherBranches ?? OTHER_BRANCHES;
+    log(`generating ${name}: ${BENCH_REF} of os-like and ${others.length} other branches of ${others.map((o) => o.files).join(', ')} files`);
+    execFileSync('cp', ['-al', base.repo, repo]);
+    const refs: Record<string, string> = { [BENCH_REF]: base.commit };
+    let files = base.files;
+    let contentBytes = base.contentBytes;
+    for (const [i, spec] of others.entries()) {
+      const entries = osLikeEntries(spec);
+      const built = await commitTree(repo, { ...commitOpts, branch: otherRef(i), subject: `${name} ${otherRef(i)}`, tree: treeOf(entries) });
+      refs[otherRef(i)] = built.commit;
+      files += entries.length;
+      contentBytes += entries.reduce((a, e) => a + e.size, 0);
+    }
+    const list = await writeObjectList(repo, difference(repo, Object.values(refs), []), join(dir, 'objects.list'));
+    ds = { name, dir, repo, ref: BENCH_REF, commit: base.commit, pushRefs: refs, files, contentBytes, objects: list.objects, objectBytes: list.bytes, objectList: join(dir, 'objects.list'), generatedMs: 0 };
   } else {
     initArchiveRepo(repo);
     let tree: DirNode;

@@ -29,6 +29,8 @@ import { readUsage, timePrefix, type Usage } from './timed.js';
 export interface DriverConfig {
   repo: string;
   ref: string;
+  /** Every ref to push (default: `ref` alone). */
+  refs?: string[];
   dest: string;
   link: 'local' | 'openssh' | 'memory' | 'ssh2';
   /** openssh, ssh2: client options (no -p), user, host, port (sshd's or a delay proxy's), key and known_hosts. */
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
   const repo = Repo.open(c.repo);
   const t0 = performance.now();
   const link = await openLink(c);
-  const options: PushOptions & { window?: number } = { repo, refs: [c.ref], input: link.stdout, output: link.stdin, remoteExit: link.exit };
+  const options: PushOptions & { window?: number } = { repo, refs: c.refs ?? [c.ref], input: link.stdout, output: link.stdin, remoteExit: link.exit };
   if (c.window !== undefined) options.window = c.window;
   let result: DriverResult;
   const self = (): Usage => {

@@ -84,8 +84,13 @@ export async function prepareDestination(ds: Dataset, dest: string): Promise<voi
   if (ds.base !== undefined) {
     // Objects are immutable, so hard links seed the destination in a second.
     await run('cp', ['-al', `${ds.base.repo}/objects/.`, `${dest}/objects/`]);
-    await setRef(dest, ds.ref, ds.base.commit);
+    for (const [ref, commit] of Object.entries(ds.base.refs ?? { [ds.ref]: ds.base.commit })) await setRef(dest, ref, commit);
   }
+}
+
+/** The refs a push of this data set names, and the commits they must reach. */
+export function pushRefs(ds: Dataset): Record<string, string> {
+  return ds.pushRefs ?? { [ds.ref]: ds.commit };
 }
 
 function run(cmd: string, args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -152,6 +157,7 @@ function ours(id: string, label: string, link: DriverConfig['link'], rttMs: numb
       const config: DriverConfig = {
         repo: ds.repo,
         ref: ds.ref,
+        refs: Object.keys(pushRefs(ds)),
         dest,
         link,
         receiverUsageFile: usageFile(ctx, 'receiver'),
@@ -209,7 +215,7 @@ async function runCommand(r: Runner, ctx: BenchContext, ds: Dataset, dest: strin
   const args = ['--json', '-q', `--repo=${ds.repo}`, `--receive-command=${q([...timePrefix(receiverFile), process.execPath, ...NODE_RUNTIME_FLAGS, RECEIVE_BIN])}`];
   if (link === 'ssh2') args.push('--ssh=builtin', `--identity=${sshd.identityFile}`, `--known-hosts=${sshd.knownHosts}`);
   else args.push(`--ssh-command=${q(['ssh', ...sshd.options])}`);
-  args.push(`ssh://${sshd.user}@${sshd.host}:${port}${dest}`, ds.ref);
+  args.push(`ssh://${sshd.user}@${sshd.host}:${port}${dest}`, ...Object.keys(pushRefs(ds)));
   const argv = [...timePrefix(pusherFile), process.execPath, ...NODE_RUNTIME_FLAGS, PUSH_BIN, ...args];
   const t0 = performance.now();
   // No agent: the built-in client would try it first, and the bench's key is the one to use.
@@ -274,7 +280,7 @@ const pullLocal: Runner = {
   unavailable: () => (existsSync('/usr/bin/ostree') ? null : 'ostree not installed'),
   run: async (ctx, ds, dest, rep) => {
     const file = usageFile(ctx, 'pull-local');
-    const argv = [...timePrefix(file), 'ostree', `--repo=${dest}`, 'pull-local', '--untrusted', ds.repo, ds.ref];
+    const argv = [...timePrefix(file), 'ostree', `--repo=${dest}`, 'pull-local', '--untrusted', ds.repo, ...Object.keys(pushRefs(ds))];
     const t0 = performance.now();
     const out = await run(argv[0] as string, argv.slice(1));
     const wallMs = performance.now() - t0;
