@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpDir } from '../testkit/tmp.js';
-import { closure } from '../src/repo/index.js';
+import { closure, ObjectSet } from '../src/repo/index.js';
 import { FAST_LINK } from './link.js';
 import { formatViolations } from './invariants.js';
 import { describeSchedule, runOne, simulate, type Schedule } from './runner.js';
@@ -78,7 +78,7 @@ test('SIGKILL at every publication step, every ref temp file and every ref-updat
   const base = tmpDir(t, 'sim-kill');
   const src = await source(base, 1);
   let objects = 0;
-  const seen = new Set<string>();
+  const seen = new ObjectSet();
   for (const c of src.next.values()) for await (const _ of closure(src.path, c, { seen })) objects++;
   const points: Fault[] = [{ kind: 'kill', at: 'closure', step: 0 }];
   for (let k = 1; k <= objects; k++) points.push({ kind: 'kill', at: 'publish', step: k });

@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSshKeyPair } from '../src/transport/ssh-keygen.js';
-import { commitTree, initArchiveRepo, type DirNode, listRefs, Repo, closure, parentChain, verifyObject } from '../src/repo/index.js';
+import { commitTree, initArchiveRepo, type DirNode, listRefs, Repo, closure, ObjectSet, parentChain, verifyObject } from '../src/repo/index.js';
 import { startSsh2Server } from '../testkit/ssh2-server.js';
 import { fingerprint } from '../src/transport/known-hosts.js';
 import { errorLines, runMain } from '../src/cli/run-main.js';
@@ -134,7 +134,7 @@ async function main(): Promise<number> {
     const head = listRefs(dest).get(REF);
     let objects = 0;
     let bytes = 0;
-    const seen = new Set<string>();
+    const seen = new ObjectSet();
     const chain = head === undefined ? [] : await parentChain(dest, head);
     for (const { checksum } of chain) {
       for await (const o of closure(dest, checksum, { seen })) {

@@ -33,6 +33,7 @@ import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-
 import { publicationLevels } from '../repo/publish-levels.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
 import { buildSummaryFrom } from '../repo/summary.js';
+import { ObjectSet } from '../repo/object-set.js';
 import { closure } from '../repo/traverse.js';
 import type { BucketRepo } from './bucket-repo.js';
 import { updateBucketRefs, type BucketRefHooks, type BucketRefWrite } from './bucket-refs.js';
@@ -88,7 +89,7 @@ async function plan(staging: StagedObjects, updates: readonly BucketRefWrite[]):
       return here;
     },
   };
-  const seen = new Set<string>();
+  const seen = new ObjectSet();
   const order: ObjectName[] = [];
   for (const c of commits) {
     if (!staging.has(c, 'commit')) {

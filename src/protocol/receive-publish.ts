@@ -41,6 +41,7 @@ import type { Repo } from '../repo/repo.js';
 import type { Staging } from '../repo/staging.js';
 import { summaryState, writeSummary } from '../repo/summary.js';
 import type { Dirtree } from '../repo/metadata.js';
+import { ObjectSet } from '../repo/object-set.js';
 import { closure, parentChain, type RepoLike } from '../repo/traverse.js';
 import type { ReceiveChecks } from '../policy/engine.js';
 import { checkBindings } from './receive-bindings.js';
@@ -134,7 +135,7 @@ async function publishOrder(view: RepoLike, staging: Staging, updates: readonly 
   const targets = new Set(updates.map((u) => u.to).filter((c) => c !== ZERO_CHECKSUM));
   // Other staged commits (history between old and new) first, parents before children where it matters little.
   const commits = [...staging.list().filter((o) => o.type === 'commit' && !targets.has(o.checksum)).map((o) => o.checksum), ...targets];
-  const seen = new Set<string>();
+  const seen = new ObjectSet();
   const order: ObjectName[] = [];
   const dirtreeLevels = new Map<string, number>();
   // A child in this publication is a staged one (the walk reaches it, so it is in `order`); a staged

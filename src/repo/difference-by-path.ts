@@ -25,7 +25,8 @@
 import { RepoError } from '../errors.js';
 import type { Dirtree } from './metadata.js';
 import type { ObjectName } from './object-names.js';
-import { closure, objectKey, readCommitIfPresent, readDirtreeIfPresent, type RepoLike, type TraverseOptions } from './traverse.js';
+import { ObjectSet } from './object-set.js';
+import { closure, readCommitIfPresent, readDirtreeIfPresent, type RepoLike, type TraverseOptions } from './traverse.js';
 
 export async function* differenceByPath(
   repo: RepoLike,
@@ -33,7 +34,7 @@ export async function* differenceByPath(
   have: readonly string[],
   options: Pick<TraverseOptions, 'checkLeaves'> = {},
 ): AsyncGenerator<ObjectName> {
-  const seen = new Set<string>();
+  const seen = new ObjectSet();
   const wantRoots = new Set<string>();
   const haveRoots = new Set<string>();
   for (const w of want) {
@@ -44,9 +45,9 @@ export async function* differenceByPath(
   for (const h of have) {
     const c = await readCommitIfPresent(repo, h);
     if (c === null) continue;
-    seen.add(objectKey(h, 'commit'));
-    seen.add(objectKey(h, 'commitmeta'));
-    seen.add(objectKey(c.rootDirmeta, 'dirmeta'));
+    seen.add(h, 'commit');
+    seen.add(h, 'commitmeta');
+    seen.add(c.rootDirmeta, 'dirmeta');
     haveRoots.add(c.rootDirtree);
   }
   await compare(repo, wantRoots, haveRoots, seen, { want: new Set(), have: new Set() });
@@ -60,7 +61,7 @@ interface Above {
 }
 
 /** One path: the dirtrees `want` and `have` commits hold there. */
-async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<string>, seen: Set<string>, above: Above): Promise<void> {
+async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<string>, seen: ObjectSet, above: Above): Promise<void> {
   const children = new Map<string, { want: Set<string>; have: Set<string> }>();
   const child = (name: string): { want: Set<string>; have: Set<string> } => {
     let c = children.get(name);
@@ -77,17 +78,16 @@ async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<st
   };
   const haveRead: string[] = [];
   for (const h of haveTrees) {
-    const key = objectKey(h, 'dirtree');
-    if (seen.has(key)) continue;
+    if (seen.has(h, 'dirtree')) continue;
     if (wantTrees.has(h)) {
-      seen.add(key);
+      seen.add(h, 'dirtree');
       continue;
     }
     const t = await read(h, above.have);
     if (t === null) continue;
-    for (const f of t.files) seen.add(objectKey(f.checksum, 'file'));
+    for (const f of t.files) seen.add(f.checksum, 'file');
     for (const d of t.dirs) {
-      seen.add(objectKey(d.dirmeta, 'dirmeta'));
+      seen.add(d.dirmeta, 'dirmeta');
       child(d.name).have.add(d.dirtree);
     }
     haveRead.push(h);
@@ -97,7 +97,7 @@ async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<st
   // (a full push reads each dirtree once).
   if (children.size > 0) {
     for (const w of wantTrees) {
-      if (seen.has(objectKey(w, 'dirtree'))) continue;
+      if (seen.has(w, 'dirtree')) continue;
       const t = await read(w, above.want);
       if (t === null) continue;
       for (const d of t.dirs) children.get(d.name)?.want.add(d.dirtree);
@@ -106,5 +106,5 @@ async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<st
   const below: Above = { want: new Set([...above.want, ...wantTrees]), have: new Set([...above.have, ...haveTrees]) };
   for (const c of children.values()) await compare(repo, c.want, c.have, seen, below);
   // Every child of these is now known (shared, read, or missing and so ignored).
-  for (const h of haveRead) seen.add(objectKey(h, 'dirtree'));
+  for (const h of haveRead) seen.add(h, 'dirtree');
 }

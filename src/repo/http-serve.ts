@@ -37,6 +37,7 @@ import type { ObjectReader } from './object-store.js';
 import { isValidRefName } from './ref-names.js';
 import type { Repo } from './repo.js';
 import { buildSummaryFrom, diskCommitReader } from './summary.js';
+import { ObjectSet } from './object-set.js';
 import { closure, parentChain } from './traverse.js';
 
 export interface ServedRequest {
@@ -74,7 +75,7 @@ export interface ServeOptions {
  */
 async function reachablePaths(repo: Repo, commits: readonly string[]): Promise<Set<string>> {
   const paths = new Set<string>();
-  const seen = new Set<string>();
+  const seen = new ObjectSet();
   for (const commit of commits) {
     for await (const o of closure(repo.path, commit, { seen, checkLeaves: false })) paths.add(objectRelPath(o.checksum, o.type));
     for (const { checksum } of await parentChain(repo.path, commit)) {

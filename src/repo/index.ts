@@ -12,6 +12,7 @@ export { objectBasename, objectRelPath, parseObjectBasename, parseObjectRelPath,
 export { decodeCommit, decodeDirtree, encodeCommitmeta, readMetadataFile, type Commit, type Dirtree } from './metadata.js';
 export { writeFilez } from './filez.js';
 export { closure, difference, parentChain } from './traverse.js';
+export { ObjectSet } from './object-set.js';
 export { createObjectVerifier, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
 export { commitTree, initArchiveRepo, setRef, type DirNode, type FileNode, type TreeNode, type XattrRecord } from './builder.js';
 /** The names a receive leaves while it runs, which the simulator's invariants look for when it ends. */

@@ -31,6 +31,7 @@ import { RepoError, isOstreePushError } from '../errors.js';
 import type { HeldObjects } from './held-objects.js';
 import { decodeCommit, decodeDirtree, MAX_METADATA_SIZE, type Commit, type Dirtree } from './metadata.js';
 import { objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
+import { ObjectSet } from './object-set.js';
 
 /** Where an object's file is: a repository's objects/, or a view over several places. */
 export type ObjectPathFn = (checksum: string, type: ObjectType) => string;
@@ -52,11 +53,12 @@ export type RepoLike =
 
 export interface TraverseOptions {
   /**
-   * Objects already known (keys from objectKey). The walk skips them and, for
-   * a dirtree, its whole subtree; objects it yields are added. Share one set
-   * across walks to deduplicate them.
+   * Objects already known. The walk skips them and, for a dirtree, its whole
+   * subtree; objects it yields are added. Share one set across walks to
+   * deduplicate them. Binary (object-set.ts): a walk of a million objects
+   * holds no string per object.
    */
-  seen?: Set<string>;
+  seen?: ObjectSet;
   /** Check that leaf objects (files, dirmetas) exist; default true. */
   checkLeaves?: boolean;
   /** Skip missing objects instead of failing (used for the `have` side of difference). */
@@ -182,12 +184,12 @@ interface Frame {
 /** Objects reachable from `commit`, child first, each once. */
 export async function* closure(repo: RepoLike, commit: string, options: TraverseOptions = {}): AsyncGenerator<ObjectName> {
   const root = locator(repo);
-  const seen = options.seen ?? new Set<string>();
+  const seen = options.seen ?? new ObjectSet();
   const checkLeaves = options.checkLeaves ?? true;
   const lenient = options.ignoreMissing ?? false;
   const trust = options.trustStoreSubtrees ?? false;
   const staged = typeof repo !== 'string' && repo.staged !== undefined ? repo.staged : () => false;
-  if (seen.has(objectKey(commit, 'commit'))) return;
+  if (seen.has(commit, 'commit')) return;
 
   const c = await load(root, commit, 'commit', decodeCommit);
   if (c === null) {
@@ -197,13 +199,12 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
 
   /** Leaf objects: yielded when first met (they have no children). */
   async function* leaf(checksum: string, type: ObjectType): AsyncGenerator<ObjectName> {
-    const key = objectKey(checksum, type);
-    if (seen.has(key)) return;
+    if (seen.has(checksum, type)) return;
     if (checkLeaves && !staged(checksum, type) && !(await exists(root, checksum, type))) {
       if (lenient) return;
       throw missing(checksum, type);
     }
-    seen.add(key);
+    seen.add(checksum, type);
     yield { checksum, type };
   }
 
@@ -212,14 +213,14 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
 
   /** Enters a dirtree (yielding its files) unless it was seen; false when skipped. */
   async function* enter(checksum: string): AsyncGenerator<ObjectName, boolean> {
-    if (seen.has(objectKey(checksum, 'dirtree'))) return false;
+    if (seen.has(checksum, 'dirtree')) return false;
     if (onStack.has(checksum)) {
       // Only possible with objects whose names were never verified.
       throw new RepoError('REPO_CORRUPT_OBJECT', `dirtree ${checksum} contains itself`, { checksum, type: 'dirtree' });
     }
     if (trust && !staged(checksum, 'dirtree')) {
       if (await exists(root, checksum, 'dirtree')) {
-        seen.add(objectKey(checksum, 'dirtree'));
+        seen.add(checksum, 'dirtree');
         return false;
       }
       if (lenient) return false;
@@ -248,17 +249,16 @@ export async function* closure(repo: RepoLike, commit: string, options: Traverse
     }
     stack.pop();
     onStack.delete(top.checksum);
-    seen.add(objectKey(top.checksum, 'dirtree'));
+    seen.add(top.checksum, 'dirtree');
     options.onDirtree?.(top.checksum, top.tree);
     yield { checksum: top.checksum, type: 'dirtree' };
   }
 
-  const metaKey = objectKey(commit, 'commitmeta');
-  if (!seen.has(metaKey) && (staged(commit, 'commitmeta') || (await exists(root, commit, 'commitmeta')))) {
-    seen.add(metaKey);
+  if (!seen.has(commit, 'commitmeta') && (staged(commit, 'commitmeta') || (await exists(root, commit, 'commitmeta')))) {
+    seen.add(commit, 'commitmeta');
     yield { checksum: commit, type: 'commitmeta' };
   }
-  seen.add(objectKey(commit, 'commit'));
+  seen.add(commit, 'commit');
   yield { checksum: commit, type: 'commit' };
 }
 
@@ -277,7 +277,7 @@ export async function* difference(
   have: readonly string[],
   options: Pick<TraverseOptions, 'checkLeaves'> = {},
 ): AsyncGenerator<ObjectName> {
-  const seen = new Set<string>();
+  const seen = new ObjectSet();
   for (const h of have) {
     for await (const _ of closure(repo, h, { seen, checkLeaves: false, ignoreMissing: true })) {
       /* only filling `seen` */
