@@ -134,7 +134,7 @@ async function publishOrder(view: RepoLike, staging: Staging, updates: readonly 
   // A deletion (to = 64 zeros) publishes no object.
   const targets = new Set(updates.map((u) => u.to).filter((c) => c !== ZERO_CHECKSUM));
   // Other staged commits (history between old and new) first, parents before children where it matters little.
-  const commits = [...staging.list().filter((o) => o.type === 'commit' && !targets.has(o.checksum)).map((o) => o.checksum), ...targets];
+  const commits = [...staging.listOfType('commit').filter((o) => !targets.has(o.checksum)).map((o) => o.checksum), ...targets];
   const seen = new ObjectSet();
   const order: ObjectName[] = [];
   const dirtreeLevels = new Map<string, number>();
@@ -271,7 +271,7 @@ export async function publishUpdate(
     const signed = await policy.checks?.beforePublish(repo, staging, updates, recommits?.signTargets);
     const refUpdates = recommits?.refUpdates ?? updates;
     if (recommits !== null) order.push(...recommits.objects);
-    const stagedCount = staging.list().length;
+    const stagedCount = staging.size;
     await durable;
     await pause('checked');
     const moved = staging.publish(order, {

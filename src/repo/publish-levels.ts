@@ -16,9 +16,13 @@
  */
 import { RepoError } from '../errors.js';
 import { decodeCommit, decodeDirtree } from './metadata.js';
-import type { ObjectName } from './object-names.js';
+import type { ObjectName, ObjectType } from './object-names.js';
+import { ObjectSet } from './object-set.js';
 
 const key = (checksum: string, type: string): string => `${checksum}.${type}`;
+
+/** Objects with no children: always level 0. */
+const isLeaf = (type: ObjectType): boolean => type !== 'dirtree' && type !== 'commit';
 
 /**
  * Groups `ordered` (child first) into levels; each level keeps the given
@@ -26,38 +30,48 @@ const key = (checksum: string, type: string): string => `${checksum}.${type}`;
  * `dirtreeLevels` (checksum → level) are levels the caller already knows
  * from its own walk of these dirtrees (receive-publish.ts): such a dirtree
  * is not read again, and its order is the caller's to have made child-first.
+ * Per object it holds 33-byte entries (object-set.ts), and a level by name
+ * for parents only (dirtrees and commits, about one object in ten).
  */
 export function publicationLevels(ordered: readonly ObjectName[], read: (o: ObjectName) => Uint8Array, dirtreeLevels?: ReadonlyMap<string, number>): ObjectName[][] {
-  const all = new Set(ordered.map((o) => key(o.checksum, o.type)));
+  const all = new ObjectSet(ordered.length * 1.4);
+  for (const o of ordered) all.add(o.checksum, o.type);
+  /** Leaves already placed (level 0), and each placed parent's level. */
+  const leaves = new ObjectSet(ordered.length * 1.4);
   const level = new Map<string, number>();
+  const levelOf = (checksum: string, type: ObjectType): number | undefined => (isLeaf(type) ? (leaves.has(checksum, type) ? 0 : undefined) : level.get(key(checksum, type)));
   const levels: ObjectName[][] = [];
-  for (const o of ordered) {
-    const known = o.type === 'dirtree' ? dirtreeLevels?.get(o.checksum) : undefined;
-    if (known !== undefined) {
-      level.set(key(o.checksum, o.type), known);
-      const bucket = levels[known] ?? [];
-      levels[known] = bucket;
-      bucket.push(o);
-      continue;
-    }
-    let children: string[] = [];
-    if (o.type === 'dirtree') {
-      const t = decodeDirtree(read(o));
-      children = [...t.files.map((f) => key(f.checksum, 'file')), ...t.dirs.flatMap((d) => [key(d.dirtree, 'dirtree'), key(d.dirmeta, 'dirmeta')])];
-    } else if (o.type === 'commit') {
-      const c = decodeCommit(read(o));
-      children = [key(c.rootDirtree, 'dirtree'), key(c.rootDirmeta, 'dirmeta'), key(o.checksum, 'commitmeta')];
-    }
-    let l = 0;
-    for (const c of children) {
-      const lc = level.get(c);
-      if (lc !== undefined) l = Math.max(l, lc + 1);
-      else if (all.has(c)) throw new RepoError('REPO_STAGING', `publication order is not child-first: ${c} comes after ${key(o.checksum, o.type)}`, { child: c, parent: key(o.checksum, o.type) });
-    }
-    level.set(key(o.checksum, o.type), l);
+  const place = (o: ObjectName, l: number): void => {
+    if (isLeaf(o.type)) leaves.add(o.checksum, o.type);
+    else level.set(key(o.checksum, o.type), l);
     const bucket = levels[l] ?? [];
     levels[l] = bucket;
     bucket.push(o);
+  };
+  for (const o of ordered) {
+    const known = o.type === 'dirtree' ? dirtreeLevels?.get(o.checksum) : undefined;
+    if (known !== undefined) {
+      place(o, known);
+      continue;
+    }
+    let children: ObjectName[] = [];
+    if (o.type === 'dirtree') {
+      const t = decodeDirtree(read(o));
+      children = [...t.files.map((f): ObjectName => ({ checksum: f.checksum, type: 'file' })), ...t.dirs.flatMap((d): ObjectName[] => [{ checksum: d.dirtree, type: 'dirtree' }, { checksum: d.dirmeta, type: 'dirmeta' }])];
+    } else if (o.type === 'commit') {
+      const c = decodeCommit(read(o));
+      children = [{ checksum: c.rootDirtree, type: 'dirtree' }, { checksum: c.rootDirmeta, type: 'dirmeta' }, { checksum: o.checksum, type: 'commitmeta' }];
+    }
+    let l = 0;
+    for (const c of children) {
+      const lc = levelOf(c.checksum, c.type);
+      if (lc !== undefined) l = Math.max(l, lc + 1);
+      else if (all.has(c.checksum, c.type)) {
+        const child = key(c.checksum, c.type);
+        throw new RepoError('REPO_STAGING', `publication order is not child-first: ${child} comes after ${key(o.checksum, o.type)}`, { child, parent: key(o.checksum, o.type) });
+      }
+    }
+    place(o, l);
   }
   return levels.filter((x) => x !== undefined);
 }

@@ -64,6 +64,7 @@ import { RepoError } from '../errors.js';
 import { onExitCleanup } from './exit-cleanup.js';
 import { fsyncDir, fsyncFile, randomSuffix, syncFileSystem, syncFileSystemAsync, writeNewFileSync } from './fsutil.js';
 import { OBJECT_TYPES, objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
+import { ObjectSet } from './object-set.js';
 import { publicationLevels } from './publish-levels.js';
 import { currentOwner } from './process-identity.js';
 import type { Repo } from './repo.js';
@@ -120,7 +121,8 @@ export interface PublishOptions {
 export class Staging {
   private disposed = false;
   private readonly unregister: () => void;
-  private readonly staged = new Set<string>();
+  /** The committed objects: 33 bytes each (object-set.ts), not a name string each. */
+  private readonly staged = new ObjectSet();
   private readonly open = new Set<string>();
   /** XX directories created inside staging. */
   private readonly subdirs = new Set<string>();
@@ -189,19 +191,32 @@ export class Staging {
   }
 
   has(checksum: string, type: ObjectType): boolean {
-    return this.staged.has(this.rel(checksum, type));
+    checkType(type);
+    return this.staged.has(checksum, type);
   }
 
-  /** The objects committed so far, in commit order. */
+  /** The objects committed so far (in no particular order). */
   list(): ObjectName[] {
-    return [...this.staged].map((rel) => ({ checksum: rel.slice(0, 2) + rel.slice(3, rel.indexOf('.')), type: typeOfRel(rel) }));
+    return [...this.staged];
+  }
+
+  /** How many objects are committed. */
+  get size(): number {
+    return this.staged.size;
+  }
+
+  /** The committed objects of one type (a few commits among a million files, without listing the files). */
+  listOfType(type: ObjectType): ObjectName[] {
+    const out: ObjectName[] = [];
+    for (const o of this.staged) if (o.type === type) out.push(o);
+    return out;
   }
 
   /** Opens a new staged object's file (O_EXCL: never an existing one). */
   private create(checksum: string, type: ObjectType): { rel: string; path: string; fd: number } {
     this.alive();
     const rel = this.rel(checksum, type);
-    if (this.staged.has(rel) || this.open.has(rel)) throw staging(`object ${rel} is already staged`, { checksum, type });
+    if (this.staged.has(checksum, type) || this.open.has(rel)) throw staging(`object ${rel} is already staged`, { checksum, type });
     const physical = this.physical(rel, type);
     this.ensureDir(physical);
     const path = join(this.dir, physical);
@@ -230,7 +245,7 @@ export class Staging {
         try {
           closeSync(fd);
           this.alive();
-          this.staged.add(rel);
+          this.staged.add(checksum, type);
           this.commits++;
         } finally {
           this.open.delete(rel);
@@ -270,7 +285,7 @@ export class Staging {
     this.alive();
     this.throwWriteFailure();
     const rel = this.rel(checksum, type);
-    if (this.staged.has(rel) || this.open.has(rel)) throw staging(`object ${rel} is already staged`, { checksum, type });
+    if (this.staged.has(checksum, type) || this.open.has(rel)) throw staging(`object ${rel} is already staged`, { checksum, type });
     const bytes = chunks.reduce((n, c) => n + c.byteLength, 0);
     while (this.pendingWrites >= MAX_PENDING_WRITES || (this.pendingWrites > 0 && this.pendingBytes + bytes > MAX_PENDING_BYTES)) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -279,7 +294,7 @@ export class Staging {
     }
     const physical = this.physical(rel, type);
     this.ensureDir(physical);
-    this.staged.add(rel);
+    this.staged.add(checksum, type);
     this.commits++;
     this.pendingWrites++;
     this.pendingBytes += bytes;
@@ -361,7 +376,7 @@ export class Staging {
         const sub = rel.slice(0, 2);
         if (moved.has(sub) && !isParentType(o.type)) {
           result.published++;
-          this.staged.delete(rel);
+          this.staged.delete(o.checksum, o.type);
           options.onStep?.(k++, o);
           continue;
         }
@@ -383,7 +398,7 @@ export class Staging {
           result.alreadyPresent++;
         }
         unlinkSync(src);
-        this.staged.delete(rel);
+        this.staged.delete(o.checksum, o.type);
         options.onStep?.(k++, o);
       }
       // 2. this level's names are durable before the next level's are made.
@@ -400,17 +415,19 @@ export class Staging {
    * objects of level 0 of this publication.
    */
   private dropUnpublishedLeaves(ordered: readonly ObjectName[]): string[] {
-    const publishing = new Set(ordered.map((o) => this.rel(o.checksum, o.type)));
+    const publishing = new ObjectSet(ordered.length * 1.4);
+    for (const o of ordered) publishing.add(o.checksum, o.type);
     const leafDirs = new Set<string>();
-    for (const rel of [...this.staged]) {
-      const type = typeOfRel(rel);
-      if (isParentType(type)) continue;
-      if (publishing.has(rel)) {
-        leafDirs.add(rel.slice(0, 2));
-        continue;
-      }
-      unlinkSync(join(this.dir, rel));
-      this.staged.delete(rel);
+    // Collected first: a deletion moves entries of the table being iterated.
+    const unreferenced: ObjectName[] = [];
+    for (const o of this.staged) {
+      if (isParentType(o.type)) continue;
+      if (publishing.has(o.checksum, o.type)) leafDirs.add(o.checksum.slice(0, 2));
+      else unreferenced.push(o);
+    }
+    for (const o of unreferenced) {
+      unlinkSync(join(this.dir, this.rel(o.checksum, o.type)));
+      this.staged.delete(o.checksum, o.type);
     }
     const objectsDir = this.repo.resolve('objects');
     return [...leafDirs].filter((sub) => lstatSync(join(objectsDir, sub), { throwIfNoEntry: false }) === undefined);
