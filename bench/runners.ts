@@ -206,17 +206,17 @@ function withReceiverLine(error: string, stderr: string): string {
  * `ostree-push --json` itself over ssh, under /usr/bin/time (which counts the
  * ssh client it reaps, not sshd); the receiver under /usr/bin/time on the far side.
  */
-async function runCommand(r: Runner, ctx: BenchContext, ds: Dataset, dest: string, rep: number, link: DriverConfig['link'], rttMs: number, timeoutMs: number): Promise<Sample> {
+async function runCommand(r: Runner, ctx: BenchContext, ds: Dataset, dest: string, rep: number, link: DriverConfig['link'], rttMs: number, timeoutMs: number, bins: { push: string; receive: string } = { push: PUSH_BIN, receive: RECEIVE_BIN }): Promise<Sample> {
   const sshd = ctx.sshd as Sshd;
   const port = rttMs === 0 ? sshd.port : await ctx.proxyPort(rttMs);
   const pusherFile = usageFile(ctx, 'pusher');
   const receiverFile = usageFile(ctx, 'receiver');
   const q = (argv: string[]): string => argv.map(shellQuote).join(' ');
-  const args = ['--json', '-q', `--repo=${ds.repo}`, `--receive-command=${q([...timePrefix(receiverFile), process.execPath, ...NODE_RUNTIME_FLAGS, RECEIVE_BIN])}`];
+  const args = ['--json', '-q', `--repo=${ds.repo}`, `--receive-command=${q([...timePrefix(receiverFile), process.execPath, ...NODE_RUNTIME_FLAGS, bins.receive])}`];
   if (link === 'ssh2') args.push('--ssh=builtin', `--identity=${sshd.identityFile}`, `--known-hosts=${sshd.knownHosts}`);
   else args.push(`--ssh-command=${q(['ssh', ...sshd.options])}`);
   args.push(`ssh://${sshd.user}@${sshd.host}:${port}${dest}`, ...Object.keys(pushRefs(ds)));
-  const argv = [...timePrefix(pusherFile), process.execPath, ...NODE_RUNTIME_FLAGS, PUSH_BIN, ...args];
+  const argv = [...timePrefix(pusherFile), process.execPath, ...NODE_RUNTIME_FLAGS, bins.push, ...args];
   const t0 = performance.now();
   // No agent: the built-in client would try it first, and the bench's key is the one to use.
   const out = await run(argv[0] as string, argv.slice(1), { timeoutMs, env: { ...process.env, SSH_AUTH_SOCK: '' } });
@@ -344,6 +344,31 @@ const startFloor: Runner = {
   },
 };
 
+/**
+ * Another build of ours, for before/after figures in one run: the checkout
+ * named by OSTREE_PUSH_BENCH_REFERENCE (its dist/ built, e.g. main's), over
+ * OpenSSH exactly as `openssh`, interleaved with it in every repetition.
+ */
+const REFERENCE = process.env.OSTREE_PUSH_BENCH_REFERENCE;
+const referenceBins = (): { push: string; receive: string } | null =>
+  REFERENCE === undefined ? null : { push: join(REFERENCE, 'dist/src/cli/ostree-push.js'), receive: join(REFERENCE, 'dist/src/cli/ostree-receive.js') };
+const reference: Runner = {
+  id: 'openssh-ref',
+  label: `ours over OpenSSH, the build in ${REFERENCE ?? '$OSTREE_PUSH_BENCH_REFERENCE'}`,
+  kind: 'ours',
+  rttMs: 0,
+  needsSshd: true,
+  unavailable: (ctx) => {
+    const bins = referenceBins();
+    if (bins === null) return 'set OSTREE_PUSH_BENCH_REFERENCE to a checkout with dist/ built';
+    return needSshd(ctx) ?? (existsSync(bins.push) && existsSync(bins.receive) ? null : `no ${bins.push}`);
+  },
+  run: (ctx, ds, dest, rep) => {
+    const timeoutMs = Math.round(30_000 + ds.objects * 15 + ds.objectBytes / 1e4);
+    return runCommand(reference, ctx, ds, dest, rep, 'openssh', 0, timeoutMs, referenceBins() as { push: string; receive: string });
+  },
+};
+
 function builtinMissing(): string | null {
   return existsSync(new URL('../src/transport/builtin-ssh.ts', import.meta.url).pathname) ? null : 'not available: the built-in ssh2 transport has not landed';
 }
@@ -353,6 +378,7 @@ export function allRunners(): Runner[] {
   return [
     ours('local', 'ours, local path (receiver as a child process)', 'local', 0),
     ours('openssh', 'ours over OpenSSH on loopback', 'openssh', 0),
+    reference,
     rsync(0),
     rawSsh,
     pullLocal,
