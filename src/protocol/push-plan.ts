@@ -73,6 +73,23 @@ export interface PlannedObject {
   size: number;
 }
 
+/**
+ * A planned object as the plan holds it: its file name is made when asked
+ * for (once per PUTOBJECT or QUERY), not kept, a string per object less in a
+ * plan of a hundred thousand objects (about 90 of the 240 bytes each held).
+ */
+class Planned implements PlannedObject {
+  constructor(
+    readonly checksum: string,
+    readonly type: ObjectType,
+    readonly size: number,
+  ) {}
+
+  get name(): string {
+    return objectBasename(this.checksum, this.type, 'archive');
+  }
+}
+
 export interface PushPlan {
   refs: RefPlan[];
   objects: PlannedObject[];
@@ -285,7 +302,7 @@ export async function planPush(
       if (st === null) {
         throw new RepoError('REPO_OBJECT_MISSING', `object ${o.checksum}.${o.type} is not in the repository`, { checksum: o.checksum, type: o.type });
       }
-      objects.push({ checksum: o.checksum, type: o.type, name: objectBasename(o.checksum, o.type, 'archive'), size: st.size });
+      objects.push(new Planned(o.checksum, o.type, st.size));
       bytes += st.size;
     }
   }
