@@ -51,7 +51,7 @@ import { runMain } from './run-main.js';
 import { versionLine } from './version-line.js';
 import { ConfigError, fileOf, loadReceiveConfig, receivePolicyFor, resolveRepoPath, settingsFor } from './receive-config.js';
 import { LIMIT_KEYS, LIMIT_OPTIONS, limitsFromOptions, type LimitSettings } from './receive-limits-config.js';
-import { isPullForm, pullMain } from './receive-pull.js';
+import { isPullForm } from './receive-pull-form.js';
 
 const PROG = 'ostree-receive';
 const USAGE = `usage: ostree-receive --repo=PATH|s3://BUCKET/PREFIX [-v|--verbose] [--debug] [--idle-timeout=SECONDS] [--session-timeout=SECONDS]
@@ -80,8 +80,8 @@ function oneLine(text: string): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  // 1.x's form (REPO URL [REF...], no --repo): a pull from the URL (receive-pull.ts).
-  if (isPullForm(argv) && !argv.includes('--help') && !argv.includes('-h') && !argv.includes('--version')) return pullMain(argv);
+  // 1.x's form (REPO URL [REF...], no --repo): a pull from the URL (receive-pull.ts, loaded only then).
+  if (isPullForm(argv) && !argv.includes('--help') && !argv.includes('-h') && !argv.includes('--version')) return (await import('./receive-pull.js')).pullMain(argv);
   const { values, positionals } = parseCommandLine(argv, {
     repo: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },

@@ -18,7 +18,8 @@
  */
 import { OstreePushError, RepoError, TransportError, UsageError, WireError, asOstreePushError } from '../errors.js';
 import { resolveRefspecs } from '../protocol/push-plan.js';
-import { DEFAULT_PUSH_IDLE_TIMEOUT_MS, push, type PushOptions, type PushResult } from '../protocol/pusher.js';
+import { DEFAULT_PUSH_IDLE_TIMEOUT_MS } from '../protocol/idle.js';
+import type { PushOptions, PushResult } from '../protocol/pusher.js';
 import { Repo } from '../repo/repo.js';
 import { spawnLocalReceiver } from '../transport/local.js';
 import { openSshForwarding, type ForwardingLink } from '../transport/forward.js';
@@ -31,10 +32,9 @@ import { parseCommandLine, usageError } from './command-line.js';
 import { versionLine } from './version-line.js';
 import { Progress } from './progress.js';
 import { parseProtocol, peekInfo, probeOf, type Protocol } from './push-protocol.js';
-import { DEFAULT_PULL_COMMANDS, pullFailure, pushThroughPull, type PullOutcome } from './push-pull-form.js';
+import type { PullOutcome } from './push-pull-form.js';
 import { closingLine, reportLines } from './push-report.js';
 import { RemoteRelay } from './remote-relay.js';
-import { signatureLines } from './push-signatures.js';
 import { jsonSummary, pullJsonSummary } from './push-json.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
 
@@ -366,6 +366,9 @@ interface PushCliOptions extends LinkOptions {
   byteOrder?: string;
 }
 
+/** The pull form (with its HTTP server) is loaded only by a push that takes it. */
+const pullFormModule = () => import('./push-pull-form.js');
+
 async function pushTo(
   dest: string,
   refNames: string[],
@@ -415,8 +418,8 @@ async function pushTo(
       stop();
     }
   };
-  const pullFormWith = (remote: Extract<Remote, { kind: 'ssh' }>, commands: readonly string[], signal: AbortSignal) =>
-    pushThroughPull({
+  const pullFormWith = async (remote: Extract<Remote, { kind: 'ssh' }>, commands: readonly string[], signal: AbortSignal) =>
+    (await pullFormModule()).pushThroughPull({
       signal,
       remote,
       repo,
@@ -427,9 +430,9 @@ async function pushTo(
       connect: () => openForwarding(remote, o, io, onStderr),
       ...(verbose ? { log: (line: string) => progress.interject(`${line}\n`) } : {}),
     });
-  const endPull = (outcome: PullOutcome): number => {
+  const endPull = async (outcome: PullOutcome): Promise<number> => {
     if (remote.kind !== 'ssh') return 1;
-    const failure = pullFailure(outcome, remote, lastRemoteLine());
+    const failure = (await pullFormModule()).pullFailure(outcome, remote, lastRemoteLine());
     relay.end([failure?.message ?? '']);
     if (failure !== undefined) throw failure;
     if (outcome.kind === 'ran' && !quiet) {
@@ -440,13 +443,16 @@ async function pushTo(
     return 0;
   };
   if (remote.kind === 'ssh' && (protocol === 'pull' || (protocol === 'auto' && o.commands !== undefined))) {
-    const outcome = await pullForm(o.commands ?? DEFAULT_PULL_COMMANDS).catch((e: unknown) => {
+    const outcome = await pullForm(o.commands ?? (await pullFormModule()).DEFAULT_PULL_COMMANDS).catch((e: unknown) => {
       relay.end([asOstreePushError(e).message]);
       throw e;
     });
     return endPull(outcome);
   }
 
+  // The protocol engine and its validators load while ssh connects and the receiver starts, not before.
+  const engine = import('../protocol/pusher.js');
+  engine.catch(() => undefined);
   const opened = await openLink(remote, o, io, onStderr).catch((e: unknown) => {
     relay.end([asOstreePushError(e).message]);
     throw e;
@@ -459,14 +465,14 @@ async function pushTo(
     const probe = probeOf(peeked.info);
     let commands: readonly string[] | undefined;
     if (probe.kind === 'legacy') {
-      commands = DEFAULT_PULL_COMMANDS.filter((c) => c !== 'ostree-receive');
+      commands = (await pullFormModule()).DEFAULT_PULL_COMMANDS.filter((c) => c !== 'ostree-receive');
     } else if (peeked.ended) {
       const status = await opened.exit.then(
         (code) => code,
         (e: unknown) => (asOstreePushError(e).code === 'TRANSPORT_RECEIVER_MISSING' ? 127 : undefined),
       );
       // 127: no version-0 receiver; 2 with argparse's words: a 1.0/1.1 `ostree-receive`, the pull form's, refusing --repo.
-      if (status === 127 || (status === 2 && PULL_FORM_USAGE.test(lastRemoteLine()))) commands = DEFAULT_PULL_COMMANDS;
+      if (status === 127 || (status === 2 && PULL_FORM_USAGE.test(lastRemoteLine()))) commands = (await pullFormModule()).DEFAULT_PULL_COMMANDS;
     }
     if (commands !== undefined) {
       if (verbose) progress.interject(`the receiver on ${where} ${probe.kind === 'legacy' ? 'speaks plain version 0 (no extensions)' : 'did not start'}: trying the pull form (${commands.join(', ')})\n`);
@@ -529,7 +535,7 @@ async function pushTo(
   if (verbose) options.log = (line) => progress.interject(`${line}\n`);
   let result: PushResult;
   try {
-    result = await push(options);
+    result = await (await engine).push(options);
   } catch (e) {
     link.kill();
     progress.finish();
@@ -564,7 +570,7 @@ async function pushTo(
     io.err(`ostree-push: warning: ${result.checkedAfterLoss.reason}; a second session shows the refs moved: pushed`);
   }
   // A dry run also says whether each commit carries what the remote requires (spec/protocol.md 12.6).
-  if (!quiet && dryRun) for (const line of await signatureLines(repo, result)) io.err(line);
+  if (!quiet && dryRun) for (const line of await (await import('./push-signatures.js')).signatureLines(repo, result)) io.err(line);
   done(result);
   if (result.ok) return 0;
   const err: OstreePushError | undefined = result.error;

@@ -22,7 +22,7 @@
  *   with the whole command list.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import { capabilitiesOf } from '../protocol/endpoint.js';
+import { capabilitiesOf } from '../protocol/capabilities.js';
 import { decodeBody, decodeHeader, HEADER_SIZE, type InfoMessage } from '../wire/index.js';
 import { usageError } from './command-line.js';
 

@@ -36,11 +36,7 @@ import { LIMIT_OPTIONS, limitsFromOptions } from './receive-limits-config.js';
 
 const PROG = 'ostree-receive';
 
-/** True when these arguments are the 1.x form: no --repo, and some word that is not an option. */
-export function isPullForm(argv: readonly string[]): boolean {
-  if (argv.some((a) => a === '--repo' || a.startsWith('--repo='))) return false;
-  return argv.some((a) => a === '--' || !a.startsWith('-'));
-}
+export { isPullForm } from './receive-pull-form.js';
 
 const RANK: Record<PullLogLevel | 'error', number> = { debug: 0, info: 1, warning: 2, error: 3 };
 

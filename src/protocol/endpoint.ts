@@ -31,6 +31,7 @@ import type { MessageWriter } from '../wire/writer.js';
 import { Actor, type ActorOptions, type Engine, type EngineNames, type Seen } from './actor.js';
 import type { Machine } from './machine.js';
 import { validateMessage } from './validate.js';
+import { capabilitiesOf } from './capabilities.js';
 
 export type { StepRecord } from './actor.js';
 
@@ -63,12 +64,7 @@ export interface Wire {
 
 
 
-/** The capability names an INFO lists (its optional `capabilities : as`). */
-export function capabilitiesOf(m: Message): Set<string> {
-  if (m.type !== 'INFO') return new Set();
-  const v = m.extra.get('capabilities');
-  return new Set(v?.type === 'as' ? (v.value as string[]) : []);
-}
+export { capabilitiesOf };
 
 /** The guards a message carries itself (spec/machines: guards `of: 'message'`). */
 export function messageGuards(m: Message): Record<string, boolean> {

@@ -19,6 +19,9 @@
  */
 import { ProtocolError } from '../errors.js';
 
+/** The pusher's default idle timeout: a receiver silent this long while we wait for it is given up (here, not in pusher.ts, so the command line reads it without loading the engine). */
+export const DEFAULT_PUSH_IDLE_TIMEOUT_MS = 60_000;
+
 export interface IdleOptions {
   /** The error when the time runs out (default PROTOCOL_IDLE_TIMEOUT, about the pusher). */
   error?: (ms: number) => Error;

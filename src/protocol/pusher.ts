@@ -35,7 +35,7 @@ import { MessageReader } from '../wire/reader.js';
 import { MessageWriter } from '../wire/writer.js';
 import type { ActionHandlers, GuardTable } from './actor.js';
 import { capabilitiesOf, Endpoint } from './endpoint.js';
-import { idleLimited } from './idle.js';
+import { DEFAULT_PUSH_IDLE_TIMEOUT_MS, idleLimited } from './idle.js';
 import { PIPELINE_GUARDS, PIPELINE_HANDLERS, Pipeline, type Sending } from './push-pipeline.js';
 import { refusalJudge, remotePolicyOf } from './push-policy.js';
 import { checkAnswer, objectQuestions, type Question, refQuestions } from './push-query.js';
@@ -201,8 +201,7 @@ function endOutput(w: Writable): void {
   if (!w.writableEnded && !w.destroyed) w.end();
 }
 
-/** The pusher's default idle timeout: a receiver silent this long while we wait for it is given up. */
-export const DEFAULT_PUSH_IDLE_TIMEOUT_MS = 60_000;
+export { DEFAULT_PUSH_IDLE_TIMEOUT_MS } from './idle.js';
 /** The least wait for the REPORT after DONE: publication, then an update hook of up to 10 minutes. */
 export const DEFAULT_REPORT_TIMEOUT_MS = 15 * 60_000;
 
