@@ -96,3 +96,22 @@ test('planPush: a new ref is planned against every remote commit held locally (a
   const plan = await planPush(repo, new Map([['feature', branch.commit]]), new Map([['main', base.commit]]));
   assert.deepEqual(plan.objects.map((o) => o.type).sort(), ['commit', 'dirtree', 'file']);
 });
+
+test('planPush: a new ref reads, of the remote\'s other branches, only the directories its own tree has too', async () => {
+  const path = join(root, 'new-ref-far');
+  const repo = initArchiveRepo(path);
+  const base = await commitTree(repo, { tree: wide('base', 10), timestamp: 1, fsync: false });
+  // Another branch on the remote: 40 directories of other names, nothing the new ref has at its paths.
+  const unrelated: DirNode = { type: 'dir', children: { elsewhere: wide('unrelated', 40), d0: { type: 'dir', children: { g: { type: 'file', content: 'g' } } } } };
+  const other = await commitTree(repo, { tree: unrelated, timestamp: 2, fsync: false });
+  const tree = wide('base', 10);
+  tree.children.extra = { type: 'file', content: 'new' };
+  const branch = await commitTree(repo, { tree, timestamp: 3, parent: base.commit, fsync: false });
+  const reads = new Set<string>();
+  const plan = await planPush(counting(repo, reads), new Map([['feature', branch.commit]]), new Map([['main', base.commit], ['other', other.commit]]));
+  assert.deepEqual(plan.objects.map((o) => o.type).sort(), ['commit', 'dirtree', 'file']);
+  // Of the other branch: its root, and d0 (a path the new tree has too); nothing below 'elsewhere'.
+  const otherTrees = await dirtrees(repo, other.commit);
+  const readOfOther = [...reads].filter((c) => otherTrees.has(c));
+  assert.equal(readOfOther.length, 2, `${readOfOther.length} of the other branch's ${otherTrees.size} dirtrees read`);
+});

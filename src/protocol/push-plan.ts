@@ -19,9 +19,10 @@
  *   are not walked, so an incremental push reads what changed, whatever the
  *   remote's size: what the new commits share only with those refs (a merge)
  *   is planned too and left to QUERY. When an updated ref has no such commit
- *   locally (a new ref, an unknown remote commit), every commit the remote's
- *   refs name that exists locally is walked instead, so a branch made off
- *   another is not sent whole. For a fast-forward, the commits to send are the new commit
+ *   locally (a new ref, an unknown remote commit), every other commit the
+ *   remote's refs name that exists locally is compared too, along the new
+ *   trees' paths only (difference-by-path.ts `far`), so a branch made off
+ *   another is not sent whole, and the remote's unrelated branches are not read. For a fast-forward, the commits to send are the new commit
  *   and every commit between it and the remote's one: the receiver walks that
  *   chain to prove the fast-forward before it moves the ref, and it publishes
  *   only complete commits. A new ref or a forced update sends the new commit
@@ -251,8 +252,9 @@ export async function planPush(
 ): Promise<PushPlan> {
   const refs: RefPlan[] = [];
   const wanted = new Set<string>();
-  // The remote's commits of the refs to update, when held locally; null once one ref has none.
-  let bases: Set<string> | null = new Set<string>();
+  // The remote's commits of the refs to update, when held locally; `complete` false once one ref has none.
+  const bases = new Set<string>();
+  let complete = true;
   for (const [ref, to] of local) {
     const src = options.sources?.get(ref);
     const named = src === undefined ? {} : { src };
@@ -285,19 +287,21 @@ export async function planPush(
       continue;
     }
     refs.push({ ref, from, to, action: 'update', forced, ...named });
-    if (listed !== ZERO_CHECKSUM && options.recommits !== true && repo.objects.statSync(listed, 'commit') !== null) bases?.add(listed);
-    else bases = null;
+    if (listed !== ZERO_CHECKSUM && options.recommits !== true && repo.objects.statSync(listed, 'commit') !== null) bases.add(listed);
+    else complete = false;
     // Oldest first, so that each commit's objects go out before its child's.
     for (const c of (between ?? [to]).reverse()) wanted.add(c);
   }
   const want = [...wanted];
-  const have = [...(bases ?? new Set(remote.values()))];
+  const have = [...bases];
+  // A ref without its own old commit here: the remote's other commits too, compared only along the new trees' paths.
+  const far = complete ? [] : [...new Set(remote.values())].filter((c) => !bases.has(c));
   const objects: PlannedObject[] = [];
   let bytes = 0;
   if (want.length > 0) {
     const store = repo.objects;
     // The stat below is the existence check of each leaf: the walk need not look too.
-    for await (const o of differenceByPath(repo, want, have, { checkLeaves: false })) {
+    for await (const o of differenceByPath(repo, want, have, { checkLeaves: false, far })) {
       const st = store.statSync(o.checksum, o.type);
       if (st === null) {
         throw new RepoError('REPO_OBJECT_MISSING', `object ${o.checksum}.${o.type} is not in the repository`, { checksum: o.checksum, type: o.type });

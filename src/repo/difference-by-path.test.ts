@@ -63,6 +63,11 @@ test('differenceByPath: child first, within the new closure, never less than dif
         for (const k of got) assert.ok(all.has(k), `${k} not in the wanted closure`);
         await assertChildFirst(repo, got);
         if (want === have) assert.deepEqual(got, []);
+        // The same with `have` as a far commit (the remote's other branch): still never less, never outside.
+        const viaFar = await keys(differenceByPath(repo, [want], [], { far: [have] }));
+        for (const k of exact) assert.ok(viaFar.includes(k), `${k} missing (far)`);
+        for (const k of viaFar) assert.ok(all.has(k), `${k} not in the wanted closure (far)`);
+        await assertChildFirst(repo, viaFar);
       }
     }),
     { numRuns: 40, interruptAfterTimeLimit: 8000 },

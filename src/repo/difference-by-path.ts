@@ -15,6 +15,11 @@
  *     known, and the walk goes on by subdirectory name.
  * Then `closure` walks each `want` commit, skipping what is known.
  *
+ * `far` commits (the remote's other branches, for a ref it lacks) count
+ * as `have` only where the `want` trees have the same path: a subtree of
+ * theirs at a path no `want` tree has is not read. Their reads then scale
+ * with the pushed tree's, not with the size of every branch the remote holds.
+ *
  * The result is child first and a superset of `difference`: an object is left
  * out only when it is in a `have` commit. It can hold a few more: an object
  * of a new path whose twin sits, unread, in an unchanged subtree elsewhere
@@ -32,26 +37,30 @@ export async function* differenceByPath(
   repo: RepoLike,
   want: readonly string[],
   have: readonly string[],
-  options: Pick<TraverseOptions, 'checkLeaves'> = {},
+  options: Pick<TraverseOptions, 'checkLeaves'> & { far?: readonly string[] } = {},
 ): AsyncGenerator<ObjectName> {
   const seen = new ObjectSet();
   const wantRoots = new Set<string>();
   const haveRoots = new Set<string>();
+  const farRoots = new Set<string>();
   for (const w of want) {
     const c = await readCommitIfPresent(repo, w);
     // A missing want commit is closure's to report.
     if (c !== null) wantRoots.add(c.rootDirtree);
   }
-  for (const h of have) {
-    const c = await readCommitIfPresent(repo, h);
-    if (c === null) continue;
-    seen.add(h, 'commit');
-    seen.add(h, 'commitmeta');
-    seen.add(c.rootDirmeta, 'dirmeta');
-    haveRoots.add(c.rootDirtree);
+  for (const [roots, commits] of [[haveRoots, have], [farRoots, options.far ?? []]] as const) {
+    for (const h of commits) {
+      const c = await readCommitIfPresent(repo, h);
+      if (c === null) continue;
+      seen.add(h, 'commit');
+      seen.add(h, 'commitmeta');
+      seen.add(c.rootDirmeta, 'dirmeta');
+      roots.add(c.rootDirtree);
+    }
   }
-  await compare(repo, wantRoots, haveRoots, seen, { want: new Set(), have: new Set() });
-  for (const w of want) yield* closure(repo, w, { seen, ...options });
+  await compare(repo, { want: wantRoots, have: haveRoots, far: farRoots }, seen, { want: new Set(), have: new Set() });
+  const walk = options.checkLeaves === undefined ? {} : { checkLeaves: options.checkLeaves };
+  for (const w of want) yield* closure(repo, w, { seen, ...walk });
 }
 
 /** Dirtrees above this path, per side (one side's tree may sit below its twin on the other: a moved directory). */
@@ -60,13 +69,22 @@ interface Above {
   have: Set<string>;
 }
 
-/** One path: the dirtrees `want` and `have` commits hold there. */
-async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<string>, seen: ObjectSet, above: Above): Promise<void> {
-  const children = new Map<string, { want: Set<string>; have: Set<string> }>();
-  const child = (name: string): { want: Set<string>; have: Set<string> } => {
+/** The dirtrees found at one path, by side: `far` ones are `have` ones followed only where `want` goes. */
+interface AtPath {
+  want: Set<string>;
+  have: Set<string>;
+  far: Set<string>;
+}
+
+/** One path: the dirtrees `want`, `have` and `far` commits hold there. */
+async function compare(repo: RepoLike, at: AtPath, seen: ObjectSet, above: Above): Promise<void> {
+  const { want: wantTrees } = at;
+  const haveTrees = new Set([...at.have, ...at.far]);
+  const children = new Map<string, AtPath>();
+  const child = (name: string): AtPath => {
     let c = children.get(name);
     if (c === undefined) {
-      c = { want: new Set(), have: new Set() };
+      c = { want: new Set(), have: new Set(), far: new Set() };
       children.set(name, c);
     }
     return c;
@@ -86,9 +104,10 @@ async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<st
     const t = await read(h, above.have);
     if (t === null) continue;
     for (const f of t.files) seen.add(f.checksum, 'file');
+    const side = at.have.has(h) ? 'have' : 'far';
     for (const d of t.dirs) {
       seen.add(d.dirmeta, 'dirmeta');
-      child(d.name).have.add(d.dirtree);
+      child(d.name)[side].add(d.dirtree);
     }
     haveRead.push(h);
   }
@@ -104,7 +123,11 @@ async function compare(repo: RepoLike, wantTrees: Set<string>, haveTrees: Set<st
     }
   }
   const below: Above = { want: new Set([...above.want, ...wantTrees]), have: new Set([...above.have, ...haveTrees]) };
-  for (const c of children.values()) await compare(repo, c.want, c.have, seen, below);
+  for (const c of children.values()) {
+    // Where no `want` tree goes, a `far` tree teaches nothing the walk needs.
+    if (c.want.size === 0) c.far.clear();
+    if (c.have.size > 0 || c.far.size > 0) await compare(repo, c, seen, below);
+  }
   // Every child of these is now known (shared, read, or missing and so ignored).
   for (const h of haveRead) seen.add(h, 'dirtree');
 }
