@@ -15,8 +15,7 @@
  *   planned         the push plan's objects as held now (the name made on use)
  */
 import { randomBytes } from 'node:crypto';
-import { objectBasename } from '../src/repo/object-names.js';
-import { ObjectSet } from '../src/repo/index.js';
+import { objectBasename, ObjectSet } from '../src/repo/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
