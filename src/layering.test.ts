@@ -158,6 +158,20 @@ describe('layering of the product (src/, non-test)', () => {
     }
     assert.deepEqual(folderCircles(edges), []);
   });
+
+  it('has no circle among the modules of src/ (type-only imports included)', () => {
+    const edges = new Map<string, Set<string>>();
+    for (const { path, specs } of graph) {
+      const from = relative(SRC, path);
+      edges.set(from, new Set());
+      for (const spec of specs) {
+        if (!spec.startsWith('.')) continue;
+        const to = relative(SRC, resolve(dirname(path), spec)).replace(/\.js$/, '.ts');
+        if (!to.startsWith('..')) edges.get(from)?.add(to);
+      }
+    }
+    assert.deepEqual(folderCircles(edges), []);
+  });
 });
 
 describe('the code outside src/', () => {

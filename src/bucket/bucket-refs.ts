@@ -44,7 +44,7 @@
 import { randomBytes } from 'node:crypto';
 import { RepoError, asOstreePushError, type OstreePushError } from '../errors.js';
 import { assertRefName, ZERO_CHECKSUM } from '../repo/ref-names.js';
-import type { BucketRepo, RefValue } from './bucket-repo.js';
+import type { BucketStore, RefValue } from './bucket-store.js';
 
 export const BUCKET_JOURNAL_REL = 'tmp/ostree-push-refs.journal';
 const IDLE = JSON.stringify({ state: 'idle' });
@@ -83,11 +83,11 @@ export interface BucketRefResult {
   warnings: OstreePushError[];
 }
 
-function badJournal(repo: BucketRepo, why: string): RepoError {
+function badJournal(repo: BucketStore, why: string): RepoError {
   return new RepoError('REPO_BAD_JOURNAL', `${repo.url}${BUCKET_JOURNAL_REL}: ${why}; the ref update it records needs manual repair`, { path: `${repo.url}${BUCKET_JOURNAL_REL}` });
 }
 
-async function readJournal(repo: BucketRepo): Promise<JournalVersion> {
+async function readJournal(repo: BucketStore): Promise<JournalVersion> {
   const got = await repo.get(BUCKET_JOURNAL_REL);
   if (got === null) return { etag: null, record: { state: 'idle' } };
   let record: JournalRecord;
@@ -108,7 +108,7 @@ async function readJournal(repo: BucketRepo): Promise<JournalVersion> {
 }
 
 /** Replaces the journal if it is still at `from` (null: absent); the new ETag, or null when it was not. */
-async function swapJournal(repo: BucketRepo, from: string | null, record: JournalRecord | string): Promise<string | null> {
+async function swapJournal(repo: BucketStore, from: string | null, record: JournalRecord | string): Promise<string | null> {
   const body = typeof record === 'string' ? record : JSON.stringify(record);
   return repo.put(BUCKET_JOURNAL_REL, body, { cacheControl: 'no-store', ...(from === null ? { ifNoneMatch: '*' as const } : { ifMatch: from }) });
 }
@@ -118,7 +118,7 @@ async function swapJournal(repo: BucketRepo, from: string | null, record: Journa
  * the ref is now at `w.to`, by this write or another's; false when it is at
  * something else.
  */
-async function casRef(repo: BucketRepo, w: BucketRefWrite, expect: RefValue | null): Promise<boolean> {
+async function casRef(repo: BucketStore, w: BucketRefWrite, expect: RefValue | null): Promise<boolean> {
   const rel = `refs/heads/${w.ref}`;
   if (w.to === ZERO_CHECKSUM) {
     if (expect !== null) await repo.delete(rel);
@@ -130,7 +130,7 @@ async function casRef(repo: BucketRepo, w: BucketRefWrite, expect: RefValue | nu
   return (now?.checksum ?? ZERO_CHECKSUM) === w.to;
 }
 
-function outsider(repo: BucketRepo, w: BucketRefWrite, actual: string): RepoError {
+function outsider(repo: BucketStore, w: BucketRefWrite, actual: string): RepoError {
   return new RepoError(
     'REPO_REF_CONFLICT',
     `${repo.url}: ref ${w.ref} was changed to ${actual === ZERO_CHECKSUM ? 'absent' : actual} by a writer that does not use this journal; it was not moved to ${w.to}`,
@@ -139,7 +139,7 @@ function outsider(repo: BucketRepo, w: BucketRefWrite, actual: string): RepoErro
 }
 
 /** Applies a committed record's writes (roll-forward), then sets the journal idle. */
-async function rollForward(repo: BucketRepo, j: JournalVersion): Promise<BucketRefResult> {
+async function rollForward(repo: BucketStore, j: JournalVersion): Promise<BucketRefResult> {
   const moved: BucketRefWrite[] = [];
   const warnings: OstreePushError[] = [];
   for (const w of j.record.writes ?? []) {
@@ -158,13 +158,13 @@ async function rollForward(repo: BucketRepo, j: JournalVersion): Promise<BucketR
  * changed nothing and is left to the next writer). Returns the writes that
  * were finished.
  */
-export async function recoverBucketJournal(repo: BucketRepo): Promise<BucketRefWrite[]> {
+export async function recoverBucketJournal(repo: BucketStore): Promise<BucketRefWrite[]> {
   const j = await readJournal(repo);
   if (j.record.state !== 'committed') return [];
   return (await rollForward(repo, j)).moved;
 }
 
-function conflict(repo: BucketRepo, w: BucketRefWrite, actual: string): RepoError {
+function conflict(repo: BucketStore, w: BucketRefWrite, actual: string): RepoError {
   return new RepoError(
     'REPO_REF_CONFLICT',
     `${repo.url}: ref ${w.ref} is ${actual === ZERO_CHECKSUM ? 'absent' : `at ${actual}`}, not ${w.from === ZERO_CHECKSUM ? 'absent' : w.from}: it changed since this push began; no ref was written`,
@@ -173,7 +173,7 @@ function conflict(repo: BucketRepo, w: BucketRefWrite, actual: string): RepoErro
 }
 
 /** Moves every ref of `writes` from its `from` to its `to`, all or none (see the module comment). */
-export async function updateBucketRefs(repo: BucketRepo, writes: readonly BucketRefWrite[], hooks: BucketRefHooks = {}): Promise<BucketRefResult> {
+export async function updateBucketRefs(repo: BucketStore, writes: readonly BucketRefWrite[], hooks: BucketRefHooks = {}): Promise<BucketRefResult> {
   for (const w of writes) assertRefName(w.ref);
   if (new Set(writes.map((w) => w.ref)).size !== writes.length) throw new RepoError('REPO_REF_CONFLICT', 'the same ref is written twice in one update', {});
   const id = randomBytes(12).toString('hex');

@@ -27,19 +27,13 @@ import { parseKeyFile, type KeyFile } from '../repo/config.js';
 import { objectRelPath, type ObjectType } from '../repo/object-names.js';
 import { assertRefName, parseRefFile } from '../repo/ref-names.js';
 import { recoverBucketJournal } from './bucket-refs.js';
+import type { BucketStore, CacheControl, PutBody, PutExtra, RefValue } from './bucket-store.js';
 import { makeS3Client, type BucketClientOptions } from './client.js';
 import { bucketUrl, parseBucketUrl, type BucketLocation } from './location.js';
 import { httpStatus, withRetries, type RetryOptions } from './retry.js';
 
 /** What `ostree init --mode=archive` writes. */
 export const ARCHIVE_CONFIG = '[core]\nrepo_version=1\nmode=archive-z2\n';
-
-export interface CacheControl {
-  /** Objects never change: cached for long (default a year, immutable). */
-  objects: string;
-  /** refs, summary, config: cached briefly (default 60 s). */
-  mutable: string;
-}
 
 export const DEFAULT_CACHE_CONTROL: CacheControl = {
   objects: 'public, max-age=31536000, immutable',
@@ -57,12 +51,6 @@ export interface OpenBucketOptions extends BucketClientOptions {
   cacheControl?: Partial<CacheControl>;
 }
 
-export interface RefValue {
-  checksum: string;
-  /** The ETag without quotes (what Ceph RGW's If-Match compares against). */
-  etag: string;
-}
-
 /** An ETag as a conditional header wants it: RGW 16 compares If-Match with the unquoted form only. */
 export function unquoteEtag(etag: string | undefined): string {
   return (etag ?? '').replace(/"/g, '');
@@ -77,10 +65,7 @@ export function isPreconditionFailed(e: unknown): boolean {
   return httpStatus(e) === 412 || (e as { name?: unknown } | null)?.name === 'PreconditionFailed';
 }
 
-/** A PUT's body: bytes, a string, or a stream (with its length given). */
-export type PutBody = NonNullable<PutObjectCommandInput['Body']>;
-
-export class BucketRepo {
+export class BucketRepo implements BucketStore {
   readonly mode = 'archive' as const;
   readonly cacheControl: CacheControl;
   private readonly present = new Map<string, boolean>();
@@ -178,7 +163,7 @@ export class BucketRepo {
    * `{ ifMatch: etag }` replaces only that version. Returns the new ETag
    * (unquoted), or null when the condition failed (412).
    */
-  async put(rel: string, body: PutBody | (() => PutBody), extra: { cacheControl?: string; contentLength?: number; ifNoneMatch?: '*'; ifMatch?: string } = {}): Promise<string | null> {
+  async put(rel: string, body: PutBody | (() => PutBody), extra: PutExtra = {}): Promise<string | null> {
     return withRetries(`${this.url}: writing ${rel}`, async () => {
       try {
         const input: PutObjectCommandInput = {
