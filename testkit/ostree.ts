@@ -126,14 +126,20 @@ export async function ostreeSummaryUpdate(repo: string): Promise<void> {
 
 /**
  * Pulls `ref` from `url` into `clientRepo` (an archive repo is made when
- * absent) through a remote named `remote` (default `origin`, gpg checks off),
- * and returns the checksum the client now has for `remote:ref`.
+ * absent) through a remote named `remote` (default `origin`, gpg checks off;
+ * with `gpg`, the remote verifies the summary's GPG signature, and the
+ * commits' with `commits`, against that exported key), and returns the
+ * checksum the client now has for `remote:ref`.
  */
-export async function ostreePullHttp(clientRepo: string, url: string, ref: string, opts: { remote?: string } = {}): Promise<string> {
+export async function ostreePullHttp(clientRepo: string, url: string, ref: string, opts: { remote?: string; gpg?: { keyring: string; commits?: boolean } } = {}): Promise<string> {
   const remote = opts.remote ?? 'origin';
   if (!existsSync(`${clientRepo}/config`)) await ostreeInit(clientRepo, 'archive');
   const remotes = (await ostree(['remote', 'list', `--repo=${clientRepo}`])).split('\n');
-  if (!remotes.includes(remote)) await ostree(['remote', 'add', `--repo=${clientRepo}`, '--no-gpg-verify', remote, url]);
+  const verify =
+    opts.gpg === undefined
+      ? ['--no-gpg-verify']
+      : ['--set=gpg-verify-summary=true', `--set=gpg-verify=${opts.gpg.commits === true ? 'true' : 'false'}`, `--gpg-import=${opts.gpg.keyring}`];
+  if (!remotes.includes(remote)) await ostree(['remote', 'add', `--repo=${clientRepo}`, ...verify, remote, url]);
   await ostree(['pull', `--repo=${clientRepo}`, remote, ref], { timeout: 60_000 });
   return ostreeRevParse(clientRepo, `${remote}:${ref}`);
 }

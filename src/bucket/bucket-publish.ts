@@ -23,7 +23,10 @@
  *   4. the refs, all or none, by compare-and-swap (bucket-refs.ts);
  *   5. the summary, when the bucket has one (or `alwaysWriteSummary`),
  *      rebuilt from the bucket's refs as `ostree summary -u` would, with a
- *      short Cache-Control. From 4 on, a failure is a warning: the refs moved.
+ *      short Cache-Control; with `signSummary`, signed before anything is
+ *      written, then `summary` and, right after it, `summary.sig`. Without
+ *      it a bucket holding a `summary.sig` is refused (REPO_SUMMARY_SIGNED).
+ *      From 4 on, a failure is a warning: the refs moved.
  * A kill anywhere leaves objects whose children are all there; refs move
  * only at 4, and a half-applied 4 is rolled forward by the next writer.
  */
@@ -32,7 +35,7 @@ import { RepoError, asOstreePushError, type OstreePushError } from '../errors.js
 import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
 import { publicationLevels } from '../repo/publish-levels.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
-import { buildSummaryFrom } from '../repo/summary.js';
+import { buildSummaryFrom, SUMMARY_FILE, SUMMARY_SIG_FILE } from '../repo/summary.js';
 import { ObjectSet } from '../repo/object-set.js';
 import { closure } from '../repo/traverse.js';
 import type { BucketRepo } from './bucket-repo.js';
@@ -51,6 +54,11 @@ export interface BucketPublishOptions {
   parallel?: number;
   /** Write a summary even when the bucket has none (default false: only rewrite an existing one). */
   alwaysWriteSummary?: boolean;
+  /**
+   * The contents of `summary.sig` for a summary (the receive policy's signing
+   * keys): the summary is signed, and a bucket with a signed summary accepted.
+   */
+  signSummary?: (summary: Uint8Array) => Promise<Uint8Array>;
   /** Told before each object PUT starts (tests record the order). */
   onPut?: (object: ObjectName) => void;
   /** Objects known to be in the bucket (a receive's listing, bucket-held.ts): no HEAD for those. */
@@ -154,8 +162,8 @@ export async function publishToBucket(repo: BucketRepo, staging: StagedObjects, 
   // 5: summary.
   let summaryUpdated = false;
   try {
-    if (opts.alwaysWriteSummary === true || (await repo.exists('summary'))) {
-      await writeBucketSummary(repo, staging);
+    if (opts.alwaysWriteSummary === true || (await repo.exists(SUMMARY_FILE))) {
+      await writeBucketSummary(repo, staging, opts.signSummary);
       summaryUpdated = true;
     }
   } catch (e) {
@@ -165,11 +173,30 @@ export async function publishToBucket(repo: BucketRepo, staging: StagedObjects, 
   return { published: order.length, dropped: staging.list().length - order.length, moved: refs.moved, summaryUpdated, warnings };
 }
 
-/** Rebuilds `summary` from the bucket's refs; commits are read from staging when there, else from the bucket. */
-export async function writeBucketSummary(repo: BucketRepo, staging?: StagedObjects): Promise<void> {
-  if (await repo.exists('summary.sig')) {
-    throw new RepoError('REPO_SUMMARY_SIGNED', `${repo.url} has a signed summary (summary.sig); signing in a bucket is not supported, so it is left as it is`, { path: repo.url });
+/**
+ * Refuses (REPO_SUMMARY_SIGNED) a bucket with a signed summary when there is
+ * no key to sign it again: updating its refs would leave clients a summary
+ * either stale or unsigned. Call before receiving anything.
+ */
+export async function assertBucketSummaryWritable(repo: BucketRepo, canSign: boolean): Promise<void> {
+  if (!canSign && (await repo.exists(SUMMARY_SIG_FILE))) {
+    throw new RepoError('REPO_SUMMARY_SIGNED', `${repo.url} has a signed summary (summary.sig) and no signing key is configured; refusing to update its refs`, { path: repo.url });
   }
+}
+
+/**
+ * Rebuilds `summary` from the bucket's refs; commits are read from staging
+ * when there, else from the bucket. With `sign`, the new summary is signed
+ * first (a failing signer leaves both files as they were), then `summary` is
+ * written and `summary.sig` right after it. There is no rename in a bucket:
+ * between the two PUTs (one request's time; longer behind a cache, each file
+ * kept for its Cache-Control) a reader can get the new summary with the old
+ * signature, which a client verifying the summary refuses (the signature does
+ * not match), never accepts; a retry then sees both new. A client that does
+ * not verify reads a consistent summary at every moment.
+ */
+export async function writeBucketSummary(repo: BucketRepo, staging?: StagedObjects, sign?: (summary: Uint8Array) => Promise<Uint8Array>): Promise<void> {
+  await assertBucketSummaryWritable(repo, sign !== undefined);
   const heads = [...(await repo.listRefs())];
   const bytes = await buildSummaryFrom({
     mode: repo.mode,
@@ -183,5 +210,7 @@ export async function writeBucketSummary(repo: BucketRepo, staging?: StagedObjec
       return got.body;
     },
   });
-  await repo.put('summary', Buffer.from(bytes), { cacheControl: repo.cacheControl.mutable });
+  const sig = sign === undefined ? undefined : await sign(bytes);
+  await repo.put(SUMMARY_FILE, Buffer.from(bytes), { cacheControl: repo.cacheControl.mutable });
+  if (sig !== undefined) await repo.put(SUMMARY_SIG_FILE, Buffer.from(sig), { cacheControl: repo.cacheControl.mutable });
 }

@@ -14,8 +14,8 @@
  * What the engine keeps on local disk is a session root in a temporary
  * directory: the bucket's config and its refs/heads (so INFO and the ref
  * checks behave as for a directory; a bucket with a signed summary is
- * refused before the session: signing a summary in a bucket is not
- * supported), the lock, and the staging of the objects received (bounded,
+ * refused before the session unless the policy signs summaries: then the
+ * bucket's summary is signed anew, bucket-publish.ts), the lock, and the staging of the objects received (bounded,
  * as for a directory). The engine stages, verifies and checks (refs,
  * closure, fast-forward, policy), then moves the staged objects under the
  * root and writes its refs there; at its `refs` step, before any REPORT,
@@ -33,13 +33,13 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { RepoError, type OstreePushError } from '../errors.js';
+import type { OstreePushError } from '../errors.js';
 import { objectRelPath, type ObjectName } from '../repo/object-names.js';
 import { listRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
 import { receive, type ReceiveOptions, type ReceiveResult } from '../protocol/receiver.js';
 import { BucketRepo, type OpenBucketOptions } from './bucket-repo.js';
-import { publishToBucket } from './bucket-publish.js';
+import { assertBucketSummaryWritable, publishToBucket } from './bucket-publish.js';
 import type { BucketRefWrite } from './bucket-refs.js';
 import { BucketHeldObjects } from './bucket-held.js';
 
@@ -63,13 +63,11 @@ async function sessionRoot(bucket: BucketRepo, root: string): Promise<Map<string
 
 export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<ReceiveResult> {
   const bucket = await BucketRepo.open(options.url, options.bucket ?? {});
-  if (await bucket.exists('summary.sig').catch((e: unknown) => {
+  const signSummary = options.policy?.summarySignature;
+  await assertBucketSummaryWritable(bucket, signSummary !== undefined).catch((e: unknown) => {
     bucket.close();
     throw e;
-  })) {
-    bucket.close();
-    throw new RepoError('REPO_SUMMARY_SIGNED', `${bucket.url} has a signed summary (summary.sig), and signing a summary in a bucket is not supported; refusing to update its refs`, { path: bucket.url });
-  }
+  });
   const dir = mkdtempSync(join(tmpdir(), 'ostree-push-bucket-'));
   const log = options.log ?? (() => undefined);
   const bucketWarnings: OstreePushError[] = [];
@@ -118,7 +116,7 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
                 list: () => published,
               },
               updates,
-              { alwaysWriteSummary, known: (checksum, type) => held.has(checksum, type) },
+              { alwaysWriteSummary, known: (checksum, type) => held.has(checksum, type), ...(signSummary === undefined ? {} : { signSummary }) },
             );
             bucketWarnings.push(...out.warnings);
             log(`bucket ${bucket.url}: ${out.published} objects written, refs ${out.moved.map((m) => m.ref).join(', ') || 'none'} moved${out.summaryUpdated ? ', summary updated' : ''}`);

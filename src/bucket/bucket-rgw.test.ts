@@ -13,6 +13,7 @@ import { ListObjectsV2Command, PutBucketPolicyCommand, type S3Client } from '@aw
 import { rgwForFile, type Rgw } from '../../testkit/rgw.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { needTools } from '../../testkit/tools.js';
+import { makeGpgKey } from '../../testkit/test-keys.js';
 import { ostreeFsck, ostreePullHttp } from '../../testkit/ostree.js';
 import { commitTree, initArchiveRepo, type TreeNode } from '../repo/builder.js';
 import { decodeCommit, decodeDirtree } from '../repo/metadata.js';
@@ -21,6 +22,7 @@ import { objectBasename, objectRelPath, type ObjectName, type ObjectType } from 
 import { difference } from '../repo/traverse.js';
 import { ScriptedPusher } from '../../testkit/scripted-pusher.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
+import { summarySignature } from '../policy/summary-signature.js';
 import { runMain } from '../cli/run-main.js';
 import { pushMain } from '../cli/push-command.js';
 import { spawnLocalReceiver } from '../transport/local.js';
@@ -528,4 +530,62 @@ test('a receive into a bucket keeps no local file per object of the bucket, and 
   assert.deepEqual(commitGets, [`os/${objectRelPath(c1.commit, 'commit')}`], 'the fast-forward check read the old commit, and no other');
   assert.deepEqual(readdirSync(local), [], 'nothing left behind');
   repo.close();
+});
+
+test('a receiver that signs the summary (gpg): summary.sig goes in right after summary, a signed bucket is accepted, and ostree pull verifying the summary gets each push; without a key a signed bucket is refused', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined || !needTools(t, 'ostree', 'gpg', 'gpgv')) return;
+  const dir = tmpDir(t, 's3signed');
+  const src = initArchiveRepo(join(dir, 'repo')).path;
+  const alice = makeGpgKey(t, 'alice');
+  const signing = join(dir, 'signing.conf');
+  writeFileSync(signing, `${JSON.stringify({ gpg_sign: [alice.fingerprint], gpg_homedir: alice.homedir })}\n`);
+  const plain = join(dir, 'plain.conf');
+  writeFileSync(plain, '{}\n');
+  const client = rgw.client();
+  const bucket = await rgw.createBucket('signed');
+  await publicRead(client, bucket);
+  const url = `s3://${bucket}/os`;
+  assert.equal((await receiveCli(rgw, plain, [`--repo=${url}`, '--init'])).code, 0);
+
+  const c1 = await commitTree(src, { tree: tree(1), branch: 'os/stable', timestamp: 1_700_000_000 });
+  const first = await push(rgw, signing, [`--repo=${src}`, url, 'os/stable']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok((await keys(client, bucket)).includes('os/summary.sig'), 'the summary is signed');
+  const pulled = join(tmpDir(t, 's3pull'), 'repo');
+  // The receiver signs each new commit too: the client checks both.
+  const verified = { gpg: { keyring: alice.keyring, commits: true } };
+  assert.equal(await ostreePullHttp(pulled, `${rgw.endpoint}/${bucket}/os`, 'os/stable', verified), c1.commit);
+
+  // The bucket now has a signed summary: a receiver without a key refuses it, and nothing moves.
+  const c2 = await commitTree(src, { tree: tree(2), branch: 'os/stable', parent: c1.commit, timestamp: 1_700_000_100 });
+  const refused = await push(rgw, plain, [`--repo=${src}`, url, 'os/stable']);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /summary\.sig/);
+  const repo = await BucketRepo.open(url, { client });
+  assert.equal((await repo.readRef('os/stable'))?.checksum, c1.commit);
+  // One that signs accepts it, and signs the new summary.
+  const second = await push(rgw, signing, [`--repo=${src}`, url, 'os/stable']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(await ostreePullHttp(pulled, `${rgw.endpoint}/${bucket}/os`, 'os/stable', verified), c2.commit);
+  const fsck = await ostreeFsck(pulled);
+  assert.equal(fsck.code, 0, fsck.stderr);
+
+  const sigBefore = (await repo.get('summary.sig'))?.body;
+  // The order: summary.sig is written only once the summary it signs is in the bucket (publication alone: c3 itself is not signed).
+  const puts = recordPuts(client);
+  const c3 = await commitTree(src, { tree: tree(3), branch: 'os/stable', parent: c2.commit, timestamp: 1_700_000_200 });
+  const staged = await stagedFrom(src);
+  const out = await publishToBucket(repo, staged, [{ ref: 'os/stable', from: c2.commit, to: c3.commit }], {
+    signSummary: (summary) => summarySignature(summary, { gpg: { keyIds: [alice.fingerprint], homedir: alice.homedir } }),
+  });
+  assert.ok(out.summaryUpdated);
+  assert.deepEqual(out.warnings, []);
+  assert.ok((puts.done.get('os/summary') ?? Infinity) < (puts.started.get('os/summary.sig') ?? -1), 'summary.sig started before the summary was written');
+  const summaryOnly = join(tmpDir(t, 's3pull'), 'repo');
+  assert.equal(await ostreePullHttp(summaryOnly, `${rgw.endpoint}/${bucket}/os`, 'os/stable', { gpg: { keyring: alice.keyring } }), c3.commit);
+  // What a reader could meet between the two PUTs, the new summary beside the old signature: refused, not believed.
+  await repo.put('summary.sig', Buffer.from(sigBefore ?? []));
+  const between = join(tmpDir(t, 's3pull'), 'repo');
+  await assert.rejects(ostreePullHttp(between, `${rgw.endpoint}/${bucket}/os`, 'os/stable', { gpg: { keyring: alice.keyring } }), /signature/i);
 });

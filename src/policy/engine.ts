@@ -38,7 +38,7 @@ import type { Staging } from '../repo/staging.js';
 import { needsSigning, needsVerification, readCommitForSigning, signedCommitmeta, verifyCommitSignatures } from './commit-signatures.js';
 import type { ReceivePolicy } from './policy.js';
 import { updateAction } from './ref-permissions.js';
-import { signSummary } from './summary-signature.js';
+import { signSummary, summarySignature } from './summary-signature.js';
 import { runUpdateHook, type HookOutcome } from './update-hook.js';
 
 export interface PolicyUpdate {
@@ -60,6 +60,8 @@ export interface ReceiveChecks {
 export interface ReceiverPolicyParts {
   canSignSummary: boolean;
   signSummary?: (repo: Repo) => Promise<void>;
+  /** The same signature for summary bytes held elsewhere: what `summary.sig` must contain (a bucket's summary). */
+  summarySignature?: (summary: Uint8Array) => Promise<Uint8Array>;
   alwaysWriteSummary: boolean;
   /** Never touch the summary: `update` is off, or an update hook owns it. */
   leaveSummary: boolean;
@@ -136,7 +138,9 @@ export function receiverPolicyParts(policy: ReceivePolicy): ReceiverPolicyParts 
   const signing = needsSigning(policy.sign);
   return {
     canSignSummary: signing,
-    ...(signing ? { signSummary: async (repo: Repo) => void (await signSummary(repo, policy.sign)) } : {}),
+    ...(signing
+      ? { signSummary: (repo: Repo) => signSummary(repo, policy.sign), summarySignature: (summary: Uint8Array) => summarySignature(summary, policy.sign) }
+      : {}),
     alwaysWriteSummary: policy.update && policy.updateHook === null,
     leaveSummary: !policy.update || policy.updateHook !== null,
     recommit: policy.recommit,

@@ -73,6 +73,8 @@ export interface ReceiverPolicy {
   /** A signing key is configured: a signed summary may be rewritten (then `signSummary` re-signs it). */
   canSignSummary?: boolean;
   signSummary?: (repo: Repo) => Promise<void>;
+  /** With canSignSummary: the contents of `summary.sig` for summary bytes (a repository in a bucket writes both itself). */
+  summarySignature?: (summary: Uint8Array) => Promise<Uint8Array>;
   /** Write a summary after refs move even when the repository had none. */
   alwaysWriteSummary?: boolean;
   /** Never touch the summary (`update` off, or an update hook owns it). */
