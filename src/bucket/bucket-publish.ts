@@ -15,11 +15,11 @@
  *   2. every ref still at the value the update expects (REPO_REF_CONFLICT),
  *      checked early so a stale push uploads nothing (bucket-refs.ts checks
  *      again under its journal);
- *   3. the objects, in levels (publish-levels.ts): files, dirmetas and
- *      commitmetas first, then dirtrees from the deepest up, then commits.
- *      A level starts only when every PUT of the one before has succeeded;
- *      within a level up to `parallel` PUTs run at once, each retried with
- *      backoff (retry.ts). Objects get a long-lived Cache-Control;
+ *   3. the objects, child first without level barriers (put-child-first.ts):
+ *      an object's PUT starts only once the PUTs of all its staged children
+ *      have succeeded, so a dirtree goes up as soon as its own contents are
+ *      in, and the commit last; up to `parallel` PUTs at once, each retried
+ *      with backoff (retry.ts). Objects get a long-lived Cache-Control;
  *   4. the refs, all or none, by compare-and-swap (bucket-refs.ts);
  *   5. the summary, when the bucket has one (or `alwaysWriteSummary`),
  *      rebuilt from the bucket's refs as `ostree summary -u` would, with a
@@ -33,13 +33,13 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { RepoError, asOstreePushError, type OstreePushError } from '../errors.js';
 import { objectRelPath, type ObjectName, type ObjectType } from '../repo/object-names.js';
-import { publicationLevels } from '../repo/publish-levels.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
 import { buildSummaryFrom, SUMMARY_FILE, SUMMARY_SIG_FILE } from '../repo/summary.js';
 import { ObjectSet } from '../repo/object-set.js';
 import { closure } from '../repo/traverse.js';
 import type { BucketRepo } from './bucket-repo.js';
 import { updateBucketRefs, type BucketRefHooks, type BucketRefWrite } from './bucket-refs.js';
+import { putChildFirst } from './put-child-first.js';
 import { forEachBounded } from './retry.js';
 
 /** What publication needs of a staging directory (repo/staging.ts `Staging` has it). */
@@ -148,14 +148,11 @@ export async function publishToBucket(repo: BucketRepo, staging: StagedObjects, 
       });
     }
   }
-  // 3: objects, level by level.
-  const levels = publicationLevels(order, (o) => readFileSync(staging.pathOf(o.checksum, o.type)));
-  for (const level of levels) {
-    await forEachBounded(level, parallel, async (o) => {
-      opts.onPut?.(o);
-      await putObject(repo, staging, o);
-    });
-  }
+  // 3: objects, each once its children are in.
+  await putChildFirst(order, (o) => readFileSync(staging.pathOf(o.checksum, o.type)), parallel, async (o) => {
+    opts.onPut?.(o);
+    await putObject(repo, staging, o);
+  });
   // 4: refs.
   const refs = await updateBucketRefs(repo, updates, opts.refHooks);
   const warnings = [...refs.warnings];

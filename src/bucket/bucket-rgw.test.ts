@@ -589,3 +589,15 @@ test('a receiver that signs the summary (gpg): summary.sig goes in right after s
   const between = join(tmpDir(t, 's3pull'), 'repo');
   await assert.rejects(ostreePullHttp(between, `${rgw.endpoint}/${bucket}/os`, 'os/stable', { gpg: { keyring: alice.keyring } }), /signature/i);
 });
+
+test('no level barrier: a directory is written once its own children are, before the other directories\' files', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
+  const c1 = await commitTree(src, { tree: tree(1), branch: 'main', timestamp: 1_700_000_000 });
+  const { repo } = await openNew(rgw);
+  const started: ObjectName[] = [];
+  await publishToBucket(repo, await stagedFrom(src), [{ ref: 'main', from: ZERO_CHECKSUM, to: c1.commit }], { parallel: 1, onPut: (o) => started.push(o) });
+  const firstDirtree = started.findIndex((o) => o.type === 'dirtree');
+  assert.ok(firstDirtree >= 0 && firstDirtree < started.map((o) => o.type).lastIndexOf('file'), `every file went before the first directory: ${started.map((o) => o.type).join(' ')}`);
+});

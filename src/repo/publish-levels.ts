@@ -25,6 +25,24 @@ const key = (checksum: string, type: string): string => `${checksum}.${type}`;
 const isLeaf = (type: ObjectType): boolean => type !== 'dirtree' && type !== 'commit';
 
 /**
+ * The children of an object as `checksum.type` keys: of a dirtree, its files
+ * and each subdirectory's dirtree and dirmeta; of a commit, its root dirtree
+ * and dirmeta and its commitmeta; none for the others. `read` returns the
+ * bytes of a dirtree or commit.
+ */
+export function publicationChildren(o: ObjectName, read: (o: ObjectName) => Uint8Array): string[] {
+  if (o.type === 'dirtree') {
+    const t = decodeDirtree(read(o));
+    return [...t.files.map((f) => key(f.checksum, 'file')), ...t.dirs.flatMap((d) => [key(d.dirtree, 'dirtree'), key(d.dirmeta, 'dirmeta')])];
+  }
+  if (o.type === 'commit') {
+    const c = decodeCommit(read(o));
+    return [key(c.rootDirtree, 'dirtree'), key(c.rootDirmeta, 'dirmeta'), key(o.checksum, 'commitmeta')];
+  }
+  return [];
+}
+
+/**
  * Groups `ordered` (child first) into levels; each level keeps the given
  * order. `read` returns the bytes of a staged dirtree or commit.
  * `dirtreeLevels` (checksum → level) are levels the caller already knows
