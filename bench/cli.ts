@@ -23,12 +23,15 @@ import { checkStore, formatViolations } from '../sim/invariants.js';
 import { benchRoot, dataset, DATASET_NAMES, type Dataset } from './datasets.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { textReport } from './report.js';
-import { allRunners, prepareDestination, pushRefs, DRIVER_BIN, PUSH_BIN, RECEIVE_BIN, type BenchContext, type Runner, type Sample } from './runners.js';
+import { allRunners as pipeRunners, prepareDestination, pushRefs, DRIVER_BIN, PUSH_BIN, RECEIVE_BIN, type BenchContext, type Runner, type Sample } from './runners.js';
+import { S3_UPLOAD_BIN, s3Runners, s3ToolsMissing, startS3, stopS3 } from './s3.js';
 import { startSshd, type Sshd } from './sshd.js';
 import { ratios, rssTargets, summarize } from './stats.js';
 import { judgeTargets } from './targets.js';
 import { hasTime } from './timed.js';
 import { execFile } from 'node:child_process';
+
+const allRunners = (): Runner[] => [...pipeRunners(), ...s3Runners()];
 
 const QUICK_DATASETS = ['small', 'small+incr', 'small+same'];
 const QUICK_RUNNERS = ['local', 'openssh', 'rsync', 'raw-ssh', 'pull-local', 'stop-and-wait', 'ssh2', 'ssh2-stop-and-wait', 'memory@0ms', 'memory@20ms', 'start-floor'];
@@ -56,7 +59,7 @@ function build(log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile('sh', ['-c', 'npm run build; s=$?; npm run build:bench || exit $?; exit $s'], { cwd: new URL('../', import.meta.url).pathname, maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err !== null) log(`build reported errors (continuing with what it emitted): ${stdout.trim().split('\n').slice(-3).join(' | ')}`);
-      if (!existsSync(PUSH_BIN) || !existsSync(RECEIVE_BIN) || !existsSync(DRIVER_BIN)) reject(new Error(`build did not produce ${PUSH_BIN}, ${RECEIVE_BIN} and ${DRIVER_BIN}`));
+      if (!existsSync(PUSH_BIN) || !existsSync(RECEIVE_BIN) || !existsSync(DRIVER_BIN) || !existsSync(S3_UPLOAD_BIN)) reject(new Error(`build did not produce ${PUSH_BIN}, ${RECEIVE_BIN}, ${DRIVER_BIN} and ${S3_UPLOAD_BIN}`));
       else resolve();
     });
   });
@@ -124,7 +127,7 @@ async function main(): Promise<number> {
   };
 
   const started = Date.now();
-  if (runners.some((r) => r.kind === 'ours')) {
+  if (runners.some((r) => r.kind === 'ours' || r.needsS3 === true)) {
     if (values['no-build'] === true) {
       if (!existsSync(PUSH_BIN)) throw new Error(`--no-build, but ${PUSH_BIN} is missing: run npm run build`);
     } else await build(log);
@@ -157,6 +160,11 @@ async function main(): Promise<number> {
   };
   if (window !== undefined) ctx.window = window;
   if (!ctx.pusherHasWindow) notes.push('the pusher has no window option yet: every run of ours is stop-and-wait (one PUTOBJECT in flight), so "stop-and-wait" equals "openssh"');
+  if (runners.some((r) => r.needsS3 === true)) {
+    const why = s3ToolsMissing();
+    if (why === null) ctx.s3 = await startS3(log);
+    else notes.push(`bucket runners ${why}`);
+  }
   if (!hasTime()) notes.push('no /usr/bin/time: peak RSS and CPU of child processes are not measured');
   notes.push('ours runs compiled (dist/): wall time includes Node start-up, not tsx; "push s" is the command\'s own JSON "seconds" (openssh, ssh2) or push() alone in the driver (local, stop-and-wait)');
   notes.push('memory@* runs both ends in one process: their RSS and CPU are the two sides together, under "pusher"');
@@ -180,7 +188,11 @@ async function main(): Promise<number> {
           const dest = join(runDir, 'dest', `${String(++seq).padStart(4, '0')}-${ds.name}-${r.id.replace(/[^\w.+-]/g, '_')}-${rep}`);
           if (r.noDestination !== true) await prepareDestination(ds, dest);
           const s = await r.run(ctx, ds, dest, rep);
-          if (r.noDestination !== true && s.ok && (verifyMode === 'all' || (verifyMode === 'first' && rep === 1))) s.verify = await verify(ds, s, r);
+          if (s.ok && (verifyMode === 'all' || (verifyMode === 'first' && rep === 1))) {
+            if (r.check !== undefined) s.verify = await r.check(ctx, ds, s);
+            else if (r.noDestination !== true) s.verify = await verify(ds, s, r);
+          }
+          await r.cleanUp?.(ctx, s);
           samples.push(s);
           if (!s.ok && /killed after/.test(s.error ?? '')) stalled.add(`${ds.name} ${r.id}`);
           log(`rep ${rep}/${reps} ${ds.name} ${r.id}: ${(s.wallMs / 1000).toFixed(2)} s${s.ok ? '' : ` FAILED ${s.error ?? ''}`}${s.verify === undefined ? '' : ` [${s.verify}]`}`);
@@ -190,6 +202,7 @@ async function main(): Promise<number> {
   } finally {
     for (const p of proxies.values()) await (await p).close();
     await sshd?.stop();
+    await stopS3(ctx.s3);
   }
 
   const summaries = summarize(samples);

@@ -25,6 +25,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setRef, initArchiveRepo } from '../src/repo/index.js';
 import { shellQuote } from '../src/transport/transport.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Rgw } from '../testkit/rgw.js';
 import type { Dataset } from './datasets.js';
 import type { DriverConfig, DriverResult } from './push-driver.js';
 import type { Sshd } from './sshd.js';
@@ -55,6 +57,8 @@ export interface BenchContext {
   window?: number;
   pusherHasWindow: boolean;
   log(line: string): void;
+  /** The gateway for the bucket runners (s3.ts), when one of them was chosen. */
+  s3?: { rgw: Rgw; client: S3Client };
 }
 
 export interface Runner {
@@ -69,6 +73,12 @@ export interface Runner {
   noDestination?: boolean;
   /** Whether it needs the loopback sshd (cli.ts starts it only then). */
   needsSshd: boolean;
+  /** Whether it needs the gateway (s3.ts; cli.ts starts it only then). */
+  needsS3?: boolean;
+  /** Its own check of a successful run, instead of cli.ts's check of a destination directory ('ok' when good). */
+  check?(ctx: BenchContext, ds: Dataset, s: Sample): Promise<string>;
+  /** Run after the check (a bucket run frees the gateway's memory). */
+  cleanUp?(ctx: BenchContext, s: Sample): Promise<void>;
 }
 
 /** The compiled tree that ours runs from (cli.ts builds it). */

@@ -132,6 +132,9 @@ export function ratioSpecs(datasets: readonly string[]): RatioSpec[] {
       { a: [d, 'memory@100ms'], b: [d, 'memory@0ms'] },
       { a: [d, 'stop-and-wait@20ms'], b: [d, 'stop-and-wait'] },
       { a: [d, 'rsync@20ms'], b: [d, 'rsync'] },
+      // Into a bucket (s3.ts): ours end to end, and our publication alone, against an unordered upload (a sync tool's way).
+      { a: [d, 's3'], b: [d, 's3-unordered'] },
+      { a: [d, 's3-ordered'], b: [d, 's3-unordered'] },
     );
     if (d.endsWith('+incr')) {
       const base = d.slice(0, -'+incr'.length);

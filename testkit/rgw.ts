@@ -56,6 +56,8 @@ export interface Rgw extends RgwEndpoint {
 export interface StartRgwOptions {
   /** Milliseconds the whole start-up may take (default 240 s). */
   timeoutMs?: number;
+  /** The OSD's in-memory store cap (default 1 GiB); memory is taken only as data is stored. */
+  memstoreBytes?: number;
 }
 
 async function freePorts(n: number): Promise<number[]> {
@@ -78,7 +80,7 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number): string {
+function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number, memstoreBytes: number): string {
   return `[global]
 fsid = ${fsid}
 mon host = [v2:127.0.0.1:${monPort}]
@@ -111,7 +113,7 @@ mon data = ${dir}/mon.$id
 [osd]
 osd data = ${dir}/osd.$id
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${memstoreBytes}
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
 rgw data = ${dir}/rgw
@@ -160,7 +162,7 @@ export async function startRgw(opts: StartRgwOptions = {}): Promise<Rgw> {
     const [monPort, rgwPort] = (await freePorts(2)) as [number, number];
     const conf = join(dir, 'ceph.conf');
     const fsid = randomUUID();
-    writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort));
+    writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort, opts.memstoreBytes ?? 2 ** 30));
     const left = (): number => Math.max(1000, deadline - Date.now());
     const tool = async (cmd: string, args: string[]): Promise<string> => (await run(cmd, ['-c', conf, ...args], { timeout: left(), encoding: 'utf8' })).stdout;
     const daemon = (cmd: string, args: string[]): void => {
