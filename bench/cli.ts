@@ -195,7 +195,8 @@ async function main(): Promise<number> {
           await r.cleanUp?.(ctx, s);
           samples.push(s);
           if (!s.ok && /killed after/.test(s.error ?? '')) stalled.add(`${ds.name} ${r.id}`);
-          log(`rep ${rep}/${reps} ${ds.name} ${r.id}: ${(s.wallMs / 1000).toFixed(2)} s${s.ok ? '' : ` FAILED ${s.error ?? ''}`}${s.verify === undefined ? '' : ` [${s.verify}]`}`);
+          const rss = [s.pusher, s.receiver].map((u) => (u === null ? '-' : (u.maxRssKiB / 1024).toFixed(0))).join('/');
+          log(`rep ${rep}/${reps} ${ds.name} ${r.id}: ${(s.wallMs / 1000).toFixed(2)} s, ${s.objects} objects, ${(s.objects / (s.wallMs / 1000)).toFixed(0)} obj/s, RSS MiB ${rss}${s.ok ? '' : ` FAILED ${s.error ?? ''}`}${s.verify === undefined ? '' : ` [${s.verify}]`}`);
         }
       }
     }

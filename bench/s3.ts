@@ -31,8 +31,9 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BucketRepo } from '../src/bucket/bucket-repo.js';
+import { forEachBounded } from '../src/bucket/retry.js';
 import { NODE_RUNTIME_FLAGS } from '../src/runtime-flags.js';
 import { startRgw } from '../testkit/rgw.js';
 import { hasTool } from '../testkit/tools.js';
@@ -60,7 +61,17 @@ export async function startS3(log: (line: string) => void): Promise<S3Context> {
   // One data set's bucket at a time (each is removed after its run): os-like is about 0.5 GB.
   const rgw = await startRgw({ memstoreBytes: 4 * 2 ** 30 });
   log(`gateway up in ${((Date.now() - t0) / 1000).toFixed(0)} s at ${rgw.endpoint}`);
-  return { rgw, client: rgw.client() };
+  const client = rgw.client();
+  // A fresh gateway's first thousand writes are several times slower (it makes its pools and indexes on first use):
+  // warm it up so that the first runner of the first repetition is not the one that pays.
+  const bucket = await rgw.createBucket('warm-up');
+  await forEachBounded(
+    Array.from({ length: 2000 }, (_, i) => i),
+    S3_PARALLEL,
+    async (i) => void (await client.send(new PutObjectCommand({ Bucket: bucket, Key: `objects/${String(i % 256).padStart(2, '0')}/${i}`, Body: Buffer.alloc(i % 4096) }))),
+  );
+  await removeBucket(client, bucket);
+  return { rgw, client };
 }
 
 export async function stopS3(s3: S3Context | undefined): Promise<void> {
@@ -118,10 +129,8 @@ async function check(ctx: BenchContext, ds: Dataset, s: Sample, summary: boolean
   return problems.length === 0 ? 'ok' : problems.join(', ');
 }
 
-/** Empties and removes a run's bucket (the gateway's store is memory). */
-async function removeBucket(ctx: BenchContext, s: Sample): Promise<void> {
-  const { client } = s3Of(ctx);
-  const bucket = bucketOf(s);
+/** Empties and removes a bucket (the gateway's store is memory). */
+async function removeBucket(client: S3Client, bucket: string): Promise<void> {
   if (bucket === '') return;
   const keys = await listKeys(client, bucket);
   for (let i = 0; i < keys.length; i += 1000) {
@@ -197,7 +206,7 @@ const ours: Runner = {
     return s;
   },
   check: (ctx, ds, s) => check(ctx, ds, s, true),
-  cleanUp: removeBucket,
+  cleanUp: (ctx, s) => removeBucket(s3Of(ctx).client, bucketOf(s)),
 };
 
 function upload(mode: S3UploadConfig['mode']): Runner {
@@ -235,7 +244,7 @@ function upload(mode: S3UploadConfig['mode']): Runner {
       return s;
     },
     check: (ctx, ds, s) => check(ctx, ds, s, mode === 'ordered'),
-    cleanUp: removeBucket,
+    cleanUp: (ctx, s) => removeBucket(s3Of(ctx).client, bucketOf(s)),
   };
   return r;
 }
