@@ -107,11 +107,15 @@ test('failed, lost, slow and 503 writes are retried, an outage fails the push cl
   const kinds = ['drop', 'lost', '503', 'slow'] as const;
   // Every other write attempt of an incremental push faulted, the four kinds in turn; then an outage halfway.
   const faults = Array.from({ length: 12 }, (_, i) => ({ at: 2 * i, kind: kinds[i % 4] as (typeof kinds)[number], ms: 150 }));
-  const [retried, outage] = await runAll(rgw, [
+  const [retried, outage, probeLost] = await runAll(rgw, [
     { shape: 1, incremental: true, faults },
     { shape: 1, incremental: true, faults: [], outageFrom: 6 },
+    // The first write is the probe's create-only PUT: applied, its answer lost, the retry refused with 412.
+    { shape: 1, incremental: true, faults: [{ at: 0, kind: 'lost' }] },
   ]);
-  assert.ok(retried !== undefined && outage !== undefined);
+  assert.ok(retried !== undefined && outage !== undefined && probeLost !== undefined);
+  assert.deepEqual(probeLost.violations, [], show(probeLost));
+  assert.deepEqual([probeLost.ok, probeLost.errors], [[true], [undefined]], 'a probe whose first answer was lost is not taken for a store without conditional writes');
   assert.deepEqual(retried.violations, [], show(retried));
   assert.deepEqual(retried.ok, [true], 'every fault was retried away');
   for (const k of kinds) assert.ok((retried.fired.get(k) ?? 0) > 0, `${k} fired`);

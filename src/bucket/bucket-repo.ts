@@ -243,7 +243,9 @@ export class BucketRepo implements BucketStore {
    * succeed, the second must get 412. The probe key is removed afterwards.
    */
   async probeConditionalWrites(): Promise<void> {
-    const rel = `tmp/ostree-push-probe-${randomBytes(8).toString('hex')}`;
+    const nonce = randomBytes(8).toString('hex');
+    const rel = `tmp/ostree-push-probe-${nonce}`;
+    const body = `probe ${nonce}`;
     const refuse = (why: string): RepoError =>
       new RepoError(
         'REPO_NO_CONDITIONAL_WRITES',
@@ -253,13 +255,15 @@ export class BucketRepo implements BucketStore {
     try {
       let first: string | null;
       try {
-        first = await this.put(rel, 'probe', { ifNoneMatch: '*' });
+        first = await this.put(rel, body, { ifNoneMatch: '*' });
       } catch (e) {
         const status = httpStatus(e);
         if (status === 501 || status === 400) throw refuse(`a create-only PUT was answered ${status}`);
         throw e;
       }
-      if (first === null) throw refuse('a create-only PUT of a fresh key was refused with 412');
+      // A 412 on a fresh random key is our own first attempt having landed when its answer was lost and the
+      // request retried: the key then holds this probe's own body. Anything else is a store refusing a create.
+      if (first === null && new TextDecoder().decode((await this.get(rel))?.body) !== body) throw refuse('a create-only PUT of a fresh key was refused with 412');
       let second: string | null;
       try {
         second = await this.put(rel, 'probe again', { ifNoneMatch: '*' });
