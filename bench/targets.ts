@@ -54,6 +54,8 @@ export const TARGETS: readonly Target[] = [
   { id: 'rss-100k', source: I19, kind: 'rss', a: run('wide', 'openssh'), maxMB: 100, what: 'peak RSS ≤ 100 MB per side at 100k+ objects' },
   { id: 'rss-1m', source: I19, kind: 'rss', a: run('million', 'openssh'), maxMB: 150, what: 'peak RSS ≤ 150 MB per side at 1M objects' },
   { id: 'big-file', source: I19, kind: 'ratio', a: run('big-file', 'openssh'), b: run('big-file', 'rsync'), max: 1.5, what: 'one 2 GiB file ≤ 1.5× rsync -a' },
+  { id: 's3-order', source: 'issue 21', kind: 'ratio', a: run('os-like', 's3-ordered'), b: run('os-like', 's3-unordered'), max: 1.1, what: 'child-first publication into a bucket ≤ 1.1× an unordered upload of the same files (same SDK, same parallelism)' },
+  { id: 's3-rss', source: 'issue 21', kind: 'rss', a: run('os-like', 's3'), maxMB: 150, what: 'peak RSS ≤ 150 MB per side, ostree-push into a bucket (os-like)' },
   { id: 'incr-vs-full', source: 'earlier', kind: 'ratio', a: run('os-like+incr', 'openssh'), b: run('os-like', 'openssh'), max: 0.05, what: 'incremental push ≤ 5% of the full push (os-like)' },
   { id: 'ssh2-stall', source: 'earlier', kind: 'ratio', a: run('small', 'ssh2-stop-and-wait'), b: run('small', 'stop-and-wait'), max: 2.0, what: 'window of one object: the built-in ssh2 client ≤ 2× OpenSSH (no per-object stall)' },
 ];

@@ -70,7 +70,7 @@ export class ChecksumRecords {
       const records: Buffer[] = [];
       for (let i = 0; i < this.n; i++) records.push(this.buf.subarray(i * RECORD, (i + 1) * RECORD));
       records.sort(Buffer.compare);
-      records.forEach((r, i) => r.copy(exact, i * RECORD));
+      for (const [i, r] of records.entries()) r.copy(exact, i * RECORD);
       this.sorted = true;
     }
     this.buf = exact;
