@@ -32,7 +32,6 @@ import { MAX_METADATA_SIZE } from '../repo/metadata.js';
 import { JOURNAL_REL } from '../repo/ref-journal.js';
 import type { ObjectName } from '../repo/object-names.js';
 import { collectionIdOf } from '../repo/bindings.js';
-import { heldView } from '../repo/held-objects.js';
 import { listRefs, readRef, ZERO_CHECKSUM } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
 import { Staging } from '../repo/staging.js';
@@ -315,7 +314,7 @@ class ReceiveSession {
       this.turn.update = judgeUpdate(this.repo, message, this.policy, this.extensions);
       await assertFreeSpace(this.repo, this.bounds.minFreeBytes, 0n);
       await this.policy.checks?.onUpdate(this.repo, this.turn.update);
-      if (this.verifyBindings) await checkBindings(heldView(this.repo), this.turn.update, this.collectionId);
+      if (this.verifyBindings) await checkBindings({ path: this.repo.path, held: this.repo.held }, this.turn.update, this.collectionId);
     } catch (e) {
       this.turn.refused = asOstreePushError(e);
     }

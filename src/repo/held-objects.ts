@@ -20,8 +20,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
-import type { Repo } from './repo.js';
-import { readMetadataSync, type RepoLike } from './traverse.js';
+import { readMetadataSync } from './metadata-file.js';
 
 export interface HeldObjects {
   /** Whether the repository stores the object. */
@@ -32,9 +31,10 @@ export interface HeldObjects {
   sessionLookup(): (object: ObjectName) => boolean;
 }
 
-/** The repository's stored objects, as the walks of traverse.ts take them. */
-export function heldView(repo: Repo): RepoLike {
-  return { path: repo.path, held: repo.held };
+/** What directoryObjects needs of a directory repository (repo.ts's Repo, without importing it). */
+interface DirectoryRepo {
+  objects: { hasSync(checksum: string, type: ObjectType): boolean };
+  resolve(rel: string): string;
 }
 
 /**
@@ -44,7 +44,7 @@ export function heldView(repo: Repo): RepoLike {
  * exist when the session began: pushing into a new or sparse repository
  * then costs no lookup per object.
  */
-export function directoryObjects(repo: Repo): HeldObjects {
+export function directoryObjects(repo: DirectoryRepo): HeldObjects {
   return {
     has: (checksum, type) => repo.objects.hasSync(checksum, type),
     read: async (checksum, type) => {

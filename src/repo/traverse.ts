@@ -25,11 +25,12 @@
  * midway, a disk that lost data) can break the invariant; `ostree fsck`
  * remains the check for that, and the walk without the option the thorough one.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoError, isOstreePushError } from '../errors.js';
 import type { HeldObjects } from './held-objects.js';
-import { decodeCommit, decodeDirtree, MAX_METADATA_SIZE, type Commit, type Dirtree } from './metadata.js';
+import { decodeCommit, decodeDirtree, type Commit, type Dirtree } from './metadata.js';
+import { readMetadataSync } from './metadata-file.js';
 import { objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 import { ObjectSet } from './object-set.js';
 
@@ -113,27 +114,6 @@ async function exists(l: Locator, checksum: string, type: ObjectType): Promise<b
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
     throw e;
-  }
-}
-
-/** metadata.readMetadataFile, synchronously: size cap, a file that changed size while read is corrupt. */
-export function readMetadataSync(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const { size } = fstatSync(fd);
-    if (size > MAX_METADATA_SIZE) throw new RepoError('REPO_OBJECT_TOO_LARGE', `${path}: ${size} bytes exceeds ${MAX_METADATA_SIZE}`, { path, size, max: MAX_METADATA_SIZE });
-    const buf = Buffer.allocUnsafe(size + 1);
-    let got = 0;
-    for (;;) {
-      const n = readSync(fd, buf, got, buf.byteLength - got, got);
-      if (n === 0) break;
-      got += n;
-      if (got === buf.byteLength) break;
-    }
-    if (got !== size) throw new RepoError('REPO_CORRUPT_OBJECT', `${path}: changed size while being read`, { path, size });
-    return buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
   }
 }
 
