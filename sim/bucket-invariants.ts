@@ -94,10 +94,22 @@ export class BucketReader {
     }
   }
 
-  /** refs/heads: name → commit (a ref that is not 64 hex digits and a newline comes back as its text). */
+  /**
+   * Refs read by GET whatever a listing says, as a client reads them (`ostree
+   * pull` GETs refs/heads/NAME or the summary and never lists): a listing taken
+   * while the gateway's bucket index has a pending operation on an entry can
+   * leave out a key that a GET returns, which is not what a reader sees.
+   */
+  private readonly watched = new Set<string>();
+
+  watch(names: Iterable<string>): void {
+    for (const n of names) this.watched.add(`refs/heads/${n}`);
+  }
+
+  /** refs/heads: name → commit (a ref that is not 64 hex digits and a newline comes back as its text): the listed ones and the watched ones. */
   async refs(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for (const rel of [...(await this.list('refs/heads/')).keys()].sort()) {
+    for (const rel of [...new Set([...(await this.list('refs/heads/')).keys(), ...this.watched])].sort()) {
       const body = await this.get(rel);
       if (body !== null) out.set(rel.slice('refs/heads/'.length), Buffer.from(body).toString('utf8').trim());
     }

@@ -251,8 +251,9 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
     const bucket = await prepareBucket(client, src, s.incremental);
     const url = `s3://${bucket}/os`;
     const reader = new BucketReader({ client, bucket, prefix: 'os/' });
-    const before = await reader.refs();
     const names = [...src.next.keys()];
+    reader.watch(names);
+    const before = await reader.refs();
     const violations: BucketViolation[] = [];
     const history = new RefHistory();
     history.observe(before, names);
