@@ -136,12 +136,12 @@ function rttBudget(ds: Dataset, rttMs: number, windowed: boolean): string | null
   return s > 300 ? `skipped: stop-and-wait needs ≥ ${Math.round(s)} s (${ds.objects} objects × ${rttMs} ms)` : null;
 }
 
-function failed(r: Runner, ds: Dataset, rep: number, dest: string, wallMs: number, error: string): Sample {
+export function failed(r: Runner, ds: Dataset, rep: number, dest: string, wallMs: number, error: string): Sample {
   return { ...baseSample(r, ds, rep, dest), ok: false, error, wallMs, objects: 0, bytes: 0, pusher: null, receiver: null };
 }
 
 /** The command line's JSON summary (src/cli/push-json.ts), the fields the bench uses. */
-interface PushJson {
+export interface PushJson {
   ok: boolean;
   seconds: number;
   objects: { sent: number };

@@ -39,7 +39,7 @@ import { startRgw } from '../testkit/rgw.js';
 import { hasTool } from '../testkit/tools.js';
 import type { Dataset } from './datasets.js';
 import { watchProcesses } from './proc-usage.js';
-import { distFile, PUSH_BIN, type BenchContext, type Runner, type Sample } from './runners.js';
+import { distFile, failed, PUSH_BIN, type BenchContext, type PushJson, type Runner, type Sample } from './runners.js';
 import type { S3UploadConfig, S3UploadResult } from './s3-upload.js';
 import { readUsage, timePrefix } from './timed.js';
 
@@ -153,10 +153,6 @@ function exec(argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number, onSpawn
 const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';
 const timeoutFor = (ds: Dataset): number => Math.round(60_000 + ds.objects * 30 + ds.objectBytes / 1e4);
 
-function failed(r: Runner, ds: Dataset, rep: number, dest: string, wallMs: number, error: string): Sample {
-  return { runner: r.id, dataset: ds.name, rep, dest, ok: false, error, wallMs, objects: 0, bytes: 0, pusher: null, receiver: null };
-}
-
 const ours: Runner = {
   id: 's3',
   label: `ours into a bucket: ostree-push --repo=SRC s3://BUCKET/os REF (receiver in a child process, ${S3_PARALLEL} PUTs at once)`,
@@ -183,9 +179,9 @@ const ours: Runner = {
     });
     const wallMs = performance.now() - t0;
     const usage = watch?.stop() ?? new Map();
-    let res: { ok: boolean; seconds: number; objects: { sent: number }; bytes: { sent: number }; error: { code: string; message: string } | null };
+    let res: PushJson;
     try {
-      res = JSON.parse(lastLine(out.stdout)) as typeof res;
+      res = JSON.parse(lastLine(out.stdout)) as PushJson;
     } catch {
       return failed(ours, ds, rep, url, wallMs, `ostree-push exited ${out.code}: ${lastLine(out.stderr)}`);
     }
