@@ -94,17 +94,24 @@ export interface Ratio {
   ratio: Range;
 }
 
-/** Pairs A_i with B_i by repetition number (both successful), and takes the median ratio. */
-export function pairedRatio(samples: readonly Sample[], a: { dataset: string; runner: string }, b: { dataset: string; runner: string }): Range | null {
+/** The wall times of A_i and B_i for every repetition i where both succeeded. */
+export function pairedWalls(samples: readonly Sample[], a: { dataset: string; runner: string }, b: { dataset: string; runner: string }): Array<[number, number]> {
   const pick = (x: { dataset: string; runner: string }): Map<number, number> =>
     new Map(samples.filter((s) => s.ok && s.dataset === x.dataset && s.runner === x.runner).map((s) => [s.rep, s.wallMs]));
-  const as = pick(a);
   const bs = pick(b);
-  const rs: number[] = [];
-  for (const [rep, wa] of as) {
+  const out: Array<[number, number]> = [];
+  for (const [rep, wa] of pick(a)) {
     const wb = bs.get(rep);
-    if (wb !== undefined && wb > 0) rs.push(wa / wb);
+    if (wb !== undefined) out.push([wa, wb]);
   }
+  return out;
+}
+
+/** Pairs A_i with B_i by repetition number (both successful), and takes the median ratio. */
+export function pairedRatio(samples: readonly Sample[], a: { dataset: string; runner: string }, b: { dataset: string; runner: string }): Range | null {
+  const rs = pairedWalls(samples, a, b)
+    .filter(([, wb]) => wb > 0)
+    .map(([wa, wb]) => wa / wb);
   return rs.length === 0 ? null : range(rs);
 }
 

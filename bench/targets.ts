@@ -12,7 +12,7 @@
  *   rss     the peak RSS of each side of every repetition of A ≤ maxMB
  */
 import type { Sample } from './runners.js';
-import { pairedRatio, range, type Range } from './stats.js';
+import { pairedRatio, pairedWalls, range, type Range } from './stats.js';
 
 export interface RunRef {
   dataset: string;
@@ -62,10 +62,6 @@ export const TARGETS: readonly Target[] = [
 
 const MB = 1024 / 1e6; // KiB → MB
 
-function wallsByRep(samples: readonly Sample[], r: RunRef): Map<number, number> {
-  return new Map(samples.filter((s) => s.ok && s.dataset === r.dataset && s.runner === r.runner).map((s) => [s.rep, s.wallMs]));
-}
-
 function howToMeasure(refs: readonly RunRef[]): string {
   const uniq = (xs: string[]): string => [...new Set(xs)].join(',');
   return `--dataset=${uniq(refs.map((r) => r.dataset))} --only=${uniq(refs.map((r) => r.runner))}`;
@@ -81,13 +77,7 @@ export function judgeTargets(samples: readonly Sample[], targets: readonly Targe
       return { target: t, status: r.median <= t.max ? 'met' : 'missed', value: r };
     }
     if (t.kind === 'excess') {
-      const as = wallsByRep(samples, t.a);
-      const bs = wallsByRep(samples, t.b);
-      const ds: number[] = [];
-      for (const [rep, wa] of as) {
-        const wb = bs.get(rep);
-        if (wb !== undefined) ds.push(wa - wb);
-      }
+      const ds = pairedWalls(samples, t.a, t.b).map(([wa, wb]) => wa - wb);
       if (ds.length === 0) return notMeasured();
       const r = range(ds);
       return { target: t, status: r.median <= t.maxMs ? 'met' : 'missed', value: r };
