@@ -24,14 +24,15 @@
  * compare-and-swap, summary). A failure there fails the engine's
  * publication before its REPORT: the pusher is told the refs were not
  * moved, which is true of the bucket. The engine writes no summary of its
- * own (the bucket's is written by the publication). The root is removed at
- * the end.
+ * own (the bucket's is written by the publication). The root is in a directory naming its owner (session-dir.ts),
+ * removed at the end and on a catchable signal; what a receiver killed by
+ * SIGKILL left is removed by the next receive, which first sweeps the
+ * directories whose owner is dead.
  *
  * The engine's step hook (`ReceiverHooks.pause`) and the held objects are
  * the only joins; nothing of the engine knows of buckets.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OstreePushError } from '../errors.js';
 import { objectRelPath, type ObjectName } from '../repo/object-names.js';
@@ -42,6 +43,7 @@ import { BucketRepo, type OpenBucketOptions } from './bucket-repo.js';
 import { assertBucketSummaryWritable, publishToBucket } from './bucket-publish.js';
 import type { BucketRefWrite } from './bucket-refs.js';
 import { BucketHeldObjects } from './bucket-held.js';
+import { makeSessionDir, sweepDeadSessionDirs } from './session-dir.js';
 
 export interface BucketReceiveOptions extends Omit<ReceiveOptions, 'repo'> {
   url: string;
@@ -62,17 +64,20 @@ async function sessionRoot(bucket: BucketRepo, root: string): Promise<Map<string
 }
 
 export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<ReceiveResult> {
+  const log = options.log ?? (() => undefined);
+  // What receivers killed by SIGKILL left in the temp dir (session-dir.ts: only dead owners' directories).
+  const swept = sweepDeadSessionDirs();
+  if (swept.length > 0) log(`removed ${swept.length} local directories of dead bucket receivers: ${swept.join(', ')}`);
   const bucket = await BucketRepo.open(options.url, options.bucket ?? {});
   const signSummary = options.policy?.summarySignature;
   await assertBucketSummaryWritable(bucket, signSummary !== undefined).catch((e: unknown) => {
     bucket.close();
     throw e;
   });
-  const dir = mkdtempSync(join(tmpdir(), 'ostree-push-bucket-'));
-  const log = options.log ?? (() => undefined);
+  const dir = makeSessionDir();
   const bucketWarnings: OstreePushError[] = [];
   try {
-    const root = join(dir, 'repo');
+    const root = join(dir.path, 'repo');
     const before = await sessionRoot(bucket, root);
     const held = await BucketHeldObjects.list(bucket);
     log(`bucket ${bucket.url}: ${held.size} objects, ${before.size} refs`);
@@ -128,7 +133,7 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
     result.warnings.push(...bucketWarnings);
     return result;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    dir.remove();
     bucket.close();
   }
 }

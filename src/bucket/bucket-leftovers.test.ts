@@ -1,0 +1,115 @@
+/**
+ * What a killed bucket receiver leaves behind, and what a later one removes,
+ * against a real store: Ceph's RADOS
+ * Gateway, started once for this file (testkit/rgw.ts), each test in its own
+ * bucket.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test, type TestContext } from 'node:test';
+import { rgwForFile, type Rgw } from '../../testkit/rgw.js';
+import { tmpDir } from '../../testkit/tmp.js';
+import { closureObjects, objectBytes, ScriptedPusher } from '../../testkit/scripted-pusher.js';
+import { commitTree, initArchiveRepo } from '../repo/builder.js';
+import { ZERO_CHECKSUM } from '../repo/ref-names.js';
+import { BucketRepo } from './bucket-repo.js';
+import { receiveIntoBucket } from './bucket-receive.js';
+
+const gateway = rgwForFile();
+
+const tree = (n: number) => ({
+  type: 'dir' as const,
+  children: {
+    etc: { type: 'dir' as const, children: { 'os-release': { type: 'file' as const, content: `VERSION=${n}\n` } } },
+    usr: { type: 'dir' as const, children: { tool: { type: 'file' as const, content: `tool ${n}`, mode: 0o755 } } },
+  },
+});
+
+const TSX = import.meta.resolve('tsx');
+const RECEIVE = fileURLToPath(new URL('../cli/ostree-receive.ts', import.meta.url));
+
+/** `ostree-receive --repo=URL` as a child process a script talks to over its stdin and stdout. */
+function receiverChild(t: TestContext, rgw: Rgw, url: string, env: Record<string, string>): { p: ScriptedPusher; kill(): void; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, ['--no-warnings', '--import', TSX, RECEIVE, `--repo=${url}`], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, ...rgw.env(), ...env } });
+  const p = new ScriptedPusher();
+  p.toReceiver.pipe(child.stdin);
+  child.stdin.on('error', () => undefined);
+  child.stdout.pipe(p.fromReceiver);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // A test that fails half way does not leave it waiting for its pusher.
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { p, kill: () => child.kill('SIGKILL'), exit };
+}
+
+/** The bucket sessions' local directories in `dir`. */
+const sessionDirs = (dir: string): string[] => readdirSync(dir).filter((n) => n.startsWith('ostree-push-bucket-')).sort();
+
+/** os.tmpdir() is `dir` for this test (the receivers in this process make their local root there). */
+function tmpdirFor(t: TestContext, dir: string): void {
+  const saved = process.env['TMPDIR'];
+  process.env['TMPDIR'] = dir;
+  t.after(() => {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
+  });
+}
+
+test('a receiver killed mid-push leaves its local directory; the next receiver removes it, and leaves a live receiver\'s alone', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const src = initArchiveRepo(join(tmpDir(t, 's3src'), 'repo')).path;
+  const c1 = await commitTree(src, { tree: tree(1), branch: 'main', timestamp: 1_700_000_000 });
+  const objects = await closureObjects(src, c1.commit);
+  const client = rgw.client();
+  t.after(() => client.destroy());
+  const bucket = await rgw.createBucket('killed');
+  const url = `s3://${bucket}/os`;
+  (await BucketRepo.open(url, { client, init: true })).close();
+  const local = tmpDir(t, 's3local');
+  const conf = join(tmpDir(t, 's3conf'), 'ostree-receive.conf');
+  writeFileSync(conf, '{}\n');
+  const env = { TMPDIR: local, OSTREE_RECEIVE_CONF: conf };
+
+  // Killed mid-push: its update accepted and one object received.
+  const killed = receiverChild(t, rgw, url, env);
+  await killed.p.info();
+  assert.equal((await killed.p.update({ main: { from: ZERO_CHECKSUM, to: c1.commit } }))?.result, true);
+  const first = objects[0] as (typeof objects)[number];
+  assert.equal((await killed.p.put(first.name, objectBytes(src, first)))?.result, true);
+  const [killedDir] = sessionDirs(local);
+  assert.ok(killedDir !== undefined, 'the receiver has its local directory');
+  killed.kill();
+  assert.equal((await killed.exit).signal, 'SIGKILL');
+  assert.deepEqual(sessionDirs(local), [killedDir], 'SIGKILL left the directory behind');
+
+  // A live receiver, in the middle of its session (INFO sent, waiting for the pusher).
+  const live = receiverChild(t, rgw, url, env);
+  await live.p.info();
+  const liveDir = sessionDirs(local).find((n) => n !== killedDir);
+  assert.ok(liveDir !== undefined);
+
+  // The next receiver: a whole push.
+  tmpdirFor(t, local);
+  const p = new ScriptedPusher();
+  const receiving = receiveIntoBucket({ url, bucket: { client }, input: p.toReceiver, output: p.fromReceiver }).finally(() => {
+    p.fromReceiver.end();
+    p.toReceiver.destroy();
+  });
+  await p.info();
+  assert.equal((await p.update({ main: { from: ZERO_CHECKSUM, to: c1.commit } }))?.result, true);
+  for (const o of objects) assert.equal((await p.put(o.name, objectBytes(src, o)))?.result, true);
+  await p.done();
+  const result = await receiving;
+  assert.equal(result.outcome, 'published', result.error?.message);
+  assert.deepEqual(sessionDirs(local), [liveDir], 'the dead receiver\'s directory is gone, the live one\'s is there');
+
+  // The live one's pusher goes away: its session ends (not published), and it removes its own.
+  live.p.end();
+  assert.equal((await live.exit).signal, null);
+  assert.deepEqual(sessionDirs(local), []);
+});
