@@ -10,6 +10,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { rgwForFile, type Rgw } from '../../testkit/rgw.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { closureObjects, objectBytes, ScriptedPusher } from '../../testkit/scripted-pusher.js';
@@ -19,6 +20,11 @@ import { BucketRepo } from './bucket-repo.js';
 import { receiveIntoBucket } from './bucket-receive.js';
 
 const gateway = rgwForFile();
+
+async function keys(client: S3Client, bucket: string): Promise<string[]> {
+  const res = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (res.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
 
 const tree = (n: number) => ({
   type: 'dir' as const,
@@ -112,4 +118,38 @@ test('a receiver killed mid-push leaves its local directory; the next receiver r
   live.p.end();
   assert.equal((await live.exit).signal, null);
   assert.deepEqual(sessionDirs(local), []);
+});
+
+test('a probe removes its own key; a probe key a killed receiver left is removed by a later opener once it is older than the safe age, never while it could be a live probe\'s', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const client = rgw.client();
+  t.after(() => client.destroy());
+  const bucket = await rgw.createBucket('probe');
+  const url = `s3://${bucket}/os`;
+  (await BucketRepo.open(url, { client, init: true })).close();
+  assert.deepEqual(await keys(client, bucket), ['os/config'], 'the probe removed its key');
+  // Refused (the condition dropped on the way): the probe still removes its key.
+  const dropping = rgw.client();
+  t.after(() => dropping.destroy());
+  dropping.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (req.headers !== undefined) delete req.headers['if-none-match'];
+      return next(args);
+    },
+    { step: 'build', name: 'dropCondition' },
+  );
+  await assert.rejects(BucketRepo.open(url, { client: dropping }), { code: 'REPO_NO_CONDITIONAL_WRITES' });
+  assert.deepEqual(await keys(client, bucket), ['os/config'], 'a refused probe removed its key');
+
+  // What a receiver killed between its probe's PUT and DELETE leaves.
+  const left = 'os/tmp/ostree-push-probe-0123456789abcdef';
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: left, Body: 'probe 0123456789abcdef', IfNoneMatch: '*' }));
+  // Young: it could be a live receiver's probe, between its two PUTs. Left alone.
+  (await BucketRepo.open(url, { client })).close();
+  assert.deepEqual(await keys(client, bucket), ['os/config', left]);
+  // Past the safe age (here none: every receiver of this bucket has ended), by the store's own clock: removed.
+  (await BucketRepo.open(url, { client, staleProbeMs: 0 })).close();
+  assert.deepEqual(await keys(client, bucket), ['os/config']);
 });

@@ -5,7 +5,7 @@
  *   PREFIX/objects/XX/…        archive objects, as on disk (immutable)
  *   PREFIX/refs/heads/NAME     64 hex digits and a newline
  *   PREFIX/summary             as `ostree summary -u` writes it
- *   PREFIX/tmp/…               this implementation's ref journal (bucket-refs.ts)
+ *   PREFIX/tmp/…               this implementation's ref journal (bucket-refs.ts), probe keys (below)
  *
  * Opening for writing:
  *   1. reads `config` and refuses a bucket without one (REPO_NOT_FOUND), unless
@@ -14,7 +14,9 @@
  *      fresh probe key, twice; the second must be refused with 412. A store
  *      that ignores the condition, or refuses it as not implemented (OpenStack
  *      Swift's S3 layer answers 501), could let two ref updates overwrite each
- *      other silently: it is refused (REPO_NO_CONDITIONAL_WRITES);
+ *      other silently: it is refused (REPO_NO_CONDITIONAL_WRITES). The probe
+ *      key is removed whatever the outcome; probe keys an opener killed in
+ *      between left are removed once an hour old by the store's clock;
  *   3. rolls forward a ref update that a killed writer left half applied
  *      (bucket-refs.ts `recoverBucketJournal`).
  * Object existence is asked with HEAD and remembered for the session (objects
@@ -49,7 +51,27 @@ export interface OpenBucketOptions extends BucketClientOptions {
   forWriting?: boolean;
   retry?: RetryOptions;
   cacheControl?: Partial<CacheControl>;
+  /**
+   * Probe keys older than this, by the store's clock, are a killed opener's
+   * and are removed (default STALE_PROBE_MS). 0 removes every probe key not
+   * newer than this opener's own: only when no other opener can be running.
+   */
+  staleProbeMs?: number;
 }
+
+/**
+ * The age past which a probe key is left over (its opener was killed between
+ * its PUT and its DELETE), not a live probe's: one hour. A probe lives for
+ * three requests (seconds; with every retry and backoff of retry.ts, well
+ * under a minute). Removing a live one anyway could only make its opener
+ * refuse the store (its second create-only PUT would then succeed), never
+ * lose an update.
+ */
+export const STALE_PROBE_MS = 60 * 60 * 1000;
+
+/** The probe keys of the conditional-write probe. */
+export const PROBE_PREFIX = 'tmp/ostree-push-probe-';
+const PROBE_RE = /^tmp\/ostree-push-probe-[0-9a-f]+$/;
 
 /** An ETag as a conditional header wants it: RGW 16 compares If-Match with the unquoted form only. */
 export function unquoteEtag(etag: string | undefined): string {
@@ -113,7 +135,7 @@ export class BucketRepo implements BucketStore {
       const config = checkConfig(url, text);
       const repo = new BucketRepo(location, client, owns, config, text, retry, opts.cacheControl ?? {});
       if (opts.forWriting !== false) {
-        await repo.probeConditionalWrites();
+        await repo.probeConditionalWrites(opts.staleProbeMs ?? STALE_PROBE_MS);
         await recoverBucketJournal(repo);
       }
       return repo;
@@ -214,14 +236,19 @@ export class BucketRepo implements BucketStore {
 
   /** Every key under a path (relative to the repository root), relative to that path. */
   async list(relDir: string): Promise<string[]> {
+    return (await this.listDated(relDir)).map((e) => e.name);
+  }
+
+  /** The same, with each key's LastModified (the store's clock; ms since the epoch, NaN when not given). */
+  async listDated(relDir: string): Promise<Array<{ name: string; modified: number }>> {
     const base = this.key(relDir);
-    const names: string[] = [];
+    const names: Array<{ name: string; modified: number }> = [];
     let token: string | undefined;
     do {
       const page = await withRetries(`${this.url}: listing ${relDir}`, () =>
         this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: base, ...(token !== undefined ? { ContinuationToken: token } : {}) })),
       this.retry);
-      for (const o of page.Contents ?? []) if (o.Key !== undefined) names.push(o.Key.slice(base.length));
+      for (const o of page.Contents ?? []) if (o.Key !== undefined) names.push({ name: o.Key.slice(base.length), modified: o.LastModified?.getTime() ?? NaN });
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
     return names;
@@ -240,11 +267,14 @@ export class BucketRepo implements BucketStore {
 
   /**
    * The probe of step 2: create-only twice on a fresh key; the first must
-   * succeed, the second must get 412. The probe key is removed afterwards.
+   * succeed, the second must get 412. The probe key is removed afterwards,
+   * whatever the outcome. Then the probe keys of openers killed before their
+   * DELETE are removed: those at least `staleMs` older than this probe's own
+   * key, both dates the store's (no clock of ours, so no skew between hosts).
    */
-  async probeConditionalWrites(): Promise<void> {
+  async probeConditionalWrites(staleMs: number = STALE_PROBE_MS): Promise<void> {
     const nonce = randomBytes(8).toString('hex');
-    const rel = `tmp/ostree-push-probe-${nonce}`;
+    const rel = `${PROBE_PREFIX}${nonce}`;
     const body = `probe ${nonce}`;
     const refuse = (why: string): RepoError =>
       new RepoError(
@@ -273,8 +303,19 @@ export class BucketRepo implements BucketStore {
         throw e;
       }
       if (second !== null) throw refuse('a create-only PUT over an existing key succeeded');
+      await this.sweepStaleProbes(rel, staleMs).catch(() => undefined);
     } finally {
       await this.delete(rel).catch(() => undefined);
+    }
+  }
+
+  /** Removes the probe keys at least `staleMs` older than `own` (a probe key in place: the store's "now"). */
+  private async sweepStaleProbes(own: string, staleMs: number): Promise<void> {
+    const listed = (await this.listDated(PROBE_PREFIX)).map((e) => ({ rel: `${PROBE_PREFIX}${e.name}`, modified: e.modified }));
+    const now = listed.find((e) => e.rel === own)?.modified;
+    if (now === undefined || Number.isNaN(now)) return;
+    for (const e of listed) {
+      if (e.rel !== own && PROBE_RE.test(e.rel) && now - e.modified >= staleMs) await this.delete(e.rel);
     }
   }
 }
