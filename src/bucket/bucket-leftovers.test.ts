@@ -1,6 +1,6 @@
 /**
  * What a killed bucket receiver leaves behind, and what a later one removes,
- * against a real store: Ceph's RADOS
+ * and `update: false` for a bucket, against a real store: Ceph's RADOS
  * Gateway, started once for this file (testkit/rgw.ts), each test in its own
  * bucket.
  */
@@ -16,6 +16,9 @@ import { tmpDir } from '../../testkit/tmp.js';
 import { closureObjects, objectBytes, ScriptedPusher } from '../../testkit/scripted-pusher.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
+import { runMain } from '../cli/run-main.js';
+import { pushMain } from '../cli/push-command.js';
+import { spawnLocalReceiver } from '../transport/local.js';
 import { BucketRepo } from './bucket-repo.js';
 import { receiveIntoBucket } from './bucket-receive.js';
 
@@ -63,6 +66,15 @@ function tmpdirFor(t: TestContext, dir: string): void {
     if (saved === undefined) delete process.env['TMPDIR'];
     else process.env['TMPDIR'] = saved;
   });
+}
+
+/** ostree-push in this process; its receiver is the real ostree-receive, a child with the gateway in its environment. */
+async function push(rgw: Rgw, conf: string, args: string[]): Promise<{ code: number; stderr: string }> {
+  const env = { ...process.env, ...rgw.env(), OSTREE_RECEIVE_CONF: conf };
+  const err: string[] = [];
+  const io = { err: (l: string) => err.push(l), out: () => undefined, env, cwd: process.cwd(), stderr: (c: string | Buffer) => err.push(String(c)), spawn: (dest: string) => spawnLocalReceiver(dest, { stderr: 'pipe', env }) };
+  const code = await runMain('ostree-push', () => pushMain(args, io), { err: (l) => err.push(l) });
+  return { code, stderr: err.join('\n') };
 }
 
 test('a receiver killed mid-push leaves its local directory; the next receiver removes it, and leaves a live receiver\'s alone', async (t) => {
@@ -152,4 +164,48 @@ test('a probe removes its own key; a probe key a killed receiver left is removed
   // Past the safe age (here none: every receiver of this bucket has ended), by the store's own clock: removed.
   (await BucketRepo.open(url, { client, staleProbeMs: 0 })).close();
   assert.deepEqual(await keys(client, bucket), ['os/config']);
+});
+
+test('update: false: the bucket\'s summary is left as it is (not rewritten, not written where there is none), a signed one accepted without a key; the refs move', async (t) => {
+  const rgw = gateway.get(t);
+  if (rgw === undefined) return;
+  const dir = tmpDir(t, 's3noupdate');
+  const src = initArchiveRepo(join(dir, 'repo')).path;
+  const on = join(dir, 'on.conf');
+  writeFileSync(on, '{}\n');
+  const off = join(dir, 'off.conf');
+  writeFileSync(off, `${JSON.stringify({ update: false })}\n`);
+  const client = rgw.client();
+  t.after(() => client.destroy());
+
+  // No summary, update off: none is written.
+  const bare = `s3://${await rgw.createBucket('noupdate')}/os`;
+  const repo = await BucketRepo.open(bare, { client, init: true });
+  t.after(() => repo.close());
+  const c1 = await commitTree(src, { tree: tree(1), branch: 'os/stable', timestamp: 1_700_000_000 });
+  const first = await push(rgw, off, [`--repo=${src}`, bare, 'os/stable']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal((await repo.readRef('os/stable'))?.checksum, c1.commit);
+  assert.equal(await repo.exists('summary'), false, 'no summary written with update off');
+
+  // Update on writes one; then, update off, the next push leaves it as it was.
+  const c2 = await commitTree(src, { tree: tree(2), branch: 'os/stable', parent: c1.commit, timestamp: 1_700_000_100 });
+  const second = await push(rgw, on, [`--repo=${src}`, bare, 'os/stable']);
+  assert.equal(second.code, 0, second.stderr);
+  const summary = await repo.get('summary');
+  assert.ok(summary !== null, 'update on writes the summary');
+  const c3 = await commitTree(src, { tree: tree(3), branch: 'os/stable', parent: c2.commit, timestamp: 1_700_000_200 });
+  const third = await push(rgw, off, [`--repo=${src}`, bare, 'os/stable']);
+  assert.equal(third.code, 0, third.stderr);
+  assert.equal((await repo.readRef('os/stable'))?.checksum, c3.commit);
+  assert.deepEqual((await repo.get('summary'))?.etag, summary.etag, 'the summary was not rewritten');
+
+  // A signed summary: update off touches neither file, so no key is needed (as for a directory).
+  await repo.put('summary.sig', Buffer.from('a signature'));
+  const c4 = await commitTree(src, { tree: tree(4), branch: 'os/stable', parent: c3.commit, timestamp: 1_700_000_300 });
+  const fourth = await push(rgw, off, [`--repo=${src}`, bare, 'os/stable']);
+  assert.equal(fourth.code, 0, fourth.stderr);
+  assert.equal((await repo.readRef('os/stable'))?.checksum, c4.commit);
+  assert.deepEqual((await repo.get('summary'))?.etag, summary.etag);
+  assert.equal(new TextDecoder().decode((await repo.get('summary.sig'))?.body), 'a signature');
 });

@@ -21,7 +21,8 @@
  *      in, and the commit last; up to `parallel` PUTs at once, each retried
  *      with backoff (retry.ts). Objects get a long-lived Cache-Control;
  *   4. the refs, all or none, by compare-and-swap (bucket-refs.ts);
- *   5. the summary, when the bucket has one (or `alwaysWriteSummary`),
+ *   5. the summary, when the bucket has one (or `alwaysWriteSummary`) and
+ *      not `leaveSummary` (the receiver's `update` off),
  *      rebuilt from the bucket's refs as `ostree summary -u` would, with a
  *      short Cache-Control; with `signSummary`, signed before anything is
  *      written, then `summary` and, right after it, `summary.sig`. Without
@@ -54,6 +55,8 @@ export interface BucketPublishOptions {
   parallel?: number;
   /** Write a summary even when the bucket has none (default false: only rewrite an existing one). */
   alwaysWriteSummary?: boolean;
+  /** Leave the summary (and summary.sig) as they are: the receiver's `update` is off, or an update hook owns them. */
+  leaveSummary?: boolean;
   /**
    * The contents of `summary.sig` for a summary (the receive policy's signing
    * keys): the summary is signed, and a bucket with a signed summary accepted.
@@ -159,7 +162,7 @@ export async function publishToBucket(repo: BucketRepo, staging: StagedObjects, 
   // 5: summary.
   let summaryUpdated = false;
   try {
-    if (opts.alwaysWriteSummary === true || (await repo.exists(SUMMARY_FILE))) {
+    if (opts.leaveSummary !== true && (opts.alwaysWriteSummary === true || (await repo.exists(SUMMARY_FILE)))) {
       await writeBucketSummary(repo, staging, opts.signSummary);
       summaryUpdated = true;
     }

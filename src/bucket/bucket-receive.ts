@@ -24,7 +24,9 @@
  * compare-and-swap, summary). A failure there fails the engine's
  * publication before its REPORT: the pusher is told the refs were not
  * moved, which is true of the bucket. The engine writes no summary of its
- * own (the bucket's is written by the publication). The root is in a directory naming its owner (session-dir.ts),
+ * own (the bucket's is written by the publication, unless the policy leaves
+ * the summary: `update` off, or an update hook owning it, as for a
+ * directory). The root is in a directory naming its owner (session-dir.ts),
  * removed at the end and on a catchable signal; what a receiver killed by
  * SIGKILL left is removed by the next receive, which first sweeps the
  * directories whose owner is dead.
@@ -70,10 +72,14 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
   if (swept.length > 0) log(`removed ${swept.length} local directories of dead bucket receivers: ${swept.join(', ')}`);
   const bucket = await BucketRepo.open(options.url, options.bucket ?? {});
   const signSummary = options.policy?.summarySignature;
-  await assertBucketSummaryWritable(bucket, signSummary !== undefined).catch((e: unknown) => {
-    bucket.close();
-    throw e;
-  });
+  // `update` off (or an update hook owning it): the bucket's summary is left as it is, as a directory's.
+  const leaveSummary = options.policy?.leaveSummary === true;
+  if (!leaveSummary) {
+    await assertBucketSummaryWritable(bucket, signSummary !== undefined).catch((e: unknown) => {
+      bucket.close();
+      throw e;
+    });
+  }
   const dir = makeSessionDir();
   const bucketWarnings: OstreePushError[] = [];
   try {
@@ -121,7 +127,7 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
                 list: () => published,
               },
               updates,
-              { alwaysWriteSummary, known: (checksum, type) => held.has(checksum, type), ...(signSummary === undefined ? {} : { signSummary }) },
+              { alwaysWriteSummary, leaveSummary, known: (checksum, type) => held.has(checksum, type), ...(signSummary === undefined ? {} : { signSummary }) },
             );
             bucketWarnings.push(...out.warnings);
             log(`bucket ${bucket.url}: ${out.published} objects written, refs ${out.moved.map((m) => m.ref).join(', ') || 'none'} moved${out.summaryUpdated ? ', summary updated' : ''}`);
