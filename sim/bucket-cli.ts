@@ -74,7 +74,7 @@ export function formatBucketReport(r: BucketSimReport, faults?: string): string 
   lines.push(`  runs violating an invariant: ${r.violatingRuns}${r.violatingRuns === 0 ? '   OK' : ''}`);
   for (const id of ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I8', 'I9']) lines.push(`    ${id}  ${r.violationsByInvariant.get(id) ?? 0}`);
   lines.push('');
-  lines.push(`  left behind (not invariants): ${r.probesLeft} probe keys in buckets, ${r.localLeft} entries in receivers' local temp dirs`);
+  lines.push(`  left behind after the sweeps (counted in I5): ${r.probesLeft} probe keys in buckets, ${r.localLeft} entries in receivers' local temp dirs`);
   if (r.first !== undefined) {
     lines.push('');
     lines.push(`  first violating run (${r.first.run}):`);

@@ -13,7 +13,8 @@
  *       a value no push asked for; after the run and the next opener's
  *       roll-forward, the refs of each push are all old or all new
  *   I5  after that roll-forward: the ref journal is not left committed, and
- *       no key lies outside the repository's layout
+ *       no key lies outside the repository's layout (a probe key neither:
+ *       that opener removes those of killed receivers)
  *
  * Why a sample is sound although it is not a snapshot: objects are never
  * deleted nor changed, so the refs and the summary are read first and the
@@ -252,7 +253,11 @@ export class BucketReader {
     return { violations: out, refs };
   }
 
-  /** I5, after the run and the next opener's roll-forward. Probe keys a killed receiver left are returned apart. */
+  /**
+   * I5, after the run and the next opener's roll-forward and probe sweep: a
+   * probe key (tmp/ostree-push-probe-*) is a violation too, and returned
+   * apart to be counted.
+   */
   async debris(): Promise<{ violations: BucketViolation[]; probes: string[] }> {
     const out: BucketViolation[] = [];
     const probes: string[] = [];
@@ -260,8 +265,10 @@ export class BucketReader {
     if (state !== null && state !== 'idle' && state !== 'claimed') out.push({ invariant: 'I5', message: `the ref journal is left ${state} after the next opener's roll-forward` });
     for (const rel of (await this.list()).keys()) {
       if (rel === 'config' || rel === 'summary' || rel === JOURNAL || rel.startsWith('objects/') || rel.startsWith('refs/heads/')) continue;
-      if (PROBE.test(rel)) probes.push(rel);
-      else out.push({ invariant: 'I5', message: `${rel} is in the bucket outside the repository's layout` });
+      if (PROBE.test(rel)) {
+        probes.push(rel);
+        out.push({ invariant: 'I5', message: `probe key ${rel} is left after the next opener's sweep` });
+      } else out.push({ invariant: 'I5', message: `${rel} is in the bucket outside the repository's layout` });
     }
     return { violations: out, probes };
   }

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PassThrough } from 'node:stream';
 import { BucketRepo, receiveIntoBucket } from '../src/bucket/index.js';
+import { sweepDeadSessionDirs } from '../src/bucket/session-dir.js';
 import { push, type RefStatus } from '../src/protocol/index.js';
 import { closure, objectRelPath, Repo } from '../src/repo/index.js';
 import type { BucketFault, BucketFaultKind, BucketFaultPlan } from './bucket-faults.js';
@@ -72,9 +73,9 @@ export interface BucketRunReport {
   samples: number;
   /** Races: whether the two receivers' write windows overlapped. */
   overlapped?: boolean;
-  /** Probe keys (tmp/ostree-push-probe-*) a killed receiver left in the bucket. */
+  /** Probe keys (tmp/ostree-push-probe-*) left in the bucket after the next opener's sweep (each an I5 violation too). */
   probesLeft: number;
-  /** Entries a receiver left in its local temp dir (a killed one's stand-in). */
+  /** Entries left in the receivers' local temp dir after the next receiver's sweep (each an I5 violation too). */
   localLeft: number;
 }
 
@@ -308,8 +309,9 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
     const reports = sides.map((x) => x.receiver.report());
     const killed = reports.some((r) => r.killed);
 
-    // The next opener rolls a committed ref update forward.
-    const next = await BucketRepo.open(url, { client: readerClient(ctx.endpoint) });
+    // The next opener rolls a committed ref update forward, and removes the probe keys of killed receivers:
+    // every receiver of the run has ended, so no probe key can be a live one's (staleProbeMs 0).
+    const next = await BucketRepo.open(url, { client: readerClient(ctx.endpoint), staleProbeMs: 0 });
     next.client.destroy();
     const last = await reader.sample();
     violations.push(...last.violations);
@@ -347,7 +349,11 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
     const [a, b] = reports;
     const overlapped = s.race !== undefined && a !== undefined && b !== undefined && a.first > 0 && b.first > 0 && a.first <= b.last && b.first <= a.last;
     const localTmp = join(tmp, 'receiver-tmp');
-    const localLeft = existsSync(localTmp) ? readdirSync(localTmp).filter((n) => !n.startsWith('tsx-')).length : 0;
+    // What the next receiver on that host sweeps first: the local directories of dead receivers. Nothing may survive it.
+    if (existsSync(localTmp)) sweepDeadSessionDirs(localTmp);
+    const left = existsSync(localTmp) ? readdirSync(localTmp).filter((n) => !n.startsWith('tsx-')) : [];
+    for (const n of left) violations.push({ invariant: 'I5', message: `${n} is left in a receiver's temp dir after the next receiver's sweep` });
+    const localLeft = left.length;
     const dedup = [...new Map(violations.map((v) => [`${v.invariant}${v.message}`, v])).values()];
     return {
       schedule: s,

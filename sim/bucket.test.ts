@@ -65,9 +65,10 @@ test('the bucket checkers find what is wrong: a partial object, a parent without
   await put('summary', summary);
   await put('tmp/ostree-push-refs.journal', JSON.stringify({ state: 'committed', id: 'x', writes: [] }));
   await put('stray', 'x');
+  await put('tmp/ostree-push-probe-0123abcd', 'probe 0123abcd');
   const ids = (await reader.sample()).violations.map((v) => v.invariant).sort();
   assert.deepEqual([...new Set(ids)], ['I1', 'I2', 'I3', 'I9']);
-  assert.deepEqual((await reader.debris()).violations.map((v) => v.invariant), ['I5', 'I5']);
+  assert.deepEqual((await reader.debris()).violations.map((v) => v.invariant), ['I5', 'I5', 'I5'], 'the committed journal, the stray key, the probe key');
   const [x, y, z] = ['1', '2', '3'].map((d) => d.repeat(64)) as [string, string, string];
   const h = new RefHistory();
   for (const v of [x, y, x]) h.observe(new Map([['r', v]]), ['r']);
