@@ -96,10 +96,9 @@ export class BucketReader {
   }
 
   /**
-   * Refs read by GET whatever a listing says, as a client reads them (`ostree
-   * pull` GETs refs/heads/NAME or the summary and never lists): a listing taken
-   * while the gateway's bucket index has a pending operation on an entry can
-   * leave out a key that a GET returns, which is not what a reader sees.
+   * The refs a run pushes are read by GET whatever a listing says, as a
+   * client reads them (`ostree pull` GETs refs/heads/NAME or the summary and
+   * never lists); the listing finds the others.
    */
   private readonly watched = new Set<string>();
 
@@ -306,6 +305,44 @@ export class RefHistory {
       else if (h.filter((v) => v !== old).length > 1) out.push({ invariant: 'I4', message: `ref ${ref} moved from one push's value to another's: a lost update (${path})` });
     }
     return out;
+  }
+}
+
+/**
+ * The samples of one run (the loop's, one before each reconnect, the last),
+ * taken one at a time: violations collected, refs observed into the run's
+ * history in the order they were read.
+ *
+ * One at a time, because a sample reads the refs first and observes them
+ * only when its listing and verification are done. Two samples running at
+ * once (the loop's, and the one a pusher takes when its receiver was killed)
+ * would put their refs into the history in the order they end, not the
+ * order they read: the loop's sample reads a ref absent, the receiver writes
+ * it and is killed, the reconnect's sample reads it written and ends first,
+ * and the history says absent → X → absent → X, a move back no reader of
+ * the bucket saw. A sample asked for while another runs starts after it.
+ */
+export class BucketSampler {
+  readonly violations: BucketViolation[] = [];
+  readonly history = new RefHistory();
+  samples = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly reader: Pick<BucketReader, 'sample'>,
+    private readonly names: readonly string[],
+  ) {}
+
+  sample(): Promise<{ violations: BucketViolation[]; refs: Map<string, string> }> {
+    const run = this.tail.then(async () => {
+      const got = await this.reader.sample();
+      this.samples++;
+      this.violations.push(...got.violations);
+      this.history.observe(got.refs, this.names);
+      return got;
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 }
 

@@ -28,7 +28,7 @@ import { sweepDeadSessionDirs } from '../src/bucket/session-dir.js';
 import { push, type RefStatus } from '../src/protocol/index.js';
 import { closure, objectRelPath, Repo } from '../src/repo/index.js';
 import type { BucketFault, BucketFaultKind, BucketFaultPlan } from './bucket-faults.js';
-import { BucketReader, checkBucketRefsAtomic, RefHistory, type BucketViolation } from './bucket-invariants.js';
+import { BucketReader, BucketSampler, checkBucketRefsAtomic, type BucketViolation } from './bucket-invariants.js';
 import { prng } from './link.js';
 import { source, SHAPE_COUNT, type Source } from './shapes.js';
 
@@ -255,8 +255,9 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
     const names = [...src.next.keys()];
     reader.watch(names);
     const before = await reader.refs();
-    const violations: BucketViolation[] = [];
-    const history = new RefHistory();
+    // Every sample goes through the sampler, one at a time (bucket-invariants.ts says why).
+    const sampler = new BucketSampler(reader, names);
+    const { violations, history } = sampler;
     history.observe(before, names);
 
     const plan: BucketFaultPlan = {
@@ -267,9 +268,7 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
     };
     // A receiver lost after DONE: the bucket is sampled before the pusher's second session (the next opener) runs.
     const beforeReconnect = async (): Promise<void> => {
-      const { violations: v, refs } = await reader.sample();
-      violations.push(...v);
-      history.observe(refs, names);
+      await sampler.sample();
     };
     // Disjoint: the first pusher takes the first ref, the second the others.
     const firstRefs = s.race === 'disjoint' ? names.slice(0, 1) : names;
@@ -280,12 +279,10 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
     }
     let running = true;
     let samples = 0;
-    const sampler = (async () => {
+    const sampling = (async () => {
       if (ctx.sampleWhileRunning === false) return;
       while (running) {
-        const { violations: v, refs } = await reader.sample();
-        violations.push(...v);
-        history.observe(refs, names);
+        await sampler.sample();
         samples++;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -304,7 +301,7 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
       for (const x of sides) x.receiver.kill();
     }
     running = false;
-    await sampler;
+    await sampling;
     const results = await Promise.all(sides.map((x) => (timedOut ? null : x.result)));
     const reports = sides.map((x) => x.receiver.report());
     const killed = reports.some((r) => r.killed);
@@ -313,9 +310,7 @@ export async function runBucketOne(ctx: BucketContext, s: BucketSchedule): Promi
     // every receiver of the run has ended, so no probe key can be a live one's (staleProbeMs 0).
     const next = await BucketRepo.open(url, { client: readerClient(ctx.endpoint), staleProbeMs: 0 });
     next.client.destroy();
-    const last = await reader.sample();
-    violations.push(...last.violations);
-    history.observe(last.refs, names);
+    const last = await sampler.sample();
     const intents = sides.map((x, i) => {
       const r = results[i];
       // Refs the pusher itself rejected (not a fast-forward any more) are not part of what it asked the receiver for.
