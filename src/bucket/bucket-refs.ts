@@ -13,15 +13,21 @@
  *
  * and every change of it is conditional on the version read before, so two
  * writers can never both move it from the same state. An update:
- *   1. reads the journal; a committed one is rolled forward first (below), a
- *      claimed one is taken over (its writer is dead, or loses: step 3);
- *   2. claims it (create-only when absent, else If-Match on the idle version);
+ *   1. reads the journal; a committed one is rolled forward first (below); a
+ *      claim of another writer is waited for, and taken over only once the
+ *      same claim (the same ETag) has stood for the claim lease (5 s by
+ *      default, timed by this writer's own clock, so no clocks are compared):
+ *      a claim lasts a few reads, so one that old is a dead writer's;
+ *   2. claims it (create-only when absent, else If-Match on the version read);
  *   3. reads every ref with its ETag and checks it is at `from`; otherwise it
  *      gives the journal back (idle) and fails with REPO_REF_CONFLICT, having
  *      written no ref;
- *   4. marks its claim committed (If-Match on its own claim: when another
- *      writer took the claim over in between, this fails, REPO_REF_CONFLICT,
- *      no ref written). This PUT is the commit point;
+ *   4. marks its claim committed (If-Match on its own claim). This PUT is the
+ *      commit point. When it fails because another writer took the claim
+ *      over (this one was slower than the lease), nothing was written: the
+ *      update starts again at step 1, so updates of disjoint refs all
+ *      succeed, one after the other, and a real conflict is still found at
+ *      step 3;
  *   5. writes each ref with If-Match on the ETag read in 3 (If-None-Match: *
  *      for a new ref); a 412 is read back: a ref already at its new value was
  *      rolled forward by another process, which counts as done;
@@ -42,6 +48,7 @@
  * Deleting a ref is an unconditional DELETE after the check of step 3.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RepoError, asOstreePushError, type OstreePushError } from '../errors.js';
 import { assertRefName, ZERO_CHECKSUM } from '../repo/ref-names.js';
 import type { BucketStore, RefValue } from './bucket-store.js';
@@ -74,6 +81,19 @@ export type BucketRefStep = 'claimed' | 'committed' | 'refs';
 
 export interface BucketRefHooks {
   pause?: (step: BucketRefStep) => Promise<void> | void;
+  /** How long another writer's unchanged claim is waited for before it is taken over as a dead writer's (default 5 s). */
+  claimLeaseMs?: number;
+  /** How long an update waits in all for the journal before it gives up, REPO_REF_CONFLICT, no ref written (default 120 s). */
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_CLAIM_LEASE_MS = 5_000;
+const DEFAULT_BUSY_TIMEOUT_MS = 120_000;
+
+/** A wait between two reads of a busy journal: growing, with jitter, so that waiting writers do not move in step. */
+function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(1_000, 50 * 2 ** Math.min(attempt, 5));
+  return sleep(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
 export interface BucketRefResult {
@@ -176,28 +196,58 @@ function conflict(repo: BucketStore, w: BucketRefWrite, actual: string): RepoErr
 export async function updateBucketRefs(repo: BucketStore, writes: readonly BucketRefWrite[], hooks: BucketRefHooks = {}): Promise<BucketRefResult> {
   for (const w of writes) assertRefName(w.ref);
   if (new Set(writes.map((w) => w.ref)).size !== writes.length) throw new RepoError('REPO_REF_CONFLICT', 'the same ref is written twice in one update', {});
-  const id = randomBytes(12).toString('hex');
-  const claim: JournalRecord = { state: 'claimed', id, writes: [...writes] };
-  // 1–2: claim the journal.
-  let claimed: string | null = null;
-  for (let round = 0; claimed === null; round++) {
-    if (round === 8) {
-      throw new RepoError('REPO_REF_CONFLICT', `${repo.url}: other ref updates kept the journal busy; no ref was written`, { path: repo.url });
+  const leaseMs = hooks.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
+  const giveUpAt = Date.now() + (hooks.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+  const busy = (): RepoError => new RepoError('REPO_REF_CONFLICT', `${repo.url}: other ref updates kept the journal busy; no ref was written`, { path: repo.url });
+  for (let attempt = 0; ; attempt++) {
+    const claim: JournalRecord = { state: 'claimed', id: randomBytes(12).toString('hex'), writes: [...writes] };
+    const claimed = await claimJournal(repo, claim, leaseMs, giveUpAt, busy);
+    const current = await checkRefs(repo, writes, claimed, hooks);
+    // 4: the commit point.
+    let committed = await swapJournal(repo, claimed, { ...claim, state: 'committed' });
+    if (committed === null) {
+      const again = await readJournal(repo);
+      if (again.record.id === claim.id && again.record.state === 'committed') committed = again.etag;
+      else {
+        // Taken over as stale before the commit: nothing of this update was written; again from step 1.
+        if (Date.now() >= giveUpAt) throw busy();
+        await backoff(attempt);
+        continue;
+      }
     }
+    return writeRefs(repo, writes, current, committed, hooks);
+  }
+}
+
+/** Steps 1–2: the journal claimed for `claim`; its ETag. */
+async function claimJournal(repo: BucketStore, claim: JournalRecord, leaseMs: number, giveUpAt: number, busy: () => RepoError): Promise<string> {
+  // Another writer's claim, and when this writer first saw that version of it.
+  let seen: { etag: string | null; since: number } | undefined;
+  for (let round = 0; ; round++) {
+    if (Date.now() >= giveUpAt) throw busy();
     const j = await readJournal(repo);
     if (j.record.state === 'committed') {
       await rollForward(repo, j);
       continue;
     }
-    // Idle, absent, or another writer's claim (dead, or about to lose at its step 4).
-    claimed = await swapJournal(repo, j.etag, claim);
-    if (claimed === null) {
-      // Lost the race, or our own request went through and its answer was lost: read it back.
-      const again = await readJournal(repo);
-      if (again.record.id === id && again.record.state === 'claimed' && again.etag !== null) claimed = again.etag;
+    if (j.record.state === 'claimed') {
+      if (seen?.etag !== j.etag) seen = { etag: j.etag, since: Date.now() };
+      if (Date.now() - seen.since < leaseMs) {
+        await backoff(round);
+        continue;
+      }
+      // The same claim for a whole lease: its writer is dead (or so slow that it starts again at its step 1).
     }
+    const claimed = await swapJournal(repo, j.etag, claim);
+    if (claimed !== null) return claimed;
+    // Lost the race, or our own request went through and its answer was lost: read it back.
+    const again = await readJournal(repo);
+    if (again.record.id === claim.id && again.record.state === 'claimed' && again.etag !== null) return again.etag;
   }
-  // 3: check every ref while holding the claim.
+}
+
+/** Step 3: every ref read with its ETag and checked at `from`, while holding the claim; a conflict gives the journal back. */
+async function checkRefs(repo: BucketStore, writes: readonly BucketRefWrite[], claimed: string, hooks: BucketRefHooks): Promise<Map<string, RefValue | null>> {
   const current = new Map<string, RefValue | null>();
   try {
     for (const w of writes) {
@@ -211,15 +261,11 @@ export async function updateBucketRefs(repo: BucketStore, writes: readonly Bucke
     await swapJournal(repo, claimed, IDLE).catch(() => undefined);
     throw e;
   }
-  // 4: the commit point.
-  let committed = await swapJournal(repo, claimed, { ...claim, state: 'committed' });
-  if (committed === null) {
-    const again = await readJournal(repo);
-    if (again.record.id === id && again.record.state === 'committed') committed = again.etag;
-    else {
-      throw new RepoError('REPO_REF_CONFLICT', `${repo.url}: another ref update took the journal over before this one committed; no ref was written`, { path: repo.url });
-    }
-  }
+  return current;
+}
+
+/** Steps 5–6, past the commit point. */
+async function writeRefs(repo: BucketStore, writes: readonly BucketRefWrite[], current: Map<string, RefValue | null>, committed: string | null, hooks: BucketRefHooks): Promise<BucketRefResult> {
   await hooks.pause?.('committed');
   // 5: the refs. Past the commit point the update is decided: a failure here leaves the journal
   // committed, and the next writer (or open) finishes it, so it is a warning, not a failed update.

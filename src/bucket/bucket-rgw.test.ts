@@ -267,7 +267,8 @@ test('a ref update loses cleanly to a concurrent writer: a clear conflict, none 
   const aResult = a.then(() => null, (e: unknown) => e as { code?: string });
   await atClaim;
   // Writer B moves ref a meanwhile, and ref b's neighbour c.
-  const b = await updateBucketRefs(repo, [{ ref: 'a', from: x, to: z }, { ref: 'c', from: ZERO_CHECKSUM, to: w }]);
+  // Writer B, whose lease is short, takes A's stalled claim over (A starts again when it resumes).
+  const b = await updateBucketRefs(repo, [{ ref: 'a', from: x, to: z }, { ref: 'c', from: ZERO_CHECKSUM, to: w }], { claimLeaseMs: 100 });
   assert.equal(b.moved.length, 2);
   resume();
   assert.equal((await aResult)?.code, 'REPO_REF_CONFLICT');
