@@ -40,6 +40,7 @@ import { ObjectSet } from '../repo/object-set.js';
 import { closure } from '../repo/traverse.js';
 import type { BucketRepo } from './bucket-repo.js';
 import { updateBucketRefs, type BucketRefHooks, type BucketRefWrite } from './bucket-refs.js';
+import { NameList } from './name-list.js';
 import { putChildFirst } from './put-child-first.js';
 import { forEachBounded } from './retry.js';
 
@@ -47,7 +48,8 @@ import { forEachBounded } from './retry.js';
 export interface StagedObjects {
   has(checksum: string, type: ObjectType): boolean;
   pathOf(checksum: string, type: ObjectType): string;
-  list(): ObjectName[];
+  /** Every staged object (iterated once per publication). */
+  list(): Iterable<ObjectName>;
 }
 
 export interface BucketPublishOptions {
@@ -82,12 +84,22 @@ export interface BucketPublishOutcome {
 /** Objects larger than this are streamed from their file rather than read whole. */
 const READ_WHOLE = 1 << 20;
 
-/** Step 1: child-first order of the staged objects, and the unstaged objects they need. */
-async function plan(staging: StagedObjects, updates: readonly BucketRefWrite[]): Promise<{ order: ObjectName[]; needed: ObjectName[] }> {
+/**
+ * Step 1: child-first order of the staged objects (name-list.ts: 41–66 bytes an
+ * object, no heap object each), the unstaged objects they need, and how many
+ * staged objects there are.
+ */
+async function plan(staging: StagedObjects, updates: readonly BucketRefWrite[]): Promise<{ order: NameList; needed: ObjectSet; staged: number }> {
   const targets = updates.map((u) => u.to).filter((c) => c !== ZERO_CHECKSUM);
   const targetSet = new Set(targets);
-  const commits = [...staging.list().filter((o) => o.type === 'commit' && !targetSet.has(o.checksum)).map((o) => o.checksum), ...targets];
-  const needed = new Map<string, ObjectName>();
+  const commits: string[] = [];
+  let staged = 0;
+  for (const o of staging.list()) {
+    staged++;
+    if (o.type === 'commit' && !targetSet.has(o.checksum)) commits.push(o.checksum);
+  }
+  commits.push(...targets);
+  const needed = new ObjectSet();
   // The walk sees staged objects only: an unstaged one is reported through `staged` and then not found
   // (a path that does not exist), so with ignoreMissing the walk skips it, and with trustStoreSubtrees
   // an unstaged dirtree is not descended into.
@@ -96,22 +108,22 @@ async function plan(staging: StagedObjects, updates: readonly BucketRefWrite[]):
     objectPath: (checksum: string, type: ObjectType) => (staging.has(checksum, type) ? staging.pathOf(checksum, type) : `/nonexistent/${checksum}.${type}`),
     staged: (checksum: string, type: ObjectType) => {
       const here = staging.has(checksum, type);
-      if (!here && type !== 'commitmeta') needed.set(`${checksum}.${type}`, { checksum, type });
+      if (!here && type !== 'commitmeta') needed.add(checksum, type);
       return here;
     },
   };
   const seen = new ObjectSet();
-  const order: ObjectName[] = [];
+  const order = new NameList(staged);
   for (const c of commits) {
     if (!staging.has(c, 'commit')) {
-      needed.set(`${c}.commit`, { checksum: c, type: 'commit' });
+      needed.add(c, 'commit');
       continue;
     }
     for await (const o of closure(view, c, { seen, trustStoreSubtrees: true, ignoreMissing: true })) {
-      if (staging.has(o.checksum, o.type)) order.push(o);
+      if (staging.has(o.checksum, o.type)) order.push(o.checksum, o.type);
     }
   }
-  return { order, needed: [...needed.values()] };
+  return { order, needed, staged };
 }
 
 async function putObject(repo: BucketRepo, staging: StagedObjects, o: ObjectName): Promise<void> {
@@ -126,10 +138,11 @@ async function putObject(repo: BucketRepo, staging: StagedObjects, o: ObjectName
 
 export async function publishToBucket(repo: BucketRepo, staging: StagedObjects, updates: readonly BucketRefWrite[], opts: BucketPublishOptions = {}): Promise<BucketPublishOutcome> {
   const parallel = opts.parallel ?? 16;
-  const { order, needed } = await plan(staging, updates);
+  const { order, needed, staged } = await plan(staging, updates);
+  const unknown: ObjectName[] = [];
+  for (const o of needed) if (opts.known?.(o.checksum, o.type) !== true) unknown.push(o);
   const missing: ObjectName[] = [];
-  await forEachBounded(needed, parallel, async (o) => {
-    if (opts.known?.(o.checksum, o.type) === true) return;
+  await forEachBounded(unknown, parallel, async (o) => {
     if (!(await repo.hasObject(o.checksum, o.type))) missing.push(o);
   });
   if (missing.length > 0) {
@@ -170,7 +183,7 @@ export async function publishToBucket(repo: BucketRepo, staging: StagedObjects, 
     const err = asOstreePushError(e);
     warnings.push(new RepoError('REPO_SUMMARY_WRITE_FAILED', `the refs moved, but the summary could not be rewritten: ${err.message}`, { path: repo.url }, { cause: err }));
   }
-  return { published: order.length, dropped: staging.list().length - order.length, moved: refs.moved, summaryUpdated, warnings };
+  return { published: order.length, dropped: staged - order.length, moved: refs.moved, summaryUpdated, warnings };
 }
 
 /**

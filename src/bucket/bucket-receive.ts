@@ -37,7 +37,8 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OstreePushError } from '../errors.js';
-import { objectRelPath, type ObjectName } from '../repo/object-names.js';
+import { objectRelPath } from '../repo/object-names.js';
+import { ObjectSet } from '../repo/object-set.js';
 import { listRefs, ZERO_CHECKSUM } from '../repo/refs.js';
 import { Repo } from '../repo/repo.js';
 import { receive, type ReceiveOptions, type ReceiveResult } from '../protocol/receiver.js';
@@ -88,7 +89,8 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
     const held = await BucketHeldObjects.list(bucket);
     log(`bucket ${bucket.url}: ${held.size} objects, ${before.size} refs`);
     const repo = Repo.open(root, { held });
-    const published: ObjectName[] = [];
+    // What the engine published under the root, to publish into the bucket: 44–66 bytes an object (object-set.ts).
+    const published = new ObjectSet();
     const hooks = options.hooks ?? {};
     const alwaysWriteSummary = options.policy?.alwaysWriteSummary === true;
     const result = await receive({
@@ -99,7 +101,7 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
       hooks: {
         ...hooks,
         onPublished: (o, i) => {
-          published.push(o);
+          published.add(o.checksum, o.type);
           hooks.onPublished?.(o, i);
         },
         pause: async (step) => {
@@ -114,15 +116,14 @@ export async function receiveIntoBucket(options: BucketReceiveOptions): Promise<
             // Detached metadata the receive policy made for a new commit (signing on receive) is written
             // into the store beside the published objects, not through onPublished: it goes too.
             for (const u of updates) {
-              if (u.to === ZERO_CHECKSUM || published.some((o) => o.checksum === u.to && o.type === 'commitmeta')) continue;
+              if (u.to === ZERO_CHECKSUM || published.has(u.to, 'commitmeta')) continue;
               const meta = join(repo.path, objectRelPath(u.to, 'commitmeta'));
-              if (existsSync(meta) && statSync(meta).size > 0) published.push({ checksum: u.to, type: 'commitmeta' });
+              if (existsSync(meta) && statSync(meta).size > 0) published.add(u.to, 'commitmeta');
             }
-            const set = new Set(published.map((o) => `${o.checksum}.${o.type}`));
             const out = await publishToBucket(
               bucket,
               {
-                has: (checksum, type) => set.has(`${checksum}.${type}`),
+                has: (checksum, type) => published.has(checksum, type),
                 pathOf: (checksum, type) => join(repo.path, objectRelPath(checksum, type)),
                 list: () => published,
               },

@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { RepoError } from '../errors.js';
 import { parseKeyFile, type KeyFile } from '../repo/config.js';
 import { objectRelPath, type ObjectType } from '../repo/object-names.js';
+import { ObjectSet } from '../repo/object-set.js';
 import { assertRefName, parseRefFile } from '../repo/ref-names.js';
 import { recoverBucketJournal } from './bucket-refs.js';
 import type { BucketStore, CacheControl, PutBody, PutExtra, RefValue } from './bucket-store.js';
@@ -90,7 +91,9 @@ export function isPreconditionFailed(e: unknown): boolean {
 export class BucketRepo implements BucketStore {
   readonly mode = 'archive' as const;
   readonly cacheControl: CacheControl;
-  private readonly present = new Map<string, boolean>();
+  /** Objects known present (HEAD, or written by this session) and known absent (HEAD): 44–66 bytes each. */
+  private readonly present = new ObjectSet();
+  private readonly absent = new ObjectSet();
 
   private constructor(
     readonly location: BucketLocation,
@@ -213,17 +216,18 @@ export class BucketRepo implements BucketStore {
 
   /** Whether the bucket holds an object (HEAD once, then remembered for this session). */
   async hasObject(checksum: string, type: ObjectType): Promise<boolean> {
-    const rel = objectRelPath(checksum, type);
-    const known = this.present.get(rel);
-    if (known !== undefined) return known;
-    const found = await this.exists(rel);
-    this.present.set(rel, found);
+    if (this.present.has(checksum, type)) return true;
+    if (this.absent.has(checksum, type)) return false;
+    const found = await this.exists(objectRelPath(checksum, type));
+    if (found) this.present.add(checksum, type);
+    else this.absent.add(checksum, type);
     return found;
   }
 
   /** Records an object this session wrote. */
   markPresent(checksum: string, type: ObjectType): void {
-    this.present.set(objectRelPath(checksum, type), true);
+    this.present.add(checksum, type);
+    this.absent.delete(checksum, type);
   }
 
   /** refs/heads/NAME: its commit and ETag, or null when there is no such ref. */

@@ -34,7 +34,7 @@ import { receiveIntoBucket } from './bucket-receive.js';
 const gateway = rgwForFile();
 
 /** A repository's objects as a staging directory, less those in `skip` (checksum.type). */
-async function stagedFrom(repo: string, skip: ReadonlySet<string> = new Set()): Promise<StagedObjects & { all: Set<string> }> {
+async function stagedFrom(repo: string, skip: ReadonlySet<string> = new Set()): Promise<Omit<StagedObjects, 'list'> & { all: Set<string>; list(): ObjectName[] }> {
   const all = new Set<string>();
   for await (const o of new ArchiveObjectStore(repo).list()) all.add(`${o.checksum}.${o.type}`);
   const staged = new Set([...all].filter((k) => !skip.has(k)));

@@ -14,14 +14,33 @@
  * Scheduling: `limit` PUTs at once; the next one is an object whose children
  * have all just completed (parents first, so directories and the commit follow
  * their contents closely), else the next object of `ordered` that waits for
- * nothing. State: one counter and the list of parents per object (the
- * dirtrees and commits are read once, for their children).
+ * nothing. State, all in typed arrays (a publication holds it for its whole
+ * length, and V8 lets the heap grow to a multiple of what is live before it
+ * collects): the names with their positions (name-list.ts, 41–66 bytes an
+ * object), a counter per object, the parents of each object as one array
+ * indexed by child (4 bytes an edge), and the queue of objects made ready.
+ * The dirtrees and commits are read once, for their children.
  */
 import { RepoError } from '../errors.js';
-import type { ObjectName } from '../repo/object-names.js';
+import type { ObjectName, ObjectType } from '../repo/object-names.js';
 import { publicationChildren } from '../repo/publish-levels.js';
+import { NameList } from './name-list.js';
 
 const keyOf = (o: ObjectName): string => `${o.checksum}.${o.type}`;
+
+/** A growable array of int32. */
+class Int32s {
+  a = new Int32Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+}
 
 /**
  * Runs `put` over `ordered` (child first: every child in it comes before its
@@ -29,36 +48,52 @@ const keyOf = (o: ObjectName): string => `${o.checksum}.${o.type}`;
  * once its children's have completed. The first failure stops new starts and
  * is thrown once the PUTs in flight have ended.
  */
-export function putChildFirst(ordered: readonly ObjectName[], read: (o: ObjectName) => Uint8Array, limit: number, put: (o: ObjectName) => Promise<void>): Promise<void> {
-  const n = ordered.length;
-  const index = new Map<string, number>();
-  ordered.forEach((o, i) => {
-    index.set(keyOf(o), i);
-  });
-  // waiting[i]: children of i not yet written; parents.get(j): the objects waiting for j.
+export function putChildFirst(ordered: readonly ObjectName[] | NameList, read: (o: ObjectName) => Uint8Array, limit: number, put: (o: ObjectName) => Promise<void>): Promise<void> {
+  const names = ordered instanceof NameList ? ordered : NameList.from(ordered);
+  const n = names.length;
+  // waiting[i]: children of i not yet written. Edges (child j, parent i), then grouped by child:
+  // the parents of j are parentOf[firstParent[j] .. firstParent[j + 1]).
   const waiting = new Int32Array(n);
-  const parents = new Map<number, number[]>();
-  ordered.forEach((o, i) => {
+  const edgeChild = new Int32s();
+  const edgeParent = new Int32s();
+  for (let i = 0; i < n; i++) {
+    const o = names.at(i);
+    if (o.type !== 'dirtree' && o.type !== 'commit') continue;
     for (const c of publicationChildren(o, read)) {
-      const j = index.get(c);
-      if (j === undefined) continue;
+      const dot = c.indexOf('.');
+      const j = names.indexOf(c.slice(0, dot), c.slice(dot + 1) as ObjectType);
+      if (j < 0) continue;
       if (j > i) throw new RepoError('REPO_STAGING', `publication order is not child-first: ${c} comes after ${keyOf(o)}`, { child: c, parent: keyOf(o) });
       waiting[i] = (waiting[i] as number) + 1;
-      const ps = parents.get(j);
-      if (ps === undefined) parents.set(j, [i]);
-      else ps.push(i);
+      edgeChild.push(j);
+      edgeParent.push(i);
     }
-  });
+  }
+  const firstParent = new Int32Array(n + 1);
+  for (let e = 0; e < edgeChild.n; e++) {
+    const j = (edgeChild.a[e] as number) + 1;
+    firstParent[j] = (firstParent[j] as number) + 1;
+  }
+  for (let j = 0; j < n; j++) firstParent[j + 1] = (firstParent[j + 1] as number) + (firstParent[j] as number);
+  const parentOf = new Int32Array(edgeChild.n);
+  const fill = firstParent.slice(0, n);
+  for (let e = 0; e < edgeChild.n; e++) {
+    const j = edgeChild.a[e] as number;
+    parentOf[fill[j] as number] = edgeParent.a[e] as number;
+    fill[j] = (fill[j] as number) + 1;
+  }
   return new Promise<void>((resolve, reject) => {
     // Objects before `scan` were started, or skipped as waiting: those go to `ready` when their last child is written.
     let scan = 0;
-    const ready: number[] = [];
+    // Each object is made ready at most once.
+    const ready = new Int32Array(n);
     let readyHead = 0;
+    let readyTail = 0;
     let active = 0;
     let written = 0;
     let failure: { e: unknown } | undefined;
     const next = (): number | undefined => {
-      if (readyHead < ready.length) return ready[readyHead++];
+      if (readyHead < readyTail) return ready[readyHead++];
       while (scan < n) {
         const i = scan++;
         if (waiting[i] === 0) return i;
@@ -71,16 +106,16 @@ export function putChildFirst(ordered: readonly ObjectName[], read: (o: ObjectNa
         if (i === undefined) break;
         active++;
         Promise.resolve()
-          .then(() => put(ordered[i] as ObjectName))
+          .then(() => put(names.at(i)))
           .then(
             () => {
               active--;
               written++;
-              for (const p of parents.get(i) ?? []) {
+              for (let e = firstParent[i] as number; e < (firstParent[i + 1] as number); e++) {
+                const p = parentOf[e] as number;
                 waiting[p] = (waiting[p] as number) - 1;
-                if (waiting[p] === 0 && p < scan) ready.push(p);
+                if (waiting[p] === 0 && p < scan) ready[readyTail++] = p;
               }
-              parents.delete(i);
               pump();
             },
             (e: unknown) => {
