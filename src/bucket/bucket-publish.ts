@@ -81,8 +81,8 @@ export interface BucketPublishOutcome {
   warnings: OstreePushError[];
 }
 
-/** Objects larger than this are streamed from their file rather than read whole. */
-const READ_WHOLE = 1 << 20;
+/** The largest read of an object's file while it is sent (a smaller object is one read of its own size). */
+const CHUNK = 64 << 10;
 
 /**
  * Step 1: child-first order of the staged objects (name-list.ts: 41–66 bytes an
@@ -131,8 +131,9 @@ async function putObject(repo: BucketRepo, staging: StagedObjects, o: ObjectName
   const size = statSync(path).size;
   const rel = objectRelPath(o.checksum, o.type);
   const extra = { cacheControl: repo.cacheControl.objects, contentLength: size };
-  if (size <= READ_WHOLE) await repo.put(rel, readFileSync(path), extra);
-  else await repo.put(rel, () => createReadStream(path), extra);
+  // Streamed from its file with its length given, never read whole: a PUT holds at most one chunk of its
+  // object, whatever the object's size. A retry opens the file again (bucket-repo.ts closes each stream).
+  await repo.put(rel, size === 0 ? new Uint8Array(0) : () => createReadStream(path, { start: 0, end: size - 1, highWaterMark: Math.min(size, CHUNK) }), extra);
   repo.markPresent(o.checksum, o.type);
 }
 

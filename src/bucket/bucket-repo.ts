@@ -24,6 +24,7 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { RepoError } from '../errors.js';
 import { parseKeyFile, type KeyFile } from '../repo/config.js';
 import { objectRelPath, type ObjectType } from '../repo/object-names.js';
@@ -186,15 +187,19 @@ export class BucketRepo implements BucketStore {
   /**
    * PUT of a path. `condition`: `{ ifNoneMatch: '*' }` creates only,
    * `{ ifMatch: etag }` replaces only that version. Returns the new ETag
-   * (unquoted), or null when the condition failed (412).
+   * (unquoted), or null when the condition failed (412). A `body` given as
+   * a function is made anew for each attempt (a stream cannot be sent
+   * twice), and a stream is destroyed after its attempt, sent or not, so
+   * that a failed attempt does not keep its file open.
    */
   async put(rel: string, body: PutBody | (() => PutBody), extra: PutExtra = {}): Promise<string | null> {
     return withRetries(`${this.url}: writing ${rel}`, async () => {
+      const Body = typeof body === 'function' ? body() : body;
       try {
         const input: PutObjectCommandInput = {
           Bucket: this.location.bucket,
           Key: this.key(rel),
-          Body: typeof body === 'function' ? body() : body,
+          Body,
           ContentType: 'application/octet-stream',
           CacheControl: extra.cacheControl ?? this.cacheControl.mutable,
         };
@@ -206,6 +211,9 @@ export class BucketRepo implements BucketStore {
       } catch (e) {
         if ((extra.ifNoneMatch !== undefined || extra.ifMatch !== undefined) && isPreconditionFailed(e)) return null;
         throw e;
+      } finally {
+        // A stream the request did not read to its end (a failed attempt) still holds its file open.
+        if (Body instanceof Readable) Body.destroy();
       }
     }, this.retry);
   }

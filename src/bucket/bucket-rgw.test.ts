@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { join, sep } from 'node:path';
 import { test } from 'node:test';
@@ -47,14 +48,18 @@ async function stagedFrom(repo: string, skip: ReadonlySet<string> = new Set()): 
 }
 
 /** Every PUT through `client`: when it started and when it finished, in one sequence. */
-function recordPuts(client: S3Client): { started: Map<string, number>; done: Map<string, number> } {
+function recordPuts(client: S3Client): { started: Map<string, number>; done: Map<string, number>; notStreamed: Set<string> } {
   let seq = 0;
   const started = new Map<string, number>();
   const done = new Map<string, number>();
+  // Objects whose body was not a stream reading at most 64 KiB at a time.
+  const notStreamed = new Set<string>();
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const key = (args.input as { Key?: string }).Key;
       if (context.commandName !== 'PutObjectCommand' || key === undefined) return next(args);
+      const body = (args.input as { Body?: unknown }).Body;
+      if (key.includes('/objects/') && !(body instanceof Readable && body.readableHighWaterMark <= 64 << 10)) notStreamed.add(key);
       started.set(key, seq++);
       const out = await next(args);
       done.set(key, seq++);
@@ -62,7 +67,7 @@ function recordPuts(client: S3Client): { started: Map<string, number>; done: Map
     },
     { step: 'initialize', name: 'recordPuts' },
   );
-  return { started, done };
+  return { started, done, notStreamed };
 }
 
 /** The children of a local archive object (dirtree, commit), as bucket-relative paths. */
@@ -212,6 +217,7 @@ test('objects go in children first, then the refs, then the summary; an incremen
     assert.ok((puts.done.get('os/refs/heads/os/stable') ?? Infinity) < (puts.started.get('os/summary') ?? -1), 'the summary started before the ref was written');
   };
   checkOrder(staged1.all);
+  assert.deepEqual([...puts.notStreamed], [], 'every object is streamed from its file, never read whole');
   assert.equal((await repo.readRef('os/stable'))?.checksum, c1.commit);
 
   // Incremental: a child commit, with only its new objects staged.
