@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=50
 /**
  * ostree-push [--repo=PATH] [-f] [--all] [-n] [--json] [-v|-q] [--protocol=auto|v0|pull]
  *             [--ssh=openssh|builtin] [--ssh-command=CMD] [-p PORT] [-o OPTION] [-i FILE]

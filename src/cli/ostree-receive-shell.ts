@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=50
 /**
  * ostree-receive-shell: the restricted login shell / ForceCommand that runs
  * only ostree-receive. See receive-shell.ts for what it accepts.

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=50
 /**
  * ostree-receive --repo=PATH [-v|--verbose] [--debug]
  * ostree-receive --repo=s3://BUCKET/PREFIX [--init]
