@@ -10,18 +10,20 @@ test('names keep their order and positions through growth; a name added again ke
   const list = new NameList(4);
   const names: ObjectName[] = [];
   for (let i = 0; i < 5000; i++) names.push({ checksum: sum(i), type: OBJECT_TYPES[i % OBJECT_TYPES.length] as ObjectName['type'] });
-  names.forEach((o, i) => assert.equal(list.push(o.checksum, o.type), i));
+  for (const [i, o] of names.entries()) assert.equal(list.push(o.checksum, o.type), i);
   assert.equal(list.length, names.length);
-  names.forEach((o, i) => {
+  for (const [i, o] of names.entries()) {
     assert.equal(list.indexOf(o.checksum, o.type), i);
     assert.deepEqual(list.at(i), o);
-  });
-  assert.equal(list.push(names[10]!.checksum, names[10]!.type), 10);
+  }
+  const tenth = names[10] as ObjectName;
+  assert.equal(list.push(tenth.checksum, tenth.type), 10);
   assert.equal(list.length, names.length);
   assert.deepEqual([...list], names);
   // The same checksum with another type is another name.
-  const other = OBJECT_TYPES.find((t) => t !== names[0]!.type)!;
-  assert.equal(list.indexOf(names[0]!.checksum, other), -1);
+  const first = names[0] as ObjectName;
+  const other = OBJECT_TYPES.find((t) => t !== first.type) as ObjectName['type'];
+  assert.equal(list.indexOf(first.checksum, other), -1);
   assert.equal(list.indexOf(sum(-1), 'file'), -1);
 });
 
