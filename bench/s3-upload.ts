@@ -8,7 +8,7 @@
  *   unordered  what a sync tool does: every object file of the data set and
  *              the ref, in list order, `parallel` PUTs at once, no ordering
  *              at all; the same client (src/bucket/client.ts), the same
- *              headers, bodies and retries as ours;
+ *              headers, bodies (each streamed from its file) and retries as ours;
  *   ordered    our publication alone (src/bucket/bucket-publish.ts) from the
  *              data set's repository taken as the staging directory: children
  *              first, then the ref, then the summary. No receiving, so its
@@ -16,7 +16,7 @@
  *
  * Prints one JSON line (S3UploadResult).
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync, ReadStream, statSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { isOstreePushError } from '../src/errors.js';
 import { BucketRepo, DEFAULT_CACHE_CONTROL } from '../src/bucket/bucket-repo.js';
@@ -74,21 +74,26 @@ async function main(): Promise<S3UploadResult> {
   try {
     await forEachBounded(files, c.parallel, async (p) => {
       const rel = p.slice(c.repo.length + 1);
-      // As ours sends them: small objects read whole, large ones streamed.
+      // As ours sends them (bucket-publish.ts): streamed from the file, 64 KiB at a time, with the length given.
       const size = statSync(p).size;
       const cacheControl = p === refFile ? DEFAULT_CACHE_CONTROL.mutable : DEFAULT_CACHE_CONTROL.objects;
-      await withRetries(`writing ${rel}`, () =>
-        client.send(
-          new PutObjectCommand({
-            Bucket: c.bucket,
-            Key: `${c.prefix}${rel}`,
-            Body: size <= 1 << 20 ? readFileSync(p) : createReadStream(p),
-            ContentLength: size,
-            ContentType: 'application/octet-stream',
-            CacheControl: cacheControl,
-          }),
-        ),
-      );
+      await withRetries(`writing ${rel}`, async () => {
+        const body = size === 0 ? new Uint8Array(0) : createReadStream(p, { start: 0, end: size - 1, highWaterMark: Math.min(size, 64 << 10) });
+        try {
+          await client.send(
+            new PutObjectCommand({
+              Bucket: c.bucket,
+              Key: `${c.prefix}${rel}`,
+              Body: body,
+              ContentLength: size,
+              ContentType: 'application/octet-stream',
+              CacheControl: cacheControl,
+            }),
+          );
+        } finally {
+          if (body instanceof ReadStream) body.destroy();
+        }
+      });
     });
   } finally {
     client.destroy();
