@@ -16,7 +16,7 @@
  * again. A receiver publishing into a bucket sends 16 PUTs at once through
  * the AWS SDK, whose per-request objects outlive two scavenges and are
  * promoted as garbage: with ~25 MB live its heap grew to 80 MB between full
- * collections, and its peak RSS to 170–180 MB on os-like. At 1.5× live, the
- * same push peaked near 115 MB (src/bucket/README.md, "Memory").
+ * collections, and its peak RSS to 170–180 MiB on os-like. At 1.5× live, the
+ * same push peaked near 120 MiB (src/bucket/README.md, "Memory").
  */
 export const NODE_RUNTIME_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50'];
