@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,6 +99,28 @@ test('stageVerified writes in the background: staged at once, complete after set
   await assert.rejects(s.settle(), { code: 'REPO_STAGING', message: /writing a staged object failed/ });
   await assert.rejects(s.stageVerified('c'.repeat(64), 'file', [Buffer.from('y')]), { code: 'REPO_STAGING' });
   assert.throws(() => s.publish([{ checksum: c, type: 'file' }]), { code: 'REPO_STAGING' });
+  s.dispose();
+});
+
+test('stageVerified makes one thread-pool request per object (the create); the write and close follow on this thread', async () => {
+  const repo = fresh();
+  const s = Staging.create(repo);
+  let requests = 0;
+  // Every asynchronous fs call is one FSREQCALLBACK: a hop to a pool thread and back, about ten system calls of hand-off.
+  const hook = createHook({
+    init(_id, type) {
+      if (type === 'FSREQCALLBACK') requests++;
+    },
+  }).enable();
+  const objects = Array.from({ length: 20 }, (_, i) => [Buffer.from(`object ${i} `), Buffer.alloc(3000 + i, i)]);
+  try {
+    for (const parts of objects) await s.stageVerified(sha(Buffer.concat(parts)), 'file', parts);
+    await s.settle();
+  } finally {
+    hook.disable();
+  }
+  assert.equal(requests, objects.length);
+  for (const parts of objects) assert.deepEqual(readFileSync(s.pathOf(sha(Buffer.concat(parts)), 'file')), Buffer.concat(parts));
   s.dispose();
 });
 
