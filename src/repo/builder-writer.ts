@@ -21,6 +21,9 @@ export interface ObjectWriterOptions {
 }
 
 export class ObjectWriter {
+  /** The directories made already (tmp/ and objects/XX/): one mkdir each, not one per object. */
+  private readonly made = new Set<string>();
+
   constructor(
     readonly root: string,
     readonly options: ObjectWriterOptions = {},
@@ -28,6 +31,12 @@ export class ObjectWriter {
 
   private tempPath(): string {
     return join(this.root, 'tmp', `ostree-push-build-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  private async mkdirOnce(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.made.add(dir);
   }
 
   private async publish(tmp: string, checksum: string, type: ObjectType): Promise<void> {
@@ -39,7 +48,7 @@ export class ObjectWriter {
     } catch {
       /* absent: publish */
     }
-    await mkdir(join(this.root, 'objects', checksum.slice(0, 2)), { recursive: true });
+    await this.mkdirOnce(join(this.root, 'objects', checksum.slice(0, 2)));
     await rename(tmp, final);
   }
 
@@ -53,7 +62,7 @@ export class ObjectWriter {
   /** Writes a metadata object under a given name (commitmeta, tombstone-commit). */
   async writeNamed(checksum: string, type: ObjectType, bytes: Uint8Array): Promise<void> {
     const tmp = this.tempPath();
-    await mkdir(join(this.root, 'tmp'), { recursive: true });
+    await this.mkdirOnce(join(this.root, 'tmp'));
     if (this.options.fsync ?? true) {
       const fh = await open(tmp, 'wx', 0o644);
       try {
@@ -71,7 +80,7 @@ export class ObjectWriter {
   /** Streams a content object to a `.filez`; returns its checksum and size. */
   async writeContent(meta: FileMeta, content: ContentSource): Promise<{ checksum: string; size: number }> {
     const tmp = this.tempPath();
-    await mkdir(join(this.root, 'tmp'), { recursive: true });
+    await this.mkdirOnce(join(this.root, 'tmp'));
     try {
       const w = await writeFilez(tmp, meta, content, {
         fsync: this.options.fsync ?? true,

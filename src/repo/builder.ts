@@ -49,7 +49,8 @@ export interface DirNode extends Owned {
 
 export interface FileNode extends Owned {
   type: 'file';
-  content: Uint8Array | string | (() => AsyncIterable<Uint8Array>);
+  /** Bytes, text, or a function giving them or a stream of them when written. */
+  content: Uint8Array | string | (() => ContentSource);
   /** Permission bits (default 0o644). */
   mode?: number;
 }

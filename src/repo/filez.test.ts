@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { inflateRawSync, deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { RepoError } from '../errors.js';
 import { xattrsFromRecord } from './metadata.js';
-import { checksumPrefix, checksumPrefixFromHeader, contentChecksum, encodeFilezHeader, openFilezContent, readFilezHeader, writeFilez, type FileMeta } from './filez.js';
+import { checksumPrefix, checksumPrefixFromHeader, contentChecksum, encodeFilez, encodeFilezHeader, openFilezContent, readFilezHeader, writeFilez, type FileMeta } from './filez.js';
 
 const reg = (mode = 0o100644): FileMeta => ({ uid: 0, gid: 0, mode, symlinkTarget: '', xattrs: [] });
 const isCode = (code: string) => (e: unknown) => e instanceof RepoError && e.code === code;
@@ -122,3 +123,22 @@ test('property: checksum prefix from header bytes equals the re-encoded one', ()
     { numRuns: 300 },
   );
 });
+
+test('content bytes in memory, written without fsync (one deflate call), make the same file as the stream', () =>
+  withDir(async (dir) => {
+    const metas: FileMeta[] = [reg(), { ...reg(), mode: 0o100755, uid: 7 }, { uid: 0, gid: 0, mode: 0o120777, symlinkTarget: 'a/b', xattrs: [] }];
+    const contents = [new Uint8Array(0), Buffer.from('hello '.repeat(500)), randomBytes(70_000)];
+    let n = 0;
+    for (const meta of metas) {
+      for (const content of contents) {
+        const streamed = await writeFilez(join(dir, `s${n}`), meta, [content], { fsync: false });
+        const whole = await writeFilez(join(dir, `w${n}`), meta, content, { fsync: false });
+        assert.deepEqual(whole, streamed);
+        assert.deepEqual(await readFile(join(dir, `w${n}`)), await readFile(join(dir, `s${n}`)));
+        const encoded = encodeFilez(meta, content);
+        assert.equal(encoded.checksum, streamed.checksum);
+        assert.deepEqual(encoded.bytes, await readFile(join(dir, `s${n}`)));
+        n++;
+      }
+    }
+  }));
