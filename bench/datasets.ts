@@ -16,6 +16,12 @@
  *   wide       os-like's commit on bench/main plus three other branches
  *              (bench/other-1..3) of ~22,000 small files each: ~105,000
  *              objects, a push of every branch (the many-objects case)
+ *   million    ~950,000 small text files (median ~250 bytes, a header line
+ *              making each unique) in ~47,500 directories of ~20 files,
+ *              nested like os-like's: about a million objects, 4 GB on disk
+ *              (a block per object), generated in tens of minutes (the file
+ *              system's file creation is most of it). Opt-in: not in the
+ *              default set. The peak RSS target at a million objects.
  *   wide+incr  os-like+incr's change on bench/main, pushed alone from a
  *              repository holding every branch into one holding every branch:
  *              the same 52 objects as os-like+incr into a remote three
@@ -31,7 +37,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitTree, initArchiveRepo, type DirNode, type TreeNode, objectRelPath, type ObjectName, closure, difference } from '../src/repo/index.js';
-import { contentSource, Prng, type ContentKind } from './content.js';
+import { contentSource, Prng, textCorpus, type ContentKind } from './content.js';
 
 /** Bump when generation changes, so stale caches are not reused. */
 export const DATASET_VERSION = 1;
@@ -64,7 +70,11 @@ const otherRef = (i: number): string => `bench/other-${i + 1}`;
 
 export const BIG_FILE_BYTES = 2 * 1024 ** 3;
 
-export const DATASET_NAMES = ['small', 'os-like', 'big-file', 'small+incr', 'os-like+incr', 'small+same', 'wide', 'wide+incr'] as const;
+/** The shape of `million`: small text files, ~20 to a directory. */
+export const MILLION: ShapeSpec = { seed: 'million', files: 950_000, totalBytes: 0 };
+const MILLION_FILES_PER_DIR = 20;
+
+export const DATASET_NAMES = ['small', 'os-like', 'big-file', 'small+incr', 'os-like+incr', 'small+same', 'wide', 'wide+incr', 'million'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export interface Dataset {
@@ -120,6 +130,57 @@ export function osLikeEntries(spec: ShapeSpec): Entry[] {
     if (e.kind !== 'symlink') e.size = Math.round((raw[i] as number) * scale);
   });
   return entries;
+}
+
+/** Directory paths nested as a system tree's are (deep, bushy: recent directories are preferred as parents). */
+function directoryPaths(r: Prng, n: number): string[] {
+  const dirs = [''];
+  for (let i = 1; i < n; i++) {
+    const parent = dirs[Math.max(0, dirs.length - 1 - r.int(Math.min(dirs.length, 40)))] as string;
+    const depth = parent === '' ? 0 : parent.split('/').length;
+    const p = depth >= 7 ? '' : parent;
+    dirs.push(`${p === '' ? '' : `${p}/`}d${i}-${r.int(1000)}`);
+  }
+  return dirs;
+}
+
+/**
+ * The tree of `million`: `spec.files` small text files spread over
+ * directories of ~20 files. Contents are made when written (bytes, no
+ * stream: the builder deflates them in one call), so the tree holds no bytes.
+ */
+export function manySmallFiles(spec: ShapeSpec): { tree: DirNode; files: number; contentBytes: number } {
+  const r = new Prng(`shape:${spec.seed}`);
+  const dirs = directoryPaths(r, Math.max(1, Math.round(spec.files / MILLION_FILES_PER_DIR)));
+  const nodes = new Map<string, DirNode>();
+  const root: DirNode = { type: 'dir', children: {} };
+  nodes.set('', root);
+  const dirNode = (path: string): DirNode => {
+    let d = nodes.get(path);
+    if (d !== undefined) return d;
+    const slash = path.lastIndexOf('/');
+    const parent = dirNode(slash < 0 ? '' : path.slice(0, slash));
+    d = { type: 'dir', children: {} };
+    parent.children[path.slice(slash + 1)] = d;
+    nodes.set(path, d);
+    return d;
+  };
+  const corpus = textCorpus();
+  let contentBytes = 0;
+  for (let i = 0; i < spec.files; i++) {
+    const dir = dirNode(r.pick(dirs));
+    // Log-normal, median ~250 bytes, capped at 16 KiB; the first line makes every file unique.
+    const size = Math.min(16_384, Math.round(Math.exp(5.5 + r.normal())));
+    const at = r.int(corpus.length - size);
+    const head = `# ${spec.seed} ${i}\n`;
+    contentBytes += head.length + size;
+    dir.children[`f${i}.${r.pick(['txt', 'conf', 'py', 'h', 'desktop', 'rules'])}`] = {
+      type: 'file',
+      mode: r.int(10) === 0 ? 0o755 : 0o644,
+      content: () => Buffer.concat([Buffer.from(head), corpus.subarray(at, at + size)]),
+    };
+  }
+  return { tree: root, files: spec.files, contentBytes };
 }
 
 /** The child of a tree: 10 files get new content, 5 files are added (deterministic). */
@@ -255,6 +316,13 @@ export async function dataset(name: string, options: DatasetOptions = {}): Promi
       tree = { type: 'dir', children: { 'big.img': { type: 'file', content: contentSource('big-file', size, 'binary') } } };
       files = 1;
       contentBytes = size;
+    } else if (name === 'million') {
+      const spec = shapes.million ?? MILLION;
+      log(`generating ${name}: ${spec.files} small files in ~${Math.round(spec.files / MILLION_FILES_PER_DIR)} directories (tens of minutes: one file per object)`);
+      const many = manySmallFiles(spec);
+      tree = many.tree;
+      files = many.files;
+      contentBytes = many.contentBytes;
     } else {
       const spec = shapes[name];
       if (spec === undefined) throw new Error(`unknown data set '${name}' (known: ${DATASET_NAMES.join(', ')})`);
