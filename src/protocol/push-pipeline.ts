@@ -28,7 +28,7 @@ import { ProtocolError } from '../errors.js';
 import type { StatusMessage } from '../wire/messages.js';
 import type { ActionHandlers, GuardTable } from './actor.js';
 import type { Endpoint } from './endpoint.js';
-import type { PlannedObject } from './push-plan.js';
+import type { PlannedList, PlannedObject } from './planned-objects.js';
 import { AdaptiveWindow, INITIAL_WINDOW, INITIAL_WINDOW_BYTES, MAX_WINDOW_BYTES } from './push-window.js';
 
 /** Objects in flight when the push starts; the adaptive window never goes below. */
@@ -82,7 +82,7 @@ export interface Sending {
 export class Pipeline {
   /** What may be in flight: objects and bytes, adapted as replies come (or fixed). */
   readonly window: AdaptiveWindow;
-  #objects: readonly PlannedObject[] = [];
+  #objects: PlannedList = [];
   /** Index in #objects of the next object to send. */
   #next = 0;
   /** The next object's bytes, opened before its PUTOBJECT goes out. */
@@ -117,7 +117,7 @@ export class Pipeline {
   }
 
   /** The objects to send, in order (children first). */
-  load(objects: readonly PlannedObject[]): void {
+  load(objects: PlannedList): void {
     this.#objects = objects;
     this.#next = 0;
   }
@@ -131,7 +131,7 @@ export class Pipeline {
 
   /** `windowOpen` for sending the next object now: always open when nothing is in flight. */
   windowOpen(): boolean {
-    const next = this.#objects[this.#next];
+    const next = this.#objects.at(this.#next);
     const inFlight = this.#inFlight.length;
     return inFlight === 0 || (next !== undefined && inFlight < this.window.objects && this.#bytesInFlight + next.size <= this.window.bytes);
   }
@@ -140,7 +140,7 @@ export class Pipeline {
 
   /** countSent: the next object is in flight from its body on (the receiver may refuse it on the body alone). */
   countSent(): void {
-    const obj = this.#objects[this.#next++] as PlannedObject;
+    const obj = this.#objects.at(this.#next++) as PlannedObject;
     this.#inFlight.push(obj);
     this.#bytesInFlight += obj.size;
     this.window.sent();
@@ -213,7 +213,7 @@ export class Pipeline {
       // object goes out: a synchronous openRead no longer yields by itself.
       if (this.#inFlight.length > 0) await new Promise<void>((r) => setImmediate(r));
       if (this.#halted()) return;
-      const obj = this.#objects[this.#next] as PlannedObject;
+      const obj = this.#objects.at(this.#next) as PlannedObject;
       const payload = this.o.openRead(obj);
       this.#payload = payload;
       try {
@@ -226,7 +226,7 @@ export class Pipeline {
   }
 
   /** Sends `objects` pipelined through `ep` (in state `sending`); stops sending at the first refusal. */
-  async run(ep: PusherLink, objects: readonly PlannedObject[]): Promise<PipelineResult> {
+  async run(ep: PusherLink, objects: PlannedList): Promise<PipelineResult> {
     this.load(objects);
     /** The reader failed while the sender was still fine (its failure then caused the sender's). */
     let readFailedFirst = false;

@@ -33,11 +33,14 @@
 import { RepoError, UsageError } from '../errors.js';
 import { isValidRefName, listRefs, readRef } from '../repo/refs.js';
 import type { Repo } from '../repo/repo.js';
-import { objectBasename, type ObjectType } from '../repo/object-names.js';
+import { objectBasename } from '../repo/object-names.js';
 import { differenceByPath } from '../repo/difference-by-path.js';
 import { parentChain } from '../repo/traverse.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
 import type { Judge } from './push-policy.js';
+import { PlannedObjects, type PlannedObject } from './planned-objects.js';
+
+export type { PlannedObject } from './planned-objects.js';
 
 /** The reason of a ref rejected for being a non-fast-forward, and nothing else. */
 export const NON_FAST_FORWARD = 'non-fast-forward';
@@ -66,34 +69,10 @@ export interface RefPlan {
   src?: string;
 }
 
-export interface PlannedObject {
-  checksum: string;
-  type: ObjectType;
-  /** The object file's basename, as PUTOBJECT names it. */
-  name: string;
-  size: number;
-}
-
-/**
- * A planned object as the plan holds it: its file name is made when asked
- * for (once per PUTOBJECT or QUERY), not kept, a string per object less in a
- * plan of a hundred thousand objects (about 90 of the 240 bytes each held).
- */
-class Planned implements PlannedObject {
-  constructor(
-    readonly checksum: string,
-    readonly type: ObjectType,
-    readonly size: number,
-  ) {}
-
-  get name(): string {
-    return objectBasename(this.checksum, this.type, 'archive');
-  }
-}
-
 export interface PushPlan {
   refs: RefPlan[];
-  objects: PlannedObject[];
+  /** In sending order, held compactly (planned-objects.ts). */
+  objects: PlannedObjects;
   bytes: number;
 }
 
@@ -296,8 +275,7 @@ export async function planPush(
   const have = [...bases];
   // A ref without its own old commit here: the remote's other commits too, compared only along the new trees' paths.
   const far = complete ? [] : [...new Set(remote.values())].filter((c) => !bases.has(c));
-  const objects: PlannedObject[] = [];
-  let bytes = 0;
+  const objects = new PlannedObjects();
   if (want.length > 0) {
     const store = repo.objects;
     // The stat below is the existence check of each leaf: the walk need not look too.
@@ -306,9 +284,8 @@ export async function planPush(
       if (st === null) {
         throw new RepoError('REPO_OBJECT_MISSING', `object ${o.checksum}.${o.type} is not in the repository`, { checksum: o.checksum, type: o.type });
       }
-      objects.push(new Planned(o.checksum, o.type, st.size));
-      bytes += st.size;
+      objects.push(o.checksum, o.type, st.size);
     }
   }
-  return { refs, objects, bytes };
+  return { refs, objects, bytes: objects.bytes };
 }

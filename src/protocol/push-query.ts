@@ -15,7 +15,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { AnswerMessage } from '../wire/messages.js';
-import type { PlannedObject } from './push-plan.js';
+import type { PlannedObjects } from './planned-objects.js';
 
 /** Names per QUERY: 800 object names (~75 bytes each with offsets) fit one 65,535-byte body. */
 export const QUERY_BATCH = 800;
@@ -52,7 +52,7 @@ export function refQuestions(names: readonly string[]): Question[] {
 }
 
 /** The QUERYs asking about these objects. */
-export function objectQuestions(objects: readonly PlannedObject[]): Question[] {
+export function objectQuestions(objects: PlannedObjects): Question[] {
   return batches(objects.map((o) => o.name)).map((names) => ({ objects: names, refs: [] }));
 }
 

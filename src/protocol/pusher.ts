@@ -41,6 +41,7 @@ import { refusalJudge, remotePolicyOf } from './push-policy.js';
 import { checkAnswer, objectQuestions, type Question, refQuestions } from './push-query.js';
 import type { InfoPolicy } from '../policy/info-policy.js';
 import { ZERO_CHECKSUM } from '../wire/constants.js';
+import { PlannedObjects } from './planned-objects.js';
 import { ARCHIVE_MODE_NUMBER, resolveRefspecs, NON_FAST_FORWARD, plannedCommit, planPush, remoteHeads, remoteRefFallback, type PlannedObject, type LocalRefs, type PushPlan, type RefPlan, type RefStatus } from './push-plan.js';
 
 export type { RefStatus } from './push-plan.js';
@@ -355,8 +356,7 @@ class PushSession implements Sending {
   dropHeld(): void {
     const plan = this.plan;
     plan.objects = plan.objects.filter((x) => !this.held.has(x.name));
-    // What is left, summed (a search of the kept list per planned object was quadratic).
-    plan.bytes = plan.objects.reduce((n, x) => n + x.size, 0);
+    plan.bytes = plan.objects.bytes;
     if (!this.used.includes('query')) this.used.push('query');
     this.o.log?.(`the receiver already holds ${this.held.size} of the planned objects (${this.#objectQueries} QUERY)`);
     this.finishPlan();
@@ -367,7 +367,7 @@ class PushSession implements Sending {
     if (this.offered.size === 0 && updates.length > 0 && plan.objects.length === 0) {
       // A version-0 receiver of 2015 moves no ref unless it received an object (spec/protocol.md section 10).
       const commit = plannedCommit(o.repo, (updates[0] as RefPlan).to);
-      plan.objects = [commit];
+      plan.objects = PlannedObjects.of([commit]);
       plan.bytes = commit.size;
       o.log?.(`nothing to send but the receiver is plain version 0: sending ${commit.name} so that it writes the refs`);
     }
