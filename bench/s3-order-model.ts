@@ -64,7 +64,7 @@ async function simulate(upload: (put: (o: ObjectName) => Promise<void>) => Promi
 
 const levels = publicationLevels(order, read);
 const byLevels = await simulate(async (put) => {
-  for (const level of levels) await forEachBounded(level, PARALLEL, put);
+  for (const level of levels) await forEachBounded([...level], PARALLEL, put);
 });
 const pipelined = await simulate((put) => putChildFirst(order, read, PARALLEL, put));
 const unordered = await simulate((put) => forEachBounded(order, PARALLEL, put));

@@ -44,7 +44,7 @@ test('publishUpdate: the walk gives publish the level of every staged dirtree, t
     const read = (o: ObjectName): Uint8Array => readFileSync(join(src.path, objectRelPath(o.checksum, o.type)));
     const byReading = publicationLevels(given.order, read);
     for (const [checksum, level] of given.options.dirtreeLevels ?? []) {
-      assert.equal(level, byReading.findIndex((l) => l.some((o) => o.type === 'dirtree' && o.checksum === checksum)), `level of dirtree ${checksum}`);
+      assert.equal(level, byReading.findIndex((l) => [...l].some((o) => o.type === 'dirtree' && o.checksum === checksum)), `level of dirtree ${checksum}`);
     }
   } finally {
     staging.dispose();

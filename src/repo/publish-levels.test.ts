@@ -21,7 +21,7 @@ test('levels: children strictly below parents, leaves at 0, barriers = depth + 2
   const order: ObjectName[] = [];
   for await (const o of closure(repo, c.commit)) order.push(o);
   const read = (o: ObjectName): Uint8Array => readFileSync(join(repo, objectRelPath(o.checksum, o.type)));
-  const levels = publicationLevels(order, read);
+  const levels = publicationLevels(order, read).map((l) => [...l]);
   // 5 nested dirtrees (levels 1..5), the commit at 6, leaves at 0.
   assert.equal(levels.length, 7);
   assert.equal(levels.flat().length, order.length);
@@ -62,12 +62,12 @@ test('levels: a dirtree whose level the caller gives is not read, and the levels
     reads.push(o);
     return readFileSync(join(repo, objectRelPath(o.checksum, o.type)));
   };
-  const levels = publicationLevels(order, read);
+  const levels = publicationLevels(order, read).map((l) => [...l]);
   const given = new Map<string, number>();
   levels.forEach((l, i) => {
     for (const o of l) if (o.type === 'dirtree') given.set(o.checksum, i);
   });
   reads.length = 0;
-  assert.deepEqual(publicationLevels(order, read, given), levels);
+  assert.deepEqual(publicationLevels(order, read, given).map((l) => [...l]), levels);
   assert.deepEqual(reads.map((o) => o.type), ['commit']);
 });

@@ -16,6 +16,7 @@
  */
 import { RepoError } from '../errors.js';
 import { decodeCommit, decodeDirtree } from './metadata.js';
+import { ObjectList, type ObjectNames } from './object-list.js';
 import type { ObjectName, ObjectType } from './object-names.js';
 import { ObjectSet } from './object-set.js';
 
@@ -48,23 +49,24 @@ export function publicationChildren(o: ObjectName, read: (o: ObjectName) => Uint
  * `dirtreeLevels` (checksum → level) are levels the caller already knows
  * from its own walk of these dirtrees (receive-publish.ts): such a dirtree
  * is not read again, and its order is the caller's to have made child-first.
- * Per object it holds 33-byte entries (object-set.ts), and a level by name
- * for parents only (dirtrees and commits, about one object in ten).
+ * Per object it holds 33-byte entries (object-set.ts, object-list.ts), and
+ * a level by name for parents only (dirtrees and commits, about one object
+ * in ten).
  */
-export function publicationLevels(ordered: readonly ObjectName[], read: (o: ObjectName) => Uint8Array, dirtreeLevels?: ReadonlyMap<string, number>): ObjectName[][] {
+export function publicationLevels(ordered: ObjectNames, read: (o: ObjectName) => Uint8Array, dirtreeLevels?: ReadonlyMap<string, number>): ObjectList[] {
   const all = new ObjectSet(ordered.length * 1.4);
   for (const o of ordered) all.add(o.checksum, o.type);
   /** Leaves already placed (level 0), and each placed parent's level. */
   const leaves = new ObjectSet(ordered.length * 1.4);
   const level = new Map<string, number>();
   const levelOf = (checksum: string, type: ObjectType): number | undefined => (isLeaf(type) ? (leaves.has(checksum, type) ? 0 : undefined) : level.get(key(checksum, type)));
-  const levels: ObjectName[][] = [];
+  const levels: ObjectList[] = [];
   const place = (o: ObjectName, l: number): void => {
     if (isLeaf(o.type)) leaves.add(o.checksum, o.type);
     else level.set(key(o.checksum, o.type), l);
-    const bucket = levels[l] ?? [];
+    const bucket = levels[l] ?? new ObjectList();
     levels[l] = bucket;
-    bucket.push(o);
+    bucket.push(o.checksum, o.type);
   };
   for (const o of ordered) {
     const known = o.type === 'dirtree' ? dirtreeLevels?.get(o.checksum) : undefined;

@@ -65,6 +65,7 @@ import { onExitCleanup } from './exit-cleanup.js';
 import { fsyncDir, fsyncFile, randomSuffix, syncFileSystem, syncFileSystemAsync, writeNewFileSync } from './fsutil.js';
 import { OBJECT_TYPES, objectRelPath, type ObjectName, type ObjectType } from './object-names.js';
 import { ObjectSet } from './object-set.js';
+import type { ObjectNames } from './object-list.js';
 import { publicationLevels } from './publish-levels.js';
 import { currentOwner } from './process-identity.js';
 import type { Repo } from './repo.js';
@@ -342,7 +343,7 @@ export class Staging {
    * Moves the given staged objects into `objects/` in this order (the caller
    * makes it child-first). Every object listed must have been staged.
    */
-  publish(ordered: readonly ObjectName[], options: PublishOptions = {}): PublishResult {
+  publish(ordered: ObjectNames, options: PublishOptions = {}): PublishResult {
     this.alive();
     if (this.pendingWrites > 0) throw staging('publish before the background writes settled', { pending: this.pendingWrites });
     this.throwWriteFailure();
@@ -415,7 +416,7 @@ export class Staging {
    * whose `objects/XX/` does not exist. A leaf directory then holds exactly
    * objects of level 0 of this publication.
    */
-  private dropUnpublishedLeaves(ordered: readonly ObjectName[]): string[] {
+  private dropUnpublishedLeaves(ordered: ObjectNames): string[] {
     const publishing = new ObjectSet(ordered.length * 1.4);
     for (const o of ordered) publishing.add(o.checksum, o.type);
     const leafDirs = new Set<string>();
