@@ -12,10 +12,18 @@
  *                   staging's sets before src/repo/object-set.ts)
  *   object-set      ObjectSet (object-set.ts), what they use now
  *   planned-named   the push plan's objects with their file name held
- *   planned         the push plan's objects as held now (the name made on use)
+ *   planned         the push plan's objects as one object each, the name made
+ *                   on use (before src/protocol/planned-objects.ts)
+ *   planned-typed   the push plan's objects as held now: PlannedObjects
+ *                   (checksum bytes, type and size in typed arrays)
+ *   names-array     an array of ObjectNames (the receiver's publication order
+ *                   and levels before src/repo/object-list.ts)
+ *   object-list     ObjectList (object-list.ts), what they use now
  */
 import { randomBytes } from 'node:crypto';
-import { objectBasename, ObjectSet } from '../src/repo/index.js';
+import { objectBasename, ObjectSet, type ObjectName } from '../src/repo/index.js';
+import { ObjectList } from '../src/repo/object-list.js';
+import { PlannedObjects } from '../src/protocol/planned-objects.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
@@ -70,5 +78,20 @@ measure('planned-named', () => {
 measure('planned', () => {
   const out: Planned[] = [];
   for (let i = 0; i < n; i++) out.push(new Planned(hex(), 'file', i));
+  return out;
+});
+measure('planned-typed', () => {
+  const out = new PlannedObjects();
+  for (let i = 0; i < n; i++) out.push(hex(), 'file', i);
+  return out;
+});
+measure('names-array', () => {
+  const out: ObjectName[] = [];
+  for (let i = 0; i < n; i++) out.push({ checksum: hex(), type: 'file' });
+  return out;
+});
+measure('object-list', () => {
+  const out = new ObjectList();
+  for (let i = 0; i < n; i++) out.push(hex(), 'file');
   return out;
 });
