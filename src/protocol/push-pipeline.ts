@@ -85,6 +85,9 @@ export class Pipeline {
   #objects: PlannedList = [];
   /** Index in #objects of the next object to send. */
   #next = 0;
+  /** The next object, made once per object (a compact plan makes a view per `at`), and its index. */
+  #peeked: PlannedObject | undefined;
+  #peekedAt = -1;
   /** The next object's bytes, opened before its PUTOBJECT goes out. */
   #payload: (AsyncIterable<Uint8Array> & { close(): void }) | undefined;
   readonly #inFlight: PlannedObject[] = [];
@@ -120,6 +123,15 @@ export class Pipeline {
   load(objects: PlannedList): void {
     this.#objects = objects;
     this.#next = 0;
+    this.#peekedAt = -1;
+  }
+
+  #peek(): PlannedObject | undefined {
+    if (this.#peekedAt !== this.#next) {
+      this.#peeked = this.#objects.at(this.#next);
+      this.#peekedAt = this.#next;
+    }
+    return this.#peeked;
   }
 
   // ---- guards ----
@@ -131,7 +143,7 @@ export class Pipeline {
 
   /** `windowOpen` for sending the next object now: always open when nothing is in flight. */
   windowOpen(): boolean {
-    const next = this.#objects.at(this.#next);
+    const next = this.#peek();
     const inFlight = this.#inFlight.length;
     return inFlight === 0 || (next !== undefined && inFlight < this.window.objects && this.#bytesInFlight + next.size <= this.window.bytes);
   }
@@ -140,7 +152,8 @@ export class Pipeline {
 
   /** countSent: the next object is in flight from its body on (the receiver may refuse it on the body alone). */
   countSent(): void {
-    const obj = this.#objects.at(this.#next++) as PlannedObject;
+    const obj = this.#peek() as PlannedObject;
+    this.#next++;
     this.#inFlight.push(obj);
     this.#bytesInFlight += obj.size;
     this.window.sent();
@@ -213,7 +226,7 @@ export class Pipeline {
       // object goes out: a synchronous openRead no longer yields by itself.
       if (this.#inFlight.length > 0) await new Promise<void>((r) => setImmediate(r));
       if (this.#halted()) return;
-      const obj = this.#objects.at(this.#next) as PlannedObject;
+      const obj = this.#peek() as PlannedObject;
       const payload = this.o.openRead(obj);
       this.#payload = payload;
       try {
