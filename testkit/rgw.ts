@@ -27,7 +27,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { after, before, type TestContext } from 'node:test';
 import { hasTool, needTools } from './tools.js';
 
@@ -266,4 +266,10 @@ export function rgwForFile(opts: StartRgwOptions = {}): { get(t: TestContext): R
       return rgw;
     },
   };
+}
+
+/** Every key of a test's bucket, sorted (a test bucket holds fewer than a listing's 1,000). */
+export async function bucketKeys(client: S3Client, bucket: string): Promise<string[]> {
+  const res = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (res.Contents ?? []).map((o) => o.Key ?? '').sort();
 }

@@ -10,8 +10,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { rgwForFile, type Rgw } from '../../testkit/rgw.js';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { bucketKeys as keys, rgwForFile, type Rgw } from '../../testkit/rgw.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { closureObjects, objectBytes, ScriptedPusher } from '../../testkit/scripted-pusher.js';
 import { commitTree, initArchiveRepo } from '../repo/builder.js';
@@ -23,11 +23,6 @@ import { BucketRepo } from './bucket-repo.js';
 import { receiveIntoBucket } from './bucket-receive.js';
 
 const gateway = rgwForFile();
-
-async function keys(client: S3Client, bucket: string): Promise<string[]> {
-  const res = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-  return (res.Contents ?? []).map((o) => o.Key ?? '').sort();
-}
 
 const tree = (n: number) => ({
   type: 'dir' as const,

@@ -10,8 +10,8 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { join, sep } from 'node:path';
 import { test } from 'node:test';
-import { ListObjectsV2Command, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
-import { rgwForFile, type Rgw } from '../../testkit/rgw.js';
+import { PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import { bucketKeys as keys, rgwForFile, type Rgw } from '../../testkit/rgw.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { needTools } from '../../testkit/tools.js';
 import { makeGpgKey } from '../../testkit/test-keys.js';
@@ -82,11 +82,6 @@ function childrenOf(repo: string, o: ObjectName): string[] {
     return [objectRelPath(c.rootDirtree, 'dirtree'), objectRelPath(c.rootDirmeta, 'dirmeta')];
   }
   return [];
-}
-
-async function keys(client: S3Client, bucket: string): Promise<string[]> {
-  const res = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-  return (res.Contents ?? []).map((o) => o.Key ?? '').sort();
 }
 
 const tree = (n: number) => ({
