@@ -10,7 +10,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { bucketKeys as keys, rgwForFile, type Rgw } from '../../testkit/rgw.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { closureObjects, objectBytes, ScriptedPusher } from '../../testkit/scripted-pusher.js';
