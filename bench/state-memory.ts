@@ -21,9 +21,8 @@
  *   object-list     ObjectList (object-list.ts), what they use now
  */
 import { randomBytes } from 'node:crypto';
-import { objectBasename, ObjectSet, type ObjectName } from '../src/repo/index.js';
-import { ObjectList } from '../src/repo/object-list.js';
-import { PlannedObjects } from '../src/protocol/planned-objects.js';
+import { PlannedObjects } from '../src/protocol/index.js';
+import { ObjectList, objectBasename, ObjectSet, type ObjectName } from '../src/repo/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');

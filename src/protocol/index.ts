@@ -9,6 +9,7 @@ export { receive, type ReceiveOptions, type ReceiveResult, type ReceiverPolicy }
 export { DEFAULT_WINDOW } from './push-pipeline.js';
 /** The pusher's parts the simulator reassembles into a pusher of its own (parent-first order). */
 export { localRefs, planPush } from './push-plan.js';
+export { PlannedObjects } from './planned-objects.js';
 export { idleLimited } from './idle.js';
 /** The machines' shape, for the conformance suite's derivation of its cases from the machines. */
 export type { Machine } from './machine.js';

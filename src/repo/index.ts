@@ -13,6 +13,7 @@ export { decodeCommit, decodeDirtree, encodeCommitmeta, readMetadataFile, type C
 export { writeFilez } from './filez.js';
 export { closure, difference, parentChain } from './traverse.js';
 export { ObjectSet } from './object-set.js';
+export { ObjectList } from './object-list.js';
 export { publicationLevels } from './publish-levels.js';
 export { createObjectVerifier, verifyObject, verifyObjectFile, verifyStream } from './verify.js';
 export { commitTree, initArchiveRepo, setRef, type DirNode, type FileNode, type TreeNode, type XattrRecord } from './builder.js';
