@@ -29,6 +29,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { after, before, type TestContext } from 'node:test';
+import { spawnLocalReceiver } from '../src/transport/local.js';
+import { ostreePush, type Run } from './ssh-push.js';
 import { hasTool, needTools } from './tools.js';
 
 const run = promisify(execFile);
@@ -272,4 +274,23 @@ export function rgwForFile(opts: StartRgwOptions = {}): { get(t: TestContext): R
 export async function bucketKeys(client: S3Client, bucket: string): Promise<string[]> {
   const res = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
   return (res.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
+
+/** Makes `client` drop If-None-Match from every request, as a proxy or a store without conditional writes would. */
+export function dropConditions(client: S3Client): S3Client {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (req.headers !== undefined) delete req.headers['if-none-match'];
+      return next(args);
+    },
+    { step: 'build', name: 'dropCondition' },
+  );
+  return client;
+}
+
+/** ostree-push in this process; its receiver is the real ostree-receive, a child with the gateway and `conf` in its environment. */
+export function pushThroughGateway(rgw: Rgw, conf: string, args: string[]): Promise<Run> {
+  const env = { ...process.env, ...rgw.env(), OSTREE_RECEIVE_CONF: conf };
+  return ostreePush(args, { env, spawn: (dest: string) => spawnLocalReceiver(dest, { stderr: 'pipe', env }) });
 }

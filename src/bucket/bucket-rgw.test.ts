@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { join, sep } from 'node:path';
 import { test } from 'node:test';
 import { PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
-import { bucketKeys as keys, rgwForFile, type Rgw } from '../../testkit/rgw.js';
+import { bucketKeys as keys, dropConditions, pushThroughGateway as push, rgwForFile, type Rgw } from '../../testkit/rgw.js';
 import { tmpDir } from '../../testkit/tmp.js';
 import { needTools } from '../../testkit/tools.js';
 import { makeGpgKey } from '../../testkit/test-keys.js';
@@ -24,9 +24,6 @@ import { difference } from '../repo/traverse.js';
 import { ScriptedPusher } from '../../testkit/scripted-pusher.js';
 import { ZERO_CHECKSUM } from '../repo/ref-names.js';
 import { summarySignature } from '../policy/summary-signature.js';
-import { runMain } from '../cli/run-main.js';
-import { pushMain } from '../cli/push-command.js';
-import { spawnLocalReceiver } from '../transport/local.js';
 import { ARCHIVE_CONFIG, BucketRepo } from './bucket-repo.js';
 import { publishToBucket, type StagedObjects } from './bucket-publish.js';
 import { BUCKET_JOURNAL_REL, updateBucketRefs } from './bucket-refs.js';
@@ -122,15 +119,6 @@ function receiveCli(rgw: Rgw, conf: string, args: string[]): Promise<{ code: num
   });
 }
 
-/** ostree-push in this process; its receiver is the real ostree-receive, a child with the gateway in its environment. */
-async function push(rgw: Rgw, conf: string, args: string[]): Promise<{ code: number; stderr: string }> {
-  const env = { ...process.env, ...rgw.env(), OSTREE_RECEIVE_CONF: conf };
-  const err: string[] = [];
-  const io = { err: (l: string) => err.push(l), out: () => undefined, env, cwd: process.cwd(), stderr: (c: string | Buffer) => err.push(String(c)), spawn: (dest: string) => spawnLocalReceiver(dest, { stderr: 'pipe', env }) };
-  const code = await runMain('ostree-push', () => pushMain(args, io), { err: (l) => err.push(l) });
-  return { code, stderr: err.join('\n') };
-}
-
 async function openNew(rgw: Rgw, client = rgw.client()): Promise<{ repo: BucketRepo; bucket: string; client: S3Client }> {
   const bucket = await rgw.createBucket('repo');
   const repo = await BucketRepo.open(`s3://${bucket}/os`, { client, init: true });
@@ -157,15 +145,7 @@ test('a store that ignores conditional writes is detected at open and refused', 
   const bucket = await rgw.createBucket('nocond');
   await BucketRepo.open(`s3://${bucket}/os`, { client: rgw.client(), init: true });
   // A path to the store that drops the condition, as a proxy or a store without support would.
-  const client = rgw.client();
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const req = args.request as { headers?: Record<string, string> };
-      if (req.headers !== undefined) delete req.headers['if-none-match'];
-      return next(args);
-    },
-    { step: 'build', name: 'dropCondition' },
-  );
+  const client = dropConditions(rgw.client());
   await assert.rejects(BucketRepo.open(`s3://${bucket}/os`, { client }), { code: 'REPO_NO_CONDITIONAL_WRITES' });
   // A store that refuses conditional PUTs as not implemented (OpenStack Swift's S3 layer answers 501).
   const swiftLike = rgw.client();
