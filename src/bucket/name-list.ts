@@ -13,10 +13,9 @@
  * position. `at(i)` makes a new ObjectName each time.
  */
 import { RepoError } from '../errors.js';
-import { OBJECT_TYPES, type ObjectName, type ObjectType } from '../repo/object-names.js';
+import { isChecksum, OBJECT_TYPES, type ObjectName, type ObjectType } from '../repo/object-names.js';
 
 const SUM = 32;
-const CHECKSUM = /^[0-9a-f]{64}$/;
 const TYPE_CODE = new Map<ObjectType, number>(OBJECT_TYPES.map((t, i) => [t, i]));
 
 export class NameList {
@@ -83,7 +82,7 @@ export class NameList {
   /** Fills #key with the checksum's bytes; returns the type's code. */
   #parse(checksum: string, type: ObjectType): number {
     const code = TYPE_CODE.get(type);
-    if (code === undefined || typeof checksum !== 'string' || !CHECKSUM.test(checksum)) {
+    if (code === undefined || !isChecksum(checksum)) {
       throw new RepoError('REPO_BAD_OBJECT_NAME', `invalid object name ${String(checksum)}.${String(type)}`, { checksum: String(checksum), type: String(type) });
     }
     this.#key.write(checksum, 0, SUM, 'hex');
