@@ -508,12 +508,6 @@ function writeNewFile(path: string, buffers: Uint8Array[], done: (e: Error | nul
   });
 }
 
-/** The type of a staged object from its `XX/rest.ext` name. */
-function typeOfRel(rel: string): ObjectType {
-  const ext = rel.slice(rel.indexOf('.') + 1);
-  return (ext === 'filez' ? 'file' : ext) as ObjectType;
-}
-
 /**
  * link(src, dst); true if placed, false if dst already held the object. An
  * existing name that is not a regular file (a directory, a symlink) is not
